@@ -1,0 +1,41 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { AuthModule } from './auth/auth.module.js';
+import { ChatModule } from './chat/chat.module.js';
+import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
+import { RequestValidationPipe } from './common/validation/validation.pipe.js';
+import { AppConfig } from './config/app.config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { ImagesModule } from './images/images.module.js';
+import { ModelsModule } from './models/models.module.js';
+import { ProvidersModule } from './providers/providers.module.js';
+import { StorageModule } from './storage/storage.module.js';
+import { UsageModule } from './usage/usage.module.js';
+
+@Module({
+  imports: [
+    DatabaseModule,
+    AuthModule,
+    ProvidersModule,
+    StorageModule,
+    UsageModule,
+    ImagesModule,
+    ChatModule,
+    ModelsModule,
+    HealthModule,
+  ],
+  providers: [
+    { provide: APP_GUARD, useExisting: ApiKeyGuard },
+    { provide: APP_PIPE, useClass: RequestValidationPipe },
+    { provide: APP_FILTER, useClass: OpenAiErrorFilter },
+  ],
+})
+export class AppModule {
+  /** The application for one validated configuration (the process env in `main.ts`, fakes in tests). */
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: AppModule, imports: [ConfigModule.forRoot(config)] };
+  }
+}

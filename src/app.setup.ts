@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendError, toErrorResponse } from './common/errors/openai-error.filter.js';
+import { existingRequestContext } from './common/http/request-context.js';
+
+/** Room for a 32000-character prompt and, later, image inputs as data URLs. */
+export const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The Fastify adapter Easel runs on; `main.ts` and the e2e tests build it the same way. */
+export function createFastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
+    },
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+}
+
+/** Everything beyond the module graph that makes the HTTP surface what SPEC §3-§4 says. */
+export function configureApp(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
+  });
+  // Errors Fastify raises before Nest routes the request (bad JSON, body too large, bad media type).
+  fastify.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    sendError(reply, toErrorResponse(error, request.id));
+  });
+  app.enableShutdownHooks();
+  setupSwagger(app);
+}
+
+function setupSwagger(app: INestApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Easel')
+      .setDescription(
+        'OpenAI-compatible image generation gateway. Call `/v1` with `Authorization: Bearer sk-easel-…` ' +
+          '(an API key from `POST /admin/keys`); `/admin` needs an admin key. Errors always have ' +
+          "OpenAI's shape `{ error: { message, type, param, code } }`.",
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An Easel key: sk-easel-…' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}

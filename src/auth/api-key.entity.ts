@@ -1,0 +1,39 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+@Entity('api_keys')
+export class ApiKeyEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name!: string;
+
+  @Index('idx_api_keys_team')
+  @Column({ type: 'varchar', length: 100 })
+  team!: string;
+
+  /** The first characters of the key, safe to display (`sk-easel-AbCd1234`). */
+  @Column({ type: 'varchar', length: 32 })
+  prefix!: string;
+
+  /** SHA-256 of the whole key, hex. The key itself is never stored. */
+  @Index('uq_api_keys_key_hash', { unique: true })
+  @Column({ name: 'key_hash', type: 'char', length: 64 })
+  keyHash!: string;
+
+  @Column({ name: 'is_admin', type: 'boolean', default: false })
+  isAdmin!: boolean;
+
+  /** Model ids this key may call; null = every model. */
+  @Column({ name: 'allowed_models', type: 'jsonb', nullable: true })
+  allowedModels!: string[] | null;
+
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,45 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError } from '../common/errors/gateway.error.js';
+import { ACCESS_KEY, type Access, type AuthenticatedRequest } from './auth.decorators.js';
+import { ApiKeysService } from './api-keys.service.js';
+
+/**
+ * Global guard, deny by default: every route needs a valid key unless marked `@Public()`;
+ * `@AdminOnly()` routes need an admin key; admin keys manage Easel and do not call `/v1`.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (access === 'public') return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const principal = await this.apiKeys.authenticate(bearerToken(request.headers.authorization));
+    if (access === 'admin' && !principal.isAdmin) {
+      throw new GatewayError(ErrorCode.PermissionDenied, 'This route needs an admin key.');
+    }
+    if (access !== 'admin' && principal.isAdmin) {
+      throw new GatewayError(
+        ErrorCode.PermissionDenied,
+        'Admin keys manage Easel and cannot call this route; create an API key with POST /admin/keys.',
+      );
+    }
+    request.principal = principal;
+    return true;
+  }
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

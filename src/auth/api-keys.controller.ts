@@ -1,0 +1,54 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { AdminOnly } from './auth.decorators.js';
+import { ApiKeyListResponse, ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.response.js';
+import { CreateApiKeyDto } from './dto/create-api-key.dto.js';
+import { uuidPipe } from '../common/validation/uuid.pipe.js';
+
+@ApiTags('admin')
+@AdminOnly()
+@Controller('admin/keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create an API key (the secret is returned once)' })
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  async create(@Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
+    const { entity, key } = await this.apiKeys.create({
+      name: body.name,
+      team: body.team,
+      isAdmin: body.admin,
+      allowedModels: body.allowed_models,
+      expiresAt: body.expires_at,
+    });
+    return { ...ApiKeyResponse.from(entity), key };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys (never their secrets)' })
+  @ApiOkResponse({ type: ApiKeyListResponse })
+  async list(): Promise<ApiKeyListResponse> {
+    return { object: 'list', data: (await this.apiKeys.list()).map(ApiKeyResponse.from) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get one API key' })
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async get(@Param('id', uuidPipe) id: string): Promise<ApiKeyResponse> {
+    return ApiKeyResponse.from(await this.apiKeys.get(id));
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke an API key (idempotent)' })
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async revoke(@Param('id', uuidPipe) id: string): Promise<ApiKeyResponse> {
+    return ApiKeyResponse.from(await this.apiKeys.revoke(id));
+  }
+}

@@ -1,0 +1,163 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { AppConfig } from '../config/app.config.js';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError } from '../common/errors/gateway.error.js';
+import { ApiKeyEntity } from './api-key.entity.js';
+import { displayPrefix, generateApiKeySecret, hashApiKey, hashesEqual } from './api-key.secret.js';
+import type { Principal } from './principal.js';
+
+export interface CreateApiKeyInput {
+  name: string;
+  team: string;
+  isAdmin?: boolean;
+  allowedModels?: string[] | null;
+  expiresAt?: Date | null;
+}
+
+const CACHE_TTL_MS = 5_000;
+const CACHE_MAX_ENTRIES = 10_000;
+const BOOTSTRAP_LOCK_ID = 0x45_41_53_46;
+
+interface CachedPrincipal {
+  principal: Principal | null;
+  expiresAt: number;
+}
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeysService.name);
+  /** key hash → principal (or null for an unknown key), for at most CACHE_TTL_MS. */
+  private readonly cache = new Map<string, CachedPrincipal>();
+  private readonly envAdminHash?: string;
+
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly config: AppConfig,
+  ) {
+    this.envAdminHash = config.adminApiKey ? hashApiKey(config.adminApiKey) : undefined;
+  }
+
+  async create(input: CreateApiKeyInput): Promise<{ entity: ApiKeyEntity; key: string }> {
+    const secret = generateApiKeySecret();
+    const entity = await this.keys.save(
+      this.keys.create({
+        name: input.name,
+        team: input.team,
+        prefix: secret.prefix,
+        keyHash: secret.hash,
+        isAdmin: input.isAdmin ?? false,
+        allowedModels: input.allowedModels ?? null,
+        expiresAt: input.expiresAt ?? null,
+      }),
+    );
+    return { entity, key: secret.key };
+  }
+
+  list(): Promise<ApiKeyEntity[]> {
+    return this.keys.find({ order: { createdAt: 'DESC' } });
+  }
+
+  async get(id: string): Promise<ApiKeyEntity> {
+    const entity = await this.keys.findOneBy({ id });
+    if (!entity) throw new GatewayError(ErrorCode.ResourceNotFound, `No API key with id '${id}'.`, { param: 'id' });
+    return entity;
+  }
+
+  /** Revokes a key; idempotent. Takes effect here at once and on other instances within the cache TTL. */
+  async revoke(id: string): Promise<ApiKeyEntity> {
+    const entity = await this.get(id);
+    if (!entity.revokedAt) {
+      entity.revokedAt = new Date();
+      await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: entity.revokedAt });
+    }
+    this.cache.delete(entity.keyHash);
+    return entity;
+  }
+
+  /** Resolves a bearer token to its principal; throws 401 for a missing, unknown, revoked or expired key. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (!token) {
+      throw new GatewayError(
+        ErrorCode.InvalidApiKey,
+        'Missing API key. Send it as "Authorization: Bearer sk-easel-…".',
+      );
+    }
+    const hash = hashApiKey(token);
+    const principal = this.envAdminHash && hashesEqual(hash, this.envAdminHash) ? this.envAdmin(token) : await this.lookup(hash);
+    if (!principal) {
+      throw new GatewayError(ErrorCode.InvalidApiKey, 'Incorrect API key provided.');
+    }
+    if (principal.expiresAt && principal.expiresAt.getTime() <= Date.now()) {
+      throw new GatewayError(ErrorCode.InvalidApiKey, `API key ${principal.prefix}… has expired.`);
+    }
+    return principal;
+  }
+
+  private envAdmin(token: string): Principal {
+    return {
+      keyId: null,
+      prefix: displayPrefix(token),
+      name: 'ADMIN_API_KEY',
+      team: 'admin',
+      isAdmin: true,
+      allowedModels: null,
+      expiresAt: null,
+    };
+  }
+
+  private async lookup(hash: string): Promise<Principal | null> {
+    const now = Date.now();
+    const cached = this.cache.get(hash);
+    if (cached && cached.expiresAt > now) return cached.principal;
+    const entity = await this.keys.findOneBy({ keyHash: hash, revokedAt: IsNull() });
+    const principal = entity ? toPrincipal(entity) : null;
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+    this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
+    return principal;
+  }
+
+  /**
+   * On the first start with an empty database and no `ADMIN_API_KEY`, creates an admin key and
+   * prints it once. Serialised by an advisory lock so that instances starting together make one.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.adminApiKey) return;
+    const created = await this.keys.manager.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_ID]);
+      const repository = manager.getRepository(ApiKeyEntity);
+      if ((await repository.countBy({ isAdmin: true })) > 0) return undefined;
+      const secret = generateApiKeySecret();
+      await repository.insert({
+        name: 'bootstrap admin',
+        team: 'admin',
+        prefix: secret.prefix,
+        keyHash: secret.hash,
+        isAdmin: true,
+      });
+      return secret.key;
+    });
+    if (created) {
+      const base = this.config.http.publicBaseUrl;
+      this.logger.warn(
+        [
+          `Created the admin key (shown once, store it now): ${created}`,
+          `Create an API key: curl -s ${base}/admin/keys -H "Authorization: Bearer ${created}" -H "Content-Type: application/json" -d '{"name":"my-app","team":"my-team"}'`,
+        ].join('\n'),
+      );
+    }
+  }
+}
+
+function toPrincipal(entity: ApiKeyEntity): Principal {
+  return {
+    keyId: entity.id,
+    prefix: entity.prefix,
+    name: entity.name,
+    team: entity.team,
+    isAdmin: entity.isAdmin,
+    allowedModels: entity.allowedModels,
+    expiresAt: entity.expiresAt,
+  };
+}

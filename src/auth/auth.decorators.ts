@@ -1,0 +1,37 @@
+import { createParamDecorator, type ExecutionContext, SetMetadata, applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import type { Principal } from './principal.js';
+
+export const ACCESS_KEY = 'easel:access';
+export type Access = 'public' | 'admin';
+
+/** No API key needed (health, image files, docs). */
+export const Public = () => SetMetadata(ACCESS_KEY, 'public' satisfies Access);
+
+/** An admin key is required: 401 without a key, 403 with a non-admin key. */
+export const AdminOnly = () =>
+  applyDecorators(
+    SetMetadata(ACCESS_KEY, 'admin' satisfies Access),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'Missing or invalid key', type: ErrorResponseDto }),
+    ApiForbiddenResponse({ description: 'Not an admin key', type: ErrorResponseDto }),
+  );
+
+/** The default for every route not marked otherwise: a valid, non-admin API key. */
+export const ApiKeyAuth = () =>
+  applyDecorators(
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'Missing or invalid key', type: ErrorResponseDto }),
+  );
+
+export interface AuthenticatedRequest extends FastifyRequest {
+  principal?: Principal;
+}
+
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
+  return principal;
+});

@@ -1,0 +1,59 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { ApiKeyEntity } from '../api-key.entity.js';
+
+export class ApiKeyResponse {
+  @ApiProperty({ format: 'uuid', example: '5b0e4c59-6d8f-4d4b-9c35-0d4d1c7c3b0a' })
+  id!: string;
+
+  @ApiProperty({ description: 'Safe-to-show start of the key', example: 'sk-easel-Q2x9bW1k' })
+  prefix!: string;
+
+  @ApiProperty({ example: 'checkout-banner-service' })
+  name!: string;
+
+  @ApiProperty({ example: 'growth' })
+  team!: string;
+
+  @ApiProperty({ example: false })
+  admin!: boolean;
+
+  @ApiProperty({ type: [String], nullable: true, example: null })
+  allowed_models!: string[] | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  expires_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  revoked_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', example: '2026-11-24T10:00:00.000Z' })
+  created_at!: string;
+
+  static from(entity: ApiKeyEntity): ApiKeyResponse {
+    return {
+      id: entity.id,
+      prefix: entity.prefix,
+      name: entity.name,
+      team: entity.team,
+      admin: entity.isAdmin,
+      allowed_models: entity.allowedModels,
+      expires_at: entity.expiresAt?.toISOString() ?? null,
+      revoked_at: entity.revokedAt?.toISOString() ?? null,
+      created_at: entity.createdAt.toISOString(),
+    };
+  }
+}
+
+export class CreatedApiKeyResponse extends ApiKeyResponse {
+  @ApiProperty({ description: 'The secret key. Shown only in this response.', example: 'sk-easel-Q2x9bW1k…' })
+  key!: string;
+}
+
+export class ApiKeyListResponse {
+  @ApiProperty({ example: 'list' })
+  object!: 'list';
+
+  @ApiProperty({ type: [ApiKeyResponse] })
+  data!: ApiKeyResponse[];
+}
+

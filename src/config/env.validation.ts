@@ -1,0 +1,102 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an http(s) URL')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/**
+ * Every environment variable Easel reads (SPEC §2). Names are the contract; an invalid value stops
+ * the start with a message that names the variable.
+ */
+export const envSchema = z.object({
+  PORT: integer(0, 65535).default(3000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((value) => value === '' || /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL')
+    .transform((value) => (value === '' ? undefined : value))
+    .optional(),
+  EASEL_DATA_DIR: z.string().trim().min(1).default('./.easel'),
+  REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
+  ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 20, 'must be at least 20 characters'),
+  EASEL_MODELS_FILE: optionalString,
+  IMAGE_STORE: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: optionalString,
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_REGION: optionalString,
+  S3_FORCE_PATH_STYLE: booleanString.default(false),
+  IMAGE_URL_TTL_SECONDS: integer(1, 7 * 24 * 3600).default(3600),
+  URL_SIGNING_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  AZURE_OPENAI_ENDPOINT: httpUrl.optional(),
+  AZURE_OPENAI_API_KEY: optionalString,
+  AZURE_OPENAI_API_VERSION: z.string().trim().min(1).default('2025-04-01-preview'),
+  VERTEX_PROJECT: optionalString,
+  VERTEX_LOCATION: z.string().trim().regex(/^[a-z0-9-]+$/, 'must be a location such as global or us-central1').default('global'),
+  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+  VERTEX_ACCESS_TOKEN: optionalString,
+  VERTEX_BASE_URL: httpUrl.optional(),
+  UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000).default(600_000),
+  RATE_LIMIT_RPM: integer(1, 1_000_000).default(60),
+  MAX_RESPONSE_BYTES: integer(1024, 2 ** 31 - 1).default(104_857_600),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PROMPTS: booleanString.default(false),
+});
+
+export type Env = z.output<typeof envSchema>;
+export type EnvInput = Partial<Record<keyof z.input<typeof envSchema>, string>>;
+
+export class InvalidEnvironmentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidEnvironmentError';
+  }
+}
+
+/** Validates raw variables; empty strings count as unset. Throws naming every bad variable. */
+export function validateEnv(raw: Record<string, string | undefined>): Env {
+  const known = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .map((name) => [name, raw[name]] as const)
+      .filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const result = envSchema.safeParse(known);
+  if (!result.success) {
+    throw new InvalidEnvironmentError(
+      result.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment');
+        return `${name}: ${issue.message}${name in known ? ` (got "${redact(name, known[name])}")` : ''}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+function redact(name: string, value: string | undefined): string {
+  return /KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|REDIS_URL/.test(name) ? '***' : String(value);
+}
+
+/** process.env over the variables of `.env` in the working directory, if there is one. */
+export function readProcessEnv(cwd = process.cwd()): Record<string, string | undefined> {
+  const file = resolve(cwd, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}

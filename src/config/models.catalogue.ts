@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { parseUsd } from '../common/money/usd.js';
+import type { PriceSheet } from '../usage/pricing/price-sheet.js';
+
+export const PROVIDER_KINDS = ['azure-openai', 'local'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+export type EndpointKind = 'images' | 'chat';
+
+const SIZE = /^(auto|[1-9]\d{1,4}x[1-9]\d{1,4})$/;
+const usdPerMillion = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .refine((value) => /^\d{1,9}(\.\d{1,6})?$/.test(value), 'must be a USD amount with at most 6 decimals');
+
+const routeSchema = z
+  .object({
+    name: z.string().min(1),
+    weight: z.number().int().min(1).max(1000).default(1),
+    /** Azure: the deployment name; Vertex: the upstream model name. Defaults to the model's last segment. */
+    deployment: z.string().min(1).optional(),
+    upstream_model: z.string().min(1).optional(),
+    endpoint_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
+    api_key_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
+    api_version: z.string().min(1).optional(),
+  })
+  .strict();
+
+const modelSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)+$/, 'must look like provider/vendor/model'),
+    description: z.string().default(''),
+    provider: z.enum(PROVIDER_KINDS),
+    endpoints: z.array(z.enum(['images', 'chat'])).min(1),
+    routes: z.array(routeSchema).min(1),
+    capabilities: z
+      .object({
+        sizes: z.array(z.string().regex(SIZE)).min(1),
+        qualities: z.array(z.enum(['auto', 'low', 'medium', 'high'])).min(1),
+        backgrounds: z.array(z.enum(['auto', 'transparent', 'opaque'])).min(1),
+        output_formats: z.array(z.enum(['png', 'jpeg', 'webp'])).min(1),
+        output_compression: z.boolean().default(false),
+        moderation: z.boolean().default(false),
+        streaming: z.boolean().default(false),
+        max_n: z.number().int().min(1).max(10),
+        max_prompt_chars: z.number().int().min(1).max(32000),
+      })
+      .strict(),
+    pricing: z
+      .object({
+        per_million_tokens: z
+          .object({
+            input_text: usdPerMillion.optional(),
+            input_text_cached: usdPerMillion.optional(),
+            input_image: usdPerMillion.optional(),
+            input_image_cached: usdPerMillion.optional(),
+            output_text: usdPerMillion.optional(),
+            output_image: usdPerMillion.optional(),
+          })
+          .strict()
+          .optional(),
+        per_image: usdPerMillion.optional(),
+      })
+      .strict()
+      .refine((p) => p.per_million_tokens !== undefined || p.per_image !== undefined, 'a model needs a price'),
+  })
+  .strict();
+
+const catalogueSchema = z.object({ models: z.array(modelSchema).min(1) }).strict();
+
+export type RouteDefinition = z.output<typeof routeSchema>;
+export type ModelCapabilities = z.output<typeof modelSchema>['capabilities'];
+
+export interface ModelDefinition {
+  id: string;
+  description: string;
+  provider: ProviderKind;
+  endpoints: readonly EndpointKind[];
+  routes: readonly RouteDefinition[];
+  capabilities: ModelCapabilities;
+  prices: PriceSheet;
+}
+
+export class InvalidCatalogueError extends Error {
+  constructor(file: string, problems: string[]) {
+    super(`Invalid model catalogue ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidCatalogueError';
+  }
+}
+
+/** Reads and validates the YAML catalogue; throws naming every problem (duplicates included). */
+export function loadModelCatalogue(file: string): ModelDefinition[] {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new InvalidCatalogueError(file, [error instanceof Error ? error.message : String(error)]);
+  }
+  return parseModelCatalogue(raw, file);
+}
+
+export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefinition[] {
+  const result = catalogueSchema.safeParse(raw);
+  if (!result.success) {
+    throw new InvalidCatalogueError(
+      file,
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const model of result.data.models) {
+    if (seen.has(model.id)) problems.push(`duplicate model id '${model.id}'`);
+    seen.add(model.id);
+    const routeNames = new Set(model.routes.map((route) => route.name));
+    if (routeNames.size !== model.routes.length) problems.push(`${model.id}: route names must be unique`);
+    if (model.capabilities.sizes.some((size) => size !== 'auto' && !fitsPixels(size))) {
+      problems.push(`${model.id}: sizes must be at most 4096 pixels per side`);
+    }
+  }
+  if (problems.length > 0) throw new InvalidCatalogueError(file, problems);
+  return result.data.models.map((model) => ({
+    id: model.id,
+    description: model.description,
+    provider: model.provider,
+    endpoints: model.endpoints,
+    routes: model.routes,
+    capabilities: model.capabilities,
+    prices: toPriceSheet(model.pricing),
+  }));
+}
+
+function fitsPixels(size: string): boolean {
+  return size.split('x').every((side) => Number(side) <= 4096);
+}
+
+function toPriceSheet(pricing: z.output<typeof modelSchema>['pricing']): PriceSheet {
+  const tokens = pricing.per_million_tokens ?? {};
+  const usd = (value: string | undefined) => parseUsd(value ?? '0');
+  return {
+    inputText: usd(tokens.input_text),
+    inputTextCached: usd(tokens.input_text_cached ?? tokens.input_text),
+    inputImage: usd(tokens.input_image),
+    inputImageCached: usd(tokens.input_image_cached ?? tokens.input_image),
+    outputText: usd(tokens.output_text),
+    outputImage: usd(tokens.output_image),
+    perImage: usd(pricing.per_image),
+  };
+}

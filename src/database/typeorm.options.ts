@@ -1,0 +1,19 @@
+import type { DataSourceOptions } from 'typeorm';
+import { entities } from './entities.js';
+import { migrations } from './migrations/index.js';
+
+/** The one options builder, shared by the app and the TypeORM CLI (`ormconfig.ts`). */
+export function buildDataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities,
+    migrations,
+    migrationsTableName: 'typeorm_migrations',
+    uuidExtension: 'pgcrypto',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: ['error', 'warn', 'migration'],
+    extra: { max: 20, connectionTimeoutMillis: 5_000 },
+  };
+}

@@ -1,0 +1,54 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiBadGatewayResponse,
+} from '@nestjs/swagger';
+import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
+import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { Ctx, RequestContext } from '../common/http/request-context.js';
+import { CreateImageDto } from './dto/create-image.dto.js';
+import { ImagesResponseDto } from './dto/images.response.js';
+import { ImagesService } from './images.service.js';
+
+@ApiTags('images')
+@ApiKeyAuth()
+@Controller('v1/images')
+export class ImagesController {
+  constructor(private readonly images: ImagesService) {}
+
+  @Post('generations')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Create images from a prompt (OpenAI Images API)' })
+  @ApiHeader({ name: 'x-request-id', required: false, description: 'Echoed back; generated when absent' })
+  @ApiOkResponse({
+    type: ImagesResponseDto,
+    headers: {
+      'x-request-id': { description: 'The request id', schema: { type: 'string' } },
+      'x-easel-cost-usd': { description: "This request's cost in USD", schema: { type: 'string', example: '0.04224' } },
+    },
+  })
+  @ApiBadRequestResponse({ description: 'Invalid field, unknown field, bad JSON or a refused prompt', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'The key may not use this model', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: 'Unknown model', type: ErrorResponseDto })
+  @ApiBadGatewayResponse({ description: 'The upstream failed', type: ErrorResponseDto })
+  @ApiServiceUnavailableResponse({ description: 'The model is not configured on this server', type: ErrorResponseDto })
+  @ApiGatewayTimeoutResponse({ description: 'The upstream timed out', type: ErrorResponseDto })
+  async generate(
+    @Body() body: CreateImageDto,
+    @CurrentPrincipal() principal: Principal,
+    @Ctx() context: RequestContext,
+  ): Promise<ImagesResponseDto> {
+    const outcome = await this.images.generate(body, principal, context.signal);
+    context.costUsd = outcome.costUsd;
+    return outcome.response;
+  }
+}

@@ -1,0 +1,61 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+class ModelCapabilitiesDto {
+  @ApiProperty({ example: ['auto', '1024x1024', '1536x1024', '1024x1536'] })
+  sizes!: string[];
+
+  @ApiProperty({ example: ['auto', 'low', 'medium', 'high'] })
+  qualities!: string[];
+
+  @ApiProperty({ example: ['auto', 'transparent', 'opaque'] })
+  backgrounds!: string[];
+
+  @ApiProperty({ example: ['png', 'jpeg'] })
+  output_formats!: string[];
+
+  @ApiProperty({ example: 10 })
+  max_n!: number;
+
+  @ApiProperty({ example: 32000 })
+  max_prompt_chars!: number;
+}
+
+export class ModelDto {
+  @ApiProperty({ example: 'azure/openai/gpt-image-1' })
+  id!: string;
+
+  @ApiProperty({ example: 'model' })
+  object!: 'model';
+
+  @ApiProperty({ description: 'Unix seconds', example: 1795000000 })
+  created!: number;
+
+  @ApiProperty({ example: 'openai' })
+  owned_by!: string;
+
+  @ApiProperty({ example: 'azure-openai' })
+  provider!: string;
+
+  @ApiProperty({ example: 'OpenAI gpt-image-1 on Azure OpenAI.' })
+  description!: string;
+
+  @ApiProperty({ example: ['images'], enum: ['images', 'chat'], isArray: true })
+  endpoints!: string[];
+
+  @ApiProperty({ description: 'false when the provider lacks its settings on this server', example: true })
+  available!: boolean;
+
+  @ApiPropertyOptional({ description: 'Why the model is unavailable', example: 'set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY' })
+  unavailable_reason?: string;
+
+  @ApiProperty({ type: ModelCapabilitiesDto })
+  capabilities!: ModelCapabilitiesDto;
+}
+
+export class ModelListDto {
+  @ApiProperty({ example: 'list' })
+  object!: 'list';
+
+  @ApiProperty({ type: [ModelDto] })
+  data!: ModelDto[];
+}

@@ -1,0 +1,28 @@
+/** Azure OpenAI `images/generations` wire types (api-version 2025-04-01-preview), GPT image models. */
+export interface AzureImageGenerationBody {
+  prompt: string;
+  n?: number;
+  size?: string;
+  quality?: string;
+  background?: string;
+  output_format?: string;
+  output_compression?: number;
+  moderation?: string;
+  user?: string;
+}
+
+export interface AzureImagesResponse {
+  created?: number;
+  data?: Array<{ b64_json?: string; url?: string; revised_prompt?: string }>;
+  background?: string;
+  output_format?: string;
+  quality?: string;
+  size?: string;
+  usage?: {
+    input_tokens?: number;
+    input_tokens_details?: { text_tokens?: number; image_tokens?: number; cached_tokens?: number };
+    output_tokens?: number;
+    output_tokens_details?: { text_tokens?: number; image_tokens?: number };
+    total_tokens?: number;
+  };
+}

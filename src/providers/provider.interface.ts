@@ -1,0 +1,68 @@
+import type { ModelDefinition, ProviderKind, RouteDefinition } from '../config/models.catalogue.js';
+import type { UsageMeasure } from '../usage/usage-measure.js';
+
+export type ImageQuality = 'auto' | 'low' | 'medium' | 'high';
+export type ImageBackground = 'auto' | 'transparent' | 'opaque';
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+/** An image generation request in Easel's own terms; optional fields unset = the upstream's default. */
+export interface ImageGenerationRequest {
+  prompt: string;
+  n: number;
+  size: string;
+  quality?: ImageQuality;
+  background?: ImageBackground;
+  outputFormat: ImageFormat;
+  outputCompression?: number;
+  moderation?: 'auto' | 'low';
+  user?: string;
+}
+
+/** One generated image, held as the upstream delivered it (base64 or bytes) and converted lazily. */
+export class ImagePayload {
+  private constructor(
+    private base64Value?: string,
+    private bytesValue?: Buffer,
+  ) {}
+
+  static fromBase64(base64: string): ImagePayload {
+    return new ImagePayload(base64, undefined);
+  }
+
+  static fromBytes(bytes: Buffer): ImagePayload {
+    return new ImagePayload(undefined, bytes);
+  }
+
+  base64(): string {
+    this.base64Value ??= this.bytesValue!.toString('base64');
+    return this.base64Value;
+  }
+
+  bytes(): Buffer {
+    this.bytesValue ??= Buffer.from(this.base64Value!, 'base64');
+    return this.bytesValue;
+  }
+}
+
+export interface GeneratedImages {
+  images: ImagePayload[];
+  /** What the upstream actually produced. */
+  size: string;
+  quality: string;
+  background: string;
+  outputFormat: ImageFormat;
+  usage: UsageMeasure;
+}
+
+/** Where one catalogue route sends requests, resolved once at boot; `missing` names absent settings. */
+export interface ResolvedTarget<T> {
+  target?: T;
+  missing: string[];
+}
+
+/** One upstream kind. Adapters map our domain to the vendor's wire format and back; nothing else. */
+export interface ImageProvider<T = unknown> {
+  readonly kind: ProviderKind;
+  resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<T>;
+  generateImages(target: T, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages>;
+}

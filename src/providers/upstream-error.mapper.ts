@@ -1,0 +1,100 @@
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError } from '../common/errors/gateway.error.js';
+import { UpstreamHttpError, UpstreamTransportError, type UpstreamHeaders } from './upstream-http.js';
+
+/** Upstream error codes that mean "the prompt or the image was refused by a safety system". */
+const CONTENT_POLICY_CODES = new Set([
+  'contentfilter',
+  'content_filter',
+  'content_policy_violation',
+  'moderation_blocked',
+  'responsibleaipolicyviolation',
+]);
+
+interface UpstreamErrorBody {
+  error?: {
+    code?: string | number;
+    message?: string;
+    status?: string;
+    type?: string;
+    inner_error?: { code?: string };
+    innererror?: { code?: string };
+  };
+}
+
+/**
+ * The one translation from upstream failures to what the client sees (SPEC §4): refusals → 400
+ * `content_policy_violation`, timeouts → 504, everything else → 502. Upstream messages are passed
+ * on only for refusals and bad requests; credentials and internal details never are.
+ */
+export function mapUpstreamError(error: unknown, upstreamName: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof UpstreamTransportError) {
+    switch (error.reason) {
+      case 'timeout':
+        return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} did not answer in time: ${error.message}.`, { cause: error });
+      case 'aborted':
+        return new GatewayError(ErrorCode.UpstreamError, 'The request was cancelled by the client.', { cause: error });
+      case 'too_large':
+      case 'malformed':
+      case 'network':
+        return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, { cause: error });
+    }
+  }
+  if (error instanceof UpstreamHttpError) return fromHttpError(error, upstreamName);
+  return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed.`, { cause: error });
+}
+
+export function isContentPolicyRefusal(error: UpstreamHttpError): boolean {
+  if (error.status !== 400) return false;
+  const detail = (error.body as UpstreamErrorBody | undefined)?.error;
+  const codes = [detail?.code, detail?.inner_error?.code, detail?.innererror?.code];
+  return codes.some((code) => typeof code === 'string' && CONTENT_POLICY_CODES.has(code.toLowerCase()));
+}
+
+function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayError {
+  const detail = (error.body as UpstreamErrorBody | undefined)?.error;
+  const upstreamMessage = typeof detail?.message === 'string' ? detail.message.slice(0, 500) : undefined;
+  if (isContentPolicyRefusal(error)) {
+    return new GatewayError(
+      ErrorCode.ContentPolicyViolation,
+      upstreamMessage ?? 'The request was rejected by the upstream safety system.',
+      { param: 'prompt', cause: error },
+    );
+  }
+  if (error.status === 429) {
+    const retryAfter = retryAfterSeconds(error.headers);
+    return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} is rate limiting Easel (HTTP 429).`, {
+      headers: retryAfter === undefined ? undefined : { 'retry-after': String(retryAfter) },
+      cause: error,
+    });
+  }
+  if (error.status === 400 || error.status === 422) {
+    return new GatewayError(
+      ErrorCode.InvalidRequest,
+      `${upstreamName} rejected the request${upstreamMessage ? `: ${upstreamMessage}` : '.'}`,
+      { cause: error },
+    );
+  }
+  if (error.status === 408 || error.status === 504) {
+    return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} timed out (HTTP ${error.status}).`, { cause: error });
+  }
+  // 401/403/404 mean Easel's own upstream settings are wrong: the operator's problem, not the client's.
+  return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed with HTTP ${error.status}.`, { cause: error });
+}
+
+/** Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date). */
+export function retryAfterSeconds(headers: UpstreamHeaders): number | undefined {
+  const ms = Number(first(headers['retry-after-ms']));
+  if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms / 1000);
+  const value = first(headers['retry-after']);
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
