@@ -4,7 +4,6 @@ import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendError, toErrorResponse } from './common/errors/openai-error.filter.js';
 import { existingRequestContext } from './common/http/request-context.js';
 
 /** Room for a 32000-character prompt and, later, image inputs as data URLs. */
@@ -20,7 +19,6 @@ export function createFastifyAdapter(): FastifyAdapter {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
     },
-    disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: false,
   });
@@ -34,10 +32,6 @@ export function configureApp(app: NestFastifyApplication): void {
   });
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
-  });
-  // Errors Fastify raises before Nest routes the request (bad JSON, body too large, bad media type).
-  fastify.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    sendError(reply, toErrorResponse(error, request.id));
   });
   app.enableShutdownHooks();
   setupSwagger(app);

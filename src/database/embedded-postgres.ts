@@ -25,6 +25,8 @@ export interface EmbeddedPostgresOptions {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const clusterDir = join(options.dataDir, 'postgres');
   await mkdir(options.dataDir, { recursive: true });
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its cluster dir.
+  if (process.getuid?.() === 0) await chmod(options.dataDir, 0o711);
   const password = await readOrCreatePassword(join(options.dataDir, 'postgres.password'));
   const port = await freePort();
   const log = options.log ?? (() => undefined);

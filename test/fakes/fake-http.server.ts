@@ -1,0 +1,98 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface ScriptedResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Raw text instead of JSON (malformed bodies). */
+  raw?: string;
+  /** Wait before answering. */
+  delayMs?: number;
+}
+
+/**
+ * A real HTTP server on a loopback port that records every request, answers scripted responses
+ * first, and otherwise lets the concrete fake decide. Unexpected routes are recorded and get 404.
+ */
+export abstract class FakeHttpServer {
+  readonly requests: RecordedRequest[] = [];
+  readonly unexpected: string[] = [];
+  private readonly script: ScriptedResponse[] = [];
+  private server?: Server;
+
+  get baseUrl(): string {
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('fake server not started');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** The next request(s) get these responses, in order, before normal behaviour resumes. */
+  enqueue(...responses: ScriptedResponse[]): void {
+    this.script.push(...responses);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.unexpected.length = 0;
+    this.script.length = 0;
+  }
+
+  protected abstract respond(request: RecordedRequest): Promise<ScriptedResponse> | ScriptedResponse | undefined;
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(request.url ?? '/', 'http://fake');
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // keep the raw text; the fake decides what to do with it
+    }
+    const recorded: RecordedRequest = {
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: request.headers,
+      body,
+    };
+    this.requests.push(recorded);
+    const scripted = this.script.shift();
+    const answer = scripted ?? (await this.respond(recorded));
+    if (!answer) {
+      this.unexpected.push(`${recorded.method} ${recorded.path}`);
+      return send(response, { status: 404, body: { error: { code: '404', message: 'Resource not found' } } });
+    }
+    if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+    send(response, answer);
+  }
+}
+
+function send(response: ServerResponse, answer: ScriptedResponse): void {
+  if (response.destroyed) return;
+  const payload = answer.raw ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
+  response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+  response.end(payload);
+}

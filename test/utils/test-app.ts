@@ -1,0 +1,113 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import OpenAI from 'openai';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
+import { generateApiKeySecret } from '../../src/auth/api-key.secret.js';
+import { AppConfig } from '../../src/config/app.config.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface TestAppOptions {
+  /** Extra or overriding environment variables (values as strings, like the real env). */
+  env?: Record<string, string | undefined>;
+  /** Reuse a database (for restart tests); a fresh one otherwise. */
+  database?: TestDatabase;
+  /** Reuse a data dir (for restart tests); a fresh temp dir otherwise. */
+  dataDir?: string;
+  /** Receives every log line; silent otherwise. */
+  logger?: LoggerService;
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  baseUrl: string;
+  adminKey: string | undefined;
+  database: TestDatabase;
+  dataDir: string;
+  /** Calls Easel over real HTTP. */
+  http(path: string, init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  /** Creates an API key through the admin API and returns its secret. */
+  createKey(body?: Record<string, unknown>): Promise<{ id: string; key: string }>;
+  /** The official OpenAI SDK pointed at this app. */
+  openai(key: string): OpenAI;
+  /** Closes the app; drops the database and data dir unless `keep` (restart tests). */
+  close(options?: { keep?: boolean }): Promise<void>;
+}
+
+/**
+ * Boots the real AppModule exactly as `main.ts` does (same adapter, same `configureApp`) on a
+ * loopback port, with its own PostgreSQL database and data dir, and config from `options.env`.
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'easel-test-data-')));
+  const port = await freePort();
+  const adminKey = 'ADMIN_API_KEY' in (options.env ?? {}) ? options.env!.ADMIN_API_KEY : generateApiKeySecret().key;
+  const config = AppConfig.fromEnv({
+    DATABASE_URL: database.url,
+    EASEL_DATA_DIR: dataDir,
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    ADMIN_API_KEY: adminKey,
+    ...options.env,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(), {
+    logger: options.logger ?? false,
+  });
+  configureApp(app);
+  await app.listen(port, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  const http: TestApp['http'] = (path, init = {}) =>
+    fetch(`${baseUrl}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        ...(init.key ? { authorization: `Bearer ${init.key}` } : {}),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
+      body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    });
+
+  return {
+    app,
+    config,
+    baseUrl,
+    adminKey,
+    database,
+    dataDir,
+    http,
+    async createKey(body = {}) {
+      const response = await http('/admin/keys', { key: adminKey, body: { name: 'test key', team: 'test-team', ...body } });
+      if (response.status !== 201) throw new Error(`creating a key failed: ${response.status} ${await response.text()}`);
+      return (await response.json()) as { id: string; key: string };
+    },
+    openai: (key) => new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0 }),
+    async close({ keep = false } = {}) {
+      await app.close();
+      if (!keep) {
+        await database.drop();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
