@@ -6,6 +6,7 @@ import {
   IsArray,
   IsBoolean,
   IsDate,
+  IsDefined,
   IsIn,
   IsInt,
   IsOptional,
@@ -27,7 +28,9 @@ const swagger = <T>(options: FieldOptions<T>, extra: Record<string, unknown>) =>
     ? ApiProperty({ description: options.description, example: options.example, ...extra })
     : ApiPropertyOptional({ description: options.description, example: options.example, default: options.default, ...extra });
 
-const optional = (required?: boolean) => (required ? [] : [IsOptional()]);
+/** Required fields fail first with "is required"; optional ones may be absent or null. */
+const optional = (required?: boolean) =>
+  required ? [IsDefined({ message: ({ property }) => `${property} is required` })] : [IsOptional()];
 
 /** A string of `min..max` characters. */
 export const StringField = (options: FieldOptions<string> & { min?: number; max?: number }) =>

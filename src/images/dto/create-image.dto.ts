@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { BooleanField, EnumField, IntField, StringField } from '../../common/validation/field.decorators.js';
 
 export const RESPONSE_FORMATS = ['url', 'b64_json'] as const;
@@ -13,6 +13,7 @@ export class CreateImageDto {
   @ApiProperty({ description: 'A model id from GET /v1/models that serves images', example: 'local/easel/sketch' })
   @IsString()
   @Length(1, 200)
+  @IsDefined({ message: 'model is required' })
   model!: string;
 
   @StringField({

@@ -1,0 +1,153 @@
+import type { LoggerService } from '@nestjs/common';
+import { createTestApp, type TestApp } from '../utils/test-app.js';
+
+const LOCAL = { model: 'local/easel/sketch', prompt: 'auth check', size: '256x256', response_format: 'b64_json' };
+
+describe('API keys and the admin API', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('creates a key whose secret is shown once and never listed', async () => {
+    const created = await sut.http('/admin/keys', {
+      key: sut.adminKey,
+      body: { name: 'banner-service', team: 'growth', allowed_models: ['local/easel/sketch'] },
+    });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      key: expect.stringMatching(/^sk-easel-[A-Za-z0-9]{43}$/),
+      name: 'banner-service',
+      team: 'growth',
+      admin: false,
+      allowed_models: ['local/easel/sketch'],
+      revoked_at: null,
+    });
+    expect(body.prefix).toBe((body.key as string).slice(0, 17));
+
+    const list = await (await sut.http('/admin/keys', { key: sut.adminKey })).text();
+    expect(list).toContain(body.id as string);
+    expect(list).not.toContain(body.key as string);
+    const one = (await (await sut.http(`/admin/keys/${body.id}`, { key: sut.adminKey })).json()) as Record<string, unknown>;
+    expect(one).not.toHaveProperty('key');
+    expect(one.name).toBe('banner-service');
+  });
+
+  it('stores only a hash of the key', async () => {
+    const { id, key } = await sut.createKey();
+    const { DataSource } = await import('typeorm');
+    const dataSource = sut.app.get(DataSource);
+    const [row] = (await dataSource.query('SELECT * FROM api_keys WHERE id = $1', [id])) as Array<Record<string, unknown>>;
+    expect(JSON.stringify(row)).not.toContain(key.slice(9));
+    expect(row!.key_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('answers 401 invalid_api_key for a missing, malformed or unknown key', async () => {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer sk-easel-unknown' }]) {
+      const response = await sut.http('/v1/images/generations', { body: LOCAL, headers });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        error: { message: expect.any(String), type: 'authentication_error', param: null, code: 'invalid_api_key' },
+      });
+    }
+  });
+
+  it('never echoes a wrong key in the error', async () => {
+    const wrong = 'sk-easel-ThisIsAWrongKeyThatMustNotBeEchoed0000000';
+    const response = await sut.http('/v1/models', { key: wrong });
+    expect(await response.text()).not.toContain('ThisIsAWrongKey');
+  });
+
+  it('refuses a revoked key at once, and revoking is idempotent', async () => {
+    const { id, key } = await sut.createKey();
+    expect((await sut.http('/v1/images/generations', { key, body: LOCAL })).status).toBe(200);
+
+    const revoked = await sut.http(`/admin/keys/${id}`, { key: sut.adminKey, method: 'DELETE' });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { revoked_at: string }).revoked_at).toEqual(expect.any(String));
+    expect((await sut.http(`/admin/keys/${id}`, { key: sut.adminKey, method: 'DELETE' })).status).toBe(200);
+
+    const refused = await sut.http('/v1/images/generations', { key, body: LOCAL });
+    expect(refused.status).toBe(401);
+  });
+
+  it('refuses an expired key', async () => {
+    const { key } = await sut.createKey({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    const response = await sut.http('/v1/models', { key });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/expired/);
+  });
+
+  it('keeps admin keys and API keys apart (403 permission_error)', async () => {
+    const { key } = await sut.createKey();
+    const asUser = await sut.http('/admin/keys', { key });
+    expect(asUser.status).toBe(403);
+    expect(await asUser.json()).toMatchObject({ error: { type: 'permission_error' } });
+
+    const asAdmin = await sut.http('/v1/images/generations', { key: sut.adminKey, body: LOCAL });
+    expect(asAdmin.status).toBe(403);
+  });
+
+  it('limits a key to its allowed_models, in /v1/models and on requests', async () => {
+    const { key } = await sut.createKey({ allowed_models: ['azure/openai/gpt-image-1'] });
+
+    const models = (await (await sut.http('/v1/models', { key })).json()) as { data: Array<{ id: string }> };
+    expect(models.data.map((model) => model.id)).toEqual(['azure/openai/gpt-image-1']);
+
+    const response = await sut.http('/v1/images/generations', { key, body: LOCAL });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: { type: 'permission_error', param: 'model' } });
+  });
+
+  it('retrieves one model by its URL-encoded id, as the SDK sends it', async () => {
+    const { key } = await sut.createKey();
+    const model = await sut.openai(key).models.retrieve('local/easel/sketch');
+    expect(model).toMatchObject({ id: 'local/easel/sketch', object: 'model', available: true });
+  });
+
+  it('validates admin input: 400 with param, 404 for an unknown id, 400 for a malformed id', async () => {
+    const missingTeam = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x' } });
+    expect(missingTeam.status).toBe(400);
+    expect(await missingTeam.json()).toMatchObject({ error: { param: 'team' } });
+
+    const badDate = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x', team: 't', expires_at: 'soon' } });
+    expect(await badDate.json()).toMatchObject({ error: { param: 'expires_at' } });
+
+    expect((await sut.http('/admin/keys/00000000-0000-4000-8000-000000000000', { key: sut.adminKey })).status).toBe(404);
+    expect((await sut.http('/admin/keys/not-a-uuid', { key: sut.adminKey })).status).toBe(400);
+  });
+});
+
+describe('Admin key bootstrap', () => {
+  it('prints a new admin key once on the first start without ADMIN_API_KEY, and not again after a restart', async () => {
+    const lines: string[] = [];
+    const logger: LoggerService = {
+      log: (message: unknown) => lines.push(String(message)),
+      warn: (message: unknown) => lines.push(String(message)),
+      error: (message: unknown) => lines.push(String(message)),
+    };
+    const first = await createTestApp({ env: { ADMIN_API_KEY: undefined }, logger });
+    const printed = lines.join('\n').match(/sk-easel-[A-Za-z0-9]{43}/g) ?? [];
+    expect(new Set(printed).size).toBe(1);
+    const adminKey = printed[0]!;
+    expect(lines.join('\n')).toContain(`curl -s ${first.config.http.publicBaseUrl}/admin/keys`);
+    expect((await first.http('/admin/keys', { key: adminKey })).status).toBe(200);
+    await first.close({ keep: true });
+
+    lines.length = 0;
+    const second = await createTestApp({ env: { ADMIN_API_KEY: undefined }, logger, database: first.database, dataDir: first.dataDir });
+    try {
+      expect(lines.join('\n')).not.toMatch(/sk-easel-[A-Za-z0-9]{43}/);
+      expect((await second.http('/admin/keys', { key: adminKey })).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+});

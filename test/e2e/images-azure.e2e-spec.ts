@@ -1,0 +1,166 @@
+import sharp from 'sharp';
+import { CONTENT_FILTER_BODIES, FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
+import { createTestApp, type TestApp } from '../utils/test-app.js';
+
+const AZURE_KEY = 'azure-test-key-0123456789';
+
+describe('POST /v1/images/generations through Azure OpenAI', () => {
+  let azure: FakeAzureOpenAiServer;
+  let sut: TestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
+    sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: `${azure.baseUrl}/`, AZURE_OPENAI_API_KEY: AZURE_KEY } });
+    ({ key } = await sut.createKey());
+  });
+
+  beforeEach(() => azure.reset());
+
+  afterEach(() => {
+    expect(azure.unexpected).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await sut.close();
+    await azure.stop();
+  });
+
+  it.each([
+    ['azure/openai/gpt-image-1', 'gpt-image-1'],
+    ['azure/openai/gpt-image-1.5', 'gpt-image-1.5'],
+  ])('%s reaches deployment %s with every parameter as Azure expects', async (model, deployment) => {
+    const result = await sut.openai(key).images.generate({
+      model,
+      prompt: 'a paper boat on a pond',
+      n: 2,
+      size: '1536x1024',
+      quality: 'low',
+      background: 'opaque',
+      output_format: 'jpeg',
+      output_compression: 60,
+      moderation: 'low',
+      user: 'end-user-7',
+      response_format: 'b64_json',
+    });
+
+    expect(azure.generationRequests).toHaveLength(1);
+    const [call] = azure.generationRequests;
+    expect(call!.path).toBe(`/openai/deployments/${deployment}/images/generations`);
+    expect(call!.query.get('api-version')).toBe('2025-04-01-preview');
+    expect(call!.headers['api-key']).toBe(AZURE_KEY);
+    expect(call!.headers.authorization).toBeUndefined();
+    expect(call!.body).toEqual({
+      prompt: 'a paper boat on a pond',
+      n: 2,
+      size: '1536x1024',
+      quality: 'low',
+      background: 'opaque',
+      output_format: 'jpeg',
+      output_compression: 60,
+      moderation: 'low',
+      user: 'end-user-7',
+    });
+    expect(result.data).toHaveLength(2);
+    const metadata = await sharp(Buffer.from(result.data![0]!.b64_json!, 'base64')).metadata();
+    expect(metadata).toMatchObject({ format: 'jpeg', width: 1536, height: 1024 });
+    expect(result).toMatchObject({ size: '1536x1024', quality: 'low', output_format: 'jpeg', background: 'opaque' });
+  });
+
+  it('passes the upstream usage through and charges it at the catalogue price', async () => {
+    const prompt = 'x'.repeat(200); // the fake counts 50 text tokens
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt, size: '1024x1024', quality: 'low', response_format: 'b64_json' },
+    });
+
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { usage: unknown };
+    expect(body.usage).toEqual({
+      input_tokens: 50,
+      input_tokens_details: { text_tokens: 50, image_tokens: 0 },
+      output_tokens: 272,
+      output_tokens_details: { text_tokens: 0, image_tokens: 272 },
+      total_tokens: 322,
+    });
+    // (50 × $5 + 272 × $40) / 1e6
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.01113');
+  });
+
+  it('never forwards response_format and stores the image for url responses', async () => {
+    const result = await sut.openai(key).images.generate({ model: 'azure/openai/gpt-image-1.5', prompt: 'a kite', size: '1024x1536' });
+
+    expect(azure.generationRequests[0]!.body).toEqual({ prompt: 'a kite', n: 1, size: '1024x1536', output_format: 'png' });
+    const download = await fetch(result.data![0]!.url!);
+    expect(download.headers.get('content-type')).toBe('image/png');
+    const metadata = await sharp(Buffer.from(await download.arrayBuffer())).metadata();
+    expect(metadata).toMatchObject({ format: 'png', width: 1024, height: 1536 });
+  });
+
+  it.each(Object.keys(CONTENT_FILTER_BODIES) as Array<keyof typeof CONTENT_FILTER_BODIES>)(
+    'turns an Azure %s refusal into 400 content_policy_violation without retrying',
+    async (code) => {
+      azure.enqueue({ status: 400, body: CONTENT_FILTER_BODIES[code] });
+
+      const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'something refused' } });
+
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: { message: expect.any(String), type: 'invalid_request_error', param: 'prompt', code: 'content_policy_violation' },
+      });
+      expect(azure.generationRequests).toHaveLength(1);
+    },
+  );
+
+  it('reports an upstream 429 as 502 upstream_error with its Retry-After', async () => {
+    azure.enqueue({ status: 429, headers: { 'retry-after': '7' }, body: { error: { code: '429', message: 'Please retry after 7 seconds.' } } });
+
+    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'busy' } });
+
+    expect(response.status).toBe(502);
+    expect(response.headers.get('retry-after')).toBe('7');
+    expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
+  });
+
+  it.each([
+    ['a 500', { status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } } }],
+    ['a non-JSON body', { status: 200, raw: '<html>oops</html>' }],
+    ['a 200 without images', { status: 200, body: { created: 1, data: [] } }],
+    ['a 401 (wrong Easel credentials)', { status: 401, body: { error: { code: '401', message: 'Access denied' } } }],
+  ])('reports %s from Azure as 502 upstream_error', async (_name, scripted) => {
+    azure.enqueue(scripted);
+
+    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'p' } });
+
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
+    expect(body.error.message).not.toContain(AZURE_KEY);
+  });
+});
+
+describe('Azure models without Azure settings', () => {
+  let sut: TestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+    ({ key } = await sut.createKey());
+  });
+
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  it('lists them as unavailable and answers 503 model_unavailable naming the missing variables', async () => {
+    const models = await sut.openai(key).models.list();
+    const azureModel = models.data.find((model) => model.id === 'azure/openai/gpt-image-1') as unknown as Record<string, unknown>;
+    expect(azureModel).toMatchObject({ available: false, unavailable_reason: expect.stringContaining('AZURE_OPENAI_ENDPOINT') });
+
+    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'p' } });
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { error: { message: string; code: string } };
+    expect(body.error.code).toBe('model_unavailable');
+    expect(body.error.message).toContain('AZURE_OPENAI_API_KEY');
+  });
+});
