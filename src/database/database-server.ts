@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.js';
 
@@ -10,6 +11,7 @@ import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-p
 export class DatabaseServer implements OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseServer.name);
   private embedded?: Promise<EmbeddedPostgresHandle>;
+  private dataSource?: DataSource;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -30,7 +32,14 @@ export class DatabaseServer implements OnApplicationShutdown {
     return handle;
   }
 
+  /** The pool on this server: it is closed before an embedded server stops. */
+  attach(dataSource: DataSource): void {
+    this.dataSource = dataSource;
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    if (this.embedded) await (await this.embedded).stop();
+    if (!this.embedded) return;
+    if (this.dataSource?.isInitialized) await this.dataSource.destroy();
+    await (await this.embedded).stop();
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { DatabaseServer } from './database-server.js';
 import { runMigrationsExclusively } from './migration-runner.js';
 import { buildDataSourceOptions } from './typeorm.options.js';
@@ -14,9 +14,15 @@ class DatabaseServerModule {}
     TypeOrmModule.forRootAsync({
       imports: [DatabaseServerModule],
       inject: [DatabaseServer],
-      useFactory: async (server: DatabaseServer) => buildDataSourceOptions(await server.connectionUrl()),
+      useFactory: async (server: DatabaseServer) => ({
+        ...buildDataSourceOptions(await server.connectionUrl()),
+        // Carried to dataSourceFactory, which needs the server too.
+        server,
+      }),
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
+        const { server, ...dataSourceOptions } = options as DataSourceOptions & { server: DatabaseServer };
+        const dataSource = await new DataSource(dataSourceOptions).initialize();
+        server.attach(dataSource);
         await runMigrationsExclusively(dataSource);
         return dataSource;
       },
