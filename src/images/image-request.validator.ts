@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
-import { ErrorCode } from '../common/errors/error-code.enum.js';
-import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
+import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
 
 /**
@@ -40,9 +39,7 @@ export class ImageRequestValidator {
       throw new InvalidRequestError(`${modelId} does not support moderation.`, 'moderation');
     }
     if (request.stream && !capabilities.streaming) {
-      throw new GatewayError(ErrorCode.InvalidRequest, `${modelId} does not support stream: true on this endpoint.`, {
-        param: 'stream',
-      });
+      throw new InvalidRequestError(`${modelId} does not support stream: true on this endpoint.`, 'stream');
     }
   }
 

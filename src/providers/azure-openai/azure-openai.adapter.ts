@@ -44,6 +44,9 @@ export class AzureOpenAiAdapter implements ImageProvider<AzureOpenAiTarget> {
       (name): name is string => name !== undefined,
     );
     if (!endpoint || !apiKey) return { missing };
+    if (!/^https?:\/\//.test(endpoint) || !URL.canParse(endpoint)) {
+      throw new Error(`${endpointVariable} must be an http(s) URL (model ${model.id}, route ${route.name})`);
+    }
     const deployment = encodeURIComponent(route.deployment ?? model.id.split('/').at(-1)!);
     const apiVersion = encodeURIComponent(route.api_version ?? this.config.azure.apiVersion);
     return {
