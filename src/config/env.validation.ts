@@ -13,7 +13,12 @@ const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Decimal digits only: "0x10" or "1e3" are not ports. */
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
+    z.number({ error: 'must be a whole number' }).int().min(min).max(max),
+  );
 
 const httpUrl = z
   .string()

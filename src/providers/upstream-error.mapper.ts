@@ -85,10 +85,11 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
 
 /** Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date). */
 export function retryAfterSeconds(headers: UpstreamHeaders): number | undefined {
-  const ms = Number(first(headers['retry-after-ms']));
+  const msValue = first(headers['retry-after-ms'])?.trim();
+  const ms = msValue ? Number(msValue) : Number.NaN;
   if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms / 1000);
-  const value = first(headers['retry-after']);
-  if (value === undefined) return undefined;
+  const value = first(headers['retry-after'])?.trim();
+  if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
   const date = Date.parse(value);

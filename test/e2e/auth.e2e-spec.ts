@@ -50,7 +50,7 @@ describe('API keys and the admin API', () => {
   });
 
   it('answers 401 invalid_api_key for a missing, malformed or unknown key', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer sk-easel-unknown' }]) {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer sk-easel-unknown' }] as Array<Record<string, string>>) {
       const response = await sut.http('/v1/images/generations', { body: LOCAL, headers });
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({

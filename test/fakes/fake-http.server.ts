@@ -58,7 +58,7 @@ export abstract class FakeHttpServer {
     this.script.length = 0;
   }
 
-  protected abstract respond(request: RecordedRequest): Promise<ScriptedResponse> | ScriptedResponse | undefined;
+  protected abstract respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> | ScriptedResponse | undefined;
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];

@@ -1,0 +1,143 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ErrorCode } from '../errors/error-code.enum.js';
+import { GatewayError, InvalidRequestError } from '../errors/gateway.error.js';
+import { RequestValidationPipe } from './validation.pipe.js';
+
+class MessageDto {
+  @IsIn(['system', 'user', 'assistant'])
+  role!: string;
+
+  @IsString()
+  @Length(1, 100)
+  content!: string;
+}
+
+class ChatDto {
+  @IsString()
+  model!: string;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => MessageDto)
+  messages!: MessageDto[];
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  n?: number;
+}
+
+const BODY = { type: 'body', metatype: ChatDto } as const;
+
+function validBody(): Record<string, unknown> {
+  return {
+    model: 'local/easel/sketch',
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Draw an otter.' },
+    ],
+  };
+}
+
+async function rejectionOf(value: unknown): Promise<InvalidRequestError> {
+  const sut = new RequestValidationPipe();
+  try {
+    await sut.transform(value, BODY);
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return error;
+    throw error;
+  }
+  throw new Error('the pipe accepted the value');
+}
+
+describe(RequestValidationPipe.name, () => {
+  let sut: RequestValidationPipe;
+
+  beforeEach(() => {
+    sut = new RequestValidationPipe();
+  });
+
+  it('turns a valid body into an instance of the DTO, nested objects included', async () => {
+    const result = (await sut.transform({ ...validBody(), n: 2 }, BODY)) as ChatDto;
+
+    expect(result).toBeInstanceOf(ChatDto);
+    expect(result.messages[1]).toBeInstanceOf(MessageDto);
+    expect(result).toEqual({ ...validBody(), n: 2 });
+  });
+
+  it('rejects an unknown top-level field with unknown_parameter and the field as param', async () => {
+    const error = await rejectionOf({ ...validBody(), temperature: 0.2 });
+
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.code).toBe(ErrorCode.UnknownField);
+    expect(error.code).toBe('unknown_parameter');
+    expect(error.param).toBe('temperature');
+    expect(error.message).toContain("'temperature'");
+  });
+
+  it('rejects an unknown nested field with its full path', async () => {
+    const body = validBody();
+    (body.messages as Record<string, unknown>[])[1]!.name = 'otter';
+
+    const error = await rejectionOf(body);
+
+    expect(error.code).toBe(ErrorCode.UnknownField);
+    expect(error.param).toBe('messages[1].name');
+  });
+
+  it('names the nested path of a failing field', async () => {
+    const body = validBody();
+    (body.messages as Record<string, unknown>[])[1]!.content = 42;
+
+    const error = await rejectionOf(body);
+
+    expect(error.code).toBe(ErrorCode.InvalidRequest);
+    expect(error.param).toBe('messages[1].content');
+    expect(error.message.startsWith("'messages[1].content'")).toBe(true);
+  });
+
+  it('names the first failing element of an array', async () => {
+    const body = validBody();
+    (body.messages as Record<string, unknown>[])[0]!.role = 'robot';
+
+    const error = await rejectionOf(body);
+
+    expect(error.param).toBe('messages[0].role');
+  });
+
+  it('names a failing top-level field', async () => {
+    const error = await rejectionOf({ ...validBody(), n: 11 });
+
+    expect(error.code).toBe(ErrorCode.InvalidRequest);
+    expect(error.param).toBe('n');
+  });
+
+  it('reports a missing required field', async () => {
+    const { model: _model, ...body } = validBody();
+
+    const error = await rejectionOf(body);
+
+    expect(error.param).toBe('model');
+  });
+
+  it.each([
+    ['an array', [validBody()]],
+    ['a string', 'hello'],
+    ['a number', 42],
+    ['null', null],
+  ])('rejects %s as the body', async (_what, value) => {
+    const error = await rejectionOf(value);
+
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.code).toBe(ErrorCode.InvalidRequest);
+    expect(error.message).toContain('JSON object');
+  });
+
+  it('leaves non-body values without a DTO alone', async () => {
+    await expect(sut.transform('abc', { type: 'param', metatype: String, data: 'id' })).resolves.toBe('abc');
+  });
+});

@@ -1,0 +1,165 @@
+import { InvalidEnvironmentError, validateEnv } from './env.validation.js';
+
+function errorOf(raw: Record<string, string | undefined>): InvalidEnvironmentError {
+  try {
+    validateEnv(raw);
+  } catch (error) {
+    if (error instanceof InvalidEnvironmentError) return error;
+    throw error;
+  }
+  throw new Error('validateEnv accepted the environment');
+}
+
+describe('validateEnv', () => {
+  describe('defaults', () => {
+    it('fills in the documented defaults for an empty environment', () => {
+      const env = validateEnv({});
+
+      expect(env).toMatchObject({
+        PORT: 3000,
+        HOST: '0.0.0.0',
+        AZURE_OPENAI_API_VERSION: '2025-04-01-preview',
+        UPSTREAM_TIMEOUT_MS: 600_000,
+        IMAGE_URL_TTL_SECONDS: 3600,
+        RATE_LIMIT_RPM: 60,
+        MAX_RESPONSE_BYTES: 104_857_600,
+        LOG_LEVEL: 'info',
+        LOG_PROMPTS: false,
+        IMAGE_STORE: 'local',
+      });
+      expect(env.DATABASE_URL).toBeUndefined();
+      expect(env.ADMIN_API_KEY).toBeUndefined();
+      expect(env.AZURE_OPENAI_ENDPOINT).toBeUndefined();
+    });
+
+    it('ignores variables it does not know', () => {
+      const env = validateEnv({ SOMETHING_ELSE: 'x', PATH: '/usr/bin' });
+
+      expect(env).not.toHaveProperty('SOMETHING_ELSE');
+      expect(env).not.toHaveProperty('PATH');
+    });
+  });
+
+  describe('given values', () => {
+    it('coerces numbers and booleans', () => {
+      const env = validateEnv({
+        PORT: '8080',
+        UPSTREAM_TIMEOUT_MS: '1500',
+        RATE_LIMIT_RPM: '120',
+        IMAGE_URL_TTL_SECONDS: '60',
+        LOG_PROMPTS: 'true',
+      });
+
+      expect(env).toMatchObject({
+        PORT: 8080,
+        UPSTREAM_TIMEOUT_MS: 1500,
+        RATE_LIMIT_RPM: 120,
+        IMAGE_URL_TTL_SECONDS: 60,
+        LOG_PROMPTS: true,
+      });
+    });
+
+    it.each([
+      ['1', true],
+      ['yes', true],
+      ['false', false],
+      ['0', false],
+      ['no', false],
+    ])('reads LOG_PROMPTS=%s as %p', (value, expected) => {
+      expect(validateEnv({ LOG_PROMPTS: value }).LOG_PROMPTS).toBe(expected);
+    });
+
+    it('strips trailing slashes from URLs', () => {
+      const env = validateEnv({
+        AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/',
+        PUBLIC_BASE_URL: 'https://easel.example.com//',
+      });
+
+      expect(env.AZURE_OPENAI_ENDPOINT).toBe('https://res.openai.azure.com');
+      expect(env.PUBLIC_BASE_URL).toBe('https://easel.example.com');
+    });
+
+    it('accepts postgres:// and postgresql:// database URLs', () => {
+      expect(validateEnv({ DATABASE_URL: 'postgres://u:p@h/db' }).DATABASE_URL).toBe('postgres://u:p@h/db');
+      expect(validateEnv({ DATABASE_URL: 'postgresql://u:p@h/db' }).DATABASE_URL).toBe('postgresql://u:p@h/db');
+    });
+  });
+
+  describe('empty strings', () => {
+    it('count as unset, so defaults apply', () => {
+      const env = validateEnv({
+        PORT: '',
+        LOG_LEVEL: '  ',
+        LOG_PROMPTS: '',
+        AZURE_OPENAI_API_VERSION: '',
+        DATABASE_URL: '',
+        ADMIN_API_KEY: '',
+        URL_SIGNING_SECRET: '',
+        AZURE_OPENAI_ENDPOINT: '',
+      });
+
+      expect(env.PORT).toBe(3000);
+      expect(env.LOG_LEVEL).toBe('info');
+      expect(env.LOG_PROMPTS).toBe(false);
+      expect(env.AZURE_OPENAI_API_VERSION).toBe('2025-04-01-preview');
+      expect(env.DATABASE_URL).toBeUndefined();
+      expect(env.ADMIN_API_KEY).toBeUndefined();
+      expect(env.URL_SIGNING_SECRET).toBeUndefined();
+      expect(env.AZURE_OPENAI_ENDPOINT).toBeUndefined();
+    });
+  });
+
+  describe('invalid values', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '80.5'],
+      ['DATABASE_URL', 'mysql://x'],
+      ['LOG_LEVEL', 'loud'],
+      ['AZURE_OPENAI_ENDPOINT', 'notaurl'],
+      ['AZURE_OPENAI_ENDPOINT', 'ftp://host'],
+      ['PUBLIC_BASE_URL', 'example.com'],
+      ['LOG_PROMPTS', 'maybe'],
+      ['IMAGE_STORE', 'gcs'],
+      ['UPSTREAM_TIMEOUT_MS', '50'],
+      ['RATE_LIMIT_RPM', '0'],
+      ['REDIS_URL', 'http://cache'],
+    ])('%s=%s throws InvalidEnvironmentError naming the variable', (name, value) => {
+      const error = errorOf({ [name]: value });
+
+      expect(error).toBeInstanceOf(InvalidEnvironmentError);
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toMatch(new RegExp(`^${name}: `));
+      expect(error.message).toContain(name);
+    });
+
+    it('shows a non-secret bad value', () => {
+      expect(errorOf({ LOG_LEVEL: 'loud' }).message).toContain('"loud"');
+    });
+
+    it('names every bad variable at once', () => {
+      const error = errorOf({ PORT: 'abc', LOG_LEVEL: 'loud', AZURE_OPENAI_ENDPOINT: 'notaurl' });
+
+      expect(error.problems).toHaveLength(3);
+      expect(error.message).toContain('PORT');
+      expect(error.message).toContain('LOG_LEVEL');
+      expect(error.message).toContain('AZURE_OPENAI_ENDPOINT');
+    });
+  });
+
+  describe('secrets', () => {
+    it.each([
+      ['ADMIN_API_KEY', 'short-admin-key'],
+      ['URL_SIGNING_SECRET', 'too-short-signing-secret'],
+      ['DATABASE_URL', 'mysql://root:hunter2@db/easel'],
+      ['REDIS_URL', 'http://:hunter2@cache'],
+    ])('%s is named but its value is not echoed', (name, value) => {
+      const error = errorOf({ [name]: value });
+
+      expect(error.message).toContain(name);
+      expect(error.message).toContain('***');
+      expect(error.message).not.toContain(value);
+      expect(error.problems.join('\n')).not.toContain(value);
+    });
+  });
+});

@@ -1,0 +1,211 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseUsd } from '../common/money/usd.js';
+import { InvalidCatalogueError, loadModelCatalogue, parseModelCatalogue } from './models.catalogue.js';
+
+const REAL_CATALOGUE = fileURLToPath(new URL('../../config/models.yaml', import.meta.url));
+
+/** A valid one-model catalogue entry; tests change one thing each. */
+function model(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: 'azure/openai/test-model',
+    provider: 'azure-openai',
+    endpoints: ['images'],
+    routes: [{ name: 'default', deployment: 'test-model' }],
+    capabilities: {
+      sizes: ['auto', '1024x1024'],
+      qualities: ['auto'],
+      backgrounds: ['auto'],
+      output_formats: ['png'],
+      max_n: 4,
+      max_prompt_chars: 1000,
+    },
+    pricing: { per_million_tokens: { input_text: '5.00', output_image: '40.00' } },
+    ...overrides,
+  };
+}
+
+function problemOf(raw: unknown): InvalidCatalogueError {
+  try {
+    parseModelCatalogue(raw, 'models.yaml');
+  } catch (error) {
+    if (error instanceof InvalidCatalogueError) return error;
+    throw error;
+  }
+  throw new Error('parseModelCatalogue accepted the catalogue');
+}
+
+describe('loadModelCatalogue', () => {
+  describe('the shipped config/models.yaml', () => {
+    const models = loadModelCatalogue(REAL_CATALOGUE);
+    const byId = (id: string) => models.find((candidate) => candidate.id === id)!;
+
+    it('has the three models, in order', () => {
+      expect(models.map((m) => m.id)).toEqual([
+        'local/easel/sketch',
+        'azure/openai/gpt-image-1',
+        'azure/openai/gpt-image-1.5',
+      ]);
+    });
+
+    it('assigns providers and routes', () => {
+      expect(byId('local/easel/sketch').provider).toBe('local');
+      expect(byId('azure/openai/gpt-image-1').provider).toBe('azure-openai');
+      expect(byId('azure/openai/gpt-image-1').routes).toEqual([{ name: 'default', deployment: 'gpt-image-1', weight: 1 }]);
+      expect(byId('azure/openai/gpt-image-1.5').routes[0]!.deployment).toBe('gpt-image-1.5');
+    });
+
+    it('parses gpt-image-1 prices into exact pico-dollars', () => {
+      expect(byId('azure/openai/gpt-image-1').prices).toEqual({
+        inputText: parseUsd('5'),
+        inputTextCached: parseUsd('1.25'),
+        inputImage: parseUsd('10'),
+        inputImageCached: parseUsd('2.5'),
+        outputText: 0n,
+        outputImage: parseUsd('40'),
+        perImage: 0n,
+      });
+      expect(byId('azure/openai/gpt-image-1').prices.inputText).toBe(5_000_000_000_000n);
+    });
+
+    it('parses gpt-image-1.5 prices into exact pico-dollars', () => {
+      expect(byId('azure/openai/gpt-image-1.5').prices).toEqual({
+        inputText: 5_000_000_000_000n,
+        inputTextCached: 1_250_000_000_000n,
+        inputImage: 8_000_000_000_000n,
+        inputImageCached: 2_000_000_000_000n,
+        outputText: 10_000_000_000_000n,
+        outputImage: 32_000_000_000_000n,
+        perImage: 0n,
+      });
+    });
+
+    it('makes the local sketch model free', () => {
+      expect(Object.values(byId('local/easel/sketch').prices).every((price) => price === 0n)).toBe(true);
+    });
+
+    it('keeps webp off for the Azure models', () => {
+      expect(byId('azure/openai/gpt-image-1').capabilities.output_formats).toEqual(['png', 'jpeg']);
+      expect(byId('local/easel/sketch').capabilities.output_formats).toContain('webp');
+    });
+  });
+
+  describe('files', () => {
+    let dir: string;
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'easel-catalogue-'));
+    });
+
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('names the file when the YAML does not parse', () => {
+      const file = join(dir, 'broken.yaml');
+      writeFileSync(file, 'models: [\n  - id: "unterminated\n');
+
+      expect(() => loadModelCatalogue(file)).toThrow(InvalidCatalogueError);
+      expect(() => loadModelCatalogue(file)).toThrow(file);
+    });
+
+    it('throws InvalidCatalogueError when the file is missing', () => {
+      expect(() => loadModelCatalogue(join(dir, 'absent.yaml'))).toThrow(InvalidCatalogueError);
+    });
+
+    it('names the file and the problem when the content is invalid', () => {
+      const file = join(dir, 'models.yaml');
+      writeFileSync(file, 'models:\n  - id: no-slashes\n');
+
+      expect(() => loadModelCatalogue(file)).toThrow(new RegExp(`${file}[\\s\\S]*models\\.0\\.id`));
+    });
+  });
+});
+
+describe('parseModelCatalogue', () => {
+  it('accepts the base entry and fills defaults', () => {
+    const [parsed] = parseModelCatalogue({ models: [model()] });
+
+    expect(parsed!.description).toBe('');
+    expect(parsed!.routes[0]!.weight).toBe(1);
+    expect(parsed!.capabilities).toMatchObject({ output_compression: false, moderation: false, streaming: false });
+    expect(parsed!.prices.inputTextCached).toBe(parsed!.prices.inputText);
+  });
+
+  it('takes numbers as prices', () => {
+    const [parsed] = parseModelCatalogue({ models: [model({ pricing: { per_image: 0.04 } })] });
+
+    expect(parsed!.prices.perImage).toBe(40_000_000_000n);
+  });
+
+  it('rejects duplicate ids', () => {
+    const error = problemOf({ models: [model(), model()] });
+
+    expect(error.message).toContain("duplicate model id 'azure/openai/test-model'");
+  });
+
+  it('rejects an unknown provider kind', () => {
+    const error = problemOf({ models: [model({ provider: 'vertex-ai' })] });
+
+    expect(error.message).toMatch(/models\.0\.provider/);
+  });
+
+  it('rejects a model without pricing', () => {
+    const { pricing: _pricing, ...withoutPricing } = model();
+    const error = problemOf({ models: [withoutPricing] });
+
+    expect(error.message).toMatch(/models\.0\.pricing/);
+  });
+
+  it('rejects a pricing block with no price in it', () => {
+    const error = problemOf({ models: [model({ pricing: {} })] });
+
+    expect(error.message).toContain('a model needs a price');
+  });
+
+  it('rejects a price with 7 decimals', () => {
+    const error = problemOf({ models: [model({ pricing: { per_million_tokens: { input_text: '5.0000001' } } })] });
+
+    expect(error.message).toContain('models.0.pricing.per_million_tokens.input_text');
+    expect(error.message).toContain('at most 6 decimals');
+  });
+
+  it('accepts a price with 6 decimals', () => {
+    const [parsed] = parseModelCatalogue({ models: [model({ pricing: { per_image: '0.000001' } })] });
+
+    expect(parsed!.prices.perImage).toBe(1_000_000n);
+  });
+
+  it.each([
+    ['a model', { models: [model({ colour: 'blue' })] }, 'colour'],
+    ['a route', { models: [model({ routes: [{ name: 'a', region: 'eu' }] })] }, 'region'],
+    ['the pricing', { models: [model({ pricing: { per_image: '1', per_second: '1' } })] }, 'per_second'],
+    ['the root', { models: [model()], extras: true }, 'extras'],
+  ])('rejects an unknown key in %s', (_where, raw, key) => {
+    expect(problemOf(raw).message).toContain(key);
+  });
+
+  it('rejects duplicate route names within a model', () => {
+    const error = problemOf({ models: [model({ routes: [{ name: 'a' }, { name: 'a' }] })] });
+
+    expect(error.message).toContain('azure/openai/test-model: route names must be unique');
+  });
+
+  it('rejects sizes above 4096 pixels per side', () => {
+    const capabilities = { ...(model().capabilities as object), sizes: ['8192x1024'] };
+    const error = problemOf({ models: [model({ capabilities })] });
+
+    expect(error.message).toContain('at most 4096 pixels');
+  });
+
+  it('rejects an empty catalogue', () => {
+    expect(() => parseModelCatalogue({ models: [] })).toThrow(InvalidCatalogueError);
+    expect(() => parseModelCatalogue(null)).toThrow(InvalidCatalogueError);
+  });
+
+  it('names the file in the message', () => {
+    expect(problemOf({ models: [model(), model()] }).message).toMatch(/^Invalid model catalogue models\.yaml:/);
+  });
+});
