@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+import { TeamEntity } from '../teams/team.entity.js';
 
 @Entity('api_keys')
 export class ApiKeyEntity {
@@ -11,6 +12,10 @@ export class ApiKeyEntity {
   @Index('idx_api_keys_team')
   @Column({ type: 'varchar', length: 100 })
   team!: string;
+
+  @ManyToOne(() => TeamEntity, { onDelete: 'NO ACTION', onUpdate: 'CASCADE' })
+  @JoinColumn({ name: 'team', referencedColumnName: 'name', foreignKeyConstraintName: 'fk_api_keys_team' })
+  teamRef?: Relation<TeamEntity>;
 
   /** The first characters of the key, safe to display (`sk-easel-AbCd1234`). */
   @Column({ type: 'varchar', length: 32 })

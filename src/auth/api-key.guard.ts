@@ -23,7 +23,8 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (access === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = await this.apiKeys.authenticate(bearerToken(request.headers.authorization));
+    // Usually resolved already by ApiKeyResolver at onRequest; otherwise this throws the 401.
+    const principal = request.principal ?? (await this.apiKeys.authenticate(bearerToken(request.headers.authorization)));
     if (access === 'admin' && !principal.isAdmin) {
       throw new GatewayError(ErrorCode.PermissionDenied, 'This route needs an admin key.');
     }
@@ -38,7 +39,7 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
-function bearerToken(header: string | undefined): string | undefined {
+export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];

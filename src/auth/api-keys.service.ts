@@ -7,6 +7,7 @@ import { GatewayError } from '../common/errors/gateway.error.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { displayPrefix, generateApiKeySecret, hashApiKey, hashesEqual } from './api-key.secret.js';
 import type { Principal } from './principal.js';
+import { TeamsService } from '../teams/teams.service.js';
 
 export interface CreateApiKeyInput {
   name: string;
@@ -19,6 +20,8 @@ export interface CreateApiKeyInput {
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX_ENTRIES = 10_000;
 const BOOTSTRAP_LOCK_ID = 0x45_41_53_46;
+/** Seeded by the migration that created teams. */
+export const DEFAULT_TEAM = 'default';
 
 interface CachedPrincipal {
   principal: Principal | null;
@@ -35,11 +38,13 @@ export class ApiKeysService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly config: AppConfig,
+    private readonly teams: TeamsService,
   ) {
     this.envAdminHash = config.adminApiKey ? hashApiKey(config.adminApiKey) : undefined;
   }
 
   async create(input: CreateApiKeyInput): Promise<{ entity: ApiKeyEntity; key: string }> {
+    await this.teams.assertExists(input.team);
     const secret = generateApiKeySecret();
     const entity = await this.keys.save(
       this.keys.create({
@@ -131,7 +136,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       const secret = generateApiKeySecret();
       await repository.insert({
         name: 'bootstrap admin',
-        team: 'admin',
+        team: DEFAULT_TEAM,
         prefix: secret.prefix,
         keyHash: secret.hash,
         isAdmin: true,
@@ -143,7 +148,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       this.logger.warn(
         [
           `Created the admin key (shown once, store it now): ${created}`,
-          `Create an API key: curl -s ${base}/admin/keys -H "Authorization: Bearer ${created}" -H "Content-Type: application/json" -d '{"name":"my-app","team":"my-team"}'`,
+          `Create an API key: curl -s ${base}/admin/keys -H "Authorization: Bearer ${created}" -H "Content-Type: application/json" -d '{"name":"my-app","team":"${DEFAULT_TEAM}"}'`,
         ].join('\n'),
       );
     }

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { EaselRequest } from '../common/http/request-context.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import type { Principal } from './principal.js';
 
@@ -26,12 +26,10 @@ export const ApiKeyAuth = () =>
     ApiUnauthorizedResponse({ description: 'Missing or invalid key', type: ErrorResponseDto }),
   );
 
-export interface AuthenticatedRequest extends FastifyRequest {
-  principal?: Principal;
-}
+export type { EaselRequest as AuthenticatedRequest } from '../common/http/request-context.js';
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
-  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  const principal = context.switchToHttp().getRequest<EaselRequest>().principal;
   if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
   return principal;
 });

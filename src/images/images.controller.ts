@@ -47,8 +47,6 @@ export class ImagesController {
     @CurrentPrincipal() principal: Principal,
     @Ctx() context: RequestContext,
   ): Promise<ImagesResponseDto> {
-    const outcome = await this.images.generate(body, principal, context.signal);
-    context.costUsd = outcome.costUsd;
-    return outcome.response;
+    return this.images.generate(body, principal, context);
   }
 }

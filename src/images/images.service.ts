@@ -1,21 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
-import { formatUsd } from '../common/money/usd.js';
+import type { RequestContext } from '../common/http/request-context.js';
 import type { GeneratedImages, ImageGenerationRequest } from '../providers/provider.interface.js';
 import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { ImageStore } from '../storage/image.store.js';
+import { PriceBook } from '../usage/pricing/price-book.service.js';
 import { PricingService } from '../usage/pricing/pricing.service.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
 import type { ImageDataDto, ImagesResponseDto, ImagesUsageDto } from './dto/images.response.js';
 import { ImageRequestValidator } from './image-request.validator.js';
-
-export interface ImageGenerationOutcome {
-  response: ImagesResponseDto;
-  /** USD, decimal string. */
-  costUsd: string;
-}
 
 @Injectable()
 export class ImagesService {
@@ -24,26 +19,37 @@ export class ImagesService {
     private readonly validator: ImageRequestValidator,
     private readonly store: ImageStore,
     private readonly pricing: PricingService,
+    private readonly prices: PriceBook,
   ) {}
 
-  async generate(dto: CreateImageDto, principal: Principal, signal: AbortSignal): Promise<ImageGenerationOutcome> {
+  /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
+  async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
+    const usage = context.usage;
+    Object.assign(usage, { model: dto.model, prompt: dto.prompt, user: dto.user, size: dto.size, quality: dto.quality });
     const model = this.registry.forEndpoint(dto.model, 'images');
     assertMayUseModel(principal, dto.model);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     const route = this.registry.pickRoute(model);
-    const result = await model.provider.generateImages(route.target, toDomainRequest(dto), signal);
-    const data = await this.present(result, dto.response_format ?? 'url');
+    Object.assign(usage, { provider: model.definition.provider, route: route.name });
+    const started = performance.now();
+    const result = await model.provider.generateImages(route.target, toDomainRequest(dto), context.signal);
+    const price = this.prices.priceOf(dto.model);
+    Object.assign(usage, {
+      upstreamLatencyMs: Math.round(performance.now() - started),
+      size: result.size,
+      quality: result.quality,
+      measure: result.usage,
+      cost: this.pricing.cost(result.usage, price.prices),
+      priceVersion: price.version,
+    });
     return {
-      response: {
-        created: Math.floor(Date.now() / 1000),
-        data,
-        background: result.background,
-        output_format: result.outputFormat,
-        quality: result.quality,
-        size: result.size,
-        usage: toOpenAiUsage(result.usage),
-      },
-      costUsd: formatUsd(this.pricing.cost(result.usage, model.definition.prices)),
+      created: Math.floor(Date.now() / 1000),
+      data: await this.present(result, dto.response_format ?? 'url'),
+      background: result.background,
+      output_format: result.outputFormat,
+      quality: result.quality,
+      size: result.size,
+      usage: toOpenAiUsage(result.usage),
     };
   }
 

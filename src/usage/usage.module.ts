@@ -1,5 +1,21 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ProvidersModule } from '../providers/providers.module.js';
+import { PriceBook } from './pricing/price-book.service.js';
+import { PriceVersionEntity } from './pricing/price-version.entity.js';
 import { PricingService } from './pricing/pricing.service.js';
+import { UsageRecordEntity } from './usage-record.entity.js';
+import { PricingAdminController } from './pricing/pricing-admin.controller.js';
+import { UsageAdminController } from './usage-admin.controller.js';
+import { UsageAdminService } from './usage-admin.service.js';
+import { UsageHttpHook } from './usage-http.hook.js';
+import { UsageReportRepository } from './usage-report.repository.js';
+import { UsageRecorder } from './usage.recorder.js';
 
-@Module({ providers: [PricingService], exports: [PricingService] })
+@Module({
+  imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule],
+  controllers: [UsageAdminController, PricingAdminController],
+  providers: [PricingService, PriceBook, UsageRecorder, UsageHttpHook, UsageReportRepository, UsageAdminService],
+  exports: [PricingService, PriceBook, UsageRecorder],
+})
 export class UsageModule {}

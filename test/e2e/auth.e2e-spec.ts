@@ -15,6 +15,7 @@ describe('API keys and the admin API', () => {
   });
 
   it('creates a key whose secret is shown once and never listed', async () => {
+    expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'growth' } })).status).toBe(201);
     const created = await sut.http('/admin/keys', {
       key: sut.adminKey,
       body: { name: 'banner-service', team: 'growth', allowed_models: ['local/easel/sketch'] },
@@ -116,6 +117,10 @@ describe('API keys and the admin API', () => {
     const missingTeam = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x' } });
     expect(missingTeam.status).toBe(400);
     expect(await missingTeam.json()).toMatchObject({ error: { param: 'team' } });
+
+    const unknownTeam = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x', team: 'nobody' } });
+    expect(unknownTeam.status).toBe(400);
+    expect(await unknownTeam.json()).toMatchObject({ error: { param: 'team', message: expect.stringContaining('POST /admin/teams') } });
 
     const badDate = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x', team: 't', expires_at: 'soon' } });
     expect(await badDate.json()).toMatchObject({ error: { param: 'expires_at' } });

@@ -32,6 +32,11 @@ describe('Swagger docs and health', () => {
       [
         '/admin/keys',
         '/admin/keys/{id}',
+        '/admin/pricing',
+        '/admin/pricing/{model}',
+        '/admin/teams',
+        '/admin/usage',
+        '/admin/usage/records',
         '/health/live',
         '/health/ready',
         '/v1/images/files/{file}',

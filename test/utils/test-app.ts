@@ -86,7 +86,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     dataDir,
     http,
     async createKey(body = {}) {
-      const response = await http('/admin/keys', { key: adminKey, body: { name: 'test key', team: 'test-team', ...body } });
+      const response = await http('/admin/keys', { key: adminKey, body: { name: 'test key', team: 'default', ...body } });
       if (response.status !== 201) throw new Error(`creating a key failed: ${response.status} ${await response.text()}`);
       return (await response.json()) as { id: string; key: string };
     },

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, errorShapeOf } from './error-code.enum.js';
 import { GatewayError } from './gateway.error.js';
+import { requestContextOf } from '../http/request-context.js';
 
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -110,7 +111,9 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    sendError(reply, toErrorResponse(exception, request.id));
+    const response = toErrorResponse(exception, request.id);
+    requestContextOf(request, reply).errorCode = response.body.error.code ?? undefined;
+    sendError(reply, response);
   }
 }
 

@@ -1,21 +1,35 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
+import type { UsageMeasure } from '../../usage/usage-measure.js';
+import { formatUsd, type Pico } from '../money/usd.js';
+
+/** What a request used and what it cost; filled in by the service as it learns it. */
+export interface RequestUsage {
+  model?: string;
+  provider?: string;
+  route?: string;
+  size?: string;
+  quality?: string;
+  user?: string;
+  /** The prompt text, for its hash and length in the usage record (text only with LOG_PROMPTS). */
+  prompt?: string;
+  upstreamLatencyMs?: number;
+  measure?: UsageMeasure;
+  cost?: Pico;
+  priceVersion?: number;
+}
 
 /**
- * Per-request state shared by the handler and the HTTP edge: the request id, an abort signal that
- * fires when the client goes away, and the cost the `x-easel-cost-usd` header reports.
+ * Per-request state shared by the handler and the HTTP edge: an abort signal that fires when the
+ * client goes away, the usage the service recorded, and the error code the filter wrote.
  */
 export class RequestContext {
-  /** USD, decimal string; "0" until a service charges something. */
-  costUsd = '0';
+  readonly usage: RequestUsage = {};
+  errorCode?: string;
   private readonly controller = new AbortController();
 
-  constructor(
-    readonly requestId: string,
-    readonly principal: Principal | undefined,
-    reply: FastifyReply,
-  ) {
+  constructor(reply: FastifyReply) {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) this.controller.abort(new Error('client disconnected'));
     });
@@ -24,21 +38,26 @@ export class RequestContext {
   get signal(): AbortSignal {
     return this.controller.signal;
   }
+
+  /** USD, decimal string, for `x-easel-cost-usd`. */
+  get costUsd(): string {
+    return formatUsd(this.usage.cost ?? 0n);
+  }
 }
 
-interface RequestWithContext extends FastifyRequest {
+export interface EaselRequest extends FastifyRequest {
   easelContext?: RequestContext;
   principal?: Principal;
 }
 
 export function requestContextOf(request: FastifyRequest, reply: FastifyReply): RequestContext {
-  const withContext = request as RequestWithContext;
-  withContext.easelContext ??= new RequestContext(request.id, withContext.principal, reply);
-  return withContext.easelContext;
+  const easel = request as EaselRequest;
+  easel.easelContext ??= new RequestContext(reply);
+  return easel.easelContext;
 }
 
 export function existingRequestContext(request: FastifyRequest): RequestContext | undefined {
-  return (request as RequestWithContext).easelContext;
+  return (request as EaselRequest).easelContext;
 }
 
 /** Injects the `RequestContext` of the current request. */

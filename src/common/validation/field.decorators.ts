@@ -12,6 +12,7 @@ import {
   IsOptional,
   IsString,
   Length,
+  Matches,
   Max,
   Min,
 } from 'class-validator';
@@ -80,4 +81,15 @@ export const StringListField = (options: FieldOptions<string[]> & { maxItems: nu
     ArrayMaxSize(options.maxItems),
     IsString({ each: true }),
     Length(1, 200, { each: true }),
+  );
+
+/** A non-negative USD amount as a decimal string ("12.50"), kept exact (never a float). */
+export const UsdField = (options: FieldOptions<string> & { maxDecimals?: number }) =>
+  applyDecorators(
+    swagger(options, { type: String, nullable: true, pattern: '^\\d{1,9}(\\.\\d{1,6})?$' }),
+    ...optional(options.required),
+    IsString({ message: ({ property }) => `${property} must be a decimal string such as "12.50"` }),
+    Matches(new RegExp(`^\\d{1,9}(\\.\\d{1,${options.maxDecimals ?? 6}})?$`), {
+      message: ({ property }) => `${property} must be a non-negative amount with at most ${options.maxDecimals ?? 6} decimals`,
+    }),
   );

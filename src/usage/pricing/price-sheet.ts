@@ -10,3 +10,18 @@ export interface PriceSheet {
   outputImage: Pico;
   perImage: Pico;
 }
+
+export const PRICE_KINDS: ReadonlyArray<keyof PriceSheet> = [
+  'inputText',
+  'inputTextCached',
+  'inputImage',
+  'inputImageCached',
+  'outputText',
+  'outputImage',
+  'perImage',
+];
+
+/** Builds a record with one entry per price kind. */
+export function mapPriceKinds<T>(value: (kind: keyof PriceSheet) => T): Record<keyof PriceSheet, T> {
+  return Object.fromEntries(PRICE_KINDS.map((kind) => [kind, value(kind)])) as Record<keyof PriceSheet, T>;
+}

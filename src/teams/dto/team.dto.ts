@@ -1,0 +1,47 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { StringField, UsdField } from '../../common/validation/field.decorators.js';
+import type { TeamEntity } from '../team.entity.js';
+
+export class CreateTeamDto {
+  @StringField({ description: 'Unique team name', example: 'growth', required: true, min: 1, max: 100 })
+  name!: string;
+
+  @UsdField({ description: 'Spending limit per calendar month in USD (decimal string); omit for none', example: '250.00' })
+  monthly_budget_usd?: string | null;
+}
+
+export class TeamResponse {
+  @ApiProperty({ format: 'uuid', example: '0b1f5a5e-5a8e-4c38-9a0e-6f7c2b0f4b0e' })
+  id!: string;
+
+  @ApiProperty({ example: 'growth' })
+  name!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '250', description: 'USD, decimal string' })
+  monthly_budget_usd!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', example: '2026-11-24T10:00:00.000Z' })
+  created_at!: string;
+
+  static from(entity: TeamEntity): TeamResponse {
+    return {
+      id: entity.id,
+      name: entity.name,
+      monthly_budget_usd: entity.monthlyBudgetUsd === null ? null : formatNumeric(entity.monthlyBudgetUsd),
+      created_at: entity.createdAt.toISOString(),
+    };
+  }
+}
+
+export class TeamListResponse {
+  @ApiProperty({ example: 'list' })
+  object!: 'list';
+
+  @ApiProperty({ type: [TeamResponse] })
+  data!: TeamResponse[];
+}
+
+/** "250.000000000000" → "250" */
+export function formatNumeric(value: string): string {
+  return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
+}

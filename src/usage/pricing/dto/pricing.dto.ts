@@ -1,0 +1,95 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsObject, IsOptional, ValidateNested } from 'class-validator';
+import { UsdField } from '../../../common/validation/field.decorators.js';
+import { formatUsd } from '../../../common/money/usd.js';
+import type { CurrentPrice } from '../price-book.service.js';
+
+export class TokenPricesDto {
+  @UsdField({ description: 'USD per 1M text input tokens', example: '5.00' })
+  input_text?: string;
+
+  @UsdField({ description: 'USD per 1M cached text input tokens', example: '1.25' })
+  input_text_cached?: string;
+
+  @UsdField({ description: 'USD per 1M image input tokens', example: '10.00' })
+  input_image?: string;
+
+  @UsdField({ description: 'USD per 1M cached image input tokens', example: '2.50' })
+  input_image_cached?: string;
+
+  @UsdField({ description: 'USD per 1M text output tokens', example: '0' })
+  output_text?: string;
+
+  @UsdField({ description: 'USD per 1M image output tokens', example: '40.00' })
+  output_image?: string;
+}
+
+/** A new price version; kinds left out keep their current price. */
+export class SetPriceDto {
+  @ApiPropertyOptional({ type: TokenPricesDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TokenPricesDto)
+  per_million_tokens?: TokenPricesDto;
+
+  @UsdField({ description: 'USD per generated image', example: '0' })
+  per_image?: string;
+}
+
+class TokenPricesResponse {
+  @ApiProperty({ example: '5' }) input_text!: string;
+  @ApiProperty({ example: '1.25' }) input_text_cached!: string;
+  @ApiProperty({ example: '10' }) input_image!: string;
+  @ApiProperty({ example: '2.5' }) input_image_cached!: string;
+  @ApiProperty({ example: '0' }) output_text!: string;
+  @ApiProperty({ example: '40' }) output_image!: string;
+}
+
+export class PriceVersionResponse {
+  @ApiProperty({ example: 'azure/openai/gpt-image-1' })
+  model!: string;
+
+  @ApiProperty({ example: 2, description: 'Usage records keep the version they were charged at' })
+  version!: number;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  effective_from!: string;
+
+  @ApiProperty({ enum: ['catalogue', 'admin'] })
+  source!: string;
+
+  @ApiProperty({ type: TokenPricesResponse })
+  per_million_tokens!: TokenPricesResponse;
+
+  @ApiProperty({ example: '0' })
+  per_image!: string;
+
+  static from(price: CurrentPrice): PriceVersionResponse {
+    const p = price.prices;
+    return {
+      model: price.model,
+      version: price.version,
+      effective_from: price.effectiveFrom.toISOString(),
+      source: price.source,
+      per_million_tokens: {
+        input_text: formatUsd(p.inputText),
+        input_text_cached: formatUsd(p.inputTextCached),
+        input_image: formatUsd(p.inputImage),
+        input_image_cached: formatUsd(p.inputImageCached),
+        output_text: formatUsd(p.outputText),
+        output_image: formatUsd(p.outputImage),
+      },
+      per_image: formatUsd(p.perImage),
+    };
+  }
+}
+
+export class PriceListResponse {
+  @ApiProperty({ example: 'list' })
+  object!: 'list';
+
+  @ApiProperty({ type: [PriceVersionResponse] })
+  data!: PriceVersionResponse[];
+}

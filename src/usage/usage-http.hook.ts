@@ -1,0 +1,88 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app.config.js';
+import { type EaselRequest, type RequestUsage, existingRequestContext } from '../common/http/request-context.js';
+import { toNumericString } from '../common/money/usd.js';
+import { EMPTY_USAGE } from './usage-measure.js';
+import { UsageRecorder, type UsageRecordRow } from './usage.recorder.js';
+
+const ENDPOINTS: Record<string, string> = {
+  '/v1/images/generations': 'images',
+  '/v1/chat/completions': 'chat',
+  '/v1/models': 'models',
+  '/v1/models/:id': 'models',
+};
+
+/**
+ * At the HTTP edge, after the response is sent: one usage record for every request to /v1 made
+ * with a valid API key, whatever its outcome (success, validation error, refusal, upstream
+ * failure). Requests without a valid key have no one to charge and leave none.
+ */
+@Injectable()
+export class UsageHttpHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly recorder: UsageRecorder,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onResponse', async (request, reply) => this.onResponse(request, reply));
+  }
+
+  private onResponse(request: FastifyRequest, reply: FastifyReply): void {
+    const principal = (request as EaselRequest).principal;
+    const endpoint = ENDPOINTS[request.routeOptions.url ?? ''];
+    if (!principal || principal.isAdmin || !endpoint) return;
+    const context = existingRequestContext(request);
+    const usage: RequestUsage = context?.usage ?? {};
+    const measure = usage.measure ?? EMPTY_USAGE;
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    const prompt = usage.prompt ?? stringOrUndefined(body.prompt);
+    const ok = reply.statusCode < 400;
+    const row: UsageRecordRow = {
+      id: randomUUID(),
+      createdAt: new Date().toISOString(),
+      requestId: request.id,
+      apiKeyId: principal.keyId,
+      team: principal.team,
+      endpoint,
+      model: clip(usage.model ?? stringOrUndefined(body.model), 200),
+      provider: usage.provider ?? null,
+      route: usage.route ?? null,
+      status: ok ? 'success' : 'error',
+      httpStatus: reply.statusCode,
+      errorCode: ok ? null : (context?.errorCode ?? null),
+      latencyMs: Math.round(reply.elapsedTime),
+      upstreamLatencyMs: usage.upstreamLatencyMs ?? null,
+      images: measure.images,
+      size: clip(usage.size, 32),
+      quality: clip(usage.quality, 16),
+      inputTextTokens: measure.inputTextTokens,
+      inputImageTokens: measure.inputImageTokens,
+      cachedInputTokens: measure.cachedInputTokens,
+      outputTextTokens: measure.outputTextTokens,
+      outputImageTokens: measure.outputImageTokens,
+      inputTokens: measure.inputTextTokens + measure.inputImageTokens,
+      outputTokens: measure.outputTextTokens + measure.outputImageTokens,
+      costUsd: toNumericString(usage.cost ?? 0n),
+      priceVersion: usage.priceVersion ?? null,
+      user: clip(usage.user ?? stringOrUndefined(body.user), 256),
+      promptSha256: prompt === undefined ? null : createHash('sha256').update(prompt).digest('hex'),
+      promptLength: prompt === undefined ? null : prompt.length,
+      promptText: prompt !== undefined && this.config.logging.logPrompts ? prompt : null,
+    };
+    this.recorder.record(row);
+  }
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function clip(value: string | undefined, length: number): string | null {
+  return value === undefined ? null : value.slice(0, length);
+}

@@ -1,0 +1,106 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * One row per request to /v1 after authentication, success or failure (SPEC §7). Never image bytes;
+ * the prompt as a hash and a length (its text only with LOG_PROMPTS=true). The id is made by
+ * Easel, so a spooled record replays exactly once (ON CONFLICT DO NOTHING).
+ */
+@Entity('usage_records')
+@Index('idx_usage_records_created_at', ['createdAt'])
+@Index('idx_usage_records_api_key_created_at', ['apiKeyId', 'createdAt'])
+@Index('idx_usage_records_team_created_at', ['team', 'createdAt'])
+@Index('idx_usage_records_model_created_at', ['model', 'createdAt'])
+export class UsageRecordEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Index('idx_usage_records_request_id')
+  @Column({ name: 'request_id', type: 'varchar', length: 128 })
+  requestId!: string;
+
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId!: string | null;
+
+  @Column({ type: 'varchar', length: 100 })
+  team!: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  endpoint!: string;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  model!: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  provider!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  route!: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: 'success' | 'error';
+
+  @Column({ name: 'http_status', type: 'smallint' })
+  httpStatus!: number;
+
+  @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
+  errorCode!: string | null;
+
+  @Column({ name: 'latency_ms', type: 'integer' })
+  latencyMs!: number;
+
+  @Column({ name: 'upstream_latency_ms', type: 'integer', nullable: true })
+  upstreamLatencyMs!: number | null;
+
+  @Column({ type: 'integer', default: 0 })
+  images!: number;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  size!: string | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  quality!: string | null;
+
+  @Column({ name: 'input_text_tokens', type: 'integer', default: 0 })
+  inputTextTokens!: number;
+
+  @Column({ name: 'input_image_tokens', type: 'integer', default: 0 })
+  inputImageTokens!: number;
+
+  @Column({ name: 'cached_input_tokens', type: 'integer', default: 0 })
+  cachedInputTokens!: number;
+
+  @Column({ name: 'output_text_tokens', type: 'integer', default: 0 })
+  outputTextTokens!: number;
+
+  @Column({ name: 'output_image_tokens', type: 'integer', default: 0 })
+  outputImageTokens!: number;
+
+  @Column({ name: 'input_tokens', type: 'integer', default: 0 })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'integer', default: 0 })
+  outputTokens!: number;
+
+  /** USD, exact. */
+  @Column({ name: 'cost_usd', type: 'numeric', precision: 20, scale: 12, default: 0 })
+  costUsd!: string;
+
+  @Column({ name: 'price_version', type: 'integer', nullable: true })
+  priceVersion!: number | null;
+
+  @Column({ name: 'user', type: 'varchar', length: 256, nullable: true })
+  user!: string | null;
+
+  @Column({ name: 'prompt_sha256', type: 'char', length: 64, nullable: true })
+  promptSha256!: string | null;
+
+  @Column({ name: 'prompt_length', type: 'integer', nullable: true })
+  promptLength!: number | null;
+
+  /** Only with LOG_PROMPTS=true. */
+  @Column({ name: 'prompt_text', type: 'text', nullable: true })
+  promptText!: string | null;
+}

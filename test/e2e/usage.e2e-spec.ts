@@ -1,0 +1,254 @@
+import { DataSource } from 'typeorm';
+import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
+import { createTestApp, type TestApp } from '../utils/test-app.js';
+import { waitFor } from '../utils/wait-for.js';
+
+const AZURE_KEY = 'azure-test-key-0123456789';
+const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+
+/** An Azure answer with exactly this usage. */
+function azureAnswer(textTokens: number, outputTokens: number) {
+  return {
+    status: 200,
+    body: {
+      created: 1,
+      data: [{ b64_json: TINY_PNG }],
+      size: '1024x1024',
+      quality: 'medium',
+      output_format: 'png',
+      background: 'opaque',
+      usage: {
+        input_tokens: textTokens,
+        input_tokens_details: { text_tokens: textTokens, image_tokens: 0 },
+        output_tokens: outputTokens,
+        total_tokens: textTokens + outputTokens,
+      },
+    },
+  };
+}
+
+interface Report {
+  rows: Array<{ group: string; requests: number; errors: number; images: number; input_tokens: number; output_tokens: number; cost_usd: string }>;
+  totals: { requests: number; errors: number; images: number; input_tokens: number; output_tokens: number; cost_usd: string };
+}
+
+describe('Usage records, prices and spend reports', () => {
+  let azure: FakeAzureOpenAiServer;
+  let sut: TestApp;
+  let key: string;
+  let keyId: string;
+  let dataSource: DataSource;
+
+  const count = async () => Number((await dataSource.query('SELECT count(*) AS n FROM usage_records'))[0].n);
+  const admin = async <T>(path: string) => (await (await sut.http(path, { key: sut.adminKey })).json()) as T;
+
+  beforeAll(async () => {
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
+    sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
+    expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'design' } })).status).toBe(201);
+    ({ key, id: keyId } = await sut.createKey({ team: 'design' }));
+    dataSource = sut.app.get(DataSource);
+  });
+
+  afterAll(async () => {
+    await sut.close();
+    await azure.stop();
+  });
+
+  it('charges a gpt-image-1 request exactly (T × 5 + 544 × 40) / 1e6 USD and records it with its price version', async () => {
+    azure.enqueue(azureAnswer(37, 544));
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'exact money', response_format: 'b64_json', user: 'u-1' },
+      headers: { 'x-request-id': 'exact-gpt-image-1' },
+    });
+    expect(response.status).toBe(200);
+    // (37 × 5 + 544 × 40) / 1e6 = 0.021945
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.021945');
+
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () => dataSource.query(`SELECT * FROM usage_records WHERE request_id = 'exact-gpt-image-1'`),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toMatchObject({
+      api_key_id: keyId,
+      team: 'design',
+      endpoint: 'images',
+      model: 'azure/openai/gpt-image-1',
+      provider: 'azure-openai',
+      route: 'default',
+      status: 'success',
+      http_status: 200,
+      error_code: null,
+      images: 1,
+      input_text_tokens: 37,
+      output_image_tokens: 544,
+      input_tokens: 37,
+      output_tokens: 544,
+      cost_usd: '0.021945000000',
+      price_version: 1,
+      user: 'u-1',
+      prompt_length: 'exact money'.length,
+      prompt_text: null,
+    });
+    expect(record.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(record)).not.toContain('exact money');
+    expect(JSON.stringify(record)).not.toContain(TINY_PNG);
+  });
+
+  it('charges gpt-image-1.5 at its own prices (text 5, image out 32)', async () => {
+    azure.enqueue(azureAnswer(100, 1056));
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1.5', prompt: 'p', response_format: 'b64_json' },
+    });
+    // (100 × 5 + 1056 × 32) / 1e6 = 0.034292
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.034292');
+  });
+
+  it('applies a price change to later requests only; earlier records keep their cost', async () => {
+    azure.enqueue(azureAnswer(10, 1000));
+    const before = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'before', response_format: 'b64_json' },
+      headers: { 'x-request-id': 'before-price-change' },
+    });
+    expect(before.headers.get('x-easel-cost-usd')).toBe('0.04005');
+
+    const put = await sut.http(`/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`, {
+      key: sut.adminKey,
+      method: 'PUT',
+      body: { per_million_tokens: { output_image: '20' } },
+    });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({
+      model: 'azure/openai/gpt-image-1',
+      version: 2,
+      source: 'admin',
+      per_million_tokens: { input_text: '5', output_image: '20', input_image: '10' },
+    });
+
+    azure.enqueue(azureAnswer(10, 1000));
+    const after = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'after', response_format: 'b64_json' },
+      headers: { 'x-request-id': 'after-price-change' },
+    });
+    expect(after.headers.get('x-easel-cost-usd')).toBe('0.02005');
+
+    const rows = await waitFor(
+      () => dataSource.query(`SELECT request_id, cost_usd, price_version FROM usage_records WHERE request_id IN ('before-price-change', 'after-price-change') ORDER BY request_id DESC`),
+      (found: unknown[]) => found.length === 2,
+    );
+    expect(rows).toEqual([
+      { request_id: 'before-price-change', cost_usd: '0.040050000000', price_version: 1 },
+      { request_id: 'after-price-change', cost_usd: '0.020050000000', price_version: 2 },
+    ]);
+    const pricing = await admin<{ data: Array<{ model: string; version: number }> }>('/admin/pricing');
+    expect(pricing.data.find((p) => p.model === 'azure/openai/gpt-image-1')?.version).toBe(2);
+    const history = await admin<{ data: Array<{ version: number }> }>(`/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`);
+    expect(history.data.map((v) => v.version)).toEqual([2, 1]);
+  });
+
+  it('validates price changes', async () => {
+    const path = `/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`;
+    const bad = await sut.http(path, { key: sut.adminKey, method: 'PUT', body: { per_million_tokens: { output_image: '1.1234567' } } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { param: 'per_million_tokens.output_image' } });
+    const negative = await sut.http(path, { key: sut.adminKey, method: 'PUT', body: { per_image: '-1' } });
+    expect(negative.status).toBe(400);
+    const unknown = await sut.http(`/admin/pricing/${encodeURIComponent('no/such/model')}`, { key: sut.adminKey, method: 'PUT', body: { per_image: '1' } });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('leaves exactly one record per request for mixed models and outcomes, and reports add up (JSON and CSV)', async () => {
+    await dataSource.query('DELETE FROM usage_records');
+    const other = await sut.createKey();
+    const outcomes: Array<[string, () => Promise<Response>, number]> = [
+      ['local ok', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'a', size: '256x256', response_format: 'b64_json', n: 2 } }), 200],
+      ['azure ok', () => { azure.enqueue(azureAnswer(20, 272)); return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'b', response_format: 'b64_json' } }); }, 200],
+      ['azure 1.5 ok', () => { azure.enqueue(azureAnswer(8, 400)); return sut.http('/v1/images/generations', { key: other.key, body: { model: 'azure/openai/gpt-image-1.5', prompt: 'c', response_format: 'b64_json' } }); }, 200],
+      ['validation error', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'd', n: 99 } }), 400],
+      ['unknown field', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'e', colour: 'red' } }), 400],
+      ['unknown model', () => sut.http('/v1/images/generations', { key, body: { model: 'nope/nope/nope', prompt: 'f' } }), 404],
+      ['refusal', () => { azure.enqueue({ status: 400, body: { error: { code: 'contentFilter', message: 'blocked' } } }); return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'g' } }); }, 400],
+      ['upstream 500', () => { azure.enqueue({ status: 500, body: { error: { code: 'x', message: 'y' } } }); return sut.http('/v1/images/generations', { key: other.key, body: { model: 'azure/openai/gpt-image-1', prompt: 'h' } }); }, 502],
+      ['models list', () => sut.http('/v1/models', { key }), 200],
+      ['bad json', () => sut.http('/v1/images/generations', { key, body: '{"model":' }), 400],
+    ];
+    for (const [name, send, status] of outcomes) {
+      const response = await send();
+      expect({ name, status: response.status }).toEqual({ name, status });
+    }
+    // Not charged to anyone: no valid key.
+    expect((await sut.http('/v1/images/generations', { body: { model: 'local/easel/sketch', prompt: 'x' } })).status).toBe(401);
+
+    await waitFor(count, (n) => n >= outcomes.length);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await count()).toBe(outcomes.length);
+
+    const records = (await dataSource.query('SELECT * FROM usage_records')) as Array<Record<string, string | number | null>>;
+    const errors = records.filter((r) => r.status === 'error');
+    expect(errors.map((r) => r.error_code).sort()).toEqual(
+      ['content_policy_violation', 'invalid_json', 'invalid_value', 'model_not_found', 'unknown_parameter', 'upstream_error'].sort(),
+    );
+    expect(errors.find((r) => r.error_code === 'upstream_error')).toMatchObject({ provider: 'azure-openai', route: 'default', model: 'azure/openai/gpt-image-1' });
+
+    const all = await admin<Report>('/admin/usage?group_by=model');
+    const sumCost = records.reduce((sum, r) => sum + BigInt(String(r.cost_usd).replace('.', '')), 0n);
+    expect(all.totals).toEqual({
+      requests: records.length,
+      errors: errors.length,
+      images: records.reduce((s, r) => s + Number(r.images), 0),
+      input_tokens: records.reduce((s, r) => s + Number(r.input_tokens), 0),
+      output_tokens: records.reduce((s, r) => s + Number(r.output_tokens), 0),
+      cost_usd: '0.01838', // (20×5 + 272×20 [the price set above] + 8×5 + 400×32) / 1e6
+    });
+    expect(sumCost).toBe(18_380_000_000n);
+    for (const field of ['requests', 'errors', 'images', 'input_tokens', 'output_tokens'] as const) {
+      expect(all.rows.reduce((s, row) => s + row[field], 0)).toBe(all.totals[field]);
+    }
+    expect(all.rows.find((row) => row.group === 'local/easel/sketch')).toMatchObject({ requests: 3, images: 2, cost_usd: '0' });
+
+    for (const groupBy of ['api_key', 'team', 'day', 'provider', 'endpoint']) {
+      const report = await admin<Report>(`/admin/usage?group_by=${groupBy}`);
+      expect({ groupBy, totals: report.totals }).toEqual({ groupBy, totals: all.totals });
+    }
+    const byKey = await admin<Report>(`/admin/usage?group_by=api_key&api_key=${other.id}`);
+    expect(byKey.totals).toMatchObject({ requests: 2, errors: 1, cost_usd: '0.01284' });
+    const byEndpoint = await admin<Report>('/admin/usage?group_by=endpoint');
+    expect(byEndpoint.rows.map((row) => row.group).sort()).toEqual(['images', 'models']);
+
+    const csvResponse = await sut.http('/admin/usage?group_by=model', { key: sut.adminKey, headers: { accept: 'text/csv' } });
+    expect(csvResponse.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [header, ...lines] = (await csvResponse.text()).trim().split('\n');
+    expect(header).toBe('group,requests,errors,images,input_tokens,output_tokens,cost_usd');
+    expect(lines.map((line) => line.split(','))).toEqual(
+      all.rows.map((row) => [row.group, row.requests, row.errors, row.images, row.input_tokens, row.output_tokens, row.cost_usd].map(String)),
+    );
+    const csvByParam = await sut.http('/admin/usage?group_by=model&format=csv', { key: sut.adminKey });
+    expect(csvByParam.headers.get('content-type')).toMatch(/^text\/csv/);
+  });
+
+  it('pages through records newest first with a cursor', async () => {
+    const total = await count();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: Array<{ id: string; created_at: string; request_id: string; cost_usd: string }>; next_cursor: string | null } = await admin(
+        `/admin/usage/records?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(page.data.length).toBeLessThanOrEqual(3);
+      seen.push(...page.data.map((record) => record.id));
+      for (const record of page.data) expect(record).toMatchObject({ request_id: expect.any(String), cost_usd: expect.stringMatching(/^\d+(\.\d+)?$/) });
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+
+    const badCursor = await sut.http('/admin/usage/records?cursor=garbage', { key: sut.adminKey });
+    expect(badCursor.status).toBe(400);
+    expect((await sut.http('/admin/usage/records?limit=1001', { key: sut.adminKey })).status).toBe(400);
+    expect((await sut.http('/admin/usage?group_by=color', { key: sut.adminKey })).status).toBe(400);
+  });
+});
