@@ -31,7 +31,7 @@ interface CachedPrincipal {
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
-  /** key hash → principal (or null for an unknown key), for at most CACHE_TTL_MS. */
+  /** key hash → principal (or null for an unknown key): fresh for CACHE_TTL_MS, stale while PostgreSQL is down. */
   private readonly cache = new Map<string, CachedPrincipal>();
   private readonly envAdminHash?: string;
 
@@ -116,7 +116,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.expiresAt > now) return cached.principal;
-    const entity = await this.keys.findOneBy({ keyHash: hash, revokedAt: IsNull() });
+    let entity: ApiKeyEntity | null;
+    try {
+      entity = await this.keys.findOneBy({ keyHash: hash, revokedAt: IsNull() });
+    } catch (error) {
+      // PostgreSQL is away: keep serving keys we knew (stale), refuse only keys we never saw.
+      if (cached) return cached.principal;
+      throw new GatewayError(ErrorCode.NotReady, 'Easel cannot verify API keys right now; retry shortly.', { cause: error });
+    }
     const principal = entity ? toPrincipal(entity) : null;
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
     this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
