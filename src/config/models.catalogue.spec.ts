@@ -23,6 +23,7 @@ function model(overrides: Record<string, unknown> = {}): Record<string, unknown>
       max_prompt_chars: 1000,
     },
     pricing: { per_million_tokens: { input_text: '5.00', output_image: '40.00' } },
+    estimate: { output_image_tokens: 1000 },
     ...overrides,
   };
 }
@@ -36,6 +37,18 @@ function problemOf(raw: unknown): InvalidCatalogueError {
   }
   throw new Error('parseModelCatalogue accepted the catalogue');
 }
+
+describe('parseModelCatalogue estimates', () => {
+  it('requires an output token estimate for models priced by image output tokens', () => {
+    const { estimate: _omitted, ...withoutEstimate } = model();
+    expect(problemOf({ models: [withoutEstimate] }).message).toMatch(/needs estimate\.output_image_tokens/);
+  });
+
+  it('accepts a per-quality, per-size estimate table', () => {
+    const [parsed] = parseModelCatalogue({ models: [model({ estimate: { output_image_tokens: { low: { '1024x1024': 272 } } } })] });
+    expect(parsed!.estimate).toEqual({ output_image_tokens: { low: { '1024x1024': 272 } } });
+  });
+});
 
 describe('loadModelCatalogue', () => {
   describe('the shipped config/models.yaml', () => {

@@ -27,6 +27,15 @@ const routeSchema = z
   })
   .strict();
 
+const tokenCount = z.number().int().min(0).max(1_000_000);
+
+/** Output image tokens per image for cost estimates: one number, or by quality then size. */
+const estimateSchema = z
+  .object({
+    output_image_tokens: z.union([tokenCount, z.record(z.string(), z.record(z.string(), tokenCount))]),
+  })
+  .strict();
+
 const modelSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)+$/, 'must look like provider/vendor/model'),
@@ -64,6 +73,7 @@ const modelSchema = z
       })
       .strict()
       .refine((p) => p.per_million_tokens !== undefined || p.per_image !== undefined, 'a model needs a price'),
+    estimate: estimateSchema.optional(),
   })
   .strict();
 
@@ -71,6 +81,7 @@ const catalogueSchema = z.object({ models: z.array(modelSchema).min(1) }).strict
 
 export type RouteDefinition = z.output<typeof routeSchema>;
 export type ModelCapabilities = z.output<typeof modelSchema>['capabilities'];
+export type CostEstimateTable = z.output<typeof estimateSchema>;
 
 export interface ModelDefinition {
   id: string;
@@ -80,6 +91,8 @@ export interface ModelDefinition {
   routes: readonly RouteDefinition[];
   capabilities: ModelCapabilities;
   prices: PriceSheet;
+  /** Token counts for estimating a request's cost before it is sent (budgets). */
+  estimate?: CostEstimateTable;
 }
 
 export class InvalidCatalogueError extends Error {
@@ -118,6 +131,9 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     if (model.capabilities.sizes.some((size) => size !== 'auto' && !fitsPixels(size))) {
       problems.push(`${model.id}: sizes must be at most 4096 pixels per side`);
     }
+    if (model.pricing.per_million_tokens?.output_image !== undefined && model.pricing.per_million_tokens.output_image !== '0' && !model.estimate) {
+      problems.push(`${model.id}: a model priced by image output tokens needs estimate.output_image_tokens`);
+    }
   }
   if (problems.length > 0) throw new InvalidCatalogueError(file, problems);
   return result.data.models.map((model) => ({
@@ -128,6 +144,7 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     routes: model.routes,
     capabilities: model.capabilities,
     prices: toPriceSheet(model.pricing),
+    estimate: model.estimate,
   }));
 }
 

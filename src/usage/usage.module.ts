@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProvidersModule } from '../providers/providers.module.js';
+import { CostEstimator } from './pricing/cost-estimator.js';
 import { PriceBook } from './pricing/price-book.service.js';
 import { PriceVersionEntity } from './pricing/price-version.entity.js';
 import { PricingService } from './pricing/pricing.service.js';
@@ -15,7 +16,7 @@ import { UsageRecorder } from './usage.recorder.js';
 @Module({
   imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule],
   controllers: [UsageAdminController, PricingAdminController],
-  providers: [PricingService, PriceBook, UsageRecorder, UsageHttpHook, UsageReportRepository, UsageAdminService],
-  exports: [PricingService, PriceBook, UsageRecorder],
+  providers: [PricingService, CostEstimator, PriceBook, UsageRecorder, UsageHttpHook, UsageReportRepository, UsageAdminService],
+  exports: [PricingService, CostEstimator, PriceBook, UsageRecorder],
 })
 export class UsageModule {}

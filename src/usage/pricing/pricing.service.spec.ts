@@ -117,6 +117,20 @@ describe(PricingService.name, () => {
     });
   });
 
+  describe('Gemini 2.5 Flash Image list prices (input 0.30, text out 2.50, image out 30 per 1M)', () => {
+    const gemini = sheet({ inputText: '0.30', inputImage: '0.30', outputText: '2.50', outputImage: '30' });
+
+    it('reproduces the published per-request example: 6 in, 9 text out, 1290 image out = $0.0387243', () => {
+      const cost = sut.cost(usage({ inputTextTokens: 6, outputTextTokens: 9, outputImageTokens: 1290 }), gemini);
+      expect(formatUsd(cost)).toBe('0.0387243');
+    });
+
+    it('bills an input image at the input rate', () => {
+      const cost = sut.cost(usage({ inputTextTokens: 10, inputImageTokens: 1290, outputImageTokens: 1290 }), gemini);
+      expect(formatUsd(cost)).toBe('0.03909'); // (1300 × 0.30 + 1290 × 30) / 1e6
+    });
+  });
+
   describe('local/easel/sketch', () => {
     it('is free', () => {
       const prices = pricesOf('local/easel/sketch');
