@@ -7,7 +7,7 @@ import { UsageRecordEntity } from './usage-record.entity.js';
 import { UsageSpool } from './usage-spool.js';
 
 const FLUSH_INTERVAL_MS = 100;
-const BATCH_SIZE = 500;
+const BATCH_SIZE = 1000;
 const REPLAY_INTERVAL_MS = 2_000;
 
 /** A record as queued and spooled: plain JSON (dates as ISO strings). */
@@ -28,12 +28,14 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
   private flushTimer?: NodeJS.Timeout;
   private replayTimer?: NodeJS.Timeout;
   private spoolPending = true;
+  private readonly insertStatement: ReturnType<typeof buildInsert>;
 
   constructor(
     @InjectRepository(UsageRecordEntity) private readonly records: Repository<UsageRecordEntity>,
     config: AppConfig,
   ) {
     this.spool = new UsageSpool(join(config.dataDir, 'usage-spool'));
+    this.insertStatement = buildInsert(records);
   }
 
   onApplicationBootstrap(): void {
@@ -97,16 +99,43 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
+  /**
+   * One statement per batch: a parameter per column holding that column's values as an array,
+   * expanded with unnest (31 parameters whatever the batch size, no per-row SQL to build).
+   */
   private async insert(batch: readonly UsageRecordRow[]): Promise<void> {
-    await this.records
-      .createQueryBuilder()
-      .insert()
-      .into(UsageRecordEntity)
-      .values(batch.map((row) => ({ ...row, createdAt: new Date(row.createdAt) })))
-      .orIgnore()
-      .updateEntity(false)
-      .execute();
+    const { sql, columns } = this.insertStatement;
+    await this.records.query(
+      sql,
+      columns.map(({ property }) => batch.map((row) => row[property])),
+    );
   }
+
+}
+
+const SQL_ARRAY_TYPES: Record<string, string> = {
+  uuid: 'uuid',
+  timestamptz: 'timestamptz',
+  varchar: 'text',
+  char: 'text',
+  text: 'text',
+  integer: 'int4',
+  smallint: 'int2',
+  numeric: 'numeric',
+};
+
+function buildInsert(records: Repository<UsageRecordEntity>) {
+  const columns = records.metadata.columns.map((column) => {
+    const type = SQL_ARRAY_TYPES[String(column.type)];
+    if (!type) throw new Error(`usage_records.${column.databaseName}: no array type for ${String(column.type)}`);
+    return { property: column.propertyName as keyof UsageRecordRow, name: column.databaseName, type };
+  });
+  const names = columns.map((column) => `"${column.name}"`).join(', ');
+  const arrays = columns.map((column, i) => `$${i + 1}::${column.type}[]`).join(', ');
+  return {
+    columns,
+    sql: `INSERT INTO "usage_records" (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT ("id") DO NOTHING`,
+  };
 }
 
 function describe(error: unknown): string {
