@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ProvidersModule } from '../providers/providers.module.js';
+import { UsageModule } from '../usage/usage.module.js';
+import { ChatController } from './chat.controller.js';
+import { ChatService } from './chat.service.js';
 
-/** `POST /v1/chat/completions` arrives with its own issue; the module is here so the layout is. */
-@Module({})
+@Module({
+  imports: [ProvidersModule, UsageModule],
+  controllers: [ChatController],
+  providers: [ChatService],
+})
 export class ChatModule {}

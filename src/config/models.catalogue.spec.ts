@@ -38,6 +38,22 @@ function problemOf(raw: unknown): InvalidCatalogueError {
   throw new Error('parseModelCatalogue accepted the catalogue');
 }
 
+describe('the Gemini entries', () => {
+  const models = loadModelCatalogue(REAL_CATALOGUE);
+
+  it('route the retired preview id to the GA upstream model, with the same prices', () => {
+    const preview = models.find((m) => m.id === 'vertex/google/gemini-2.5-flash-image-preview')!;
+    const ga = models.find((m) => m.id === 'vertex/google/gemini-2.5-flash-image')!;
+    expect(preview.provider).toBe('vertex');
+    expect(preview.endpoints).toEqual(['chat', 'images']);
+    expect(preview.routes[0]!.upstream_model).toBe('gemini-2.5-flash-image');
+    expect(preview.prices).toEqual(ga.prices);
+    expect(preview.prices.inputText).toBe(parseUsd('0.30'));
+    expect(preview.prices.outputImage).toBe(parseUsd('30'));
+    expect(preview.estimate).toEqual({ output_image_tokens: 1290 });
+  });
+});
+
 describe('parseModelCatalogue estimates', () => {
   it('requires an output token estimate for models priced by image output tokens', () => {
     const { estimate: _omitted, ...withoutEstimate } = model();
@@ -55,11 +71,13 @@ describe('loadModelCatalogue', () => {
     const models = loadModelCatalogue(REAL_CATALOGUE);
     const byId = (id: string) => models.find((candidate) => candidate.id === id)!;
 
-    it('has the three models, in order', () => {
+    it('has the five models, in order', () => {
       expect(models.map((m) => m.id)).toEqual([
         'local/easel/sketch',
         'azure/openai/gpt-image-1',
         'azure/openai/gpt-image-1.5',
+        'vertex/google/gemini-2.5-flash-image-preview',
+        'vertex/google/gemini-2.5-flash-image',
       ]);
     });
 

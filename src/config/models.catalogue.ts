@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseUsd } from '../common/money/usd.js';
 import type { PriceSheet } from '../usage/pricing/price-sheet.js';
 
-export const PROVIDER_KINDS = ['azure-openai', 'local'] as const;
+export const PROVIDER_KINDS = ['azure-openai', 'vertex', 'local'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export type EndpointKind = 'images' | 'chat';
 
@@ -54,6 +54,8 @@ const modelSchema = z
         streaming: z.boolean().default(false),
         max_n: z.number().int().min(1).max(10),
         max_prompt_chars: z.number().int().min(1).max(32000),
+        /** Images a chat request may send (data URLs). */
+        max_input_images: z.number().int().min(0).max(16).default(3),
       })
       .strict(),
     pricing: z

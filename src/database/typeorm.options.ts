@@ -13,7 +13,8 @@ export function buildDataSourceOptions(url: string): DataSourceOptions {
     uuidExtension: 'pgcrypto',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error', 'warn', 'migration'],
+    // Query errors surface as exceptions where they are handled; logging them here would print parameters.
+    logging: ['warn', 'migration'],
     extra: { max: 20, connectionTimeoutMillis: 5_000 },
   };
 }

@@ -26,7 +26,7 @@ export class ImagesService {
   async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
     const usage = context.usage;
     Object.assign(usage, { model: dto.model, prompt: dto.prompt, user: dto.user, size: dto.size, quality: dto.quality });
-    const model = this.registry.forEndpoint(dto.model, 'images');
+    const model = this.registry.imageModel(dto.model);
     assertMayUseModel(principal, dto.model);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     const route = this.registry.pickRoute(model);

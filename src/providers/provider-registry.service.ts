@@ -3,8 +3,14 @@ import { AppConfig } from '../config/app.config.js';
 import { type EndpointKind, type ModelDefinition, loadModelCatalogue } from '../config/models.catalogue.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
-import type { ImageProvider } from './provider.interface.js';
-import { IMAGE_PROVIDERS } from './provider.tokens.js';
+import {
+  type ChatProvider,
+  type ImageProvider,
+  type RoutedProvider,
+  isChatProvider,
+  isImageProvider,
+} from './provider.interface.js';
+import { PROVIDER_ADAPTERS } from './provider.tokens.js';
 
 export interface RegisteredRoute {
   name: string;
@@ -12,29 +18,34 @@ export interface RegisteredRoute {
   target: unknown;
 }
 
-export interface RegisteredModel {
+export interface RegisteredModel<P extends RoutedProvider = RoutedProvider> {
   definition: ModelDefinition;
-  provider: ImageProvider;
+  provider: P;
   /** Routes whose settings are all present. */
   routes: RegisteredRoute[];
   /** Why the model cannot be served (the missing variables), when no route is usable. */
   unavailableReason?: string;
 }
 
+const PATHS: Record<EndpointKind, string> = { images: '/v1/images/generations', chat: '/v1/chat/completions' };
+
 /**
  * Catalogue model id → adapter and resolved routes. Built once at boot; refuses to start on an
- * unknown provider kind. The only place that knows which adapter serves which model.
+ * unknown provider kind or an adapter that cannot serve an endpoint the catalogue gives it. The
+ * only place that knows which adapter serves which model.
  */
 @Injectable()
 export class ProviderRegistry {
   private readonly models = new Map<string, RegisteredModel>();
 
-  constructor(config: AppConfig, @Inject(IMAGE_PROVIDERS) providers: ImageProvider[]) {
-    const byKind = new Map(providers.map((provider) => [provider.kind, provider]));
+  constructor(config: AppConfig, @Inject(PROVIDER_ADAPTERS) adapters: RoutedProvider[]) {
+    const byKind = new Map(adapters.map((adapter) => [adapter.kind, adapter]));
     for (const definition of loadModelCatalogue(config.modelsFile)) {
       const provider = byKind.get(definition.provider);
-      if (!provider) {
-        throw new Error(`Model ${definition.id}: no adapter for provider kind '${definition.provider}'`);
+      if (!provider) throw new Error(`Model ${definition.id}: no adapter for provider kind '${definition.provider}'`);
+      for (const endpoint of definition.endpoints) {
+        const serves = endpoint === 'images' ? isImageProvider(provider) : isChatProvider(provider);
+        if (!serves) throw new Error(`Model ${definition.id}: provider '${definition.provider}' cannot serve ${PATHS[endpoint]}`);
       }
       const routes: RegisteredRoute[] = [];
       const missing = new Set<string>();
@@ -56,8 +67,17 @@ export class ProviderRegistry {
     return [...this.models.values()];
   }
 
-  /** The model for an endpoint: 404 if unknown, 400 if it does not serve that endpoint. */
-  forEndpoint(modelId: string, endpoint: EndpointKind): RegisteredModel {
+  /** A model served on /v1/images/generations: 404 if unknown, 400 if it is not served there. */
+  imageModel(modelId: string): RegisteredModel<ImageProvider> {
+    return this.forEndpoint(modelId, 'images') as RegisteredModel<ImageProvider>;
+  }
+
+  /** A model served on /v1/chat/completions: 404 if unknown, 400 if it is not served there. */
+  chatModel(modelId: string): RegisteredModel<ChatProvider> {
+    return this.forEndpoint(modelId, 'chat') as RegisteredModel<ChatProvider>;
+  }
+
+  private forEndpoint(modelId: string, endpoint: EndpointKind): RegisteredModel {
     const model = this.models.get(modelId);
     if (!model) {
       throw new GatewayError(ErrorCode.ModelNotFound, `The model '${modelId}' does not exist. GET /v1/models lists the models.`, {
@@ -65,8 +85,11 @@ export class ProviderRegistry {
       });
     }
     if (!model.definition.endpoints.includes(endpoint)) {
-      const path = endpoint === 'images' ? '/v1/images/generations' : '/v1/chat/completions';
-      throw new GatewayError(ErrorCode.InvalidRequest, `The model '${modelId}' is not served on ${path}.`, { param: 'model' });
+      throw new GatewayError(
+        ErrorCode.InvalidRequest,
+        `The model '${modelId}' is not served on ${PATHS[endpoint]}; it serves ${model.definition.endpoints.map((e) => PATHS[e]).join(', ')}.`,
+        { param: 'model' },
+      );
     }
     return model;
   }

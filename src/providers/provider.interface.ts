@@ -61,8 +61,74 @@ export interface ResolvedTarget<T> {
 }
 
 /** One upstream kind. Adapters map our domain to the vendor's wire format and back; nothing else. */
-export interface ImageProvider<T = unknown> {
+export interface RoutedProvider<T = unknown> {
   readonly kind: ProviderKind;
   resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<T>;
+}
+
+/** Serves `POST /v1/images/generations`. */
+export interface ImageProvider<T = unknown> extends RoutedProvider<T> {
   generateImages(target: T, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages>;
+}
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+export type ChatPart = { type: 'text'; text: string } | { type: 'image'; image: InlineImage };
+
+export interface InlineImage {
+  mimeType: string;
+  base64: string;
+}
+
+export interface ChatMessage {
+  role: ChatRole;
+  parts: ChatPart[];
+}
+
+/** A chat request in Easel's own terms. */
+export interface ChatRequest {
+  messages: ChatMessage[];
+  /** What the model should answer with; image models default to both. */
+  modalities: Array<'text' | 'image'>;
+  aspectRatio?: string;
+  n: number;
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  user?: string;
+}
+
+export type ChatFinishReason = 'stop' | 'length' | 'content_filter';
+
+export interface ChatChoice {
+  index: number;
+  text: string | null;
+  images: InlineImage[];
+  finishReason: ChatFinishReason;
+}
+
+export interface ChatResult {
+  choices: ChatChoice[];
+  usage: UsageMeasure;
+}
+
+/** What a streaming chat yields, in order per choice; `usage` comes last. */
+export type ChatStreamEvent =
+  | { type: 'text'; index: number; text: string }
+  | { type: 'image'; index: number; image: InlineImage }
+  | { type: 'finish'; index: number; finishReason: ChatFinishReason }
+  | { type: 'usage'; usage: UsageMeasure };
+
+/** Serves `POST /v1/chat/completions`. */
+export interface ChatProvider<T = unknown> extends RoutedProvider<T> {
+  chat(target: T, request: ChatRequest, signal: AbortSignal): Promise<ChatResult>;
+  chatStream(target: T, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+}
+
+export function isImageProvider(provider: RoutedProvider): provider is ImageProvider {
+  return typeof (provider as Partial<ImageProvider>).generateImages === 'function';
+}
+
+export function isChatProvider(provider: RoutedProvider): provider is ChatProvider {
+  return typeof (provider as Partial<ChatProvider>).chat === 'function';
 }

@@ -1,2 +1,2 @@
-/** All `ImageProvider` adapters, one per provider kind. */
-export const IMAGE_PROVIDERS = Symbol('IMAGE_PROVIDERS');
+/** All provider adapters, one per provider kind. */
+export const PROVIDER_ADAPTERS = Symbol('PROVIDER_ADAPTERS');

@@ -1,20 +1,24 @@
 import { Module } from '@nestjs/common';
 import { AzureOpenAiAdapter } from './azure-openai/azure-openai.adapter.js';
 import { LocalSketchAdapter } from './local/local-sketch.adapter.js';
-import type { ImageProvider } from './provider.interface.js';
+import type { RoutedProvider } from './provider.interface.js';
 import { ProviderRegistry } from './provider-registry.service.js';
-import { IMAGE_PROVIDERS } from './provider.tokens.js';
+import { PROVIDER_ADAPTERS } from './provider.tokens.js';
 import { UpstreamHttp } from './upstream-http.js';
+import { VertexAdapter } from './vertex/vertex.adapter.js';
+import { VertexAuth } from './vertex/vertex-auth.js';
 
 @Module({
   providers: [
     UpstreamHttp,
     AzureOpenAiAdapter,
     LocalSketchAdapter,
+    VertexAuth,
+    VertexAdapter,
     {
-      provide: IMAGE_PROVIDERS,
-      inject: [AzureOpenAiAdapter, LocalSketchAdapter],
-      useFactory: (...adapters: ImageProvider[]) => adapters,
+      provide: PROVIDER_ADAPTERS,
+      inject: [AzureOpenAiAdapter, VertexAdapter, LocalSketchAdapter],
+      useFactory: (...adapters: RoutedProvider[]) => adapters,
     },
     ProviderRegistry,
   ],

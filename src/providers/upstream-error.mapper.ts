@@ -63,7 +63,7 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
     );
   }
   if (error.status === 429) {
-    const retryAfter = retryAfterSeconds(error.headers);
+    const retryAfter = retryAfterSeconds(error.headers) ?? googleRetryDelaySeconds(error.body);
     return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} is rate limiting Easel (HTTP 429).`, {
       headers: retryAfter === undefined ? undefined : { 'retry-after': String(retryAfter) },
       cause: error,
@@ -94,6 +94,14 @@ export function retryAfterSeconds(headers: UpstreamHeaders): number | undefined 
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Google's `RetryInfo` detail: `{ "@type": "…google.rpc.RetryInfo", "retryDelay": "3s" }`. */
+function googleRetryDelaySeconds(body: unknown): number | undefined {
+  const details = (body as { error?: { details?: Array<{ '@type'?: string; retryDelay?: string }> } } | undefined)?.error?.details;
+  const delay = details?.find((detail) => detail['@type']?.endsWith('google.rpc.RetryInfo'))?.retryDelay;
+  const seconds = delay === undefined ? Number.NaN : Number.parseFloat(delay);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined;
 }
 
 function first(value: string | string[] | undefined): string | undefined {

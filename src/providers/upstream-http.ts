@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { AppConfig } from '../config/app.config.js';
+import { parseServerSentEvents } from './sse-parser.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -78,6 +79,46 @@ export class UpstreamHttp implements OnApplicationShutdown {
       throw new UpstreamTransportError('malformed', `upstream answered HTTP ${response.statusCode} with a body that is not JSON`);
     }
     return { status: response.statusCode, headers: response.headers, body: body as T };
+  }
+
+  /**
+   * POSTs JSON and returns the response's server-sent events as they arrive. A non-2xx answer is
+   * read whole and thrown as `UpstreamHttpError`; the per-attempt timeout covers the headers, and
+   * an idle timeout of the same length covers the gaps between events.
+   */
+  async postEventStream(call: UpstreamJsonRequest): Promise<AsyncIterable<{ event?: string; data: string }>> {
+    const timeout = AbortSignal.timeout(this.config.upstream.timeoutMs);
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(call.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...call.headers },
+        body: JSON.stringify(call.body),
+        signal: AbortSignal.any([call.signal, timeout]),
+        headersTimeout: this.config.upstream.timeoutMs,
+        bodyTimeout: this.config.upstream.timeoutMs,
+      });
+    } catch (error) {
+      throw this.transportError(error, call.signal, timeout);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await this.readCapped(response.body, call.signal, timeout);
+      throw new UpstreamHttpError(response.statusCode, parseJson(text) ?? text.slice(0, 2000), response.headers);
+    }
+    const events = parseServerSentEvents(response.body);
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* events;
+        } catch (error) {
+          throw self.transportError(error, call.signal, timeout);
+        } finally {
+          response.body.destroy();
+        }
+      },
+    };
   }
 
   private async readCapped(

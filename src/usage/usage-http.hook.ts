@@ -1,12 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app.config.js';
 import { type EaselRequest, type RequestUsage, existingRequestContext } from '../common/http/request-context.js';
 import { toNumericString } from '../common/money/usd.js';
 import { EMPTY_USAGE } from './usage-measure.js';
 import { UsageRecorder, type UsageRecordRow } from './usage.recorder.js';
+
+/** nginx's status for "the client closed the connection first". */
+const CLIENT_CLOSED_REQUEST = 499;
 
 const ENDPOINTS: Record<string, string> = {
   '/v1/images/generations': 'images',
@@ -30,10 +33,18 @@ export class UsageHttpHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onResponse', async (request, reply) => this.onResponse(request, reply));
+    fastify.addHook('onRequest', async (request, reply) => {
+      const receivedAt = performance.now();
+      // 'close' comes once per response: after it was sent, or when the client went away first
+      // (a cancelled stream, say), so every request is recorded exactly once either way.
+      reply.raw.once('close', () => {
+        const status = reply.raw.writableFinished ? reply.raw.statusCode : CLIENT_CLOSED_REQUEST;
+        this.record(request, status, performance.now() - receivedAt);
+      });
+    });
   }
 
-  private onResponse(request: FastifyRequest, reply: FastifyReply): void {
+  private record(request: FastifyRequest, status: number, latencyMs: number): void {
     const principal = (request as EaselRequest).principal;
     const endpoint = ENDPOINTS[request.routeOptions.url ?? ''];
     if (!principal || principal.isAdmin || !endpoint) return;
@@ -42,7 +53,7 @@ export class UsageHttpHook implements OnModuleInit {
     const measure = usage.measure ?? EMPTY_USAGE;
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
     const prompt = usage.prompt ?? stringOrUndefined(body.prompt);
-    const ok = reply.statusCode < 400;
+    const ok = status < 400;
     const row: UsageRecordRow = {
       id: randomUUID(),
       createdAt: new Date().toISOString(),
@@ -54,9 +65,9 @@ export class UsageHttpHook implements OnModuleInit {
       provider: usage.provider ?? null,
       route: usage.route ?? null,
       status: ok ? 'success' : 'error',
-      httpStatus: reply.statusCode,
-      errorCode: ok ? null : (context?.errorCode ?? null),
-      latencyMs: Math.round(reply.elapsedTime),
+      httpStatus: status,
+      errorCode: ok ? null : (context?.errorCode ?? (status === CLIENT_CLOSED_REQUEST ? 'client_closed_request' : null)),
+      latencyMs: Math.round(latencyMs),
       upstreamLatencyMs: usage.upstreamLatencyMs ?? null,
       images: measure.images,
       size: clip(usage.size, 32),

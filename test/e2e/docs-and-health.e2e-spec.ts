@@ -38,6 +38,7 @@ describe('Swagger docs and health', () => {
         '/admin/usage',
         '/admin/usage/records',
         '/health/live',
+        '/v1/chat/completions',
         '/health/ready',
         '/v1/images/files/{file}',
         '/v1/images/generations',

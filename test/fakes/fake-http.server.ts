@@ -17,6 +17,15 @@ export interface ScriptedResponse {
   raw?: string;
   /** Wait before answering. */
   delayMs?: number;
+  /**
+   * Server-sent events instead of a body: answered with `content-type: text/event-stream` (unless
+   * `headers` say otherwise) and each string written verbatim as one chunk, so it must carry its
+   * own framing (e.g. `data: {...}\r\n\r\n`). `intervalMs` waits between chunks (default 0);
+   * `failAfter: k` destroys the connection after the first k chunks (all of them if k is larger)
+   * instead of ending the response: a mid-stream upstream failure. Without it the response ends
+   * normally after the last chunk.
+   */
+  stream?: { events: string[]; failAfter?: number; intervalMs?: number };
 }
 
 /**
@@ -26,6 +35,8 @@ export interface ScriptedResponse {
 export abstract class FakeHttpServer {
   readonly requests: RecordedRequest[] = [];
   readonly unexpected: string[] = [];
+  /** Responses whose connection closed before they were complete (the client gave up). */
+  abortedResponses = 0;
   private readonly script: ScriptedResponse[] = [];
   private server?: Server;
 
@@ -60,6 +71,11 @@ export abstract class FakeHttpServer {
 
   protected abstract respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> | ScriptedResponse | undefined;
 
+  /** Lets a concrete fake adapt an `enqueue()`d response to the request it answers (default: as is). */
+  protected adaptScripted(_request: RecordedRequest, scripted: ScriptedResponse): ScriptedResponse {
+    return scripted;
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -79,15 +95,46 @@ export abstract class FakeHttpServer {
       body,
     };
     this.requests.push(recorded);
+    response.once('close', () => {
+      if (!response.writableFinished) this.abortedResponses++;
+    });
     const scripted = this.script.shift();
-    const answer = scripted ?? (await this.respond(recorded));
+    const answer = scripted ? this.adaptScripted(recorded, scripted) : await this.respond(recorded);
     if (!answer) {
       this.unexpected.push(`${recorded.method} ${recorded.path}`);
       return send(response, { status: 404, body: { error: { code: '404', message: 'Resource not found' } } });
     }
     if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+    if (answer.stream) return sendStream(response, answer, answer.stream);
     send(response, answer);
   }
+}
+
+async function sendStream(response: ServerResponse, answer: ScriptedResponse, stream: NonNullable<ScriptedResponse['stream']>): Promise<void> {
+  if (response.destroyed) return;
+  response.writeHead(answer.status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...answer.headers });
+  response.flushHeaders();
+  const count = Math.min(stream.failAfter ?? Infinity, stream.events.length);
+  for (let index = 0; index < count; index++) {
+    if (index > 0 && stream.intervalMs) await new Promise((resolve) => setTimeout(resolve, stream.intervalMs));
+    if (response.destroyed) return;
+    // Wait until the chunk is handed to the socket, so a following destroy cannot swallow it.
+    await new Promise<void>((resolve) => {
+      response.once('close', resolve);
+      response.write(stream.events[index]!, () => {
+        response.off('close', resolve);
+        resolve();
+      });
+    });
+  }
+  if (response.destroyed) return;
+  if (stream.failAfter === undefined) {
+    response.end();
+    return;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  response.socket?.destroy();
+  response.destroy();
 }
 
 function send(response: ServerResponse, answer: ScriptedResponse): void {

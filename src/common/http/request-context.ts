@@ -29,7 +29,10 @@ export class RequestContext {
   errorCode?: string;
   private readonly controller = new AbortController();
 
-  constructor(reply: FastifyReply) {
+  constructor(
+    readonly requestId: string,
+    reply: FastifyReply,
+  ) {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) this.controller.abort(new Error('client disconnected'));
     });
@@ -52,7 +55,7 @@ export interface EaselRequest extends FastifyRequest {
 
 export function requestContextOf(request: FastifyRequest, reply: FastifyReply): RequestContext {
   const easel = request as EaselRequest;
-  easel.easelContext ??= new RequestContext(reply);
+  easel.easelContext ??= new RequestContext(request.id, reply);
   return easel.easelContext;
 }
 

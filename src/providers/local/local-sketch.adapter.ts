@@ -1,14 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
-import type { GeneratedImages, ImageGenerationRequest, ImageProvider, ResolvedTarget } from '../provider.interface.js';
-import { ImagePayload } from '../provider.interface.js';
+import { EMPTY_USAGE } from '../../usage/usage-measure.js';
+import { GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
+import {
+  type ChatProvider,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamEvent,
+  type GeneratedImages,
+  type ImageGenerationRequest,
+  ImagePayload,
+  type ImageProvider,
+  type InlineImage,
+  type ResolvedTarget,
+} from '../provider.interface.js';
 import { renderSketch } from './sketch.renderer.js';
 
 const DEFAULT_SIZE = '1024x1024';
 
 /** The built-in `local` provider: renders with sharp, no network, no tokens. */
 @Injectable()
-export class LocalSketchAdapter implements ImageProvider<null> {
+export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<null> {
   readonly kind = 'local' as const;
 
   resolveRoute(_model: ModelDefinition, _route: RouteDefinition): ResolvedTarget<null> {
@@ -49,4 +61,58 @@ export class LocalSketchAdapter implements ImageProvider<null> {
       },
     };
   }
+
+  /** A short text and a sketch of the last user text, per choice. */
+  async chat(_target: null, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
+    const choices = [];
+    for (let index = 0; index < request.n; index++) {
+      signal.throwIfAborted();
+      choices.push({
+        index,
+        text: request.modalities.includes('text') ? sketchCaption(request) : null,
+        images: request.modalities.includes('image') ? [await this.chatImage(request, index)] : [],
+        finishReason: 'stop' as const,
+      });
+    }
+    return { choices, usage: { ...EMPTY_USAGE, images: choices.reduce((sum, choice) => sum + choice.images.length, 0) } };
+  }
+
+  async *chatStream(_target: null, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
+    let images = 0;
+    for (let index = 0; index < request.n; index++) {
+      if (request.modalities.includes('text')) {
+        const words = sketchCaption(request).split(/(?<= )/);
+        const half = Math.ceil(words.length / 2);
+        yield { type: 'text', index, text: words.slice(0, half).join('') };
+        yield { type: 'text', index, text: words.slice(half).join('') };
+      }
+      signal.throwIfAborted();
+      if (request.modalities.includes('image')) {
+        images++;
+        yield { type: 'image', index, image: await this.chatImage(request, index) };
+      }
+      yield { type: 'finish', index, finishReason: 'stop' };
+    }
+    yield { type: 'usage', usage: { ...EMPTY_USAGE, images } };
+  }
+
+  private async chatImage(request: ChatRequest, seed: number): Promise<InlineImage> {
+    const { width, height } = GEMINI_ASPECT_RATIOS[request.aspectRatio ?? '1:1']!;
+    const bytes = await renderSketch({ prompt: lastUserText(request), seed, width, height, format: 'png', transparent: false });
+    return { mimeType: 'image/png', base64: bytes.toString('base64') };
+  }
+}
+
+function lastUserText(request: ChatRequest): string {
+  for (const message of [...request.messages].reverse()) {
+    if (message.role !== 'user') continue;
+    const text = message.parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join(' ').trim();
+    if (text) return text;
+  }
+  return 'an empty canvas';
+}
+
+function sketchCaption(request: ChatRequest): string {
+  const subject = lastUserText(request);
+  return `Here is a sketch of "${subject.length > 80 ? `${subject.slice(0, 79)}…` : subject}".`;
 }

@@ -1,0 +1,68 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiExtraModels,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
+import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { toErrorResponse } from '../common/errors/openai-error.filter.js';
+import { Ctx, RequestContext } from '../common/http/request-context.js';
+import { sendEventStream } from '../common/http/sse.js';
+import { ChatService } from './chat.service.js';
+import { ChatCompletionDto } from './dto/chat-completion.response.js';
+import { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
+
+@ApiTags('chat')
+@ApiKeyAuth()
+@Controller('v1/chat')
+export class ChatController {
+  constructor(private readonly chat: ChatService) {}
+
+  @Post('completions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Chat with an image model: text and images in, text and images (message.images) out',
+    description:
+      'With `stream: true` the answer is `text/event-stream` of `chat.completion.chunk` objects (`delta.content`, `delta.images`), a usage chunk when `stream_options.include_usage`, then `data: [DONE]`.',
+  })
+  @ApiExtraModels(ChatCompletionDto)
+  @ApiOkResponse({
+    description: 'A chat.completion, or an event stream of chat.completion.chunk when stream is true',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ChatCompletionDto) } },
+      'text/event-stream': { schema: { type: 'string', example: 'data: {"object":"chat.completion.chunk",…}\n\ndata: [DONE]\n\n' } },
+    },
+  })
+  @ApiBadRequestResponse({ description: 'Invalid field, unknown field, bad JSON, a bad image', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'The key may not use this model', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: 'Unknown model', type: ErrorResponseDto })
+  @ApiBadGatewayResponse({ description: 'The upstream failed', type: ErrorResponseDto })
+  @ApiServiceUnavailableResponse({ description: 'The model is not configured on this server', type: ErrorResponseDto })
+  async create(
+    @Body() body: CreateChatCompletionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Ctx() context: RequestContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ChatCompletionDto | undefined> {
+    if (!body.stream) return this.chat.complete(body, principal, context);
+    await sendEventStream(reply, this.chat.stream(body, principal, context), {
+      headers: { 'x-request-id': context.requestId },
+      errorEvent: (error) => {
+        const response = toErrorResponse(error, context.requestId);
+        context.errorCode = response.body.error.code ?? undefined;
+        return JSON.stringify(response.body);
+      },
+    });
+    return undefined;
+  }
+}

@@ -1,0 +1,139 @@
+import { Injectable } from '@nestjs/common';
+import { assertMayUseModel } from '../auth/model-access.js';
+import type { Principal } from '../auth/principal.js';
+import type { RequestContext } from '../common/http/request-context.js';
+import { formatUsd } from '../common/money/usd.js';
+import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/provider.interface.js';
+import { ProviderRegistry, type RegisteredModel, type RegisteredRoute } from '../providers/provider-registry.service.js';
+import { PriceBook } from '../usage/pricing/price-book.service.js';
+import { PricingService } from '../usage/pricing/pricing.service.js';
+import type { UsageMeasure } from '../usage/usage-measure.js';
+import { promptText, toChatRequest } from './chat-request.mapper.js';
+import type { ChatCompletionDto, ChatImageDto, ChatUsageDto } from './dto/chat-completion.response.js';
+import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
+
+interface PreparedChat {
+  model: RegisteredModel<ChatProvider>;
+  route: RegisteredRoute;
+  request: ChatRequest;
+  id: string;
+  created: number;
+}
+
+@Injectable()
+export class ChatService {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly pricing: PricingService,
+    private readonly prices: PriceBook,
+  ) {}
+
+  async complete(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<ChatCompletionDto> {
+    const chat = this.prepare(dto, principal, context);
+    const started = performance.now();
+    const result = await chat.model.provider.chat(chat.route.target, chat.request, context.signal);
+    const usage = this.charge(dto.model, result.usage, context, performance.now() - started);
+    return {
+      id: chat.id,
+      object: 'chat.completion',
+      created: chat.created,
+      model: dto.model,
+      choices: result.choices.map(toChoiceDto),
+      usage,
+    };
+  }
+
+  /**
+   * The response as `chat.completion.chunk` events (already JSON), then `[DONE]`. Everything that
+   * can be refused is checked before the first event, so such errors are ordinary JSON responses.
+   */
+  stream(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): AsyncIterable<string> {
+    const chat = this.prepare(dto, principal, context);
+    const includeUsage = dto.stream_options?.include_usage === true;
+    const chunk = (choices: object[], extra: object = {}) =>
+      JSON.stringify({ id: chat.id, object: 'chat.completion.chunk', created: chat.created, model: dto.model, choices, ...extra });
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const started = performance.now();
+        const opened = new Set<number>();
+        const imageCounts = new Map<number, number>();
+        const open = (index: number) => {
+          if (opened.has(index)) return {};
+          opened.add(index);
+          return { role: 'assistant' };
+        };
+        for await (const event of chat.model.provider.chatStream(chat.route.target, chat.request, context.signal)) {
+          switch (event.type) {
+            case 'text':
+              yield chunk([{ index: event.index, delta: { ...open(event.index), content: event.text }, finish_reason: null, logprobs: null }]);
+              break;
+            case 'image': {
+              const imageIndex = imageCounts.get(event.index) ?? 0;
+              imageCounts.set(event.index, imageIndex + 1);
+              yield chunk([
+                { index: event.index, delta: { ...open(event.index), images: [toImageDto(event.image, imageIndex)] }, finish_reason: null, logprobs: null },
+              ]);
+              break;
+            }
+            case 'finish':
+              yield chunk([{ index: event.index, delta: open(event.index), finish_reason: event.finishReason, logprobs: null }]);
+              break;
+            case 'usage': {
+              const usage = self.charge(dto.model, event.usage, context, performance.now() - started);
+              if (includeUsage) yield chunk([], { usage });
+              break;
+            }
+          }
+        }
+        yield '[DONE]';
+      },
+    };
+  }
+
+  private prepare(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): PreparedChat {
+    Object.assign(context.usage, { model: dto.model, user: dto.user });
+    const model = this.registry.chatModel(dto.model);
+    assertMayUseModel(principal, dto.model);
+    const request = toChatRequest(dto, dto.model, model.definition.capabilities);
+    context.usage.prompt = promptText(request);
+    const route = this.registry.pickRoute(model);
+    Object.assign(context.usage, { provider: model.definition.provider, route: route.name });
+    return { model, route, request, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
+  }
+
+  /** Prices the usage, puts it on the request context (record, cost header) and returns OpenAI's usage. */
+  private charge(modelId: string, measure: UsageMeasure, context: RequestContext, upstreamMs: number): ChatUsageDto {
+    const price = this.prices.priceOf(modelId);
+    const cost = this.pricing.cost(measure, price.prices);
+    Object.assign(context.usage, { measure, cost, priceVersion: price.version, upstreamLatencyMs: Math.round(upstreamMs) });
+    const prompt = measure.inputTextTokens + measure.inputImageTokens;
+    const completion = measure.outputTextTokens + measure.outputImageTokens;
+    return {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: measure.cachedInputTokens, image_tokens: measure.inputImageTokens },
+      completion_tokens_details: { image_tokens: measure.outputImageTokens, reasoning_tokens: 0 },
+      cost_usd: formatUsd(cost),
+    };
+  }
+}
+
+function toImageDto(image: InlineImage, index: number): ChatImageDto {
+  return { type: 'image_url', image_url: { url: `data:${image.mimeType};base64,${image.base64}` }, index };
+}
+
+function toChoiceDto(choice: ChatChoice): ChatCompletionDto['choices'][number] {
+  return {
+    index: choice.index,
+    message: {
+      role: 'assistant',
+      content: choice.text,
+      ...(choice.images.length > 0 ? { images: choice.images.map(toImageDto) } : {}),
+      refusal: null,
+    },
+    finish_reason: choice.finishReason,
+    logprobs: null,
+  };
+}

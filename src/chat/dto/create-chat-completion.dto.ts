@@ -1,0 +1,176 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateNested,
+  registerDecorator,
+} from 'class-validator';
+import { BooleanField, EnumField, StringField } from '../../common/validation/field.decorators.js';
+
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
+export const ROLES = ['system', 'developer', 'user', 'assistant'] as const;
+
+/** `content` is a string, or parts `{type:"text",text}` / `{type:"image_url",image_url:{url}}`. */
+function IsChatContent() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isChatContent',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => describeContentProblem(value) === undefined,
+        defaultMessage: (args) => `${args?.property} ${describeContentProblem(args?.value)}`,
+      },
+    });
+}
+
+export function describeContentProblem(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length <= 1_000_000 ? undefined : 'is longer than 1000000 characters';
+  if (!Array.isArray(value)) return 'must be a string or an array of content parts';
+  if (value.length === 0) return 'must not be an empty array';
+  for (const [i, part] of value.entries()) {
+    if (typeof part !== 'object' || part === null) return `[${i}] must be an object`;
+    const { type, text, image_url: imageUrl, ...rest } = part as Record<string, unknown>;
+    if (type === 'text') {
+      if (typeof text !== 'string') return `[${i}].text must be a string`;
+      if (imageUrl !== undefined || Object.keys(rest).length > 0) return `[${i}] has unknown fields for a text part`;
+    } else if (type === 'image_url') {
+      if (typeof imageUrl !== 'object' || imageUrl === null) return `[${i}].image_url must be an object with a url`;
+      const { url, detail, ...others } = imageUrl as Record<string, unknown>;
+      if (typeof url !== 'string' || url.length === 0) return `[${i}].image_url.url must be a string`;
+      if (detail !== undefined && !['auto', 'low', 'high'].includes(detail as string)) return `[${i}].image_url.detail must be auto, low or high`;
+      if (Object.keys(others).length > 0 || text !== undefined || Object.keys(rest).length > 0) return `[${i}] has unknown fields for an image_url part`;
+    } else {
+      return `[${i}].type must be text or image_url`;
+    }
+  }
+  return undefined;
+}
+
+export type ChatContent =
+  | string
+  | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } }>;
+
+export class ChatMessageDto {
+  @EnumField(ROLES, { description: 'Who says it (developer is treated as system)', example: 'user', required: true })
+  role!: (typeof ROLES)[number];
+
+  @ApiProperty({
+    description: 'Text, or parts: {type:"text",text} and {type:"image_url",image_url:{url:"data:image/png;base64,…"}}',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }],
+    example: 'Draw a lighthouse at dusk in watercolour',
+  })
+  @IsDefined({ message: 'content is required' })
+  @IsChatContent()
+  content!: ChatContent;
+
+  @StringField({ description: 'An optional participant name (ignored by image models)', example: 'alice', min: 1, max: 64 })
+  name?: string;
+}
+
+export class ImageConfigDto {
+  @EnumField(ASPECT_RATIOS, { description: 'Aspect ratio of generated images', example: '16:9' })
+  aspect_ratio?: (typeof ASPECT_RATIOS)[number];
+}
+
+export class StreamOptionsDto {
+  @BooleanField({ description: 'Send a last chunk with usage (choices: [])', example: true })
+  include_usage?: boolean;
+}
+
+/** `POST /v1/chat/completions`, OpenAI's chat format plus `modalities` and `image_config`. */
+export class CreateChatCompletionDto {
+  @ApiProperty({ description: 'A model id from GET /v1/models that serves chat', example: 'vertex/google/gemini-2.5-flash-image-preview' })
+  @IsString()
+  @Length(1, 200)
+  @IsDefined({ message: 'model is required' })
+  model!: string;
+
+  @ApiProperty({ type: [ChatMessageDto], description: 'The conversation, 1..100 messages' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => ChatMessageDto)
+  @IsDefined({ message: 'messages is required' })
+  messages!: ChatMessageDto[];
+
+  @ApiPropertyOptional({
+    description: 'What to answer with; image models default to ["image","text"]',
+    example: ['image', 'text'],
+    isArray: true,
+    enum: ['image', 'text'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(['image', 'text'], { each: true, message: 'modalities may contain only image and text' })
+  modalities?: Array<'image' | 'text'>;
+
+  @ApiPropertyOptional({ type: ImageConfigDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ImageConfigDto)
+  image_config?: ImageConfigDto;
+
+  @BooleanField({ description: 'Stream chat.completion.chunk server-sent events', example: false, default: false })
+  stream?: boolean;
+
+  @ApiPropertyOptional({ type: StreamOptionsDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => StreamOptionsDto)
+  stream_options?: StreamOptionsDto;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 2, example: 1 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(2)
+  temperature?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1, example: 0.95 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  top_p?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 32768, example: 1024, description: 'Deprecated alias of max_completion_tokens' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(32768)
+  max_tokens?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 32768, example: 1024 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(32768)
+  max_completion_tokens?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 8, default: 1, example: 1, description: 'Choices to generate' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(8)
+  n?: number;
+
+  @StringField({ description: 'Your end-user id, stored with usage', example: 'user-1234', min: 1, max: 256 })
+  user?: string;
+}

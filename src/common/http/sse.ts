@@ -1,0 +1,58 @@
+import type { FastifyReply } from 'fastify';
+
+export interface EventStreamOptions {
+  /** Response headers besides the SSE ones (request id, …). */
+  headers: Record<string, string>;
+  /** The `data` of the last event when the source fails mid-stream (an OpenAI error object). */
+  errorEvent: (error: unknown) => string;
+  /** Called once the stream has ended, however it ended. */
+  onEnd?: () => void;
+}
+
+/**
+ * Writes `data:` events to the client as the source yields them, honouring back-pressure. The
+ * first event is awaited before anything is written, so failures that happen before any output
+ * (bad upstream credentials, a 429) still reach the client as an ordinary JSON error response.
+ * A failure later ends the stream with an error event, never a hang; the source is closed when the
+ * client goes away.
+ */
+export async function sendEventStream(reply: FastifyReply, source: AsyncIterable<string>, options: EventStreamOptions): Promise<void> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    ...options.headers,
+  });
+  const write = async (data: string): Promise<void> => {
+    if (!raw.write(`data: ${data}\n\n`)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          raw.off('drain', done);
+          raw.off('close', done);
+          resolve();
+        };
+        raw.once('drain', done);
+        raw.once('close', done);
+      });
+    }
+  };
+  try {
+    if (!first.done) await write(first.value);
+    while (!raw.destroyed) {
+      const next = await iterator.next();
+      if (next.done) break;
+      await write(next.value);
+    }
+  } catch (error) {
+    if (!raw.destroyed) await write(options.errorEvent(error));
+  } finally {
+    if (raw.destroyed) await iterator.return?.().catch(() => undefined);
+    raw.end();
+    options.onEnd?.();
+  }
+}

@@ -1,0 +1,262 @@
+import sharp from 'sharp';
+import { DataSource } from 'typeorm';
+import {
+  FakeVertexServer,
+  IMAGE_SAFETY_REFUSAL,
+  PROMPT_BLOCKED,
+  RESOURCE_EXHAUSTED,
+} from '../fakes/fake-vertex.server.js';
+import { createTestApp, type TestApp } from '../utils/test-app.js';
+import { waitFor } from '../utils/wait-for.js';
+
+const TOKEN = 'vertex-test-token-abc';
+const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
+const UPSTREAM_PATH = '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image';
+
+interface ChatImage {
+  type: 'image_url';
+  image_url: { url: string };
+  index: number;
+}
+
+async function pngOf(dataUrl: string) {
+  expect(dataUrl).toMatch(/^data:image\/png;base64,/);
+  return sharp(Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64')).metadata();
+}
+
+describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
+  let vertex: FakeVertexServer;
+  let sut: TestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    vertex = await new FakeVertexServer({ accessToken: TOKEN, project: 'easel-test', location: 'us-central1', models: ['gemini-2.5-flash-image'] }).start();
+    sut = await createTestApp({
+      env: { VERTEX_PROJECT: 'easel-test', VERTEX_LOCATION: 'us-central1', VERTEX_BASE_URL: vertex.baseUrl, VERTEX_ACCESS_TOKEN: TOKEN },
+    });
+    ({ key } = await sut.createKey());
+  });
+
+  beforeEach(() => vertex.reset());
+
+  afterEach(() => {
+    expect(vertex.unexpected).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await sut.close();
+    await vertex.stop();
+  });
+
+  it('answers text and a PNG in message.images, with usage and finish_reason, from exactly the request Vertex expects', async () => {
+    const completion = await sut.openai(key).chat.completions.create({
+      model: PREVIEW,
+      messages: [{ role: 'user', content: 'A lighthouse at dusk, watercolour' }],
+    });
+
+    expect(vertex.generationRequests).toHaveLength(1);
+    const [call] = vertex.generationRequests;
+    expect(call!.path).toBe(`${UPSTREAM_PATH}:generateContent`);
+    expect(call!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(call!.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'A lighthouse at dusk, watercolour' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    });
+
+    const message = completion.choices[0]!.message as typeof completion.choices[0]['message'] & { images: ChatImage[] };
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.choices[0]!.finish_reason).toBe('stop');
+    expect(message.content).toEqual(expect.stringContaining('Here is your image'));
+    expect(message.images).toHaveLength(1);
+    expect(message.images[0]).toMatchObject({ type: 'image_url', index: 0 });
+    expect(await pngOf(message.images[0]!.image_url.url)).toMatchObject({ width: 1024, height: 1024 });
+    const textTokens = Math.ceil('A lighthouse at dusk, watercolour'.length / 4);
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: textTokens,
+      completion_tokens: completion.usage!.completion_tokens,
+      total_tokens: textTokens + completion.usage!.completion_tokens,
+      completion_tokens_details: { image_tokens: 1290 },
+    });
+    expect(completion.usage!.completion_tokens).toBeGreaterThan(1290);
+  });
+
+  it('maps system messages, input images, aspect ratio, n and sampling settings', async () => {
+    const inputPng = (await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer()).toString('base64');
+
+    const completion = await sut.openai(key).chat.completions.create({
+      model: 'vertex/google/gemini-2.5-flash-image',
+      messages: [
+        { role: 'system', content: 'You draw posters.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Make this wider' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${inputPng}` } },
+          ],
+        },
+      ],
+      n: 2,
+      temperature: 0.4,
+      top_p: 0.9,
+      max_tokens: 2048,
+      // @ts-expect-error Easel's extensions of the chat request
+      modalities: ['image'],
+      image_config: { aspect_ratio: '16:9' },
+    });
+
+    expect(vertex.generationRequests[0]!.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'Make this wider' }, { inlineData: { mimeType: 'image/png', data: inputPng } }] }],
+      systemInstruction: { parts: [{ text: 'You draw posters.' }] },
+      generationConfig: {
+        responseModalities: ['IMAGE'],
+        imageConfig: { aspectRatio: '16:9' },
+        candidateCount: 2,
+        temperature: 0.4,
+        topP: 0.9,
+        maxOutputTokens: 2048,
+      },
+    });
+    expect(completion.choices.map((choice) => choice.index)).toEqual([0, 1]);
+    for (const choice of completion.choices) {
+      const images = (choice.message as unknown as { images: ChatImage[] }).images;
+      expect(choice.message.content).toBeNull();
+      expect(await pngOf(images[0]!.image_url.url)).toMatchObject({ width: 1344, height: 768 });
+    }
+    expect(completion.usage?.prompt_tokens_details).toMatchObject({ image_tokens: 258 });
+    expect(completion.usage?.completion_tokens_details).toMatchObject({ image_tokens: 2580 });
+  });
+
+  it('streams text and the image through the SDK iterator, with a usage chunk, and ends', async () => {
+    const stream = await sut.openai(key).chat.completions.create({
+      model: PREVIEW,
+      messages: [{ role: 'user', content: 'A fox in the snow' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+
+    let text = '';
+    const images: ChatImage[] = [];
+    const finishReasons: Array<string | null> = [];
+    let usage: unknown;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      for (const choice of chunk.choices) {
+        text += choice.delta.content ?? '';
+        images.push(...((choice.delta as { images?: ChatImage[] }).images ?? []));
+        if (choice.finish_reason) finishReasons.push(choice.finish_reason);
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+
+    expect(vertex.generationRequests[0]!.path).toBe(`${UPSTREAM_PATH}:streamGenerateContent`);
+    expect(vertex.generationRequests[0]!.query.get('alt')).toBe('sse');
+    expect(text).toContain('Here is your image');
+    expect(images).toHaveLength(1);
+    expect(await pngOf(images[0]!.image_url.url)).toMatchObject({ width: 1024, height: 1024 });
+    expect(finishReasons).toEqual(['stop']);
+    expect(usage).toMatchObject({ completion_tokens_details: { image_tokens: 1290 }, cost_usd: expect.stringMatching(/^0\.0\d+$/) });
+  });
+
+  it.each([
+    ['a blocked prompt (promptFeedback)', PROMPT_BLOCKED],
+    ['an image stopped by IMAGE_SAFETY', IMAGE_SAFETY_REFUSAL],
+  ])('answers %s with finish_reason content_filter and no content', async (_name, body) => {
+    vertex.enqueue({ status: 200, body });
+
+    const completion = await sut.openai(key).chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }] });
+
+    expect(completion.choices).toHaveLength(1);
+    expect(completion.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { role: 'assistant', content: null } });
+    expect((completion.choices[0]!.message as { images?: unknown }).images).toBeUndefined();
+  });
+
+  it('streams a refusal as finish_reason content_filter', async () => {
+    vertex.enqueue({ status: 200, body: PROMPT_BLOCKED });
+    const stream = await sut.openai(key).chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }], stream: true });
+    const reasons: string[] = [];
+    for await (const chunk of stream) for (const choice of chunk.choices) if (choice.finish_reason) reasons.push(choice.finish_reason);
+    expect(reasons).toEqual(['content_filter']);
+  });
+
+  it('ends a stream that fails upstream mid-way with an error event, never a hang', async () => {
+    const events = await vertex.streamEventsFor({
+      contents: [{ role: 'user', parts: [{ text: 'a broken stream' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    });
+    vertex.enqueueStream(events, { failAfter: 1 });
+
+    const stream = await sut.openai(key).chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'a broken stream' }], stream: true });
+    const received: string[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of stream) for (const choice of chunk.choices) received.push(choice.delta.content ?? '');
+      })(),
+    ).rejects.toThrow(/Vertex AI/);
+    expect(received.join('')).not.toBe('');
+  });
+
+  it('reports an upstream 429 as 502 with the RetryInfo delay as Retry-After', async () => {
+    vertex.enqueue({ status: 429, body: RESOURCE_EXHAUSTED });
+    const response = await sut.http('/v1/chat/completions', { key, body: { model: PREVIEW, messages: [{ role: 'user', content: 'busy' }] } });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('retry-after')).toBe('3');
+    expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
+  });
+
+  it('aborts the upstream stream when the client disconnects, and still records the request', async () => {
+    const events = await vertex.streamEventsFor({
+      contents: [{ role: 'user', parts: [{ text: 'slow' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    });
+    vertex.enqueueStream(events, { intervalMs: 1000 });
+    const controller = new AbortController();
+    const response = await fetch(`${sut.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': 'disconnecting-client' },
+      body: JSON.stringify({ model: PREVIEW, stream: true, messages: [{ role: 'user', content: 'slow' }] }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+
+    await waitFor(async () => vertex.abortedResponses, (count) => count === 1, 5_000);
+    const dataSource = sut.app.get(DataSource);
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () => dataSource.query(`SELECT status, http_status, error_code, endpoint FROM usage_records WHERE request_id = 'disconnecting-client'`),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toEqual({ status: 'error', http_status: 499, error_code: 'client_closed_request', endpoint: 'chat' });
+  });
+
+  it('records chat usage and cost at the Gemini prices', async () => {
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: { model: PREVIEW, messages: [{ role: 'user', content: 'abcdefgh' }] },
+      headers: { 'x-request-id': 'chat-cost' },
+    });
+    const completion = (await response.json()) as { usage: Record<string, unknown> };
+    // The fake counts 'abcdefgh' as 2 tokens, its 28-character answer as 7, and 1290 per image.
+    expect(completion.usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 1297, completion_tokens_details: { image_tokens: 1290 } });
+    // (2 × 0.30 + 7 × 2.50 + 1290 × 30) / 1e6
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.0387181');
+
+    const dataSource = sut.app.get(DataSource);
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () => dataSource.query(`SELECT * FROM usage_records WHERE request_id = 'chat-cost'`),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toMatchObject({
+      endpoint: 'chat',
+      model: PREVIEW,
+      provider: 'vertex',
+      status: 'success',
+      images: 1,
+      input_text_tokens: 2,
+      output_image_tokens: 1290,
+      output_text_tokens: 7,
+      cost_usd: '0.038718100000',
+      price_version: 1,
+    });
+  });
+});

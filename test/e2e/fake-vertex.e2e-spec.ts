@@ -1,0 +1,361 @@
+import sharp from 'sharp';
+import {
+  FakeVertexServer,
+  GEMINI_IMAGE_SIZES,
+  IMAGE_SAFETY_REFUSAL,
+  INTERNAL_ERROR,
+  PROMPT_BLOCKED,
+  RESOURCE_EXHAUSTED,
+} from '../fakes/fake-vertex.server.js';
+
+const TOKEN = 'ya29.fake-access-token';
+const PROJECT = 'easel-test';
+const LOCATION = 'us-central1';
+const MODEL = 'gemini-2.5-flash-image';
+
+/** The JSON body, loosely typed for assertions. */
+const json = (response: Response): Promise<any> => response.json();
+
+/** Reads an SSE body into its `data:` payloads; rejects if the connection breaks. */
+async function readSse(response: Response): Promise<{ raw: string; events: any[] }> {
+  const raw = await response.text();
+  const events = raw
+    .split('\r\n\r\n')
+    .filter((block) => block.length > 0)
+    .map((block) => {
+      expect(block.startsWith('data: ')).toBe(true);
+      return JSON.parse(block.slice('data: '.length));
+    });
+  return { raw, events };
+}
+
+describe('FakeVertexServer (the fake itself)', () => {
+  let vertex: FakeVertexServer;
+
+  const url = (method: 'generateContent' | 'streamGenerateContent', overrides: { project?: string; location?: string; model?: string } = {}) =>
+    `${vertex.baseUrl}/v1/projects/${overrides.project ?? PROJECT}/locations/${overrides.location ?? LOCATION}/publishers/google/models/${
+      overrides.model ?? MODEL
+    }:${method}${method === 'streamGenerateContent' ? '?alt=sse' : ''}`;
+
+  const post = (target: string, body: unknown, token: string | null = TOKEN) =>
+    fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  const prompt = (text: string, extra: Record<string, unknown> = {}) => ({ contents: [{ role: 'user', parts: [{ text }] }], ...extra });
+
+  beforeAll(async () => {
+    vertex = await new FakeVertexServer({ accessToken: TOKEN, project: PROJECT, location: LOCATION, models: [MODEL] }).start();
+  });
+
+  beforeEach(() => vertex.reset());
+
+  afterAll(async () => {
+    await vertex.stop();
+  });
+
+  describe('auth and routing', () => {
+    it('answers 401 UNAUTHENTICATED without a token and with a wrong one', async () => {
+      const missing = await post(url('generateContent'), prompt('a cat'), null);
+      expect(missing.status).toBe(401);
+      const missingBody = await json(missing);
+      expect(missingBody.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' });
+      expect(missingBody.error.message).toMatch(/missing required authentication credential/);
+
+      const wrong = await post(url('generateContent'), prompt('a cat'), 'not-the-token');
+      expect(wrong.status).toBe(401);
+      const wrongBody = await json(wrong);
+      expect(wrongBody.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' });
+      expect(wrongBody.error.message).toMatch(/^Request had invalid authentication credentials/);
+
+      const basic = await fetch(url('generateContent'), {
+        method: 'POST',
+        headers: { authorization: `bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(prompt('a cat')),
+      });
+      expect(basic.status).toBe(401);
+      expect(vertex.unexpected).toEqual([]);
+    });
+
+    it('answers 403 for another project, 404 for another location or an unknown model', async () => {
+      const project = await post(url('generateContent', { project: 'someone-else' }), prompt('a cat'));
+      expect(project.status).toBe(403);
+      expect((await json(project)).error).toMatchObject({ code: 403, status: 'PERMISSION_DENIED' });
+
+      const location = await post(url('generateContent', { location: 'europe-west4' }), prompt('a cat'));
+      expect(location.status).toBe(404);
+      expect((await json(location)).error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+
+      const model = await post(url('generateContent', { model: 'gemini-9-ultra' }), prompt('a cat'));
+      expect(model.status).toBe(404);
+      const modelBody = await json(model);
+      expect(modelBody.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+      expect(modelBody.error.message).toContain(`Publisher Model \`projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-9-ultra\` was not found`);
+      expect(vertex.generationRequests).toHaveLength(3);
+      expect(vertex.unexpected).toEqual([]);
+    });
+
+    it('records unexpected routes and answers them 404', async () => {
+      const wrongVersion = await post(url('generateContent').replace('/v1/', '/v1beta1/'), prompt('a cat'));
+      expect(wrongVersion.status).toBe(404);
+      const get = await fetch(url('generateContent'), { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(get.status).toBe(404);
+      const predict = await post(url('generateContent').replace(':generateContent', ':predict'), prompt('a cat'));
+      expect(predict.status).toBe(404);
+      expect(vertex.unexpected).toEqual([
+        `POST /v1beta1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/${MODEL}:generateContent`,
+        `GET /v1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/${MODEL}:generateContent`,
+        `POST /v1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/${MODEL}:predict`,
+      ]);
+      expect(vertex.generationRequests).toHaveLength(1);
+    });
+
+    it('rejects streamGenerateContent without alt=sse', async () => {
+      const response = await post(url('streamGenerateContent').replace('?alt=sse', ''), prompt('a cat'));
+      expect(response.status).toBe(400);
+      expect((await json(response)).error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+    });
+  });
+
+  describe('body validation', () => {
+    const rejects = async (body: unknown, message: RegExp | string) => {
+      const response = await post(url('generateContent'), body);
+      expect(response.status).toBe(400);
+      const { error } = await json(response);
+      expect(error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+      expect(error.details[0]['@type']).toBe('type.googleapis.com/google.rpc.BadRequest');
+      if (typeof message === 'string') expect(error.message).toBe(message);
+      else expect(error.message).toMatch(message);
+      return error;
+    };
+
+    it('names an unknown top-level field like Google does', async () => {
+      const error = await rejects(prompt('a cat', { foo: 1 }), 'Invalid JSON payload received. Unknown name "foo": Cannot find field.');
+      expect(error.details[0].fieldViolations[0].description).toBe(error.message);
+    });
+
+    it('names an unknown nested field with its proto path', async () => {
+      await rejects(
+        prompt('a cat', { generationConfig: { imageConfig: { aspectRatio: '1:1', imageSize: '2K' } } }),
+        `Invalid JSON payload received. Unknown name "imageSize" at 'generation_config.image_config': Cannot find field.`,
+      );
+      await rejects(prompt('a cat', { generationConfig: { n: 2 } }), `Invalid JSON payload received. Unknown name "n" at 'generation_config': Cannot find field.`);
+      await rejects(
+        { contents: [{ role: 'user', parts: [{ text: 'a', image_url: 'x' }] }] },
+        `Invalid JSON payload received. Unknown name "image_url" at 'contents[0].parts[0]': Cannot find field.`,
+      );
+    });
+
+    it('rejects lower-case response modalities', async () => {
+      await rejects(prompt('a cat', { generationConfig: { responseModalities: ['text', 'image'] } }), /generation_config\.response_modalities\[0\].*"text"/);
+      await rejects(prompt('a cat', { generationConfig: { responseModalities: [] } }), /response_modalities/);
+    });
+
+    it('checks contents, roles, parts and inline images', async () => {
+      await rejects({}, /contents/);
+      await rejects({ contents: [] }, /contents/);
+      await rejects({ contents: [{ parts: [{ text: 'a cat' }] }] }, /valid role.*contents\[0\]\.role/);
+      await rejects({ contents: [{ role: 'assistant', parts: [{ text: 'a cat' }] }] }, /valid role/);
+      await rejects({ contents: [{ role: 'user', parts: [] }] }, /parts/);
+      await rejects({ contents: [{ role: 'user', parts: [{ text: 5 }] }] }, /contents\[0\]\.parts\[0\]\.text/);
+      const png = (await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } }).png().toBuffer()).toString('base64');
+      const image = (data: string, mimeType = 'image/png') => ({ inlineData: { mimeType, data } });
+      await rejects({ contents: [{ role: 'user', parts: [{ text: 'x', inlineData: image(png).inlineData }] }] }, /Oneof field/);
+      await rejects({ contents: [{ role: 'user', parts: [image(png, 'image/gif')] }] }, /image\/gif/);
+      await rejects({ contents: [{ role: 'user', parts: [image(`data:image/png;base64,${png}`)] }] }, /Base64 decoding failed/);
+      await rejects({ contents: [{ role: 'user', parts: [image(Buffer.from('hello').toString('base64'))] }] }, /not valid/);
+      await rejects({ contents: [{ role: 'user', parts: [image(png), image(png), image(png), image(png), { text: 'merge' }] }] }, /too many images/);
+      const ok = await post(url('generateContent'), { contents: [{ role: 'user', parts: [image(png), image(png), image(png), { text: 'merge' }] }] });
+      expect(ok.status).toBe(200);
+    });
+
+    it('checks generationConfig ranges and systemInstruction', async () => {
+      await rejects(prompt('a', { generationConfig: { imageConfig: { aspectRatio: '7:3' } } }), /aspect_ratio/);
+      await rejects(prompt('a', { generationConfig: { candidateCount: 9 } }), /candidate_count/);
+      await rejects(prompt('a', { generationConfig: { candidateCount: 1.5 } }), /candidate_count/);
+      await rejects(prompt('a', { generationConfig: { temperature: 2.5 } }), /temperature/);
+      await rejects(prompt('a', { generationConfig: { topP: 1.5 } }), /topP/);
+      await rejects(prompt('a', { generationConfig: { maxOutputTokens: 0 } }), /maxOutputTokens/);
+      await rejects(prompt('a', { generationConfig: { seed: 'x' } }), /generation_config\.seed/);
+      await rejects(prompt('a', { systemInstruction: { parts: [{ text: 'be nice' }], foo: 1 } }), /Unknown name "foo" at 'system_instruction'/);
+      const ok = await post(
+        url('generateContent'),
+        prompt('a', {
+          systemInstruction: { parts: [{ text: 'be nice' }] },
+          safetySettings: [{ category: 'HARM_CATEGORY_HATE_SPEECH', threshold: 'BLOCK_ONLY_HIGH' }],
+          generationConfig: { responseModalities: ['IMAGE'], temperature: 0, topP: 1, maxOutputTokens: 100, seed: 42, candidateCount: 1 },
+        }),
+      );
+      expect(ok.status).toBe(200);
+    });
+  });
+
+  describe('success', () => {
+    it('answers a real PNG of 1344x768 for 16:9 and the documented usage', async () => {
+      const text = 'a lighthouse at dawn, watercolour style';
+      const response = await post(url('generateContent'), prompt(text, { generationConfig: { responseModalities: ['TEXT', 'IMAGE'], imageConfig: { aspectRatio: '16:9' } } }));
+      expect(response.status).toBe(200);
+      const body = await json(response);
+      expect(body.modelVersion).toBe('gemini-2.5-flash-image');
+      expect(typeof body.responseId).toBe('string');
+      expect(typeof body.createTime).toBe('string');
+      expect(body.candidates).toHaveLength(1);
+      const [candidate] = body.candidates;
+      expect(candidate).toMatchObject({ finishReason: 'STOP', index: 0, content: { role: 'model' } });
+      const [textPart, imagePart] = candidate.content.parts;
+      expect(textPart.text).toBe(`Here is your image: ${text.slice(0, 30)}`);
+      expect(imagePart.inlineData.mimeType).toBe('image/png');
+      const metadata = await sharp(Buffer.from(imagePart.inlineData.data, 'base64')).metadata();
+      expect(metadata).toMatchObject({ format: 'png', width: 1344, height: 768 });
+      expect(GEMINI_IMAGE_SIZES['16:9']).toEqual({ width: 1344, height: 768 });
+
+      const promptTokens = Math.ceil(text.length / 4);
+      const outputText = Math.ceil(textPart.text.length / 4);
+      expect(body.usageMetadata).toMatchObject({
+        promptTokenCount: promptTokens,
+        candidatesTokenCount: outputText + 1290,
+        totalTokenCount: promptTokens + outputText + 1290,
+        promptTokensDetails: [{ modality: 'TEXT', tokenCount: promptTokens }],
+        candidatesTokensDetails: [
+          { modality: 'TEXT', tokenCount: outputText },
+          { modality: 'IMAGE', tokenCount: 1290 },
+        ],
+      });
+    });
+
+    it('defaults to 1:1, counts input images and answers every candidate', async () => {
+      const png = (await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).png().toBuffer()).toString('base64');
+      const body = {
+        systemInstruction: { parts: [{ text: 'abcd' }] },
+        contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: png } }, { text: 'make it blue' }] }],
+        generationConfig: { candidateCount: 3, responseModalities: ['IMAGE'] },
+      };
+      const response = await post(url('generateContent'), body);
+      expect(response.status).toBe(200);
+      const result = await json(response);
+      expect(result.candidates.map((candidate: any) => candidate.index)).toEqual([0, 1, 2]);
+      for (const candidate of result.candidates) {
+        expect(candidate.content.parts).toHaveLength(1);
+        const metadata = await sharp(Buffer.from(candidate.content.parts[0].inlineData.data, 'base64')).metadata();
+        expect(metadata).toMatchObject({ width: 1024, height: 1024 });
+      }
+      const textTokens = Math.ceil(('abcd'.length + 'make it blue'.length) / 4);
+      expect(result.usageMetadata).toMatchObject({
+        promptTokenCount: textTokens + 258,
+        promptTokensDetails: [
+          { modality: 'TEXT', tokenCount: textTokens },
+          { modality: 'IMAGE', tokenCount: 258 },
+        ],
+        candidatesTokenCount: 3 * 1290,
+        candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 3 * 1290 }],
+        totalTokenCount: textTokens + 258 + 3 * 1290,
+      });
+    });
+  });
+
+  describe('streaming', () => {
+    it('streams text in two chunks, the image, then STOP with usage, without [DONE]', async () => {
+      const response = await post(url('streamGenerateContent'), prompt('a red bicycle', { generationConfig: { imageConfig: { aspectRatio: '9:16' } } }));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const { raw, events } = await readSse(response);
+      expect(raw).not.toContain('[DONE]');
+      expect(events.length).toBeGreaterThanOrEqual(3);
+      expect(events).toHaveLength(4);
+      const texts = events.slice(0, 2).map((event) => event.candidates[0].content.parts[0].text);
+      expect(texts.join('')).toBe('Here is your image: a red bicycle');
+      expect(events.every((event) => event.modelVersion === 'gemini-2.5-flash-image')).toBe(true);
+      const image = events[2].candidates[0].content.parts[0].inlineData;
+      expect(await sharp(Buffer.from(image.data, 'base64')).metadata()).toMatchObject({ width: 768, height: 1344 });
+      const last = events[events.length - 1];
+      expect(last.candidates[0].finishReason).toBe('STOP');
+      expect(last.usageMetadata.candidatesTokenCount).toBe(Math.ceil(texts.join('').length / 4) + 1290);
+      expect(events.slice(0, -1).some((event) => event.usageMetadata || event.candidates[0].finishReason)).toBe(false);
+    });
+
+    it('streams every candidate index', async () => {
+      const response = await post(url('streamGenerateContent'), prompt('a boat', { generationConfig: { candidateCount: 2 } }));
+      const { events } = await readSse(response);
+      expect(events).toHaveLength(8);
+      expect(events.map((event) => event.candidates[0].index)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+      expect(events.filter((event) => event.candidates[0].finishReason === 'STOP')).toHaveLength(2);
+      expect(events[7].usageMetadata.candidatesTokensDetails).toContainEqual({ modality: 'IMAGE', tokenCount: 2580 });
+    });
+
+    it('validates streaming requests like unary ones', async () => {
+      const response = await post(url('streamGenerateContent'), prompt('a', { generationConfig: { responseModalities: ['image'] } }));
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    });
+
+    it('plays scripted events and cuts the connection after failAfter events', async () => {
+      vertex.enqueueStream(
+        [
+          { candidates: [{ content: { role: 'model', parts: [{ text: 'one' }] }, index: 0 }] },
+          { candidates: [{ content: { role: 'model', parts: [{ text: 'two' }] }, index: 0 }] },
+          { candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index: 0 }] },
+        ],
+        { failAfter: 2 },
+      );
+      const response = await post(url('streamGenerateContent'), prompt('a cat'));
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let received = '';
+      let failure: unknown;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          received += decoder.decode(value, { stream: true });
+        }
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toBeDefined();
+      expect(received).toContain('"one"');
+      expect(received).toContain('"two"');
+      expect(received).not.toContain('STOP');
+
+      // The script is used up: the next stream is the normal one again.
+      const again = await readSse(await post(url('streamGenerateContent'), prompt('a cat')));
+      expect(again.events.at(-1).candidates[0].finishReason).toBe('STOP');
+    });
+
+    it('plays all scripted events and ends normally without failAfter', async () => {
+      vertex.enqueueStream([IMAGE_SAFETY_REFUSAL]);
+      const { events } = await readSse(await post(url('streamGenerateContent'), prompt('a cat')));
+      expect(events).toEqual([IMAGE_SAFETY_REFUSAL]);
+    });
+  });
+
+  describe('scripted responses', () => {
+    it('returns an enqueued PROMPT_BLOCKED, as JSON for unary and as one SSE event when streaming', async () => {
+      vertex.enqueue({ status: 200, body: PROMPT_BLOCKED }, { status: 200, body: PROMPT_BLOCKED });
+      const unary = await post(url('generateContent'), prompt('something bad'));
+      expect(unary.status).toBe(200);
+      const body = await json(unary);
+      expect(body).toEqual(PROMPT_BLOCKED);
+      expect(body.candidates).toBeUndefined();
+      expect(body.promptFeedback.blockReason).toBe('PROHIBITED_CONTENT');
+
+      const stream = await post(url('streamGenerateContent'), prompt('something bad'));
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect((await readSse(stream)).events).toEqual([PROMPT_BLOCKED]);
+    });
+
+    it('returns enqueued Google errors', async () => {
+      vertex.enqueue({ status: 429, body: RESOURCE_EXHAUSTED }, { status: 500, body: INTERNAL_ERROR });
+      const limited = await post(url('generateContent'), prompt('a cat'));
+      expect(limited.status).toBe(429);
+      const limitedBody = await json(limited);
+      expect(limitedBody.error.status).toBe('RESOURCE_EXHAUSTED');
+      expect(limitedBody.error.details).toContainEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3s' });
+      const broken = await post(url('streamGenerateContent'), prompt('a cat'));
+      expect(broken.status).toBe(500);
+      expect((await json(broken)).error.status).toBe('INTERNAL');
+    });
+  });
+});
