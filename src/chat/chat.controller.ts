@@ -15,9 +15,8 @@ import type { FastifyReply } from 'fastify';
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
-import { toErrorResponse } from '../common/errors/openai-error.filter.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
-import { sendEventStream } from '../common/http/sse.js';
+import { errorEventData, sendEventStream } from '../common/http/sse.js';
 import { ChatService } from './chat.service.js';
 import { ChatCompletionDto } from './dto/chat-completion.response.js';
 import { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
@@ -57,11 +56,7 @@ export class ChatController {
     if (!body.stream) return this.chat.complete(body, principal, context);
     await sendEventStream(reply, this.chat.stream(body, principal, context), {
       headers: { 'x-request-id': context.requestId },
-      errorEvent: (error) => {
-        const response = toErrorResponse(error, context.requestId);
-        context.errorCode = response.body.error.code ?? undefined;
-        return JSON.stringify(response.body);
-      },
+      errorEvent: (error) => errorEventData(error, context),
     });
     return undefined;
   }

@@ -35,7 +35,7 @@ describe(ImageRequestValidator.name, () => {
       max_n: 10,
       max_prompt_chars: 32000,
       output_formats: ['png', 'jpeg'],
-      streaming: false,
+      streaming: true,
     });
     expect(CAPABILITIES.sizes).not.toContain('512x512');
   });
@@ -75,7 +75,7 @@ describe(ImageRequestValidator.name, () => {
     ['output_format webp', { output_format: 'webp' }, 'output_format'],
     ['n 11 when max_n is 10', { n: 11 }, 'n'],
     ['a prompt longer than max_prompt_chars', { prompt: 'x'.repeat(32001) }, 'prompt'],
-    ['stream true', { stream: true }, 'stream'],
+    ['stream with response_format url', { stream: true, response_format: 'url' }, 'response_format'],
   ])('rejects %s with param %s', (_what, overrides, param) => {
     const error = rejectionOf(dto(overrides));
 
@@ -91,8 +91,9 @@ describe(ImageRequestValidator.name, () => {
   });
 
   it('rejects what a model with fewer capabilities does not support', () => {
-    const narrow = { ...CAPABILITIES, qualities: ['auto' as const], output_compression: false, moderation: false, max_n: 1 };
+    const narrow = { ...CAPABILITIES, qualities: ['auto' as const], output_compression: false, moderation: false, max_n: 1, streaming: false };
 
+    expect(rejectionOf(dto({ stream: true }), narrow).param).toBe('stream');
     expect(rejectionOf(dto({ quality: 'high' }), narrow).param).toBe('quality');
     expect(rejectionOf(dto({ n: 2 }), narrow).param).toBe('n');
     expect(rejectionOf(dto({ output_format: 'jpeg', output_compression: 10 }), narrow).param).toBe('output_compression');

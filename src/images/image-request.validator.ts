@@ -20,6 +20,9 @@ export class ImageRequestValidator {
     if (request.partial_images !== undefined && !request.stream) {
       throw new InvalidRequestError('partial_images needs stream: true.', 'partial_images');
     }
+    if (request.stream && request.response_format === 'url') {
+      throw new InvalidRequestError('A stream carries the images as b64_json events; leave response_format out or use b64_json.', 'response_format');
+    }
     if (request.prompt.length > capabilities.max_prompt_chars) {
       throw new InvalidRequestError(
         `prompt is longer than the ${capabilities.max_prompt_chars} characters ${modelId} accepts.`,

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiForbiddenResponse,
@@ -14,7 +14,9 @@ import {
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import type { FastifyReply } from 'fastify';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
+import { errorEventData, sendEventStream } from '../common/http/sse.js';
 import { CreateImageDto } from './dto/create-image.dto.js';
 import { ImagesResponseDto } from './dto/images.response.js';
 import { ImagesService } from './images.service.js';
@@ -27,7 +29,11 @@ export class ImagesController {
 
   @Post('generations')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Create images from a prompt (OpenAI Images API)' })
+  @ApiOperation({
+    summary: 'Create images from a prompt (OpenAI Images API)',
+    description:
+      'With `stream: true` (models that stream) the answer is `text/event-stream`: `image_generation.partial_image` events (`partial_images` of them per image), then `image_generation.completed` with `usage`.',
+  })
   @ApiHeader({ name: 'x-request-id', required: false, description: 'Echoed back; generated when absent' })
   @ApiOkResponse({
     type: ImagesResponseDto,
@@ -46,7 +52,13 @@ export class ImagesController {
     @Body() body: CreateImageDto,
     @CurrentPrincipal() principal: Principal,
     @Ctx() context: RequestContext,
-  ): Promise<ImagesResponseDto> {
-    return this.images.generate(body, principal, context);
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ImagesResponseDto | undefined> {
+    if (!body.stream) return this.images.generate(body, principal, context);
+    await sendEventStream(reply, this.images.generateStream(body, principal, context), {
+      headers: { 'x-request-id': context.requestId },
+      errorEvent: (error) => ({ event: 'error', data: errorEventData(error, context) }),
+    });
+    return undefined;
   }
 }

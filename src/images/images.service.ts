@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
-import type { GeneratedImages, ImageGenerationRequest } from '../providers/provider.interface.js';
+import type { GeneratedImages, ImageGenerationRequest, ImagePayload } from '../providers/provider.interface.js';
+import type { ServerSentEvent } from '../common/http/sse.js';
 import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { ImageStore } from '../storage/image.store.js';
 import { PriceBook } from '../usage/pricing/price-book.service.js';
@@ -24,24 +25,10 @@ export class ImagesService {
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
   async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
-    const usage = context.usage;
-    Object.assign(usage, { model: dto.model, prompt: dto.prompt, user: dto.user, size: dto.size, quality: dto.quality });
-    const model = this.registry.imageModel(dto.model);
-    assertMayUseModel(principal, dto.model);
-    this.validator.validate(dto, dto.model, model.definition.capabilities);
-    const route = this.registry.pickRoute(model);
-    Object.assign(usage, { provider: model.definition.provider, route: route.name });
+    const { model, route } = this.prepare(dto, principal, context);
     const started = performance.now();
     const result = await model.provider.generateImages(route.target, toDomainRequest(dto), context.signal);
-    const price = this.prices.priceOf(dto.model);
-    Object.assign(usage, {
-      upstreamLatencyMs: Math.round(performance.now() - started),
-      size: result.size,
-      quality: result.quality,
-      measure: result.usage,
-      cost: this.pricing.cost(result.usage, price.prices),
-      priceVersion: price.version,
-    });
+    this.charge(dto.model, result, context, started);
     return {
       created: Math.floor(Date.now() / 1000),
       data: await this.present(result, dto.response_format ?? 'url'),
@@ -53,10 +40,77 @@ export class ImagesService {
     };
   }
 
+  /**
+   * `stream: true`: OpenAI's `image_generation.partial_image` events, then one
+   * `image_generation.completed` per image carrying the request's usage. Refusable input is
+   * checked before the first event, so such errors are ordinary JSON responses.
+   */
+  generateStream(dto: CreateImageDto, principal: Principal, context: RequestContext): AsyncIterable<ServerSentEvent> {
+    const { model, route } = this.prepare(dto, principal, context);
+    const stream = model.provider.generateImagesStream!;
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const started = performance.now();
+        const created = Math.floor(Date.now() / 1000);
+        const completed: ImagePayload[] = [];
+        for await (const event of stream.call(model.provider, route.target, toDomainRequest(dto), dto.partial_images ?? 0, context.signal)) {
+          if (event.type === 'partial') {
+            yield imageEvent('image_generation.partial_image', {
+              b64_json: event.image.base64(),
+              created_at: created,
+              partial_image_index: event.partialIndex,
+              ...settingsOf(dto),
+            });
+          } else if (event.type === 'completed') {
+            completed.push(event.image);
+          } else {
+            self.charge(dto.model, event, context, started);
+            const settings = { background: event.background, output_format: event.outputFormat, quality: event.quality, size: event.size };
+            for (const image of completed) {
+              yield imageEvent('image_generation.completed', { b64_json: image.base64(), created_at: created, ...settings, usage: toOpenAiUsage(event.usage) });
+            }
+          }
+        }
+      },
+    };
+  }
+
+  private prepare(dto: CreateImageDto, principal: Principal, context: RequestContext) {
+    Object.assign(context.usage, { model: dto.model, prompt: dto.prompt, user: dto.user, size: dto.size, quality: dto.quality });
+    const model = this.registry.imageModel(dto.model);
+    assertMayUseModel(principal, dto.model);
+    this.validator.validate(dto, dto.model, model.definition.capabilities);
+    const route = this.registry.pickRoute(model);
+    Object.assign(context.usage, { provider: model.definition.provider, route: route.name });
+    return { model, route };
+  }
+
+  private charge(modelId: string, result: Pick<GeneratedImages, 'size' | 'quality' | 'usage'>, context: RequestContext, started: number): void {
+    const price = this.prices.priceOf(modelId);
+    Object.assign(context.usage, {
+      upstreamLatencyMs: Math.round(performance.now() - started),
+      size: result.size,
+      quality: result.quality,
+      measure: result.usage,
+      cost: this.pricing.cost(result.usage, price.prices),
+      priceVersion: price.version,
+    });
+  }
+
   private present(result: GeneratedImages, format: 'url' | 'b64_json'): Promise<ImageDataDto[]> {
     if (format === 'b64_json') return Promise.resolve(result.images.map((image) => ({ b64_json: image.base64() })));
     return Promise.all(result.images.map(async (image) => ({ url: await this.store.save(image.bytes(), result.outputFormat) })));
   }
+}
+
+function imageEvent(type: string, body: object): ServerSentEvent {
+  return { event: type, data: JSON.stringify({ type, ...body }) };
+}
+
+/** Partial frames report what was asked; the completed event reports what the upstream made. */
+function settingsOf(dto: CreateImageDto) {
+  return { background: dto.background ?? 'auto', output_format: dto.output_format ?? 'png', quality: dto.quality ?? 'auto', size: dto.size ?? 'auto' };
 }
 
 function toDomainRequest(dto: CreateImageDto): ImageGenerationRequest {

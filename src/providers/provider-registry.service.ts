@@ -47,6 +47,9 @@ export class ProviderRegistry {
         const serves = endpoint === 'images' ? isImageProvider(provider) : isChatProvider(provider);
         if (!serves) throw new Error(`Model ${definition.id}: provider '${definition.provider}' cannot serve ${PATHS[endpoint]}`);
       }
+      if (definition.capabilities.streaming && !(isImageProvider(provider) && provider.generateImagesStream)) {
+        throw new Error(`Model ${definition.id}: provider '${definition.provider}' cannot stream images (capabilities.streaming)`);
+      }
       const routes: RegisteredRoute[] = [];
       const missing = new Set<string>();
       for (const route of definition.routes) {

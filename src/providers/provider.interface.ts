@@ -66,9 +66,17 @@ export interface RoutedProvider<T = unknown> {
   resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<T>;
 }
 
+/** What a streamed image generation yields: partial frames, each finished image, then the summary. */
+export type ImageStreamEvent =
+  | { type: 'partial'; imageIndex: number; partialIndex: number; image: ImagePayload }
+  | { type: 'completed'; imageIndex: number; image: ImagePayload }
+  | { type: 'done'; size: string; quality: string; background: string; outputFormat: ImageFormat; usage: UsageMeasure };
+
 /** Serves `POST /v1/images/generations`. */
 export interface ImageProvider<T = unknown> extends RoutedProvider<T> {
   generateImages(target: T, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages>;
+  /** Streaming (models whose catalogue capabilities say `streaming: true`). */
+  generateImagesStream?(target: T, request: ImageGenerationRequest, partialImages: number, signal: AbortSignal): AsyncIterable<ImageStreamEvent>;
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant';

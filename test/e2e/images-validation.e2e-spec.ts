@@ -33,7 +33,7 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   ['stream not a boolean', { ...valid, stream: 'yes' }, 'stream'],
   ['partial_images over 3', { ...valid, stream: true, partial_images: 4 }, 'partial_images'],
   ['partial_images without stream', { ...valid, partial_images: 1 }, 'partial_images'],
-  ['stream on a model without streaming', { ...valid, stream: true }, 'stream'],
+  ['stream with response_format url', { ...valid, stream: true, response_format: 'url' }, 'response_format'],
   ['an unknown field', { ...valid, style: 'vivid' }, 'style'],
   ['a model that does not exist in the right type', { ...valid, model: '' }, 'model'],
 ];

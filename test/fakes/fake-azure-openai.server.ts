@@ -81,7 +81,24 @@ export class FakeAzureOpenAiServer extends FakeHttpServer {
     if (problem) {
       return { status: 400, body: { error: { code: problem.code, message: problem.message, param: problem.param, type: 'invalid_request_error' } } };
     }
-    return { status: 200, body: await this.success(request.body as Record<string, unknown>) };
+    const body = request.body as Record<string, unknown>;
+    const result = await this.success(body);
+    if (body.stream !== true) return { status: 200, body: result };
+    return { status: 200, stream: { events: this.streamEvents(body, result), intervalMs: 5 } };
+  }
+
+  /** OpenAI's image streaming events, as Azure sends them: partial frames, then each completed image. */
+  private streamEvents(body: Record<string, unknown>, result: Awaited<ReturnType<FakeAzureOpenAiServer['success']>>): string[] {
+    const settings = { background: result.background, output_format: result.output_format, quality: result.quality, size: result.size };
+    const frame = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const events: string[] = [];
+    for (const image of result.data) {
+      for (let index = 0; index < ((body.partial_images as number | undefined) ?? 0); index++) {
+        events.push(frame('image_generation.partial_image', { b64_json: image.b64_json, created_at: result.created, partial_image_index: index, ...settings }));
+      }
+      events.push(frame('image_generation.completed', { b64_json: image.b64_json, created_at: result.created, ...settings, usage: result.usage }));
+    }
+    return events;
   }
 
   private async success(body: Record<string, unknown>) {
@@ -152,5 +169,11 @@ function validate(body: unknown): { code: string; message: string; param: string
   }
   if (fields.moderation !== undefined && !['low', 'auto'].includes(fields.moderation as string)) return invalid('moderation', 'Invalid moderation.');
   if (fields.user !== undefined && typeof fields.user !== 'string') return invalid('user', 'Invalid user.');
+  if (fields.stream !== undefined && typeof fields.stream !== 'boolean') return invalid('stream', 'Invalid stream.');
+  if (fields.partial_images !== undefined) {
+    const value = fields.partial_images;
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 3) return invalid('partial_images', 'Invalid partial_images.');
+    if (fields.stream !== true) return invalid('partial_images', 'partial_images needs stream.');
+  }
   return undefined;
 }

@@ -1,10 +1,15 @@
 import type { FastifyReply } from 'fastify';
+import { toErrorResponse } from '../errors/openai-error.filter.js';
+import type { RequestContext } from './request-context.js';
+
+/** One server-sent event: a bare `data` string, or a named event. */
+export type ServerSentEvent = string | { event: string; data: string };
 
 export interface EventStreamOptions {
   /** Response headers besides the SSE ones (request id, …). */
   headers: Record<string, string>;
-  /** The `data` of the last event when the source fails mid-stream (an OpenAI error object). */
-  errorEvent: (error: unknown) => string;
+  /** The last event when the source fails mid-stream (an OpenAI error object). */
+  errorEvent: (error: unknown) => ServerSentEvent;
   /** Called once the stream has ended, however it ended. */
   onEnd?: () => void;
 }
@@ -16,7 +21,7 @@ export interface EventStreamOptions {
  * A failure later ends the stream with an error event, never a hang; the source is closed when the
  * client goes away.
  */
-export async function sendEventStream(reply: FastifyReply, source: AsyncIterable<string>, options: EventStreamOptions): Promise<void> {
+export async function sendEventStream(reply: FastifyReply, source: AsyncIterable<ServerSentEvent>, options: EventStreamOptions): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
   reply.hijack();
@@ -28,8 +33,9 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
     'x-accel-buffering': 'no',
     ...options.headers,
   });
-  const write = async (data: string): Promise<void> => {
-    if (!raw.write(`data: ${data}\n\n`)) {
+  const write = async (event: ServerSentEvent): Promise<void> => {
+    const frame = typeof event === 'string' ? `data: ${event}\n\n` : `event: ${event.event}\ndata: ${event.data}\n\n`;
+    if (!raw.write(frame)) {
       await new Promise<void>((resolve) => {
         const done = () => {
           raw.off('drain', done);
@@ -55,4 +61,11 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
     raw.end();
     options.onEnd?.();
   }
+}
+
+/** The `data` of an error event: OpenAI's error object, and the code noted for the usage record. */
+export function errorEventData(error: unknown, context: RequestContext): string {
+  const response = toErrorResponse(error, context.requestId);
+  context.errorCode = response.body.error.code ?? undefined;
+  return JSON.stringify(response.body);
 }

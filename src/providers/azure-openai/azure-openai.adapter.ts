@@ -8,11 +8,12 @@ import {
   type ImageGenerationRequest,
   ImagePayload,
   type ImageProvider,
+  type ImageStreamEvent,
   type ResolvedTarget,
 } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
-import { UpstreamHttp, UpstreamTransportError } from '../upstream-http.js';
-import type { AzureImageGenerationBody, AzureImagesResponse } from './azure-openai.types.js';
+import { UpstreamHttp, UpstreamHttpError, UpstreamTransportError } from '../upstream-http.js';
+import type { AzureImageGenerationBody, AzureImageStreamEvent, AzureImagesResponse } from './azure-openai.types.js';
 
 export interface AzureOpenAiTarget {
   url: string;
@@ -72,6 +73,48 @@ export class AzureOpenAiAdapter implements ImageProvider<AzureOpenAiTarget> {
       throw mapUpstreamError(error, 'Azure OpenAI');
     }
     return fromAzureResponse(body, request);
+  }
+
+  /** Azure streams OpenAI's own `image_generation.partial_image` / `.completed` events. */
+  async *generateImagesStream(
+    target: AzureOpenAiTarget,
+    request: ImageGenerationRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    let completed = 0;
+    let last: AzureImageStreamEvent | undefined;
+    try {
+      const events = await this.http.postEventStream({
+        url: target.url,
+        headers: { 'api-key': target.apiKey },
+        body: { ...toAzureBody(request), stream: true, partial_images: partialImages },
+        signal,
+      });
+      for await (const { data } of events) {
+        if (data === '[DONE]') break;
+        const event = JSON.parse(data) as AzureImageStreamEvent;
+        if (event.error) throw new UpstreamHttpError(400, event, {});
+        if (typeof event.b64_json !== 'string') continue;
+        if (event.type === 'image_generation.partial_image') {
+          yield { type: 'partial', imageIndex: completed, partialIndex: event.partial_image_index ?? 0, image: ImagePayload.fromBase64(event.b64_json) };
+        } else if (event.type === 'image_generation.completed') {
+          yield { type: 'completed', imageIndex: completed++, image: ImagePayload.fromBase64(event.b64_json) };
+          last = event;
+        }
+      }
+    } catch (error) {
+      throw mapUpstreamError(error instanceof SyntaxError ? new UpstreamTransportError('malformed', 'a streamed event is not JSON', { cause: error }) : error, 'Azure OpenAI');
+    }
+    if (!last) throw mapUpstreamError(new UpstreamTransportError('malformed', 'the stream ended without a completed image'), 'Azure OpenAI');
+    yield {
+      type: 'done',
+      size: last.size ?? request.size,
+      quality: last.quality ?? request.quality ?? 'auto',
+      background: last.background ?? request.background ?? 'auto',
+      outputFormat: FORMATS.find((format) => format === last!.output_format) ?? request.outputFormat,
+      usage: toUsage(last.usage, completed),
+    };
   }
 }
 

@@ -9,6 +9,8 @@ export interface AzureImageGenerationBody {
   output_compression?: number;
   moderation?: string;
   user?: string;
+  stream?: boolean;
+  partial_images?: number;
 }
 
 export interface AzureImagesResponse {
@@ -25,4 +27,17 @@ export interface AzureImagesResponse {
     output_tokens_details?: { text_tokens?: number; image_tokens?: number };
     total_tokens?: number;
   };
+}
+
+/** One event of a streamed generation (`stream: true`). */
+export interface AzureImageStreamEvent {
+  type?: 'image_generation.partial_image' | 'image_generation.completed';
+  b64_json?: string;
+  partial_image_index?: number;
+  background?: string;
+  output_format?: string;
+  quality?: string;
+  size?: string;
+  usage?: AzureImagesResponse['usage'];
+  error?: { code?: string; message?: string };
 }

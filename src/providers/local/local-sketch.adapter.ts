@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import sharp from 'sharp';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
 import { GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
@@ -11,6 +12,7 @@ import {
   type ImageGenerationRequest,
   ImagePayload,
   type ImageProvider,
+  type ImageStreamEvent,
   type InlineImage,
   type ResolvedTarget,
 } from '../provider.interface.js';
@@ -62,6 +64,30 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
     };
   }
 
+  /**
+   * Streams real partial images: the finished picture, blurred less and less, in the requested
+   * format; then each finished image.
+   */
+  async *generateImagesStream(
+    target: null,
+    request: ImageGenerationRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    const result = await this.generateImages(target, request, signal);
+    for (const [imageIndex, image] of result.images.entries()) {
+      for (let partialIndex = 0; partialIndex < partialImages; partialIndex++) {
+        signal.throwIfAborted();
+        const sigma = 24 / (partialIndex + 1);
+        const partial = await blurred(image.bytes(), sigma, request.outputFormat);
+        yield { type: 'partial', imageIndex, partialIndex, image: ImagePayload.fromBytes(partial) };
+      }
+      yield { type: 'completed', imageIndex, image };
+    }
+    const { images: _images, ...summary } = result;
+    yield { type: 'done', ...summary };
+  }
+
   /** A short text and a sketch of the last user text, per choice. */
   async chat(_target: null, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
     const choices = [];
@@ -101,6 +127,10 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
     const bytes = await renderSketch({ prompt: lastUserText(request), seed, width, height, format: 'png', transparent: false });
     return { mimeType: 'image/png', base64: bytes.toString('base64') };
   }
+}
+
+function blurred(bytes: Buffer, sigma: number, format: ImageGenerationRequest['outputFormat']): Promise<Buffer> {
+  return sharp(bytes).blur(sigma).toFormat(format).toBuffer();
 }
 
 function lastUserText(request: ChatRequest): string {
