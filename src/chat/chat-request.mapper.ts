@@ -31,6 +31,9 @@ export function toChatRequest(dto: CreateChatCompletionDto, modelId: string, cap
         );
       }
       if ((match[2]!.length * 3) / 4 > MAX_IMAGE_BYTES) throw new InvalidRequestError('An input image may be at most 7 MB.', param);
+      if (!hasImageSignature(match[1]!, match[2]!)) {
+        throw new InvalidRequestError(`The data URL says ${match[1]}, but its bytes are not such an image.`, param);
+      }
       images++;
       return { type: 'image', image: { mimeType: match[1]!, base64: match[2]! } };
     });
@@ -39,7 +42,7 @@ export function toChatRequest(dto: CreateChatCompletionDto, modelId: string, cap
   if (images > capabilities.max_input_images) {
     throw new InvalidRequestError(`${modelId} accepts at most ${capabilities.max_input_images} input images per request.`, 'messages');
   }
-  if (!messages.some((message) => message.role !== 'system')) {
+  if (!messages.some((message) => message.role === 'user')) {
     throw new InvalidRequestError('messages needs at least one user message.', 'messages');
   }
   const n = dto.n ?? 1;
@@ -54,6 +57,19 @@ export function toChatRequest(dto: CreateChatCompletionDto, modelId: string, cap
     maxOutputTokens: dto.max_completion_tokens ?? dto.max_tokens,
     user: dto.user,
   };
+}
+
+/** The first bytes of each accepted image type (PNG, JPEG, WebP's RIFF….WEBP). */
+function hasImageSignature(mimeType: string, base64: string): boolean {
+  const head = Buffer.from(base64.slice(0, 24), 'base64');
+  switch (mimeType) {
+    case 'image/png':
+      return head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    case 'image/jpeg':
+      return head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+    default:
+      return head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP';
+  }
 }
 
 /** The text of the conversation, for the usage record's prompt hash and length. */

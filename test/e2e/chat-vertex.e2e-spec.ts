@@ -6,10 +6,10 @@ import {
   PROMPT_BLOCKED,
   RESOURCE_EXHAUSTED,
 } from '../fakes/fake-vertex.server.js';
-import { createTestApp, type TestApp } from '../utils/test-app.js';
+import type { TestApp } from '../utils/test-app.js';
+import { VERTEX_TOKEN, startWithVertex, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const TOKEN = 'vertex-test-token-abc';
 const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
 const UPSTREAM_PATH = '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image';
 
@@ -26,15 +26,13 @@ async function pngOf(dataUrl: string) {
 
 describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   let vertex: FakeVertexServer;
+  let app: UpstreamApp<FakeVertexServer>;
   let sut: TestApp;
   let key: string;
 
   beforeAll(async () => {
-    vertex = await new FakeVertexServer({ accessToken: TOKEN, project: 'easel-test', location: 'us-central1', models: ['gemini-2.5-flash-image'] }).start();
-    sut = await createTestApp({
-      env: { VERTEX_PROJECT: 'easel-test', VERTEX_LOCATION: 'us-central1', VERTEX_BASE_URL: vertex.baseUrl, VERTEX_ACCESS_TOKEN: TOKEN },
-    });
-    ({ key } = await sut.createKey());
+    app = await startWithVertex();
+    ({ fake: vertex, sut, key } = app);
   });
 
   beforeEach(() => vertex.reset());
@@ -43,10 +41,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     expect(vertex.unexpected).toEqual([]);
   });
 
-  afterAll(async () => {
-    await sut.close();
-    await vertex.stop();
-  });
+  afterAll(() => stopUpstreamApp(app));
 
   it('answers text and a PNG in message.images, with usage and finish_reason, from exactly the request Vertex expects', async () => {
     const completion = await sut.openai(key).chat.completions.create({
@@ -57,7 +52,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     expect(vertex.generationRequests).toHaveLength(1);
     const [call] = vertex.generationRequests;
     expect(call!.path).toBe(`${UPSTREAM_PATH}:generateContent`);
-    expect(call!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(call!.headers.authorization).toBe(`Bearer ${VERTEX_TOKEN}`);
     expect(call!.body).toEqual({
       contents: [{ role: 'user', parts: [{ text: 'A lighthouse at dusk, watercolour' }] }],
       generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },

@@ -1,18 +1,18 @@
 import sharp from 'sharp';
 import { CONTENT_FILTER_BODIES, FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
+import { AZURE_KEY, startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 
-const AZURE_KEY = 'azure-test-key-0123456789';
 
 describe('POST /v1/images/generations through Azure OpenAI', () => {
   let azure: FakeAzureOpenAiServer;
+  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
-    sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: `${azure.baseUrl}/`, AZURE_OPENAI_API_KEY: AZURE_KEY } });
-    ({ key } = await sut.createKey());
+    app = await startWithAzure();
+    ({ fake: azure, sut, key } = app);
   });
 
   beforeEach(() => azure.reset());
@@ -21,10 +21,7 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     expect(azure.unexpected).toEqual([]);
   });
 
-  afterAll(async () => {
-    await sut.close();
-    await azure.stop();
-  });
+  afterAll(() => stopUpstreamApp(app));
 
   it.each([
     ['azure/openai/gpt-image-1', 'gpt-image-1'],

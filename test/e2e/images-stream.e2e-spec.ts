@@ -1,10 +1,10 @@
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
-import { createTestApp, type TestApp } from '../utils/test-app.js';
+import type { TestApp } from '../utils/test-app.js';
+import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const AZURE_KEY = 'azure-test-key-0123456789';
 
 interface ImageEvent {
   type: string;
@@ -17,21 +17,18 @@ interface ImageEvent {
 
 describe('Streaming image generation (stream: true)', () => {
   let azure: FakeAzureOpenAiServer;
+  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
-    sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
-    ({ key } = await sut.createKey());
+    app = await startWithAzure();
+    ({ fake: azure, sut, key } = app);
   });
 
   beforeEach(() => azure.reset());
 
-  afterAll(async () => {
-    await sut.close();
-    await azure.stop();
-  });
+  afterAll(() => stopUpstreamApp(app));
 
   async function collect(stream: AsyncIterable<unknown>): Promise<ImageEvent[]> {
     const events: ImageEvent[] = [];

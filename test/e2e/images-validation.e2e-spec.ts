@@ -1,7 +1,7 @@
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
-import { createTestApp, type TestApp } from '../utils/test-app.js';
+import type { TestApp } from '../utils/test-app.js';
+import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 
-const AZURE_KEY = 'azure-test-key-0123456789';
 const MODEL = 'azure/openai/gpt-image-1';
 const valid = { model: MODEL, prompt: 'a valid prompt' };
 
@@ -40,19 +40,16 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
 
 describe('POST /v1/images/generations validation', () => {
   let azure: FakeAzureOpenAiServer;
+  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
-    sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
-    ({ key } = await sut.createKey());
+    app = await startWithAzure();
+    ({ fake: azure, sut, key } = app);
   });
 
-  afterAll(async () => {
-    await sut.close();
-    await azure.stop();
-  });
+  afterAll(() => stopUpstreamApp(app));
 
   it.each(INVALID)('rejects %s with 400 naming the field, without calling Azure', async (_name, body, param) => {
     azure.reset();

@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
-import { createTestApp, type TestApp } from '../utils/test-app.js';
+import type { TestApp } from '../utils/test-app.js';
+import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const AZURE_KEY = 'azure-test-key-0123456789';
 const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
 /** An Azure answer with exactly this usage. */
@@ -34,6 +34,7 @@ interface Report {
 
 describe('Usage records, prices and spend reports', () => {
   let azure: FakeAzureOpenAiServer;
+  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
   let keyId: string;
@@ -43,17 +44,14 @@ describe('Usage records, prices and spend reports', () => {
   const admin = async <T>(path: string) => (await (await sut.http(path, { key: sut.adminKey })).json()) as T;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
-    sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
+    app = await startWithAzure();
+    ({ fake: azure, sut } = app);
     expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'design' } })).status).toBe(201);
     ({ key, id: keyId } = await sut.createKey({ team: 'design' }));
     dataSource = sut.app.get(DataSource);
   });
 
-  afterAll(async () => {
-    await sut.close();
-    await azure.stop();
-  });
+  afterAll(() => stopUpstreamApp(app));
 
   it('charges a gpt-image-1 request exactly (T × 5 + 544 × 40) / 1e6 USD and records it with its price version', async () => {
     azure.enqueue(azureAnswer(37, 544));

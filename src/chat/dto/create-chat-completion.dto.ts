@@ -37,7 +37,10 @@ function IsChatContent() {
 }
 
 export function describeContentProblem(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.length <= 1_000_000 ? undefined : 'is longer than 1000000 characters';
+  if (typeof value === 'string') {
+    if (value.length === 0) return 'must not be empty';
+    return value.length <= 1_000_000 ? undefined : 'is longer than 1000000 characters';
+  }
   if (!Array.isArray(value)) return 'must be a string or an array of content parts';
   if (value.length === 0) return 'must not be an empty array';
   for (const [i, part] of value.entries()) {
@@ -45,6 +48,7 @@ export function describeContentProblem(value: unknown): string | undefined {
     const { type, text, image_url: imageUrl, ...rest } = part as Record<string, unknown>;
     if (type === 'text') {
       if (typeof text !== 'string') return `[${i}].text must be a string`;
+      if (text.length === 0) return `[${i}].text must not be empty`;
       if (imageUrl !== undefined || Object.keys(rest).length > 0) return `[${i}] has unknown fields for a text part`;
     } else if (type === 'image_url') {
       if (typeof imageUrl !== 'object' || imageUrl === null) return `[${i}].image_url must be an object with a url`;

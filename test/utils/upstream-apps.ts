@@ -1,0 +1,42 @@
+import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
+import { FakeVertexServer } from '../fakes/fake-vertex.server.js';
+import type { FakeHttpServer } from '../fakes/fake-http.server.js';
+import { createTestApp, type TestApp } from './test-app.js';
+
+export const AZURE_KEY = 'azure-test-key-0123456789';
+export const VERTEX_TOKEN = 'vertex-test-token-abc';
+export const VERTEX_PROJECT = 'easel-test';
+export const VERTEX_LOCATION = 'us-central1';
+
+export interface UpstreamApp<F extends FakeHttpServer> {
+  fake: F;
+  sut: TestApp;
+  /** An API key of the default team. */
+  key: string;
+}
+
+/** A fake Azure OpenAI resource with both gpt-image deployments, and an app pointed at it. */
+export async function startWithAzure(): Promise<UpstreamApp<FakeAzureOpenAiServer>> {
+  const fake = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
+  const sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: fake.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
+  return { fake, sut, key: (await sut.createKey()).key };
+}
+
+/** A fake Vertex AI serving gemini-2.5-flash-image, and an app pointed at it. */
+export async function startWithVertex(): Promise<UpstreamApp<FakeVertexServer>> {
+  const fake = await new FakeVertexServer({
+    accessToken: VERTEX_TOKEN,
+    project: VERTEX_PROJECT,
+    location: VERTEX_LOCATION,
+    models: ['gemini-2.5-flash-image'],
+  }).start();
+  const sut = await createTestApp({
+    env: { VERTEX_PROJECT, VERTEX_LOCATION, VERTEX_BASE_URL: fake.baseUrl, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN },
+  });
+  return { fake, sut, key: (await sut.createKey()).key };
+}
+
+export async function stopUpstreamApp(app: UpstreamApp<FakeHttpServer> | undefined): Promise<void> {
+  await app?.sut.close();
+  await app?.fake.stop();
+}
