@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { KeyThrottlerGuard } from './auth/throttling/key-throttler.guard.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
@@ -12,12 +13,14 @@ import { HealthModule } from './health/health.module.js';
 import { ImagesModule } from './images/images.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { UsageModule } from './usage/usage.module.js';
 
 @Module({
   imports: [
     DatabaseModule,
+    RedisModule,
     AuthModule,
     ProvidersModule,
     StorageModule,
@@ -28,7 +31,9 @@ import { UsageModule } from './usage/usage.module.js';
     HealthModule,
   ],
   providers: [
+    // Order matters: who is calling, then how often.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
+    { provide: APP_GUARD, useExisting: KeyThrottlerGuard },
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: OpenAiErrorFilter },
   ],

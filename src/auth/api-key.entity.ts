@@ -33,6 +33,17 @@ export class ApiKeyEntity {
   @Column({ name: 'allowed_models', type: 'jsonb', nullable: true })
   allowedModels!: string[] | null;
 
+  /** Requests per minute; null = RATE_LIMIT_RPM. */
+  @Column({ type: 'integer', nullable: true })
+  rpm!: number | null;
+
+  /** USD per calendar month (UTC), numeric; null = no key budget. */
+  @Column({ name: 'monthly_budget_usd', type: 'numeric', precision: 20, scale: 12, nullable: true })
+  monthlyBudgetUsd!: string | null;
+
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  lastUsedAt!: Date | null;
+
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
   expiresAt!: Date | null;
 

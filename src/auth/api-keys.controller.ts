@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AdminOnly } from './auth.decorators.js';
 import { ApiKeyListResponse, ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.response.js';
-import { CreateApiKeyDto } from './dto/create-api-key.dto.js';
+import { CreateApiKeyDto, UpdateApiKeyDto } from './dto/create-api-key.dto.js';
 import { uuidPipe } from '../common/validation/uuid.pipe.js';
 
 @ApiTags('admin')
@@ -24,8 +24,27 @@ export class ApiKeysController {
       isAdmin: body.admin,
       allowedModels: body.allowed_models,
       expiresAt: body.expires_at,
+      rpm: body.rpm,
+      monthlyBudgetUsd: body.monthly_budget_usd,
     });
     return { ...ApiKeyResponse.from(entity), key };
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: "Change a key's name, team, allowed models, expiry, rpm or monthly budget (null clears a limit)" })
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async update(@Param('id', uuidPipe) id: string, @Body() body: UpdateApiKeyDto): Promise<ApiKeyResponse> {
+    const entity = await this.apiKeys.update(id, {
+      name: body.name,
+      team: body.team,
+      allowedModels: body.allowed_models,
+      expiresAt: body.expires_at,
+      rpm: body.rpm,
+      monthlyBudgetUsd: body.monthly_budget_usd,
+    });
+    return ApiKeyResponse.from(entity);
   }
 
   @Get()

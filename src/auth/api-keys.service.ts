@@ -3,10 +3,12 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
-import { GatewayError } from '../common/errors/gateway.error.js';
+import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { displayPrefix, generateApiKeySecret, hashApiKey, hashesEqual } from './api-key.secret.js';
 import type { Principal } from './principal.js';
+import { KeyInvalidationBus } from './key-invalidation.bus.js';
+import { parseUsd } from '../common/money/usd.js';
 import { TeamsService } from '../teams/teams.service.js';
 
 export interface CreateApiKeyInput {
@@ -15,7 +17,15 @@ export interface CreateApiKeyInput {
   isAdmin?: boolean;
   allowedModels?: string[] | null;
   expiresAt?: Date | null;
+  rpm?: number | null;
+  monthlyBudgetUsd?: string | null;
 }
+
+/** Fields a PATCH may change; `null` clears a limit, `undefined` leaves it. */
+export type UpdateApiKeyInput = Partial<Omit<CreateApiKeyInput, 'isAdmin'>>;
+
+/** last_used_at is written at most this often per key (a write per request would be waste). */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX_ENTRIES = 10_000;
@@ -34,13 +44,17 @@ export class ApiKeysService implements OnApplicationBootstrap {
   /** key hash → principal (or null for an unknown key): fresh for CACHE_TTL_MS, stale while PostgreSQL is down. */
   private readonly cache = new Map<string, CachedPrincipal>();
   private readonly envAdminHash?: string;
+  /** key id → when last_used_at was last written by this instance. */
+  private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly config: AppConfig,
     private readonly teams: TeamsService,
+    private readonly invalidation: KeyInvalidationBus,
   ) {
     this.envAdminHash = config.adminApiKey ? hashApiKey(config.adminApiKey) : undefined;
+    invalidation.onChange((keyHash) => this.cache.delete(keyHash));
   }
 
   async create(input: CreateApiKeyInput): Promise<{ entity: ApiKeyEntity; key: string }> {
@@ -55,9 +69,35 @@ export class ApiKeysService implements OnApplicationBootstrap {
         isAdmin: input.isAdmin ?? false,
         allowedModels: input.allowedModels ?? null,
         expiresAt: input.expiresAt ?? null,
+        rpm: input.rpm ?? null,
+        monthlyBudgetUsd: input.monthlyBudgetUsd ?? null,
       }),
     );
     return { entity, key: secret.key };
+  }
+
+  /** Changes a key's name, team or limits; every instance sees it within seconds. */
+  async update(id: string, input: UpdateApiKeyInput): Promise<ApiKeyEntity> {
+    const entity = await this.get(id);
+    for (const field of ['name', 'team'] as const) {
+      if (input[field] === null) throw new InvalidRequestError(`${field} cannot be null.`, field);
+    }
+    if (input.team !== undefined && input.team !== entity.team) await this.teams.assertExists(input.team);
+    const changes = Object.fromEntries(
+      Object.entries({
+        name: input.name,
+        team: input.team,
+        allowedModels: input.allowedModels,
+        expiresAt: input.expiresAt,
+        rpm: input.rpm,
+        monthlyBudgetUsd: input.monthlyBudgetUsd,
+      }).filter(([, value]) => value !== undefined),
+    ) as Partial<ApiKeyEntity>;
+    if (Object.keys(changes).length > 0) {
+      await this.keys.update({ id }, changes);
+      await this.invalidation.publish(entity.keyHash);
+    }
+    return this.get(id);
   }
 
   list(): Promise<ApiKeyEntity[]> {
@@ -77,7 +117,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       entity.revokedAt = new Date();
       await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: entity.revokedAt });
     }
-    this.cache.delete(entity.keyHash);
+    await this.invalidation.publish(entity.keyHash);
     return entity;
   }
 
@@ -97,7 +137,18 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (principal.expiresAt && principal.expiresAt.getTime() <= Date.now()) {
       throw new GatewayError(ErrorCode.InvalidApiKey, `API key ${principal.prefix}… has expired.`);
     }
+    this.noteUse(principal);
     return principal;
+  }
+
+  /** Updates last_used_at off the request path, at most once a minute per key and instance. */
+  private noteUse(principal: Principal): void {
+    if (!principal.keyId) return;
+    const now = Date.now();
+    if ((this.lastUsedWrites.get(principal.keyId) ?? 0) > now - LAST_USED_RESOLUTION_MS) return;
+    if (this.lastUsedWrites.size >= CACHE_MAX_ENTRIES) this.lastUsedWrites.clear();
+    this.lastUsedWrites.set(principal.keyId, now);
+    void this.keys.update({ id: principal.keyId }, { lastUsedAt: new Date(now) }).catch(() => this.lastUsedWrites.delete(principal.keyId!));
   }
 
   private envAdmin(token: string): Principal {
@@ -109,6 +160,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
       isAdmin: true,
       allowedModels: null,
       expiresAt: null,
+      rpm: null,
+      monthlyBudget: null,
     };
   }
 
@@ -171,5 +224,7 @@ function toPrincipal(entity: ApiKeyEntity): Principal {
     isAdmin: entity.isAdmin,
     allowedModels: entity.allowedModels,
     expiresAt: entity.expiresAt,
+    rpm: entity.rpm,
+    monthlyBudget: entity.monthlyBudgetUsd === null ? null : parseUsd(entity.monthlyBudgetUsd),
   };
 }

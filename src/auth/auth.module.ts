@@ -1,16 +1,44 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app.config.js';
+import type { EaselRequest } from '../common/http/request-context.js';
+import { TeamsModule } from '../teams/teams.module.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeyResolver } from './api-key.resolver.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { TeamsModule } from '../teams/teams.module.js';
+import { KeyInvalidationBus } from './key-invalidation.bus.js';
+import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
+import { RateLimitStorage } from './throttling/rate-limit.storage.js';
+
+@Module({ providers: [RateLimitStorage], exports: [RateLimitStorage] })
+class RateLimitStorageModule {}
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), TeamsModule],
+  imports: [
+    TypeOrmModule.forFeature([ApiKeyEntity]),
+    TeamsModule,
+    ThrottlerModule.forRootAsync({
+      imports: [RateLimitStorageModule],
+      inject: [AppConfig, RateLimitStorage],
+      useFactory: (config: AppConfig, storage: RateLimitStorage) => ({
+        storage,
+        // One counter per key across every route (the tracker is the key).
+        generateKey: (_context, tracker) => tracker,
+        throttlers: [
+          {
+            name: 'default',
+            ttl: 60_000,
+            limit: (context) => context.switchToHttp().getRequest<EaselRequest>().principal?.rpm ?? config.rateLimitRpm,
+          },
+        ],
+      }),
+    }),
+  ],
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, ApiKeyGuard, ApiKeyResolver],
-  exports: [ApiKeysService, ApiKeyGuard],
+  providers: [ApiKeysService, ApiKeyGuard, ApiKeyResolver, KeyInvalidationBus, KeyThrottlerGuard],
+  exports: [ApiKeysService, ApiKeyGuard, KeyThrottlerGuard],
 })
 export class AuthModule {}

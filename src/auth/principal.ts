@@ -9,4 +9,8 @@ export interface Principal {
   /** null = every model. */
   allowedModels: readonly string[] | null;
   expiresAt: Date | null;
+  /** Requests per minute; null = RATE_LIMIT_RPM. */
+  rpm: number | null;
+  /** Pico-dollars per calendar month; null = no key budget. */
+  monthlyBudget: bigint | null;
 }

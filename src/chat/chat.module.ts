@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { BudgetsModule } from '../budgets/budgets.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatService } from './chat.service.js';
 
 @Module({
-  imports: [ProvidersModule, UsageModule],
+  imports: [ProvidersModule, UsageModule, BudgetsModule],
   controllers: [ChatController],
   providers: [ChatService],
 })

@@ -5,6 +5,8 @@ import type { RequestContext } from '../common/http/request-context.js';
 import { formatUsd } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/provider.interface.js';
 import { ProviderRegistry, type RegisteredModel, type RegisteredRoute } from '../providers/provider-registry.service.js';
+import { BudgetsService } from '../budgets/budgets.service.js';
+import { CostEstimator } from '../usage/pricing/cost-estimator.js';
 import { PriceBook } from '../usage/pricing/price-book.service.js';
 import { PricingService } from '../usage/pricing/pricing.service.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
@@ -26,10 +28,12 @@ export class ChatService {
     private readonly registry: ProviderRegistry,
     private readonly pricing: PricingService,
     private readonly prices: PriceBook,
+    private readonly estimator: CostEstimator,
+    private readonly budgets: BudgetsService,
   ) {}
 
   async complete(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<ChatCompletionDto> {
-    const chat = this.prepare(dto, principal, context);
+    const chat = await this.prepare(dto, principal, context);
     const started = performance.now();
     const result = await chat.model.provider.chat(chat.route.target, chat.request, context.signal);
     const usage = this.charge(dto.model, result.usage, context, performance.now() - started);
@@ -48,13 +52,13 @@ export class ChatService {
    * can be refused is checked before the first event, so such errors are ordinary JSON responses.
    */
   stream(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): AsyncIterable<string> {
-    const chat = this.prepare(dto, principal, context);
     const includeUsage = dto.stream_options?.include_usage === true;
-    const chunk = (choices: object[], extra: object = {}) =>
-      JSON.stringify({ id: chat.id, object: 'chat.completion.chunk', created: chat.created, model: dto.model, choices, ...extra });
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
+        const chat = await self.prepare(dto, principal, context);
+        const chunk = (choices: object[], extra: object = {}) =>
+          JSON.stringify({ id: chat.id, object: 'chat.completion.chunk', created: chat.created, model: dto.model, choices, ...extra });
         const started = performance.now();
         const opened = new Set<number>();
         const imageCounts = new Map<number, number>();
@@ -91,7 +95,8 @@ export class ChatService {
     };
   }
 
-  private prepare(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): PreparedChat {
+  /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */
+  private async prepare(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<PreparedChat> {
     Object.assign(context.usage, { model: dto.model, user: dto.user });
     const model = this.registry.chatModel(dto.model);
     assertMayUseModel(principal, dto.model);
@@ -99,6 +104,12 @@ export class ChatService {
     context.usage.prompt = promptText(request);
     const route = this.registry.pickRoute(model);
     Object.assign(context.usage, { provider: model.definition.provider, route: route.name });
+    const estimate = this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
+      prompt: context.usage.prompt,
+      n: request.modalities.includes('image') ? request.n : 0,
+      size: 'auto',
+    });
+    context.budget = await this.budgets.reserve(principal, estimate);
     return { model, route, request, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
   }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BudgetsModule } from '../budgets/budgets.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { StorageModule } from '../storage/storage.module.js';
 import { UsageModule } from '../usage/usage.module.js';
@@ -7,7 +8,7 @@ import { ImagesController } from './images.controller.js';
 import { ImagesService } from './images.service.js';
 
 @Module({
-  imports: [ProvidersModule, StorageModule, UsageModule],
+  imports: [ProvidersModule, StorageModule, UsageModule, BudgetsModule],
   controllers: [ImagesController],
   providers: [ImagesService, ImageRequestValidator],
 })

@@ -6,6 +6,8 @@ import type { GeneratedImages, ImageGenerationRequest, ImagePayload } from '../p
 import type { ServerSentEvent } from '../common/http/sse.js';
 import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { ImageStore } from '../storage/image.store.js';
+import { BudgetsService } from '../budgets/budgets.service.js';
+import { CostEstimator } from '../usage/pricing/cost-estimator.js';
 import { PriceBook } from '../usage/pricing/price-book.service.js';
 import { PricingService } from '../usage/pricing/pricing.service.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
@@ -21,11 +23,13 @@ export class ImagesService {
     private readonly store: ImageStore,
     private readonly pricing: PricingService,
     private readonly prices: PriceBook,
+    private readonly estimator: CostEstimator,
+    private readonly budgets: BudgetsService,
   ) {}
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
   async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
-    const { model, route } = this.prepare(dto, principal, context);
+    const { model, route } = await this.prepare(dto, principal, context);
     const started = performance.now();
     const result = await model.provider.generateImages(route.target, toDomainRequest(dto), context.signal);
     this.charge(dto.model, result, context, started);
@@ -46,11 +50,11 @@ export class ImagesService {
    * checked before the first event, so such errors are ordinary JSON responses.
    */
   generateStream(dto: CreateImageDto, principal: Principal, context: RequestContext): AsyncIterable<ServerSentEvent> {
-    const { model, route } = this.prepare(dto, principal, context);
-    const stream = model.provider.generateImagesStream!;
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
+        const { model, route } = await self.prepare(dto, principal, context);
+        const stream = model.provider.generateImagesStream!;
         const started = performance.now();
         const created = Math.floor(Date.now() / 1000);
         const completed: ImagePayload[] = [];
@@ -76,13 +80,21 @@ export class ImagesService {
     };
   }
 
-  private prepare(dto: CreateImageDto, principal: Principal, context: RequestContext) {
+  /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */
+  private async prepare(dto: CreateImageDto, principal: Principal, context: RequestContext) {
     Object.assign(context.usage, { model: dto.model, prompt: dto.prompt, user: dto.user, size: dto.size, quality: dto.quality });
     const model = this.registry.imageModel(dto.model);
     assertMayUseModel(principal, dto.model);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     const route = this.registry.pickRoute(model);
     Object.assign(context.usage, { provider: model.definition.provider, route: route.name });
+    const estimate = this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
+      prompt: dto.prompt,
+      n: dto.n ?? 1,
+      size: dto.size ?? 'auto',
+      quality: dto.quality,
+    });
+    context.budget = await this.budgets.reserve(principal, estimate);
     return { model, route };
   }
 

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { BudgetsService } from '../budgets/budgets.service.js';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app.config.js';
@@ -29,7 +30,10 @@ export class UsageHttpHook implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly recorder: UsageRecorder,
     private readonly config: AppConfig,
+    private readonly budgets: BudgetsService,
   ) {}
+
+  private readonly logger = new Logger(UsageHttpHook.name);
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
@@ -53,7 +57,8 @@ export class UsageHttpHook implements OnModuleInit {
     const measure = usage.measure ?? EMPTY_USAGE;
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
     const prompt = usage.prompt ?? stringOrUndefined(body.prompt);
-    const ok = status < 400;
+    // A stream that ended with an error event was sent with status 200: it still failed.
+    const ok = status < 400 && context?.errorCode === undefined;
     const row: UsageRecordRow = {
       id: randomUUID(),
       createdAt: new Date().toISOString(),
@@ -87,6 +92,9 @@ export class UsageHttpHook implements OnModuleInit {
       promptText: prompt !== undefined && this.config.logging.logPrompts ? prompt : null,
     };
     this.recorder.record(row);
+    if (context?.budget) {
+      void this.budgets.settle(context.budget, usage.cost ?? 0n).catch((error: unknown) => this.logger.warn(`Budget not settled: ${String(error)}`));
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { BudgetsModule } from '../budgets/budgets.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { CostEstimator } from './pricing/cost-estimator.js';
 import { PriceBook } from './pricing/price-book.service.js';
@@ -14,7 +15,7 @@ import { UsageReportRepository } from './usage-report.repository.js';
 import { UsageRecorder } from './usage.recorder.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule],
+  imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule, BudgetsModule],
   controllers: [UsageAdminController, PricingAdminController],
   providers: [PricingService, CostEstimator, PriceBook, UsageRecorder, UsageHttpHook, UsageReportRepository, UsageAdminService],
   exports: [PricingService, CostEstimator, PriceBook, UsageRecorder],

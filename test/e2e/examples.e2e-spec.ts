@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +16,11 @@ interface ExampleRun {
 }
 
 /** Runs `examples/<file>` as a user would (`node --import tsx`), never throwing, so failures show output. */
-function runExample(file: string, env: Record<string, string>): Promise<ExampleRun> {
+function runExample(file: string, env: Record<string, string>, args: string[] = []): Promise<ExampleRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join('examples', file)],
+      ['--import', 'tsx', join('examples', file), ...args],
       { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: EXAMPLE_TIMEOUT_MS },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
@@ -47,11 +47,27 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
     await rm(outDir, { recursive: true, force: true });
   });
 
+  /** A directory of its own under `outDir`, so each script's files can be counted alone. */
+  async function ownOutDir(name: string): Promise<string> {
+    const dir = join(outDir, name);
+    await mkdir(dir);
+    return dir;
+  }
+
+  /** The one file a script wrote into `dir`, checked to be named by `pattern` and printed on stdout. */
+  async function onlyFileIn(dir: string, pattern: RegExp, stdout: string): Promise<string> {
+    const files = await readdir(dir);
+    expect(files).toEqual([expect.stringMatching(pattern)]);
+    const file = join(dir, files[0]!);
+    expect(stdout).toContain(file);
+    return file;
+  }
+
   it('images-b64.ts writes a 1024x1024 PNG and prints its path and usage', async () => {
     const run = await runExample('images-b64.ts', env);
 
     expect(run).toMatchObject({ code: 0 });
-    const files = await readdir(outDir);
+    const files = (await readdir(outDir)).filter((name) => name.endsWith('.png'));
     expect(files).toEqual([expect.stringMatching(/^easel-\d+\.png$/)]);
     const file = join(outDir, files[0]!);
     expect(run.stdout).toContain(file);
@@ -67,10 +83,74 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
     expect(run.stdout).toMatch(/Downloaded image\/png, \d+ bytes/);
   }, 60_000);
 
+  it('images-stream.ts prints two partial events and a completed one, and saves the 1024x1024 PNG', async () => {
+    const dir = await ownOutDir('images-stream');
+    const run = await runExample('images-stream.ts', { ...env, OUT_DIR: dir });
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const eventLines = run.stdout.split('\n').filter((line) => line.startsWith('image_generation.'));
+    expect(eventLines).toEqual([
+      expect.stringMatching(/^image_generation\.partial_image #0 \(\d+ base64 characters\)$/),
+      expect.stringMatching(/^image_generation\.partial_image #1 \(\d+ base64 characters\)$/),
+      expect.stringMatching(/^image_generation\.completed 1024x1024 png, usage: \{.*"total_tokens":0\}$/),
+    ]);
+    const file = await onlyFileIn(dir, /^easel-stream-\d+\.png$/, run.stdout);
+    expect(await sharp(file).metadata()).toMatchObject({ format: 'png', width: 1024, height: 1024 });
+  }, 60_000);
+
+  it('chat.ts prints the answer, writes message.images[0] as a 1024x1024 PNG and prints its path and usage', async () => {
+    const dir = await ownOutDir('chat');
+    const run = await runExample('chat.ts', { ...env, OUT_DIR: dir }, ['A lighthouse at dusk, watercolour']);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('Here is a sketch of "A lighthouse at dusk, watercolour".');
+    const file = await onlyFileIn(dir, /^easel-chat-\d+\.png$/, run.stdout);
+    expect(run.stdout).toMatch(/usage: \{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,.*"cost_usd":"0"\}/);
+    expect(await sharp(file).metadata()).toMatchObject({ format: 'png', width: 1024, height: 1024 });
+  }, 60_000);
+
+  it('chat-stream.ts prints the text as it streams, counts and saves the image, and prints the usage chunk', async () => {
+    const dir = await ownOutDir('chat-stream');
+    const run = await runExample('chat-stream.ts', { ...env, OUT_DIR: dir }, ['A fox in the snow']);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const [text, ...rest] = run.stdout.split('\n');
+    expect(text).toBe('Here is a sketch of "A fox in the snow".');
+    const file = await onlyFileIn(dir, /^easel-chat-stream-\d+\.png$/, run.stdout);
+    expect(rest).toEqual(
+      expect.arrayContaining([
+        `Received 1 image(s); wrote ${file} (${(await stat(file)).size} bytes) from local/easel/sketch`,
+        'finish_reason: stop',
+        expect.stringMatching(/^usage: \{"prompt_tokens":0,.*"cost_usd":"0"\}$/),
+      ]),
+    );
+    expect(await sharp(file).metadata()).toMatchObject({ format: 'png', width: 1024, height: 1024 });
+  }, 60_000);
+
   it('exits non-zero with a one-line reason when the key is wrong', async () => {
     const run = await runExample('images-url.ts', { ...env, EASEL_API_KEY: 'sk-easel-not-a-real-key' });
 
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('Image generation failed: 401');
+  }, 60_000);
+
+  it.each([
+    ['chat.ts', 'Chat completion failed: 401'],
+    ['chat-stream.ts', 'Chat completion failed: 401'],
+    ['images-stream.ts', 'Image generation failed: 401'],
+  ])('%s exits 1 with a one-line reason when the key is wrong', async (file, reason) => {
+    const dir = await ownOutDir(`wrong-key-${file}`);
+    const run = await runExample(file, { ...env, OUT_DIR: dir, EASEL_API_KEY: 'sk-easel-not-a-real-key' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(reason)]);
+    expect(await readdir(dir)).toEqual([]);
+  }, 60_000);
+
+  it('chat-stream.ts exits 1 naming the model when it is not configured here', async () => {
+    const run = await runExample('chat-stream.ts', { ...env, EASEL_MODEL: 'vertex/google/gemini-2.5-flash-image-preview' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^Chat completion failed: 503 .*VERTEX_PROJECT/);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { ApiKeyEntity } from '../api-key.entity.js';
+import { formatNumeric } from '../../teams/dto/team.dto.js';
 
 export class ApiKeyResponse {
   @ApiProperty({ format: 'uuid', example: '5b0e4c59-6d8f-4d4b-9c35-0d4d1c7c3b0a' })
@@ -20,8 +21,17 @@ export class ApiKeyResponse {
   @ApiProperty({ type: [String], nullable: true, example: null })
   allowed_models!: string[] | null;
 
+  @ApiProperty({ type: Number, nullable: true, example: 30, description: 'Requests per minute; null = RATE_LIMIT_RPM' })
+  rpm!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '50', description: 'USD per calendar month; null = none' })
+  monthly_budget_usd!: string | null;
+
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
   expires_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null, description: 'Updated at most once a minute' })
+  last_used_at!: string | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
   revoked_at!: string | null;
@@ -37,7 +47,10 @@ export class ApiKeyResponse {
       team: entity.team,
       admin: entity.isAdmin,
       allowed_models: entity.allowedModels,
+      rpm: entity.rpm,
+      monthly_budget_usd: entity.monthlyBudgetUsd === null ? null : formatNumeric(entity.monthlyBudgetUsd),
       expires_at: entity.expiresAt?.toISOString() ?? null,
+      last_used_at: entity.lastUsedAt?.toISOString() ?? null,
       revoked_at: entity.revokedAt?.toISOString() ?? null,
       created_at: entity.createdAt.toISOString(),
     };

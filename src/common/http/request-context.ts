@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
+import type { BudgetReservation } from '../../budgets/budgets.service.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
 import { formatUsd, type Pico } from '../money/usd.js';
 
@@ -27,6 +28,8 @@ export interface RequestUsage {
 export class RequestContext {
   readonly usage: RequestUsage = {};
   errorCode?: string;
+  /** The budget reservation to settle with the actual cost when the response ends. */
+  budget?: BudgetReservation;
   private readonly controller = new AbortController();
 
   constructor(

@@ -1,5 +1,6 @@
 import { InitialSchema1795485210429 } from './1795485210429-InitialSchema.js';
 import { UsageTeamsPricing1795485802472 } from './1795485802472-UsageTeamsPricing.js';
+import { KeyLimitsAndBudgets1795487870877 } from './1795487870877-KeyLimitsAndBudgets.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
-export const migrations = [InitialSchema1795485210429, UsageTeamsPricing1795485802472];
+export const migrations = [InitialSchema1795485210429, UsageTeamsPricing1795485802472, KeyLimitsAndBudgets1795487870877];

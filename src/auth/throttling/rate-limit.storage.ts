@@ -1,0 +1,40 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface.js';
+import { RedisService } from '../../redis/redis.service.js';
+
+/** One fixed window per key: count the hit, start the window on the first, report what is left. */
+const INCREMENT = `
+local hits = redis.call('INCR', KEYS[1])
+if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
+return {hits, ttl}`;
+
+/**
+ * Rate-limit counters: in Redis when `REDIS_URL` is set, so the limit holds across instances;
+ * in this process otherwise. If Redis fails, the count falls back to this process (the limit then
+ * holds per instance) rather than refusing traffic.
+ */
+@Injectable()
+export class RateLimitStorage implements ThrottlerStorage {
+  private readonly logger = new Logger(RateLimitStorage.name);
+  private readonly local = new ThrottlerStorageService();
+
+  constructor(private readonly redis: RedisService) {}
+
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    const client = this.redis.client();
+    if (client) {
+      try {
+        const [hits, remainingMs] = (await client.eval(INCREMENT, 1, `easel:rl:${throttlerName}:${key}`, ttl)) as [number, number];
+        const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
+        const isBlocked = hits > limit;
+        return { totalHits: hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+      } catch (error) {
+        this.logger.warn(`Rate limit counted locally: Redis failed (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }
+    return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+  }
+}
