@@ -1,19 +1,34 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app.config.js';
 
 /**
  * The Redis connections shared by the instances (rate-limit counters, cache invalidation), when
  * `REDIS_URL` is set; `undefined` otherwise, and callers fall back to this process's memory.
- * Commands fail fast while Redis is away instead of queueing.
+ * Connected at start; a command waits at most a second, so a Redis outage slows nothing down for
+ * long (callers then fall back).
  */
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   private commands?: Redis;
   private subscriptions?: Redis;
 
   constructor(private readonly config: AppConfig) {}
+
+  /** Connects at start, so the first request does not wait for it; a Redis that is down is only a warning. */
+  async onModuleInit(): Promise<void> {
+    const redis = this.client();
+    if (!redis) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, 2_000);
+      redis.once('ready', done);
+    });
+  }
 
   get enabled(): boolean {
     return this.config.redisUrl !== undefined;
@@ -36,7 +51,7 @@ export class RedisService implements OnApplicationShutdown {
   private connect(role: string): Redis {
     const redis = new Redis(this.config.redisUrl!, {
       maxRetriesPerRequest: 1,
-      enableOfflineQueue: role === 'subscriptions',
+      commandTimeout: role === 'commands' ? 1_000 : undefined,
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
