@@ -16,7 +16,7 @@ import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
-import { errorEventData, sendEventStream } from '../common/http/sse.js';
+import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
 import { ChatService } from './chat.service.js';
 import { ChatCompletionDto } from './dto/chat-completion.response.js';
 import { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
@@ -54,10 +54,7 @@ export class ChatController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatCompletionDto | undefined> {
     if (!body.stream) return this.chat.complete(body, principal, context);
-    await sendEventStream(reply, this.chat.stream(body, principal, context), {
-      headers: { 'x-request-id': context.requestId },
-      errorEvent: (error) => errorEventData(error, context),
-    });
+    await sendEventStream(reply, this.chat.stream(body, principal, context), easelStreamOptions(context, (data) => data));
     return undefined;
   }
 }

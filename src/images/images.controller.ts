@@ -16,7 +16,7 @@ import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import type { FastifyReply } from 'fastify';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
-import { errorEventData, sendEventStream } from '../common/http/sse.js';
+import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
 import { CreateImageDto } from './dto/create-image.dto.js';
 import { ImagesResponseDto } from './dto/images.response.js';
 import { ImagesService } from './images.service.js';
@@ -55,10 +55,11 @@ export class ImagesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ImagesResponseDto | undefined> {
     if (!body.stream) return this.images.generate(body, principal, context);
-    await sendEventStream(reply, this.images.generateStream(body, principal, context), {
-      headers: { 'x-request-id': context.requestId },
-      errorEvent: (error) => ({ event: 'error', data: errorEventData(error, context) }),
-    });
+    await sendEventStream(
+      reply,
+      this.images.generateStream(body, principal, context),
+      easelStreamOptions(context, (data) => ({ event: 'error', data })),
+    );
     return undefined;
   }
 }

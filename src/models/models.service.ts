@@ -49,6 +49,8 @@ export class ModelsService {
         output_formats: capabilities.output_formats,
         max_n: capabilities.max_n,
         max_prompt_chars: capabilities.max_prompt_chars,
+        streaming: capabilities.streaming,
+        max_input_images: capabilities.max_input_images,
       },
     };
   }

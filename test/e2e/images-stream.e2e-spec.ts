@@ -87,6 +87,22 @@ describe('Streaming image generation (stream: true)', () => {
     expect(new Set(bytes).size).toBe(4);
   });
 
+  it('sends the cost as an x-easel-cost-usd trailer once the stream is done', async () => {
+    const { request } = await import('node:http');
+    const url = new URL('/v1/images/generations', sut.baseUrl);
+    const body = JSON.stringify({ model: 'azure/openai/gpt-image-1', prompt: 'x'.repeat(40), size: '1024x1024', quality: 'low', stream: true });
+    const { headers, trailers } = await new Promise<{ headers: Record<string, unknown>; trailers: Record<string, unknown> }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ headers: res.headers, trailers: res.trailers }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(headers.trailer).toBe('x-easel-cost-usd');
+    expect(trailers['x-easel-cost-usd']).toBe('0.01093'); // (10 × 5 + 272 × 40) / 1e6
+  });
+
   it('sends only the completed event with partial_images 0', async () => {
     const events = await collect(
       await sut.openai(key).images.generate({ model: 'local/easel/sketch', prompt: 'one frame', size: '256x256', stream: true }),

@@ -28,6 +28,10 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
   const gatewayError = asGatewayError(exception);
   if (gatewayError) {
     const shape = errorShapeOf(gatewayError.code);
+    if (shape.status >= 500 && gatewayError.cause !== undefined) {
+      // The client gets a clean message; the operator needs the cause (bad credentials, DNS, …).
+      logger.warn(`${requestId}: ${gatewayError.message} Cause: ${describeCause(gatewayError.cause)}`);
+    }
     return {
       status: shape.status,
       body: {
@@ -55,6 +59,11 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
     },
     headers: {},
   };
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}${cause.cause === undefined ? '' : ` <- ${describeCause(cause.cause)}`}`;
+  return String(cause);
 }
 
 function asGatewayError(exception: unknown): GatewayError | undefined {

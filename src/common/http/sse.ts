@@ -10,8 +10,8 @@ export interface EventStreamOptions {
   headers: Record<string, string>;
   /** The last event when the source fails mid-stream (an OpenAI error object). */
   errorEvent: (error: unknown) => ServerSentEvent;
-  /** Called once the stream has ended, however it ended. */
-  onEnd?: () => void;
+  /** HTTP trailers sent after the last event (the cost is only known then). */
+  trailers?: () => Record<string, string>;
 }
 
 /**
@@ -31,6 +31,7 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
+    ...(options.trailers ? { trailer: Object.keys(options.trailers()).join(', ') } : {}),
     ...options.headers,
   });
   const write = async (event: ServerSentEvent): Promise<void> => {
@@ -58,9 +59,18 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
     if (!raw.destroyed) await write(options.errorEvent(error));
   } finally {
     if (raw.destroyed) await iterator.return?.().catch(() => undefined);
+    else if (options.trailers) raw.addTrailers(options.trailers());
     raw.end();
-    options.onEnd?.();
   }
+}
+
+/** What every Easel stream sends besides its events: the request id, and the cost as a trailer. */
+export function easelStreamOptions(context: RequestContext, errorEvent: (data: string) => ServerSentEvent): EventStreamOptions {
+  return {
+    headers: { 'x-request-id': context.requestId },
+    trailers: () => ({ 'x-easel-cost-usd': context.costUsd }),
+    errorEvent: (error) => errorEvent(errorEventData(error, context)),
+  };
 }
 
 /** The `data` of an error event: OpenAI's error object, and the code noted for the usage record. */

@@ -18,6 +18,12 @@ class ModelCapabilitiesDto {
 
   @ApiProperty({ example: 32000 })
   max_prompt_chars!: number;
+
+  @ApiProperty({ example: true, description: 'stream: true on /v1/images/generations' })
+  streaming!: boolean;
+
+  @ApiProperty({ example: 3, description: 'Input images a chat request may carry' })
+  max_input_images!: number;
 }
 
 export class ModelDto {
