@@ -51,48 +51,43 @@ export class ChatService {
    * The response as `chat.completion.chunk` events (already JSON), then `[DONE]`. Everything that
    * can be refused is checked before the first event, so such errors are ordinary JSON responses.
    */
-  stream(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): AsyncIterable<string> {
+  async *stream(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): AsyncGenerator<string> {
     const includeUsage = dto.stream_options?.include_usage === true;
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const chat = await self.prepare(dto, principal, context);
-        const chunk = (choices: object[], extra: object = {}) =>
-          JSON.stringify({ id: chat.id, object: 'chat.completion.chunk', created: chat.created, model: dto.model, choices, ...extra });
-        const started = performance.now();
-        const opened = new Set<number>();
-        const imageCounts = new Map<number, number>();
-        const open = (index: number) => {
-          if (opened.has(index)) return {};
-          opened.add(index);
-          return { role: 'assistant' };
-        };
-        for await (const event of chat.model.provider.chatStream(chat.route.target, chat.request, context.signal)) {
-          switch (event.type) {
-            case 'text':
-              yield chunk([{ index: event.index, delta: { ...open(event.index), content: event.text }, finish_reason: null, logprobs: null }]);
-              break;
-            case 'image': {
-              const imageIndex = imageCounts.get(event.index) ?? 0;
-              imageCounts.set(event.index, imageIndex + 1);
-              yield chunk([
-                { index: event.index, delta: { ...open(event.index), images: [toImageDto(event.image, imageIndex)] }, finish_reason: null, logprobs: null },
-              ]);
-              break;
-            }
-            case 'finish':
-              yield chunk([{ index: event.index, delta: open(event.index), finish_reason: event.finishReason, logprobs: null }]);
-              break;
-            case 'usage': {
-              const usage = self.charge(dto.model, event.usage, context, performance.now() - started);
-              if (includeUsage) yield chunk([], { usage });
-              break;
-            }
-          }
-        }
-        yield '[DONE]';
-      },
+    const chat = await this.prepare(dto, principal, context);
+    const chunk = (choices: object[], extra: object = {}) =>
+      JSON.stringify({ id: chat.id, object: 'chat.completion.chunk', created: chat.created, model: dto.model, choices, ...extra });
+    const started = performance.now();
+    const opened = new Set<number>();
+    const imageCounts = new Map<number, number>();
+    const open = (index: number) => {
+      if (opened.has(index)) return {};
+      opened.add(index);
+      return { role: 'assistant' };
     };
+    for await (const event of chat.model.provider.chatStream(chat.route.target, chat.request, context.signal)) {
+      switch (event.type) {
+        case 'text':
+          yield chunk([{ index: event.index, delta: { ...open(event.index), content: event.text }, finish_reason: null, logprobs: null }]);
+          break;
+        case 'image': {
+          const imageIndex = imageCounts.get(event.index) ?? 0;
+          imageCounts.set(event.index, imageIndex + 1);
+          yield chunk([
+            { index: event.index, delta: { ...open(event.index), images: [toImageDto(event.image, imageIndex)] }, finish_reason: null, logprobs: null },
+          ]);
+          break;
+        }
+        case 'finish':
+          yield chunk([{ index: event.index, delta: open(event.index), finish_reason: event.finishReason, logprobs: null }]);
+          break;
+        case 'usage': {
+          const usage = this.charge(dto.model, event.usage, context, performance.now() - started);
+          if (includeUsage) yield chunk([], { usage });
+          break;
+        }
+      }
+    }
+    yield '[DONE]';
   }
 
   /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */

@@ -49,35 +49,30 @@ export class ImagesService {
    * `image_generation.completed` per image carrying the request's usage. Refusable input is
    * checked before the first event, so such errors are ordinary JSON responses.
    */
-  generateStream(dto: CreateImageDto, principal: Principal, context: RequestContext): AsyncIterable<ServerSentEvent> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const { model, route } = await self.prepare(dto, principal, context);
-        const stream = model.provider.generateImagesStream!;
-        const started = performance.now();
-        const created = Math.floor(Date.now() / 1000);
-        const completed: ImagePayload[] = [];
-        for await (const event of stream.call(model.provider, route.target, toDomainRequest(dto), dto.partial_images ?? 0, context.signal)) {
-          if (event.type === 'partial') {
-            yield imageEvent('image_generation.partial_image', {
-              b64_json: event.image.base64(),
-              created_at: created,
-              partial_image_index: event.partialIndex,
-              ...settingsOf(dto),
-            });
-          } else if (event.type === 'completed') {
-            completed.push(event.image);
-          } else {
-            self.charge(dto.model, event, context, started);
-            const settings = { background: event.background, output_format: event.outputFormat, quality: event.quality, size: event.size };
-            for (const image of completed) {
-              yield imageEvent('image_generation.completed', { b64_json: image.base64(), created_at: created, ...settings, usage: toOpenAiUsage(event.usage) });
-            }
-          }
+  async *generateStream(dto: CreateImageDto, principal: Principal, context: RequestContext): AsyncGenerator<ServerSentEvent> {
+    const { model, route } = await this.prepare(dto, principal, context);
+    const stream = model.provider.generateImagesStream!;
+    const started = performance.now();
+    const created = Math.floor(Date.now() / 1000);
+    const completed: ImagePayload[] = [];
+    for await (const event of stream.call(model.provider, route.target, toDomainRequest(dto), dto.partial_images ?? 0, context.signal)) {
+      if (event.type === 'partial') {
+        yield imageEvent('image_generation.partial_image', {
+          b64_json: event.image.base64(),
+          created_at: created,
+          partial_image_index: event.partialIndex,
+          ...settingsOf(dto),
+        });
+      } else if (event.type === 'completed') {
+        completed.push(event.image);
+      } else {
+        this.charge(dto.model, event, context, started);
+        const settings = { background: event.background, output_format: event.outputFormat, quality: event.quality, size: event.size };
+        for (const image of completed) {
+          yield imageEvent('image_generation.completed', { b64_json: image.base64(), created_at: created, ...settings, usage: toOpenAiUsage(event.usage) });
         }
-      },
-    };
+      }
+    }
   }
 
   /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */
