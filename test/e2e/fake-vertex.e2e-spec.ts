@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { Agent, fetch } from 'undici';
 import {
   FakeVertexServer,
   GEMINI_IMAGE_SIZES,
@@ -31,6 +32,8 @@ async function readSse(response: Response): Promise<{ raw: string; events: any[]
 
 describe('FakeVertexServer (the fake itself)', () => {
   let vertex: FakeVertexServer;
+  /** Its own connection pool, closed at the end, so no socket outlives the file. */
+  const agent = new Agent();
 
   const url = (method: 'generateContent' | 'streamGenerateContent', overrides: { project?: string; location?: string; model?: string } = {}) =>
     `${vertex.baseUrl}/v1/projects/${overrides.project ?? PROJECT}/locations/${overrides.location ?? LOCATION}/publishers/google/models/${
@@ -39,6 +42,7 @@ describe('FakeVertexServer (the fake itself)', () => {
 
   const post = (target: string, body: unknown, token: string | null = TOKEN) =>
     fetch(target, {
+      dispatcher: agent,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -54,6 +58,7 @@ describe('FakeVertexServer (the fake itself)', () => {
 
   afterAll(async () => {
     await vertex.stop();
+    await agent.close();
   });
 
   describe('auth and routing', () => {
@@ -71,6 +76,7 @@ describe('FakeVertexServer (the fake itself)', () => {
       expect(wrongBody.error.message).toMatch(/^Request had invalid authentication credentials/);
 
       const basic = await fetch(url('generateContent'), {
+        dispatcher: agent,
         method: 'POST',
         headers: { authorization: `bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify(prompt('a cat')),
@@ -100,7 +106,8 @@ describe('FakeVertexServer (the fake itself)', () => {
     it('records unexpected routes and answers them 404', async () => {
       const wrongVersion = await post(url('generateContent').replace('/v1/', '/v1beta1/'), prompt('a cat'));
       expect(wrongVersion.status).toBe(404);
-      const get = await fetch(url('generateContent'), { headers: { authorization: `Bearer ${TOKEN}` } });
+      const get = await fetch(url('generateContent'), {
+        dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(get.status).toBe(404);
       const predict = await post(url('generateContent').replace(':generateContent', ':predict'), prompt('a cat'));
       expect(predict.status).toBe(404);
