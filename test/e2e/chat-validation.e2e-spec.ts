@@ -1,6 +1,6 @@
 import { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
-import { startWithVertex, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
+import { startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 
 const MODEL = 'vertex/google/gemini-2.5-flash-image-preview';
 const valid = { model: MODEL, messages: [{ role: 'user', content: 'A lighthouse at dusk' }] };
@@ -76,22 +76,11 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
 
 describe('POST /v1/chat/completions validation', () => {
   let vertex: FakeVertexServer;
-  let app: UpstreamApp<FakeVertexServer>;
   let sut: TestApp;
   let key: string;
 
-  beforeAll(async () => {
-    app = await startWithVertex();
-    ({ fake: vertex, sut, key } = app);
-  });
 
-  beforeEach(() => vertex.reset());
-
-  afterEach(() => {
-    expect(vertex.unexpected).toEqual([]);
-  });
-
-  afterAll(() => stopUpstreamApp(app));
+  useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
 
   it.each(INVALID)('rejects %s with 400 naming the field, without calling Vertex', async (_name, body, { param, code = 'invalid_value', message }) => {
     const response = await sut.http('/v1/chat/completions', { key, body });

@@ -7,7 +7,7 @@ import {
   RESOURCE_EXHAUSTED,
 } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
-import { VERTEX_TOKEN, startWithVertex, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
+import { VERTEX_TOKEN, startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
@@ -26,22 +26,11 @@ async function pngOf(dataUrl: string) {
 
 describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   let vertex: FakeVertexServer;
-  let app: UpstreamApp<FakeVertexServer>;
   let sut: TestApp;
   let key: string;
 
-  beforeAll(async () => {
-    app = await startWithVertex();
-    ({ fake: vertex, sut, key } = app);
-  });
 
-  beforeEach(() => vertex.reset());
-
-  afterEach(() => {
-    expect(vertex.unexpected).toEqual([]);
-  });
-
-  afterAll(() => stopUpstreamApp(app));
+  useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
 
   it('answers text and a PNG in message.images, with usage and finish_reason, from exactly the request Vertex expects', async () => {
     const completion = await sut.openai(key).chat.completions.create({

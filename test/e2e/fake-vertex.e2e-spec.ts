@@ -58,7 +58,7 @@ describe('FakeVertexServer (the fake itself)', () => {
 
   afterAll(async () => {
     await vertex.stop();
-    await agent.close();
+    await agent.destroy();
   });
 
   describe('auth and routing', () => {

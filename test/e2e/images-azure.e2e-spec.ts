@@ -1,27 +1,16 @@
 import sharp from 'sharp';
 import { CONTENT_FILTER_BODIES, FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
-import { AZURE_KEY, startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
+import { AZURE_KEY, startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 
 
 describe('POST /v1/images/generations through Azure OpenAI', () => {
   let azure: FakeAzureOpenAiServer;
-  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
 
-  beforeAll(async () => {
-    app = await startWithAzure();
-    ({ fake: azure, sut, key } = app);
-  });
 
-  beforeEach(() => azure.reset());
-
-  afterEach(() => {
-    expect(azure.unexpected).toEqual([]);
-  });
-
-  afterAll(() => stopUpstreamApp(app));
+  useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app));
 
   it.each([
     ['azure/openai/gpt-image-1', 'gpt-image-1'],

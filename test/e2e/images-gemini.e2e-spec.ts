@@ -8,7 +8,7 @@ import {
   PROMPT_BLOCKED,
 } from '../fakes/fake-vertex.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
-import { VERTEX_TOKEN, startWithVertex, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
+import { VERTEX_TOKEN, startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
@@ -33,22 +33,11 @@ async function pngMetadata(b64: string) {
 
 describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () => {
   let vertex: FakeVertexServer;
-  let app: UpstreamApp<FakeVertexServer>;
   let sut: TestApp;
   let key: string;
 
-  beforeAll(async () => {
-    app = await startWithVertex();
-    ({ fake: vertex, sut, key } = app);
-  });
 
-  beforeEach(() => vertex.reset());
-
-  afterEach(() => {
-    expect(vertex.unexpected).toEqual([]);
-  });
-
-  afterAll(() => stopUpstreamApp(app));
+  useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
 
   it.each<[string, GeminiAspectRatio]>([
     ['1024x1024', '1:1'],

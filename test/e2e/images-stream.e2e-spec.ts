@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import type { TestApp } from '../utils/test-app.js';
-import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
+import { startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 
@@ -17,18 +17,11 @@ interface ImageEvent {
 
 describe('Streaming image generation (stream: true)', () => {
   let azure: FakeAzureOpenAiServer;
-  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
 
-  beforeAll(async () => {
-    app = await startWithAzure();
-    ({ fake: azure, sut, key } = app);
-  });
 
-  beforeEach(() => azure.reset());
-
-  afterAll(() => stopUpstreamApp(app));
+  useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app));
 
   async function collect(stream: AsyncIterable<unknown>): Promise<ImageEvent[]> {
     const events: ImageEvent[] = [];

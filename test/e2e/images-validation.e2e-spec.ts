@@ -1,6 +1,6 @@
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import type { TestApp } from '../utils/test-app.js';
-import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
+import { startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 
 const MODEL = 'azure/openai/gpt-image-1';
 const valid = { model: MODEL, prompt: 'a valid prompt' };
@@ -40,16 +40,11 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
 
 describe('POST /v1/images/generations validation', () => {
   let azure: FakeAzureOpenAiServer;
-  let app: UpstreamApp<FakeAzureOpenAiServer>;
   let sut: TestApp;
   let key: string;
 
-  beforeAll(async () => {
-    app = await startWithAzure();
-    ({ fake: azure, sut, key } = app);
-  });
 
-  afterAll(() => stopUpstreamApp(app));
+  useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app));
 
   it.each(INVALID)('rejects %s with 400 naming the field, without calling Azure', async (_name, body, param) => {
     azure.reset();

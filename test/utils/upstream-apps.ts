@@ -40,3 +40,21 @@ export async function stopUpstreamApp(app: UpstreamApp<FakeHttpServer> | undefin
   await app?.sut.close();
   await app?.fake.stop();
 }
+
+/**
+ * Registers the usual lifecycle for a describe block: start the fake and the app before all
+ * tests (handing them to `assign`), reset the fake before each, fail a test that sent the fake an
+ * unexpected request, and stop both at the end.
+ */
+export function useUpstreamApp<F extends FakeHttpServer>(start: () => Promise<UpstreamApp<F>>, assign: (app: UpstreamApp<F>) => void): void {
+  let app: UpstreamApp<F> | undefined;
+  beforeAll(async () => {
+    app = await start();
+    assign(app);
+  });
+  beforeEach(() => app!.fake.reset());
+  afterEach(() => {
+    expect(app!.fake.unexpected).toEqual([]);
+  });
+  afterAll(() => stopUpstreamApp(app));
+}
