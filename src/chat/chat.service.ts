@@ -4,7 +4,8 @@ import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
 import { formatUsd } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/provider.interface.js';
-import { ProviderRegistry, type RegisteredModel, type RegisteredRoute } from '../providers/provider-registry.service.js';
+import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
+import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { BudgetsService } from '../budgets/budgets.service.js';
 import { CostEstimator } from '../usage/pricing/cost-estimator.js';
 import { PriceBook } from '../usage/pricing/price-book.service.js';
@@ -16,7 +17,6 @@ import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.j
 
 interface PreparedChat {
   model: RegisteredModel<ChatProvider>;
-  route: RegisteredRoute;
   request: ChatRequest;
   id: string;
   created: number;
@@ -30,12 +30,18 @@ export class ChatService {
     private readonly prices: PriceBook,
     private readonly estimator: CostEstimator,
     private readonly budgets: BudgetsService,
+    private readonly upstream: UpstreamExecutor,
   ) {}
 
   async complete(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<ChatCompletionDto> {
     const chat = await this.prepare(dto, principal, context);
     const started = performance.now();
-    const result = await chat.model.provider.chat(chat.route.target, chat.request, context.signal);
+    const result = await this.upstream.run(
+      chat.model,
+      context.signal,
+      (route) => chat.model.provider.chat(route.target, chat.request, context.signal),
+      ({ route }) => (context.usage.route = route.name),
+    );
     const usage = this.charge(dto.model, result.usage, context, performance.now() - started);
     return {
       id: chat.id,
@@ -64,7 +70,13 @@ export class ChatService {
       opened.add(index);
       return { role: 'assistant' };
     };
-    for await (const event of chat.model.provider.chatStream(chat.route.target, chat.request, context.signal)) {
+    const events = this.upstream.stream(
+      chat.model,
+      context.signal,
+      (route) => chat.model.provider.chatStream(route.target, chat.request, context.signal),
+      ({ route }) => (context.usage.route = route.name),
+    );
+    for await (const event of events) {
       switch (event.type) {
         case 'text':
           yield chunk([{ index: event.index, delta: { ...open(event.index), content: event.text }, finish_reason: null, logprobs: null }]);
@@ -97,15 +109,15 @@ export class ChatService {
     assertMayUseModel(principal, dto.model);
     const request = toChatRequest(dto, dto.model, model.definition.capabilities);
     context.usage.prompt = promptText(request);
-    const route = this.registry.pickRoute(model);
-    Object.assign(context.usage, { provider: model.definition.provider, route: route.name });
+    this.registry.assertAvailable(model);
+    context.usage.provider = model.definition.provider;
     const estimate = this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
       prompt: context.usage.prompt,
       n: request.modalities.includes('image') ? request.n : 0,
       size: 'auto',
     });
     context.budget = await this.budgets.reserve(principal, estimate);
-    return { model, route, request, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
+    return { model, request, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
   }
 
   /** Prices the usage, puts it on the request context (record, cost header) and returns OpenAI's usage. */

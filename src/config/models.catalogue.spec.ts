@@ -84,7 +84,7 @@ describe('loadModelCatalogue', () => {
     it('assigns providers and routes', () => {
       expect(byId('local/easel/sketch').provider).toBe('local');
       expect(byId('azure/openai/gpt-image-1').provider).toBe('azure-openai');
-      expect(byId('azure/openai/gpt-image-1').routes).toEqual([{ name: 'default', deployment: 'gpt-image-1', weight: 1 }]);
+      expect(byId('azure/openai/gpt-image-1').routes).toEqual([{ name: 'default', deployment: 'gpt-image-1', weight: 1, fallback: false }]);
       expect(byId('azure/openai/gpt-image-1.5').routes[0]!.deployment).toBe('gpt-image-1.5');
     });
 

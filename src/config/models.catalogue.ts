@@ -18,6 +18,8 @@ const routeSchema = z
   .object({
     name: z.string().min(1),
     weight: z.number().int().min(1).max(1000).default(1),
+    /** A backup: tried only when the other routes fail, never drawn first. */
+    fallback: z.boolean().default(false),
     /** Azure: the deployment name; Vertex: the upstream model name. Defaults to the model's last segment. */
     deployment: z.string().min(1).optional(),
     upstream_model: z.string().min(1).optional(),

@@ -5,6 +5,7 @@ import type { RequestContext } from '../common/http/request-context.js';
 import type { GeneratedImages, ImageGenerationRequest, ImagePayload } from '../providers/provider.interface.js';
 import type { ServerSentEvent } from '../common/http/sse.js';
 import { ProviderRegistry } from '../providers/provider-registry.service.js';
+import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { ImageStore } from '../storage/image.store.js';
 import { BudgetsService } from '../budgets/budgets.service.js';
 import { CostEstimator } from '../usage/pricing/cost-estimator.js';
@@ -25,13 +26,20 @@ export class ImagesService {
     private readonly prices: PriceBook,
     private readonly estimator: CostEstimator,
     private readonly budgets: BudgetsService,
+    private readonly upstream: UpstreamExecutor,
   ) {}
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
   async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
-    const { model, route } = await this.prepare(dto, principal, context);
+    const model = await this.prepare(dto, principal, context);
     const started = performance.now();
-    const result = await model.provider.generateImages(route.target, toDomainRequest(dto), context.signal);
+    const request = toDomainRequest(dto);
+    const result = await this.upstream.run(
+      model,
+      context.signal,
+      (route) => model.provider.generateImages(route.target, request, context.signal),
+      ({ route }) => (context.usage.route = route.name),
+    );
     this.charge(dto.model, result, context, started);
     return {
       created: Math.floor(Date.now() / 1000),
@@ -50,12 +58,18 @@ export class ImagesService {
    * checked before the first event, so such errors are ordinary JSON responses.
    */
   async *generateStream(dto: CreateImageDto, principal: Principal, context: RequestContext): AsyncGenerator<ServerSentEvent> {
-    const { model, route } = await this.prepare(dto, principal, context);
-    const stream = model.provider.generateImagesStream!;
+    const model = await this.prepare(dto, principal, context);
     const started = performance.now();
     const created = Math.floor(Date.now() / 1000);
     const completed: ImagePayload[] = [];
-    for await (const event of stream.call(model.provider, route.target, toDomainRequest(dto), dto.partial_images ?? 0, context.signal)) {
+    const request = toDomainRequest(dto);
+    const events = this.upstream.stream(
+      model,
+      context.signal,
+      (route) => model.provider.generateImagesStream!(route.target, request, dto.partial_images ?? 0, context.signal),
+      ({ route }) => (context.usage.route = route.name),
+    );
+    for await (const event of events) {
       if (event.type === 'partial') {
         yield imageEvent('image_generation.partial_image', {
           b64_json: event.image.base64(),
@@ -81,8 +95,8 @@ export class ImagesService {
     const model = this.registry.imageModel(dto.model);
     assertMayUseModel(principal, dto.model);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
-    const route = this.registry.pickRoute(model);
-    Object.assign(context.usage, { provider: model.definition.provider, route: route.name });
+    this.registry.assertAvailable(model);
+    context.usage.provider = model.definition.provider;
     const estimate = this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
       prompt: dto.prompt,
       n: dto.n ?? 1,
@@ -90,7 +104,7 @@ export class ImagesService {
       quality: dto.quality,
     });
     context.budget = await this.budgets.reserve(principal, estimate);
-    return { model, route };
+    return model;
   }
 
   private charge(modelId: string, result: Pick<GeneratedImages, 'size' | 'quality' | 'usage'>, context: RequestContext, started: number): void {

@@ -15,6 +15,7 @@ import { PROVIDER_ADAPTERS } from './provider.tokens.js';
 export interface RegisteredRoute {
   name: string;
   weight: number;
+  fallback: boolean;
   target: unknown;
 }
 
@@ -55,7 +56,9 @@ export class ProviderRegistry {
       for (const route of definition.routes) {
         const resolved = provider.resolveRoute(definition, route);
         resolved.missing.forEach((name) => missing.add(name));
-        if (resolved.missing.length === 0) routes.push({ name: route.name, weight: route.weight, target: resolved.target });
+        if (resolved.missing.length === 0) {
+          routes.push({ name: route.name, weight: route.weight, fallback: route.fallback, target: resolved.target });
+        }
       }
       this.models.set(definition.id, {
         definition,
@@ -97,8 +100,8 @@ export class ProviderRegistry {
     return model;
   }
 
-  /** A usable route, weighted at random; 503 naming the missing settings when there is none. */
-  pickRoute(model: RegisteredModel): RegisteredRoute {
+  /** 503 naming the missing settings when the model has no usable route. */
+  assertAvailable(model: RegisteredModel): void {
     if (model.routes.length === 0) {
       throw new GatewayError(
         ErrorCode.ModelUnavailable,
@@ -106,13 +109,20 @@ export class ProviderRegistry {
         { param: 'model' },
       );
     }
-    if (model.routes.length === 1) return model.routes[0]!;
-    const total = model.routes.reduce((sum, route) => sum + route.weight, 0);
-    let ticket = Math.random() * total;
-    for (const route of model.routes) {
-      ticket -= route.weight;
-      if (ticket < 0) return route;
-    }
-    return model.routes.at(-1)!;
+  }
+
+  /**
+   * The usable routes in the order to try them: one drawn by weight among the primary routes,
+   * then the other primaries by weight, then the fallback routes by weight.
+   */
+  routeOrder(model: RegisteredModel): RegisteredRoute[] {
+    this.assertAvailable(model);
+    if (model.routes.length === 1) return model.routes;
+    const primaries = model.routes.filter((route) => !route.fallback);
+    const drawFrom = primaries.length > 0 ? primaries : model.routes;
+    let ticket = Math.random() * drawFrom.reduce((sum, route) => sum + route.weight, 0);
+    const first = drawFrom.find((route) => (ticket -= route.weight) < 0) ?? drawFrom.at(-1)!;
+    const byWeight = (a: RegisteredRoute, b: RegisteredRoute) => Number(a.fallback) - Number(b.fallback) || b.weight - a.weight;
+    return [first, ...model.routes.filter((route) => route !== first).sort(byWeight)];
   }
 }

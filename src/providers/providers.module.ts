@@ -4,6 +4,7 @@ import { LocalSketchAdapter } from './local/local-sketch.adapter.js';
 import type { RoutedProvider } from './provider.interface.js';
 import { ProviderRegistry } from './provider-registry.service.js';
 import { PROVIDER_ADAPTERS } from './provider.tokens.js';
+import { UpstreamExecutor } from './upstream-executor.js';
 import { UpstreamHttp } from './upstream-http.js';
 import { VertexAdapter } from './vertex/vertex.adapter.js';
 import { VertexAuth } from './vertex/vertex-auth.js';
@@ -21,7 +22,8 @@ import { VertexAuth } from './vertex/vertex-auth.js';
       useFactory: (...adapters: RoutedProvider[]) => adapters,
     },
     ProviderRegistry,
+    UpstreamExecutor,
   ],
-  exports: [ProviderRegistry],
+  exports: [ProviderRegistry, UpstreamExecutor],
 })
 export class ProvidersModule {}

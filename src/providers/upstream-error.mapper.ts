@@ -32,12 +32,13 @@ export function mapUpstreamError(error: unknown, upstreamName: string): GatewayE
   if (error instanceof UpstreamTransportError) {
     switch (error.reason) {
       case 'timeout':
-        return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} did not answer in time: ${error.message}.`, { cause: error });
+        return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} did not answer in time: ${error.message}.`, { cause: error, transient: true });
       case 'aborted':
         return new GatewayError(ErrorCode.UpstreamError, 'The request was cancelled by the client.', { cause: error });
+      case 'network':
+        return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, { cause: error, transient: true });
       case 'too_large':
       case 'malformed':
-      case 'network':
         return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, { cause: error });
     }
   }
@@ -67,6 +68,7 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
     return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} is rate limiting Easel (HTTP 429).`, {
       headers: retryAfter === undefined ? undefined : { 'retry-after': String(retryAfter) },
       cause: error,
+      transient: true,
     });
   }
   if (error.status === 400 || error.status === 422) {
@@ -77,10 +79,10 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
     );
   }
   if (error.status === 408 || error.status === 504) {
-    return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} timed out (HTTP ${error.status}).`, { cause: error });
+    return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} timed out (HTTP ${error.status}).`, { cause: error, transient: true });
   }
   // 401/403/404 mean Easel's own upstream settings are wrong: the operator's problem, not the client's.
-  return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed with HTTP ${error.status}.`, { cause: error });
+  return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed with HTTP ${error.status}.`, { cause: error, transient: error.status >= 500 });
 }
 
 /** Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date). */

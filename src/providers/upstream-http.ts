@@ -136,7 +136,7 @@ export class UpstreamHttp implements OnApplicationShutdown {
           body.destroy();
           throw new UpstreamTransportError(
             'too_large',
-            `The upstream response is larger than MAX_RESPONSE_BYTES (${limit} bytes).`,
+            `the upstream response is larger than MAX_RESPONSE_BYTES (${limit} bytes)`,
           );
         }
         chunks.push(chunk);

@@ -4,7 +4,7 @@ import {
   FakeVertexServer,
   IMAGE_SAFETY_REFUSAL,
   PROMPT_BLOCKED,
-  RESOURCE_EXHAUSTED,
+  googleError,
 } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { VERTEX_TOKEN, startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
@@ -179,11 +179,13 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     expect(received.join('')).not.toBe('');
   });
 
-  it('reports an upstream 429 as 502 with the RetryInfo delay as Retry-After', async () => {
-    vertex.enqueue({ status: 429, body: RESOURCE_EXHAUSTED });
+  it('retries a 429 after its RetryInfo delay and reports it as 502 with that Retry-After when it persists', async () => {
+    const exhausted = googleError(429, 'RESOURCE_EXHAUSTED', 'Resource exhausted.', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' }]);
+    vertex.enqueue(exhausted, exhausted, exhausted);
     const response = await sut.http('/v1/chat/completions', { key, body: { model: PREVIEW, messages: [{ role: 'user', content: 'busy' }] } });
     expect(response.status).toBe(502);
-    expect(response.headers.get('retry-after')).toBe('3');
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(vertex.generationRequests).toHaveLength(3);
     expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
   });
 

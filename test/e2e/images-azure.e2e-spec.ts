@@ -98,26 +98,47 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     },
   );
 
-  it('reports an upstream 429 as 502 upstream_error with its Retry-After', async () => {
-    azure.enqueue({ status: 429, headers: { 'retry-after': '7' }, body: { error: { code: '429', message: 'Please retry after 7 seconds.' } } });
+  it('retries an upstream 429 after its Retry-After, then succeeds', async () => {
+    azure.enqueue({ status: 429, headers: { 'retry-after-ms': '100' }, body: { error: { code: '429', message: 'Please retry after 0.1 seconds.' } } });
+
+    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'busy', response_format: 'b64_json' } });
+
+    expect(response.status).toBe(200);
+    expect(azure.generationRequests).toHaveLength(2);
+  });
+
+  it('reports an upstream that keeps answering 429 as 502 upstream_error with its Retry-After, after two retries', async () => {
+    const busy = { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: '429', message: 'Please retry after 1 second.' } } };
+    azure.enqueue(busy, busy, busy);
 
     const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'busy' } });
 
     expect(response.status).toBe(502);
-    expect(response.headers.get('retry-after')).toBe('7');
+    expect(response.headers.get('retry-after')).toBe('1');
     expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
+    expect(azure.generationRequests).toHaveLength(3);
+  });
+
+  it('retries a 500 once and succeeds', async () => {
+    azure.enqueue({ status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } } });
+
+    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'flaky', response_format: 'b64_json' } });
+
+    expect(response.status).toBe(200);
+    expect(azure.generationRequests).toHaveLength(2);
   });
 
   it.each([
-    ['a 500', { status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } } }],
-    ['a non-JSON body', { status: 200, raw: '<html>oops</html>' }],
-    ['a 200 without images', { status: 200, body: { created: 1, data: [] } }],
-    ['a 401 (wrong Easel credentials)', { status: 401, body: { error: { code: '401', message: 'Access denied' } } }],
-  ])('reports %s from Azure as 502 upstream_error', async (_name, scripted) => {
-    azure.enqueue(scripted);
+    ['a 500 three times', [500, 500, 500].map((status) => ({ status, body: { error: { code: 'InternalServerError', message: 'boom' } } })), 3],
+    ['a non-JSON body (not retried)', [{ status: 200, raw: '<html>oops</html>' }], 1],
+    ['a 200 without images (not retried)', [{ status: 200, body: { created: 1, data: [] } }], 1],
+    ['a 401, wrong Easel credentials (not retried)', [{ status: 401, body: { error: { code: '401', message: 'Access denied' } } }], 1],
+  ])('reports %s from Azure as 502 upstream_error', async (_name, scripted, calls) => {
+    azure.enqueue(...scripted);
 
     const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'p' } });
 
+    expect(azure.generationRequests).toHaveLength(calls);
     expect(response.status).toBe(502);
     const body = (await response.json()) as { error: { message: string } };
     expect(body).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });

@@ -170,7 +170,7 @@ describe('Usage records, prices and spend reports', () => {
       ['unknown field', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'e', colour: 'red' } }), 400],
       ['unknown model', () => sut.http('/v1/images/generations', { key, body: { model: 'nope/nope/nope', prompt: 'f' } }), 404],
       ['refusal', () => { azure.enqueue({ status: 400, body: { error: { code: 'contentFilter', message: 'blocked' } } }); return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'g' } }); }, 400],
-      ['upstream 500', () => { azure.enqueue({ status: 500, body: { error: { code: 'x', message: 'y' } } }); return sut.http('/v1/images/generations', { key: other.key, body: { model: 'azure/openai/gpt-image-1', prompt: 'h' } }); }, 502],
+      ['upstream 500 (after retries)', () => { azure.enqueue(...Array(3).fill({ status: 500, body: { error: { code: 'x', message: 'y' } } })); return sut.http('/v1/images/generations', { key: other.key, body: { model: 'azure/openai/gpt-image-1', prompt: 'h' } }); }, 502],
       ['models list', () => sut.http('/v1/models', { key }), 200],
       ['bad json', () => sut.http('/v1/images/generations', { key, body: '{"model":' }), 400],
     ];

@@ -17,6 +17,8 @@ export interface ScriptedResponse {
   raw?: string;
   /** Wait before answering. */
   delayMs?: number;
+  /** Drop the connection without answering (a reset). */
+  reset?: boolean;
   /**
    * Server-sent events instead of a body: answered with `content-type: text/event-stream` (unless
    * `headers` say otherwise) and each string written verbatim as one chunk, so it must carry its
@@ -105,6 +107,10 @@ export abstract class FakeHttpServer {
       return send(response, { status: 404, body: { error: { code: '404', message: 'Resource not found' } } });
     }
     if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+    if (answer.reset) {
+      request.socket.destroy();
+      return;
+    }
     if (answer.stream) return sendStream(response, answer, answer.stream);
     send(response, answer);
   }

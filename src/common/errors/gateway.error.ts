@@ -7,6 +7,8 @@ export interface GatewayErrorOptions {
   headers?: Record<string, string>;
   /** The internal cause: logged, never sent. */
   cause?: unknown;
+  /** An upstream fault that may pass if tried again (429, 5xx, timeouts, broken connections). */
+  transient?: boolean;
 }
 
 /**
@@ -16,6 +18,7 @@ export interface GatewayErrorOptions {
 export class GatewayError extends Error {
   readonly param?: string;
   readonly headers?: Record<string, string>;
+  readonly transient: boolean;
 
   constructor(
     readonly code: ErrorCode,
@@ -26,6 +29,7 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
     this.param = options.param;
     this.headers = options.headers;
+    this.transient = options.transient ?? false;
   }
 }
 

@@ -211,7 +211,7 @@ describe(AzureOpenAiAdapter.name, () => {
     it("defaults the deployment to the model id's last segment", () => {
       const sut = adapter(ENV);
 
-      const resolved = sut.resolveRoute(GPT_IMAGE_1, { name: 'default', weight: 1 });
+      const resolved = sut.resolveRoute(GPT_IMAGE_1, { name: 'default', weight: 1, fallback: false });
 
       expect(resolved.target!.url).toContain('/openai/deployments/gpt-image-1/images/generations');
     });
@@ -221,6 +221,7 @@ describe(AzureOpenAiAdapter.name, () => {
       const resolved = sut.resolveRoute(GPT_IMAGE_1, {
         name: 'eu',
         weight: 1,
+        fallback: false,
         deployment: 'img one',
         endpoint_env: 'EU_ENDPOINT',
         api_key_env: 'EU_KEY',
@@ -256,7 +257,7 @@ describe(AzureOpenAiAdapter.name, () => {
     it("names the route's own variables when they are missing", () => {
       const sut = adapter(ENV);
 
-      const resolved = sut.resolveRoute(GPT_IMAGE_1, { name: 'eu', weight: 1, endpoint_env: 'EU_ENDPOINT', api_key_env: 'EU_KEY' });
+      const resolved = sut.resolveRoute(GPT_IMAGE_1, { name: 'eu', weight: 1, fallback: false, endpoint_env: 'EU_ENDPOINT', api_key_env: 'EU_KEY' });
 
       expect(resolved.missing).toEqual(['EU_ENDPOINT', 'EU_KEY']);
     });

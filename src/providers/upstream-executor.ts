@@ -1,0 +1,137 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CircuitState, ConsecutiveBreaker, type CircuitBreakerPolicy, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError } from '../common/errors/gateway.error.js';
+import type { RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
+import { ProviderRegistry } from './provider-registry.service.js';
+
+/** Retries after the first attempt on the same route. */
+const MAX_RETRIES = 2;
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 8_000;
+/** A Retry-After longer than this is not waited for: the next route is tried instead. */
+const MAX_RETRY_AFTER_S = 30;
+/** Consecutive failed calls (after retries) that open a route's breaker, and how long it stays open. */
+const BREAKER_FAILURES = 5;
+const BREAKER_OPEN_MS = 30_000;
+
+/** Failures that say nothing about the request itself: worth another try or another route. */
+function isUpstreamFault(error: unknown): boolean {
+  return error instanceof GatewayError && (error.code === ErrorCode.UpstreamError || error.code === ErrorCode.UpstreamTimeout);
+}
+
+export interface RouteAttempt {
+  route: RegisteredRoute;
+  /** 1-based, across retries and routes. */
+  attempt: number;
+}
+
+/**
+ * Upstream calls made to survive faults: per route, transient failures (429, 5xx, timeouts,
+ * broken connections) are retried at most twice with jittered exponential backoff, honouring
+ * Retry-After; then the model's next route is tried. Each route has a circuit breaker (cockatiel):
+ * after 5 consecutive failed calls it is skipped for 30 s. Refusals and bad requests are never
+ * retried, and nothing is retried once the client has gone.
+ */
+@Injectable()
+export class UpstreamExecutor {
+  private readonly logger = new Logger(UpstreamExecutor.name);
+  private readonly breakers = new Map<string, CircuitBreakerPolicy>();
+
+  constructor(private readonly registry: ProviderRegistry) {}
+
+  async run<T>(model: RegisteredModel, signal: AbortSignal, call: (route: RegisteredRoute) => Promise<T>, onAttempt?: (attempt: RouteAttempt) => void): Promise<T> {
+    let attempts = 0;
+    let lastError: unknown;
+    for (const route of this.registry.routeOrder(model)) {
+      const breaker = this.breakerFor(model, route);
+      if (breaker.state === CircuitState.Open) continue;
+      try {
+        return await breaker.execute(async () => {
+          for (let retry = 0; ; retry++) {
+            onAttempt?.({ route, attempt: ++attempts });
+            try {
+              return await call(route);
+            } catch (error) {
+              const delay = retry < MAX_RETRIES && !signal.aborted ? retryDelayMs(error, retry) : undefined;
+              if (delay === undefined) throw error;
+              this.logger.warn(`${model.definition.id} via ${route.name}: ${(error as Error).message} Retrying in ${delay} ms.`);
+              await sleep(delay, signal);
+            }
+          }
+        });
+      } catch (error) {
+        if (isBrokenCircuitError(error)) continue;
+        if (!isUpstreamFault(error) || signal.aborted) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError ?? new GatewayError(ErrorCode.UpstreamError, `Every route of ${model.definition.id} is failing; retry later.`, { headers: { 'retry-after': String(BREAKER_OPEN_MS / 1000) } });
+  }
+
+  /**
+   * A stream, with the same protection up to its first event: a stream that fails before yielding
+   * anything is retried or moved to the next route; after the first event it is the client's.
+   */
+  async *stream<E>(model: RegisteredModel, signal: AbortSignal, open: (route: RegisteredRoute) => AsyncIterable<E>, onAttempt?: (attempt: RouteAttempt) => void): AsyncGenerator<E> {
+    const { iterator, first } = await this.run(
+      model,
+      signal,
+      async (route) => {
+        const iterator = open(route)[Symbol.asyncIterator]();
+        return { iterator, first: await iterator.next() };
+      },
+      onAttempt,
+    );
+    if (first.done) return;
+    yield first.value;
+    yield* { [Symbol.asyncIterator]: () => iterator };
+  }
+
+  /** Each route's breaker state, for metrics and health. */
+  states(): Array<{ model: string; route: string; state: 'closed' | 'open' | 'half_open' }> {
+    return [...this.breakers.entries()].map(([key, breaker]) => {
+      const [model, route] = key.split('\u0000') as [string, string];
+      const state = breaker.state === CircuitState.Open || breaker.state === CircuitState.Isolated ? 'open' : breaker.state === CircuitState.HalfOpen ? 'half_open' : 'closed';
+      return { model, route, state };
+    });
+  }
+
+  private breakerFor(model: RegisteredModel, route: RegisteredRoute): CircuitBreakerPolicy {
+    const key = `${model.definition.id}\u0000${route.name}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = circuitBreaker(handleWhen(isUpstreamFault), { halfOpenAfter: BREAKER_OPEN_MS, breaker: new ConsecutiveBreaker(BREAKER_FAILURES) });
+      breaker.onBreak(() => this.logger.warn(`Circuit opened for ${model.definition.id} via ${route.name} for ${BREAKER_OPEN_MS / 1000} s`));
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+}
+
+/** undefined = do not retry. */
+function retryDelayMs(error: unknown, retry: number): number | undefined {
+  if (!(error instanceof GatewayError) || !error.transient) return undefined;
+  const retryAfter = error.headers?.['retry-after'];
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    return seconds > MAX_RETRY_AFTER_S ? undefined : Math.max(0, seconds * 1000);
+  }
+  const cap = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** retry);
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
