@@ -1,9 +1,10 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiExtraModels,
   ApiForbiddenResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -15,6 +16,7 @@ import type { FastifyReply } from 'fastify';
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
 import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
 import { ChatService } from './chat.service.js';
@@ -29,6 +31,8 @@ export class ChatController {
 
   @Post('completions')
   @HttpCode(200)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body within 24 h: the first result again, no second upstream call or charge (not with stream)' })
   @ApiOperation({
     summary: 'Chat with an image model: text and images in, text and images (message.images) out',
     description:

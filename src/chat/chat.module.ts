@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { BudgetsModule } from '../budgets/budgets.module.js';
+import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatService } from './chat.service.js';
 
 @Module({
-  imports: [ProvidersModule, UsageModule, BudgetsModule],
+  imports: [ProvidersModule, UsageModule, BudgetsModule, IdempotencyModule],
   controllers: [ChatController],
   providers: [ChatService],
 })

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiForbiddenResponse,
@@ -14,6 +14,7 @@ import {
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
 import type { FastifyReply } from 'fastify';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
 import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
@@ -29,6 +30,8 @@ export class ImagesController {
 
   @Post('generations')
   @HttpCode(200)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body within 24 h: the first result again, no second upstream call or charge (not with stream)' })
   @ApiOperation({
     summary: 'Create images from a prompt (OpenAI Images API)',
     description:

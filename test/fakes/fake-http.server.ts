@@ -39,6 +39,8 @@ export abstract class FakeHttpServer {
   readonly unexpected: string[] = [];
   /** Responses whose connection closed before they were complete (the client gave up). */
   abortedResponses = 0;
+  /** A delay for the normal (unscripted) answers, to make the upstream slow. */
+  responseDelayMs = 0;
   private readonly script: ScriptedResponse[] = [];
   private server?: Server;
 
@@ -66,6 +68,7 @@ export abstract class FakeHttpServer {
   }
 
   reset(): void {
+    this.responseDelayMs = 0;
     this.requests.length = 0;
     this.unexpected.length = 0;
     this.script.length = 0;
@@ -106,7 +109,8 @@ export abstract class FakeHttpServer {
       this.unexpected.push(`${recorded.method} ${recorded.path}`);
       return send(response, { status: 404, body: { error: { code: '404', message: 'Resource not found' } } });
     }
-    if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+    const delayMs = answer.delayMs ?? (scripted ? 0 : this.responseDelayMs);
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (answer.reset) {
       request.socket.destroy();
       return;

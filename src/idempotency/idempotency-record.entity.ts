@@ -1,0 +1,31 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * The first answer to a request sent with an `Idempotency-Key`, per API key, for 24 hours:
+ * `pending` while the first request runs, then `done` with its response.
+ */
+@Entity('idempotency_records')
+@Index('idx_idempotency_records_expires_at', ['expiresAt'])
+export class IdempotencyRecordEntity {
+  @PrimaryColumn({ name: 'api_key_id', type: 'uuid' })
+  apiKeyId!: string;
+
+  @PrimaryColumn({ name: 'idempotency_key', type: 'varchar', length: 255 })
+  idempotencyKey!: string;
+
+  /** SHA-256 of the endpoint and the request body: the same key with another body is a conflict. */
+  @Column({ name: 'request_hash', type: 'char', length: 64 })
+  requestHash!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: 'pending' | 'done';
+
+  @Column({ name: 'response_body', type: 'jsonb', nullable: true })
+  responseBody!: unknown;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+}
