@@ -5,7 +5,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app.config.js';
 import { type EaselRequest, type RequestUsage, existingRequestContext } from '../common/http/request-context.js';
-import { toNumericString } from '../common/money/usd.js';
+import { formatUsd, toNumericString } from '../common/money/usd.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { EMPTY_USAGE } from './usage-measure.js';
 import { UsageRecorder, type UsageRecordRow } from './usage.recorder.js';
 
@@ -31,6 +32,7 @@ export class UsageHttpHook implements OnModuleInit {
     private readonly recorder: UsageRecorder,
     private readonly config: AppConfig,
     private readonly budgets: BudgetsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   private readonly logger = new Logger(UsageHttpHook.name);
@@ -92,6 +94,16 @@ export class UsageHttpHook implements OnModuleInit {
       promptText: prompt !== undefined && this.config.logging.logPrompts ? prompt : null,
     };
     this.recorder.record(row);
+    this.metrics.observe({
+      endpoint,
+      model: row.model ?? '(none)',
+      provider: row.provider ?? '(none)',
+      status,
+      latencyMs,
+      upstreamLatencyMs: usage.upstreamLatencyMs,
+      images: measure.images,
+      costUsd: formatUsd(usage.cost ?? 0n),
+    });
     if (context?.budget) {
       void this.budgets.settle(context.budget, usage.cost ?? 0n).catch((error: unknown) => this.logger.warn(`Budget not settled: ${String(error)}`));
     }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BudgetsModule } from '../budgets/budgets.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { CostEstimator } from './pricing/cost-estimator.js';
 import { PriceBook } from './pricing/price-book.service.js';
@@ -15,7 +16,7 @@ import { UsageReportRepository } from './usage-report.repository.js';
 import { UsageRecorder } from './usage.recorder.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule, BudgetsModule],
+  imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule, BudgetsModule, MetricsModule],
   controllers: [UsageAdminController, PricingAdminController],
   providers: [PricingService, CostEstimator, PriceBook, UsageRecorder, UsageHttpHook, UsageReportRepository, UsageAdminService],
   exports: [PricingService, CostEstimator, PriceBook, UsageRecorder],

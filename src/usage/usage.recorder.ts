@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
@@ -33,9 +34,12 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @InjectRepository(UsageRecordEntity) private readonly records: Repository<UsageRecordEntity>,
     config: AppConfig,
+    @Optional() metrics?: MetricsService,
   ) {
     this.spool = new UsageSpool(join(config.dataDir, 'usage-spool'));
     this.insertStatement = buildInsert(records);
+    metrics?.gauge('easel_usage_queue_depth', 'Usage records waiting to be written', () => this.queue.length);
+    metrics?.gauge('easel_usage_spool_bytes', 'Usage records spooled while PostgreSQL was unreachable', () => this.spool.size());
   }
 
   onApplicationBootstrap(): void {

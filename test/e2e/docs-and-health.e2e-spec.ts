@@ -1,4 +1,5 @@
 import { createTestApp, type TestApp } from '../utils/test-app.js';
+import { waitFor } from '../utils/wait-for.js';
 
 interface OpenApiDocument {
   openapi: string;
@@ -38,6 +39,7 @@ describe('Swagger docs and health', () => {
         '/admin/usage',
         '/admin/usage/records',
         '/health/live',
+        '/metrics',
         '/v1/chat/completions',
         '/health/ready',
         '/v1/images/files/{file}',
@@ -54,6 +56,24 @@ describe('Swagger docs and health', () => {
     expect(document.components.schemas).toHaveProperty('ImagesResponseDto');
     expect(document.components.schemas).toHaveProperty('ErrorResponseDto');
     expect(document.paths['/admin/keys']!.post!.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('serves Prometheus metrics without a key, counting requests by endpoint, model and status', async () => {
+    const { key } = await sut.createKey();
+    await sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'metrics', size: '256x256', response_format: 'b64_json' } });
+    await sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: '' } });
+
+    const metrics = await waitFor(
+      async () => (await sut.http('/metrics')).text(),
+      (text) => text.includes('status="400"'),
+    );
+    expect(metrics).toMatch(/easel_requests_total\{endpoint="images",model="local\/easel\/sketch",provider="local",status="200"\} 1/);
+    expect(metrics).toMatch(/easel_requests_total\{endpoint="images",model="local\/easel\/sketch",provider="\(none\)",status="400"\} 1/);
+    expect(metrics).toMatch(/easel_images_total\{model="local\/easel\/sketch",provider="local"\} 1/);
+    expect(metrics).toContain('easel_request_duration_seconds_bucket');
+    expect(metrics).toMatch(/easel_usage_queue_depth \d+/);
+    expect(metrics).toMatch(/easel_usage_spool_bytes \d+/);
+    expect(metrics).toContain('easel_process_nodejs_eventloop_lag_p99_seconds');
   });
 
   it('reports liveness and database readiness without a key', async () => {
