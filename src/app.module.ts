@@ -8,7 +8,9 @@ import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
 import { RequestValidationPipe } from './common/validation/validation.pipe.js';
 import { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
+import type { DestinationStream } from 'pino';
 import { DatabaseModule } from './database/database.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ImagesModule } from './images/images.module.js';
 import { ModelsModule } from './models/models.module.js';
@@ -39,8 +41,11 @@ import { UsageModule } from './usage/usage.module.js';
   ],
 })
 export class AppModule {
-  /** The application for one validated configuration (the process env in `main.ts`, fakes in tests). */
-  static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [ConfigModule.forRoot(config)] };
+  /**
+   * The application for one validated configuration (the process env in `main.ts`, fakes in
+   * tests); logs go to stdout unless another destination is given.
+   */
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
+    return { module: AppModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, logDestination)] };
   }
 }

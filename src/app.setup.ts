@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { existingRequestContext } from './common/http/request-context.js';
 
@@ -33,6 +34,8 @@ export function configureApp(app: NestFastifyApplication): void {
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
   });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
   app.enableShutdownHooks();
   setupSwagger(app);
 }

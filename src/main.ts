@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -10,22 +10,13 @@ async function bootstrap(): Promise<void> {
   const started = Date.now();
   const config = AppConfig.fromProcess();
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(), {
-    logger: nestLogLevels(config.logging.level),
+    bufferLogs: true,
   });
   configureApp(app);
   await app.listen(config.http.port, config.http.host);
   new Logger('Easel').log(
     `Listening on http://${config.http.host}:${config.http.port} (docs at ${config.http.publicBaseUrl}/docs) — ready in ${Date.now() - started} ms`,
   );
-}
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const PINO_TO_NEST: Record<AppConfig['logging']['level'], number> = {
-  silent: -1, fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5,
-};
-
-function nestLogLevels(level: AppConfig['logging']['level']): LogLevel[] {
-  return LEVELS.slice(0, PINO_TO_NEST[level] + 1);
 }
 
 bootstrap().catch((error: unknown) => {

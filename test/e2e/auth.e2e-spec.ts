@@ -1,4 +1,3 @@
-import type { LoggerService } from '@nestjs/common';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 const LOCAL = { model: 'local/easel/sketch', prompt: 'auth check', size: '256x256', response_format: 'b64_json' };
@@ -133,12 +132,7 @@ describe('API keys and the admin API', () => {
 describe('Admin key bootstrap', () => {
   it('prints a new admin key once on the first start without ADMIN_API_KEY, and not again after a restart', async () => {
     const lines: string[] = [];
-    const logger: LoggerService = {
-      log: (message: unknown) => lines.push(String(message)),
-      warn: (message: unknown) => lines.push(String(message)),
-      error: (message: unknown) => lines.push(String(message)),
-    };
-    const first = await createTestApp({ env: { ADMIN_API_KEY: undefined }, logger });
+    const first = await createTestApp({ env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' }, logs: lines });
     const printed = lines.join('\n').match(/sk-easel-[A-Za-z0-9]{43}/g) ?? [];
     expect(new Set(printed).size).toBe(1);
     const adminKey = printed[0]!;
@@ -147,7 +141,7 @@ describe('Admin key bootstrap', () => {
     await first.close({ keep: true });
 
     lines.length = 0;
-    const second = await createTestApp({ env: { ADMIN_API_KEY: undefined }, logger, database: first.database, dataDir: first.dataDir });
+    const second = await createTestApp({ env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' }, logs: lines, database: first.database, dataDir: first.dataDir });
     try {
       expect(lines.join('\n')).not.toMatch(/sk-easel-[A-Za-z0-9]{43}/);
       expect((await second.http('/admin/keys', { key: adminKey })).status).toBe(200);

@@ -67,6 +67,8 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
   ["image_config.aspect_ratio '7:3'", { ...valid, image_config: { aspect_ratio: '7:3' } }, { param: 'image_config.aspect_ratio' }],
   ["stream 'yes'", { ...valid, stream: 'yes' }, { param: 'stream' }],
   ['an unknown top-level field', { ...valid, style: 'vivid' }, { param: 'style', code: 'unknown_parameter' }],
+  ['a message that is an array', { ...valid, messages: [[{ role: 'user', content: 'hi' }]] }, { param: 'messages' }],
+  ['a nested field named like an Object method', { ...valid, stream_options: { include_usage: true, constructor: [] } }, { param: 'stream_options.constructor', code: 'unknown_parameter' }],
   [
     'an unknown field inside stream_options',
     { ...valid, stream: true, stream_options: { include_usage: true, chunk_size: 3 } },

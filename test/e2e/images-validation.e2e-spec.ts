@@ -35,6 +35,7 @@ const INVALID: Array<[string, Record<string, unknown>, string]> = [
   ['partial_images without stream', { ...valid, partial_images: 1 }, 'partial_images'],
   ['stream with response_format url', { ...valid, stream: true, response_format: 'url' }, 'response_format'],
   ['an unknown field', { ...valid, style: 'vivid' }, 'style'],
+  ['a field named like an Object method', { ...valid, toString: {} }, 'toString'],
   ['a model that does not exist in the right type', { ...valid, model: '' }, 'model'],
 ];
 

@@ -44,7 +44,6 @@ describe('Upstream faults', () => {
         UPSTREAM_TIMEOUT_MS: '400',
         MAX_RESPONSE_BYTES: '1000000',
       },
-      logger: process.env.DEBUG_RESILIENCE ? { log: () => undefined, warn: (m: unknown) => console.warn(m), error: (m: unknown) => console.error(m) } : undefined,
     });
     ({ key } = await sut.createKey());
   });

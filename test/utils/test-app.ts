@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import OpenAI from 'openai';
@@ -19,8 +18,8 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** Reuse a data dir (for restart tests); a fresh temp dir otherwise. */
   dataDir?: string;
-  /** Receives every log line; silent otherwise. */
-  logger?: LoggerService;
+  /** Receives every JSON log line the apps of this test file write; discarded otherwise. */
+  logs?: string[];
 }
 
 export interface TestApp {
@@ -55,12 +54,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     PORT: String(port),
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
+    // nestjs-pino's level is per process (the first app's): log everything, the shared sink decides.
+    LOG_LEVEL: 'debug',
     ADMIN_API_KEY: adminKey,
     ...options.env,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(), {
-    logger: options.logger ?? false,
+  if (options.logs) logCaptures.add(options.logs);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logSink), createFastifyAdapter(), {
+    bufferLogs: true,
   });
   configureApp(app);
   await app.listen(port, '127.0.0.1');
@@ -93,6 +94,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     openai: (key) => new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0 }),
     async close({ keep = false } = {}) {
       await app.close();
+      if (options.logs) logCaptures.delete(options.logs);
       if (!keep) {
         await database.drop();
         await rm(dataDir, { recursive: true, force: true });
@@ -100,6 +102,17 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
   };
 }
+
+/**
+ * nestjs-pino keeps its root logger per process, so every app of a test file logs through the
+ * destination of the first one: one shared sink, copying each line to the captures registered.
+ */
+const logCaptures = new Set<string[]>();
+const logSink = {
+  write(line: string): void {
+    for (const capture of logCaptures) capture.push(line);
+  },
+};
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -106,6 +106,7 @@ export class CreateChatCompletionDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  @IsObject({ each: true, message: 'each message must be an object with role and content' })
   @ValidateNested({ each: true })
   @Type(() => ChatMessageDto)
   @IsDefined({ message: 'messages is required' })

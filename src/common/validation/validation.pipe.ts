@@ -23,8 +23,25 @@ export class RequestValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object && !isPlainObject(value)) {
       throw new InvalidRequestError('The request body must be a JSON object.');
     }
+    // Nest and class-transformer drop keys named like Object.prototype members before the
+    // whitelist sees them; no DTO has such a field, so they are unknown fields like any other.
+    const hidden = findPrototypeNamedKey(value, '');
+    if (hidden !== undefined) throw new InvalidRequestError(`Unknown parameter: '${hidden}'.`, hidden, ErrorCode.UnknownField);
     return super.transform(value, metadata);
   }
+}
+
+const PROTOTYPE_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+function findPrototypeNamedKey(value: unknown, path: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!Array.isArray(value) && PROTOTYPE_NAMES.has(key)) return childPath;
+    const found = findPrototypeNamedKey(child, childPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function isPlainObject(value: unknown): boolean {
