@@ -1,19 +1,17 @@
-import { Controller, Get, HttpCode } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators.js';
-import { ErrorCode } from '../common/errors/error-code.enum.js';
-import { GatewayError } from '../common/errors/gateway.error.js';
+import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { HealthService } from './health.service.js';
 
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get('live')
-  @HttpCode(200)
   @ApiOperation({ summary: 'The process is up' })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
@@ -21,15 +19,11 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'PostgreSQL is reachable' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', database: 'up' } } })
-  @ApiServiceUnavailableResponse({ description: 'PostgreSQL is not reachable' })
-  async ready(): Promise<{ status: 'ok'; database: 'up' }> {
-    try {
-      await this.dataSource.query('SELECT 1');
-    } catch (error) {
-      throw new GatewayError(ErrorCode.NotReady, 'The database is not reachable.', { cause: error });
-    }
-    return { status: 'ok', database: 'up' };
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'PostgreSQL is reachable (and Redis, when REDIS_URL is set)' })
+  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } } } })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is unreachable', type: ErrorResponseDto })
+  ready(): Promise<HealthCheckResult> {
+    return this.health.ready();
   }
 }

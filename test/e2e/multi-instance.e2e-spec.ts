@@ -30,6 +30,10 @@ describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
     await azure?.stop();
   });
 
+  it('reports Redis in readiness', async () => {
+    expect(await (await a.http('/health/ready')).json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } } });
+  });
+
   it('holds a key with rpm 2 to two requests a minute across both instances', async () => {
     const { key } = await a.createKey({ rpm: 2 });
 

@@ -65,6 +65,9 @@ describe('Usage recording while PostgreSQL is down', () => {
 
     for (let i = 0; i < 10; i++) await send(i);
     await server.stop();
+    const notReady = await sut.http('/health/ready');
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ error: { code: 'not_ready', message: expect.stringContaining('database') } });
     for (let i = 10; i < 30; i++) await send(i);
     await new Promise((resolve) => setTimeout(resolve, 6_000)); // past the key cache's freshness
     for (let i = 30; i < 40; i++) await send(i);
@@ -72,6 +75,7 @@ describe('Usage recording while PostgreSQL is down', () => {
     expect(spooled).toContain('outage-10');
     expect(spooled).not.toContain('outage ');
     await server.start();
+    await waitFor(async () => (await sut.http('/health/ready')).status, (status) => status === 200);
     for (let i = 40; i < 50; i++) await send(i);
 
     const client = new pg.Client({ connectionString: sut.database.url });

@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RedisService } from '../redis/redis.service.js';
+
+/**
+ * Terminus indicators for Easel's two dependencies: PostgreSQL answers `SELECT 1`, Redis answers
+ * PING (checked only when REDIS_URL is set). Each gives up after two seconds.
+ */
+@Injectable()
+export class DependencyHealthIndicators {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly redis: RedisService,
+  ) {}
+
+  database(): Promise<HealthIndicatorResult> {
+    return this.probe('database', () => this.dataSource.query('SELECT 1'));
+  }
+
+  redisServer(): Promise<HealthIndicatorResult> {
+    return this.probe('redis', () => this.redis.client()!.ping());
+  }
+
+  private async probe(key: string, attempt: () => Promise<unknown>): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check(key);
+    try {
+      await Promise.race([attempt(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2_000).unref())]);
+      return check.up();
+    } catch (error) {
+      return check.down({ message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
