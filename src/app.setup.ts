@@ -6,6 +6,15 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { existingRequestContext } from './common/http/request-context.js';
+import { AppConfig } from './config/app.config.js';
+
+/** Headers every response carries: an API has nothing to frame, sniff or refer. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-site',
+};
 
 /** Room for a 32000-character prompt and, later, image inputs as data URLs. */
 export const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
@@ -32,8 +41,18 @@ export function configureApp(app: NestFastifyApplication): void {
     void reply.header('x-request-id', request.id);
   });
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
-    void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
+    void reply.headers({ 'x-easel-cost-usd': existingRequestContext(request)?.costUsd ?? '0', ...SECURITY_HEADERS });
   });
+  // CORS is off unless CORS_ORIGINS names the browser origins allowed to call Easel.
+  const { corsOrigins } = app.get(AppConfig).http;
+  if (corsOrigins.length > 0) {
+    app.enableCors({
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'x-easel-cost-usd', 'retry-after', 'idempotent-replayed'],
+      maxAge: 600,
+    });
+  }
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.enableShutdownHooks();

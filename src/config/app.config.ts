@@ -6,7 +6,7 @@ import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
  * Injected by class; tests build their own with `AppConfig.fromEnv({...})`.
  */
 export class AppConfig {
-  readonly http: { port: number; host: string; publicBaseUrl: string };
+  readonly http: { port: number; host: string; publicBaseUrl: string; corsOrigins: string[] };
   readonly dataDir: string;
   readonly database: { url?: string };
   readonly redisUrl?: string;
@@ -38,6 +38,7 @@ export class AppConfig {
       port: env.PORT,
       host: env.HOST,
       publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
+      corsOrigins: env.CORS_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean) ?? [],
     };
     this.dataDir = resolve(env.EASEL_DATA_DIR);
     this.database = { url: env.DATABASE_URL };

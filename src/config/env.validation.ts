@@ -64,6 +64,10 @@ export const envSchema = z.object({
   MAX_RESPONSE_BYTES: integer(1024, 2 ** 31 - 1).default(104_857_600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PROMPTS: booleanString.default(false),
+  CORS_ORIGINS: optionalString.refine(
+    (v) => v === undefined || v.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
+    'must be a comma-separated list of origins (https://app.example.com) or *',
+  ),
 });
 
 export type Env = z.output<typeof envSchema>;

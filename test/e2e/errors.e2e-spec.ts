@@ -68,3 +68,39 @@ describe('Error envelope (SPEC §4)', () => {
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);
   });
 });
+
+describe('Security headers and CORS', () => {
+  it('puts security headers on every response and answers no CORS preflight by default', async () => {
+    const sut = await createTestApp();
+    try {
+      const response = await sut.http('/health/live');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      const preflight = await sut.http('/v1/models', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('allows the origins CORS_ORIGINS names, and only those', async () => {
+    const sut = await createTestApp({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+    try {
+      const allowed = await sut.http('/v1/models', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+      const other = await sut.http('/v1/models', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await sut.close();
+    }
+  });
+});
