@@ -5,6 +5,7 @@ import { KeyThrottlerGuard } from './auth/throttling/key-throttler.guard.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
+import { HttpDrain } from './common/http/http-drain.js';
 import { RequestValidationPipe } from './common/validation/validation.pipe.js';
 import { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -33,6 +34,7 @@ import { UsageModule } from './usage/usage.module.js';
     HealthModule,
   ],
   providers: [
+    HttpDrain,
     // Order matters: who is calling, then how often.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
     { provide: APP_GUARD, useExisting: KeyThrottlerGuard },

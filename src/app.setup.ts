@@ -30,7 +30,8 @@ export function createFastifyAdapter(): FastifyAdapter {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
     },
     return503OnClosing: true,
-    forceCloseConnections: false,
+    // On close: refuse new requests (503), let those in flight finish, drop idle keep-alive sockets.
+    forceCloseConnections: 'idle',
   });
 }
 

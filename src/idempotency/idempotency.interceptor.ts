@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
 import { type Observable, from, lastValueFrom } from 'rxjs';
@@ -21,7 +21,9 @@ const POLL_MS = 100;
  * is a 409. Failed requests are not remembered, so they can be retried with the same key.
  */
 @Injectable()
-export class IdempotencyInterceptor implements NestInterceptor {
+export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, OnModuleDestroy {
+  private sweeper?: NodeJS.Timeout;
+
   constructor(
     @InjectRepository(IdempotencyRecordEntity) private readonly records: Repository<IdempotencyRecordEntity>,
     private readonly config: AppConfig,
@@ -43,6 +45,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const requestHash = createHash('sha256').update(`${request.routeOptions.url}\n${JSON.stringify(request.body)}`).digest('hex');
     const id = { apiKeyId, idempotencyKey };
 
+    try {
+      const replay = await this.claim(id, requestHash, reply);
+      if (replay !== undefined) return replay;
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw new GatewayError(ErrorCode.NotReady, 'Idempotency-Key cannot be honoured right now (database unavailable); retry shortly.', { cause: error });
+    }
+
+    try {
+      const result = await lastValueFrom(next.handle());
+      await this.records.update(id, { state: 'done', responseBody: result as object });
+      return result;
+    } catch (error) {
+      await this.records.delete(id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Claims the key for this request (undefined), or returns the first request's stored answer. */
+  private async claim(id: { apiKeyId: string; idempotencyKey: string }, requestHash: string, reply: FastifyReply): Promise<unknown> {
     const deadline = Date.now() + this.config.upstream.timeoutMs * 3;
     for (;;) {
       await this.records.delete({ ...id, expiresAt: LessThan(new Date()) });
@@ -52,7 +74,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         .values({ ...id, requestHash, state: 'pending', expiresAt: new Date(Date.now() + TTL_MS) })
         .orIgnore()
         .execute();
-      if ((claimed.raw as unknown[]).length > 0) break;
+      if ((claimed.raw as unknown[]).length > 0) return undefined;
       const existing = await this.records.findOneBy(id);
       if (!existing) continue;
       if (existing.requestHash !== requestHash) {
@@ -67,14 +89,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (Date.now() > deadline) throw new GatewayError(ErrorCode.Conflict, 'The first request with this Idempotency-Key is still running.');
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+  }
 
-    try {
-      const result = await lastValueFrom(next.handle());
-      await this.records.update(id, { state: 'done', responseBody: result as object });
-      return result;
-    } catch (error) {
-      await this.records.delete(id).catch(() => undefined);
-      throw error;
-    }
+  /** Expired answers are deleted every ten minutes (they can hold whole images). */
+  onModuleInit(): void {
+    this.sweeper = setInterval(() => void this.records.delete({ expiresAt: LessThan(new Date()) }).catch(() => undefined), 10 * 60_000);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
   }
 }

@@ -16,22 +16,26 @@ export class RequestLogHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    fastify?.addHook('onResponse', async (request, reply) => {
-      const context = existingRequestContext(request);
-      this.logger.info(
-        {
-          requestId: request.id,
-          method: request.method,
-          path: request.url.split('?')[0],
-          status: reply.statusCode,
-          latencyMs: Math.round(reply.elapsedTime),
-          keyPrefix: (request as EaselRequest).principal?.prefix,
-          model: context?.usage.model,
-          errorCode: context?.errorCode,
-          costUsd: context?.usage.cost === undefined ? undefined : context.costUsd,
-        },
-        'request',
-      );
+    fastify?.addHook('onRequest', async (request, reply) => {
+      const receivedAt = performance.now();
+      // 'close' also comes when the client leaves early (onResponse does not), so every request gets its line.
+      reply.raw.once('close', () => {
+        const context = existingRequestContext(request);
+        this.logger.info(
+          {
+            requestId: request.id,
+            method: request.method,
+            path: request.url.split('?')[0],
+            status: reply.raw.writableFinished ? reply.raw.statusCode : 499,
+            latencyMs: Math.round(performance.now() - receivedAt),
+            keyPrefix: (request as EaselRequest).principal?.prefix,
+            model: context?.usage.model,
+            errorCode: context?.errorCode,
+            costUsd: context?.usage.cost === undefined ? undefined : context.costUsd,
+          },
+          'request',
+        );
+      });
     });
   }
 }

@@ -69,6 +69,10 @@ export class ProviderRegistry {
     }
   }
 
+  has(modelId: string): boolean {
+    return this.models.has(modelId);
+  }
+
   list(): RegisteredModel[] {
     return [...this.models.values()];
   }

@@ -129,8 +129,20 @@ describe('mapUpstreamError', () => {
       expect(error.message).toContain(UPSTREAM);
     });
 
-    it.each(['network', 'malformed', 'too_large', 'aborted'] as const)('maps %s to upstream_error', (reason) => {
+    it.each(['network', 'malformed', 'too_large'] as const)('maps %s to upstream_error', (reason) => {
       expect(mapUpstreamError(new UpstreamTransportError(reason, 'x'), UPSTREAM).code).toBe(ErrorCode.UpstreamError);
+    });
+
+    it('maps a client abort to client_closed_request, which is no upstream fault and is not retried', () => {
+      const error = mapUpstreamError(new UpstreamTransportError('aborted', 'x'), UPSTREAM);
+      expect(error.code).toBe(ErrorCode.ClientClosedRequest);
+      expect(error.transient).toBe(false);
+    });
+
+    it('marks network failures and timeouts transient (retried), malformed answers not', () => {
+      expect(mapUpstreamError(new UpstreamTransportError('network', 'x'), UPSTREAM).transient).toBe(true);
+      expect(mapUpstreamError(new UpstreamTransportError('timeout', 'x'), UPSTREAM).transient).toBe(true);
+      expect(mapUpstreamError(new UpstreamTransportError('malformed', 'x'), UPSTREAM).transient).toBe(false);
     });
   });
 

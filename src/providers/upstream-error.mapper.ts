@@ -34,7 +34,7 @@ export function mapUpstreamError(error: unknown, upstreamName: string): GatewayE
       case 'timeout':
         return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} did not answer in time: ${error.message}.`, { cause: error, transient: true });
       case 'aborted':
-        return new GatewayError(ErrorCode.UpstreamError, 'The request was cancelled by the client.', { cause: error });
+        return new GatewayError(ErrorCode.ClientClosedRequest, 'The request was cancelled by the client.', { cause: error });
       case 'network':
         return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, { cause: error, transient: true });
       case 'too_large':

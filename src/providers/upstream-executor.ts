@@ -45,7 +45,6 @@ export class UpstreamExecutor {
     let lastError: unknown;
     for (const route of this.registry.routeOrder(model)) {
       const breaker = this.breakerFor(model, route);
-      if (breaker.state === CircuitState.Open) continue;
       try {
         return await breaker.execute(async () => {
           for (let retry = 0; ; retry++) {

@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app.config.js';
 import { type EaselRequest, type RequestUsage, existingRequestContext } from '../common/http/request-context.js';
 import { formatUsd, toNumericString } from '../common/money/usd.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { EMPTY_USAGE } from './usage-measure.js';
 import { UsageRecorder, type UsageRecordRow } from './usage.recorder.js';
 
@@ -33,6 +34,7 @@ export class UsageHttpHook implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly budgets: BudgetsService,
     private readonly metrics: MetricsService,
+    private readonly registry: ProviderRegistry,
   ) {}
 
   private readonly logger = new Logger(UsageHttpHook.name);
@@ -96,7 +98,8 @@ export class UsageHttpHook implements OnModuleInit {
     this.recorder.record(row);
     this.metrics.observe({
       endpoint,
-      model: row.model ?? '(none)',
+      // Only catalogue ids become label values: whatever clients send must not mint new series.
+      model: row.model !== null && this.registry.has(row.model) ? row.model : '(unknown)',
       provider: row.provider ?? '(none)',
       status,
       latencyMs,

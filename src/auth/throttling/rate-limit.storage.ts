@@ -3,6 +3,8 @@ import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttle
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface.js';
 import { RedisService } from '../../redis/redis.service.js';
 
+const REDIS_RETRY_MS = 5_000;
+
 /** One fixed window per key: count the hit, start the window on the first, report what is left. */
 const INCREMENT = `
 local hits = redis.call('INCR', KEYS[1])
@@ -20,19 +22,22 @@ return {hits, ttl}`;
 export class RateLimitStorage implements ThrottlerStorage {
   private readonly logger = new Logger(RateLimitStorage.name);
   private readonly local = new ThrottlerStorageService();
+  /** After a Redis failure, count locally for a few seconds instead of waiting on Redis per request. */
+  private redisDownUntil = 0;
 
   constructor(private readonly redis: RedisService) {}
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const client = this.redis.client();
-    if (client) {
+    if (client && Date.now() >= this.redisDownUntil) {
       try {
         const [hits, remainingMs] = (await client.eval(INCREMENT, 1, `easel:rl:${throttlerName}:${key}`, ttl)) as [number, number];
         const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
         const isBlocked = hits > limit;
         return { totalHits: hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
       } catch (error) {
-        this.logger.warn(`Rate limit counted locally: Redis failed (${error instanceof Error ? error.message : String(error)})`);
+        this.redisDownUntil = Date.now() + REDIS_RETRY_MS;
+        this.logger.warn(`Rate limits counted in this instance for ${REDIS_RETRY_MS / 1000} s: Redis failed (${error instanceof Error ? error.message : String(error)})`);
       }
     }
     return this.local.increment(key, ttl, limit, blockDuration, throttlerName);

@@ -18,6 +18,7 @@ export enum ErrorCode {
   NotReady = 'not_ready',
   NotImplemented = 'not_implemented',
   Conflict = 'conflict',
+  ClientClosedRequest = 'client_closed_request',
   InternalError = 'internal_error',
 }
 
@@ -73,6 +74,9 @@ export function errorShapeOf(code: ErrorCode): ErrorShape {
       return { status: 501, type: 'invalid_request_error', wireCode: code };
     case ErrorCode.Conflict:
       return { status: 409, type: 'invalid_request_error', wireCode: code };
+    case ErrorCode.ClientClosedRequest:
+      // Nobody reads it: the client has gone. 499 is what the usage record and logs show.
+      return { status: 499, type: 'invalid_request_error', wireCode: code };
     case ErrorCode.InternalError:
       return { status: 500, type: 'server_error', wireCode: code };
   }

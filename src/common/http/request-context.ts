@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
 import type { BudgetReservation } from '../../budgets/budgets.service.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
+import { ErrorCode } from '../errors/error-code.enum.js';
+import { GatewayError } from '../errors/gateway.error.js';
 import { formatUsd, type Pico } from '../money/usd.js';
 
 /** What a request used and what it cost; filled in by the service as it learns it. */
@@ -37,7 +39,9 @@ export class RequestContext {
     reply: FastifyReply,
   ) {
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) this.controller.abort(new Error('client disconnected'));
+      if (!reply.raw.writableFinished) {
+        this.controller.abort(new GatewayError(ErrorCode.ClientClosedRequest, 'The client closed the connection.'));
+      }
     });
   }
 
