@@ -159,8 +159,9 @@ export class UpstreamHttp implements OnApplicationShutdown {
     });
   }
 
+  /** Requests in flight have drained by now (HttpDrain); nothing left is worth waiting for. */
   async onApplicationShutdown(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 

@@ -5,6 +5,7 @@ import { parse, stringify } from 'yaml';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
+import { waitFor } from '../utils/wait-for.js';
 
 const BODY = { model: 'azure/openai/gpt-image-1', prompt: 'resilience', response_format: 'b64_json' };
 const FAILING = { status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } } };
@@ -60,7 +61,11 @@ describe('Upstream faults', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const generate = (body: object = BODY) => sut.http('/v1/images/generations', { key, body });
+  let sent = 0;
+  const generate = (body: object = BODY) => {
+    sent++;
+    return sut.http('/v1/images/generations', { key, body });
+  };
 
   it('falls back to the next route when one keeps failing (one try and two retries each)', async () => {
     primary.enqueue(FAILING, FAILING, FAILING);
@@ -92,7 +97,7 @@ describe('Upstream faults', () => {
     const slow = { status: 200, delayMs: 1_500, body: {} };
     primary.enqueue(slow, slow, slow);
     secondary.enqueue(slow, slow, slow);
-    const response = await sut.http('/v1/images/generations', { key, body: { ...BODY, model: 'azure/openai/gpt-image-1.5' } });
+    const response = await generate({ ...BODY, model: 'azure/openai/gpt-image-1.5' });
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_timeout' } });
     expect(primary.generationRequests).toHaveLength(3);
@@ -100,7 +105,7 @@ describe('Upstream faults', () => {
 
   it('refuses a response larger than MAX_RESPONSE_BYTES with a clear 502, without retrying it', async () => {
     primary.enqueue({ status: 200, body: { created: 1, data: [{ b64_json: 'A'.repeat(1_100_000) }] } });
-    const response = await sut.http('/v1/images/generations', { key, body: { ...BODY, model: 'azure/openai/gpt-image-1.5' } });
+    const response = await generate({ ...BODY, model: 'azure/openai/gpt-image-1.5' });
     expect(response.status).toBe(502);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('MAX_RESPONSE_BYTES');
     expect(primary.generationRequests).toHaveLength(1);
@@ -112,6 +117,18 @@ describe('Upstream faults', () => {
     const response = await generate();
     expect(response.status).toBe(400);
     expect(primary.generationRequests.length + secondary.generationRequests.length).toBe(1);
+  });
+
+  it('left exactly one usage record per request, retries and fallbacks included', async () => {
+    const { DataSource } = await import('typeorm');
+    const dataSource = sut.app.get(DataSource);
+    const count = async () => Number((await dataSource.query(`SELECT count(*) AS n FROM usage_records WHERE endpoint = 'images'`))[0].n);
+    await waitFor(count, (n) => n >= sent);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await count()).toBe(sent);
+    const routes = (await dataSource.query(`SELECT route, status FROM usage_records WHERE endpoint = 'images' ORDER BY created_at LIMIT 1`)) as Array<{ route: string; status: string }>;
+    // The first request fell back: its record names the route that answered.
+    expect(routes[0]).toEqual({ route: 'secondary', status: 'success' });
   });
 });
 
