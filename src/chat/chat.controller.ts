@@ -1,21 +1,16 @@
 import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
 import {
-  ApiBadGatewayResponse,
-  ApiBadRequestResponse,
   ApiExtraModels,
-  ApiForbiddenResponse,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiServiceUnavailableResponse,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
-import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { ApiGenerationErrors } from '../common/errors/api-errors.decorator.js';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
 import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
@@ -46,11 +41,7 @@ export class ChatController {
       'text/event-stream': { schema: { type: 'string', example: 'data: {"object":"chat.completion.chunk",…}\n\ndata: [DONE]\n\n' } },
     },
   })
-  @ApiBadRequestResponse({ description: 'Invalid field, unknown field, bad JSON, a bad image', type: ErrorResponseDto })
-  @ApiForbiddenResponse({ description: 'The key may not use this model', type: ErrorResponseDto })
-  @ApiNotFoundResponse({ description: 'Unknown model', type: ErrorResponseDto })
-  @ApiBadGatewayResponse({ description: 'The upstream failed', type: ErrorResponseDto })
-  @ApiServiceUnavailableResponse({ description: 'The model is not configured on this server', type: ErrorResponseDto })
+  @ApiGenerationErrors('Invalid field, unknown field, bad JSON, a bad image')
   async create(
     @Body() body: CreateChatCompletionDto,
     @CurrentPrincipal() principal: Principal,

@@ -1,19 +1,13 @@
 import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiForbiddenResponse,
-  ApiGatewayTimeoutResponse,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiServiceUnavailableResponse,
   ApiTags,
-  ApiBadGatewayResponse,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
-import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { ApiGenerationErrors } from '../common/errors/api-errors.decorator.js';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
 import type { FastifyReply } from 'fastify';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
@@ -45,12 +39,7 @@ export class ImagesController {
       'x-easel-cost-usd': { description: "This request's cost in USD", schema: { type: 'string', example: '0.04224' } },
     },
   })
-  @ApiBadRequestResponse({ description: 'Invalid field, unknown field, bad JSON or a refused prompt', type: ErrorResponseDto })
-  @ApiForbiddenResponse({ description: 'The key may not use this model', type: ErrorResponseDto })
-  @ApiNotFoundResponse({ description: 'Unknown model', type: ErrorResponseDto })
-  @ApiBadGatewayResponse({ description: 'The upstream failed', type: ErrorResponseDto })
-  @ApiServiceUnavailableResponse({ description: 'The model is not configured on this server', type: ErrorResponseDto })
-  @ApiGatewayTimeoutResponse({ description: 'The upstream timed out', type: ErrorResponseDto })
+  @ApiGenerationErrors('Invalid field, unknown field, bad JSON or a refused prompt')
   async generate(
     @Body() body: CreateImageDto,
     @CurrentPrincipal() principal: Principal,
