@@ -17,7 +17,7 @@ const SECURITY_HEADERS = {
 };
 
 /** Room for a 32000-character prompt and, later, image inputs as data URLs. */
-export const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
+const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The Fastify adapter Easel runs on; `main.ts` and the e2e tests build it the same way. */

@@ -27,8 +27,11 @@ export class BudgetsService {
     private readonly teams: TeamsService,
   ) {}
 
-  /** undefined when no budget applies (no database work at all). */
-  async reserve(principal: Principal, estimate: Pico, now = new Date()): Promise<BudgetReservation | undefined> {
+  /**
+   * undefined when no budget applies (then neither the estimate nor any database work is done).
+   * `estimateCost` is called only when a budget applies.
+   */
+  async reserve(principal: Principal, estimateCost: () => Pico, now = new Date()): Promise<BudgetReservation | undefined> {
     const limits: Array<{ scope: string; limit: Pico; label: string }> = [];
     if (principal.monthlyBudget !== null && principal.keyId) {
       limits.push({ scope: `key:${principal.keyId}`, limit: principal.monthlyBudget, label: 'this API key' });
@@ -38,6 +41,7 @@ export class BudgetsService {
     if (limits.length === 0) return undefined;
 
     const month = monthOf(now);
+    const estimate = estimateCost();
     await this.admit(limits, month, estimate);
     return { scopes: limits.map((limit) => limit.scope), month, estimate };
   }

@@ -111,12 +111,14 @@ export class ChatService {
     context.usage.prompt = promptText(request);
     this.registry.assertAvailable(model);
     context.usage.provider = model.definition.provider;
-    const estimate = this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
-      prompt: context.usage.prompt,
-      n: request.modalities.includes('image') ? request.n : 0,
-      size: 'auto',
-    });
-    context.budget = await this.budgets.reserve(principal, estimate);
+    const prompt = context.usage.prompt;
+    context.budget = await this.budgets.reserve(principal, () =>
+      this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
+        prompt,
+        n: request.modalities.includes('image') ? request.n : 0,
+        size: 'auto',
+      }),
+    );
     return { model, request, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
   }
 

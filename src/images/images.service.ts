@@ -97,13 +97,14 @@ export class ImagesService {
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     this.registry.assertAvailable(model);
     context.usage.provider = model.definition.provider;
-    const estimate = this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
-      prompt: dto.prompt,
-      n: dto.n ?? 1,
-      size: dto.size ?? 'auto',
-      quality: dto.quality,
-    });
-    context.budget = await this.budgets.reserve(principal, estimate);
+    context.budget = await this.budgets.reserve(principal, () =>
+      this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
+        prompt: dto.prompt,
+        n: dto.n ?? 1,
+        size: dto.size ?? 'auto',
+        quality: dto.quality,
+      }),
+    );
     return model;
   }
 

@@ -1,4 +1,3 @@
-export { GEMINI_ASPECT_RATIOS, closestAspectRatio } from '../aspect-ratios.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
 import type { ChatChoice, ChatFinishReason, ChatRequest, InlineImage } from '../provider.interface.js';
 import type { GeminiCandidate, GeminiPart, GeminiUsageMetadata, GenerateContentRequest, GenerateContentResponse } from './vertex.types.js';

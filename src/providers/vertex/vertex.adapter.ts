@@ -17,11 +17,10 @@ import {
 } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamTransportError } from '../upstream-http.js';
+import { GEMINI_ASPECT_RATIOS, closestAspectRatio } from '../aspect-ratios.js';
 import {
-  GEMINI_ASPECT_RATIOS,
   addUsage,
   candidateOutput,
-  closestAspectRatio,
   finishReasonOf,
   isRefusal,
   refusalMessage,
