@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { existingRequestContext } from './common/http/request-context.js';
+import { stringifyJson } from './common/json/raw-json.js';
 import { AppConfig } from './config/app.config.js';
 
 /** Headers every response carries: an API has nothing to frame, sniff or refer. */
@@ -22,7 +23,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The Fastify adapter Easel runs on; `main.ts` and the e2e tests build it the same way. */
 export function createFastifyAdapter(): FastifyAdapter {
-  return new FastifyAdapter({
+  const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {
@@ -33,6 +34,9 @@ export function createFastifyAdapter(): FastifyAdapter {
     // On close: refuse new requests (503), let those in flight finish, drop idle keep-alive sockets.
     forceCloseConnections: 'idle',
   });
+  // JSON replies with upstream base64 spliced in as the bytes it arrived in (RawJsonString).
+  adapter.getInstance().setReplySerializer((payload) => stringifyJson(payload) as string);
+  return adapter;
 }
 
 /** Everything beyond the module graph that makes the HTTP surface what SPEC §3-§4 says. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
+import { concatJsonText } from '../common/json/raw-json.js';
 import { formatUsd } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/provider.interface.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
@@ -141,7 +142,7 @@ export class ChatService {
 }
 
 function toImageDto(image: InlineImage, index: number): ChatImageDto {
-  return { type: 'image_url', image_url: { url: `data:${image.mimeType};base64,${image.base64}` }, index };
+  return { type: 'image_url', image_url: { url: concatJsonText(`data:${image.mimeType};base64,`, image.base64) }, index };
 }
 
 function toChoiceDto(choice: ChatChoice): ChatCompletionDto['choices'][number] {

@@ -1,3 +1,4 @@
+import { type JsonText, jsonTextToString } from '../common/json/raw-json.js';
 import type { ModelDefinition, ProviderKind, RouteDefinition } from '../config/models.catalogue.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 
@@ -18,14 +19,17 @@ export interface ImageGenerationRequest {
   user?: string;
 }
 
-/** One generated image, held as the upstream delivered it (base64 or bytes) and converted lazily. */
+/**
+ * One generated image, held as the upstream delivered it (base64, possibly still the bytes of the
+ * upstream's JSON, or image bytes) and converted lazily, only when something needs the other form.
+ */
 export class ImagePayload {
   private constructor(
-    private base64Value?: string,
+    private base64Value?: JsonText,
     private bytesValue?: Buffer,
   ) {}
 
-  static fromBase64(base64: string): ImagePayload {
+  static fromBase64(base64: JsonText): ImagePayload {
     return new ImagePayload(base64, undefined);
   }
 
@@ -33,13 +37,14 @@ export class ImagePayload {
     return new ImagePayload(undefined, bytes);
   }
 
-  base64(): string {
+  /** The base64 text, passed through as it arrived when it came from an upstream's JSON. */
+  base64(): JsonText {
     this.base64Value ??= this.bytesValue!.toString('base64');
     return this.base64Value;
   }
 
   bytes(): Buffer {
-    this.bytesValue ??= Buffer.from(this.base64Value!, 'base64');
+    this.bytesValue ??= Buffer.from(jsonTextToString(this.base64Value!), 'base64');
     return this.bytesValue;
   }
 }
@@ -85,7 +90,7 @@ export type ChatPart = { type: 'text'; text: string } | { type: 'image'; image: 
 
 export interface InlineImage {
   mimeType: string;
-  base64: string;
+  base64: JsonText;
 }
 
 export interface ChatMessage {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { CONTENT_FILTER_BODIES, FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
@@ -51,6 +52,28 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     const metadata = await sharp(Buffer.from(result.data![0]!.b64_json!, 'base64')).metadata();
     expect(metadata).toMatchObject({ format: 'jpeg', width: 1536, height: 1024 });
     expect(result).toMatchObject({ size: '1536x1024', quality: 'low', output_format: 'jpeg', background: 'opaque' });
+  });
+
+  it('passes base64 on exactly as Azure sent it, also when Azure escaped it', async () => {
+    const image = randomBytes(300_000).toString('base64');
+    const escaped = randomBytes(300_000).toString('base64');
+    azure.enqueue({
+      status: 200,
+      raw: `{"created":1,"data":[{"b64_json":"${image}"},{"b64_json":"${escaped.replaceAll('/', '\\/')}"}],"size":"1024x1024","quality":"low","output_format":"png","background":"opaque"}`,
+    });
+
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'noise', n: 2, response_format: 'b64_json' },
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const text = await response.text();
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    const body = JSON.parse(text) as { data: Array<{ b64_json: string }>; size: string };
+    expect(body.data.map((item) => item.b64_json)).toEqual([image, escaped]);
+    expect(body.size).toBe('1024x1024');
   });
 
   it('passes the upstream usage through and charges it at the catalogue price', async () => {

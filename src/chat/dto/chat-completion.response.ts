@@ -1,11 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { JsonText } from '../../common/json/raw-json.js';
 
 export class ChatImageDto {
   @ApiProperty({ example: 'image_url' })
   type!: 'image_url';
 
   @ApiProperty({ example: { url: 'data:image/png;base64,iVBORw0KGgo…' } })
-  image_url!: { url: string };
+  /** `url` is a string on the wire; upstream base64 is passed through as the bytes it arrived in. */
+  image_url!: { url: JsonText };
 
   @ApiProperty({ example: 0 })
   index!: number;

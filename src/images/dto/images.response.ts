@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { JsonText } from '../../common/json/raw-json.js';
 
 export class ImageDataDto {
   @ApiPropertyOptional({
@@ -7,8 +8,9 @@ export class ImageDataDto {
   })
   url?: string;
 
-  @ApiPropertyOptional({ description: 'Base64 image bytes (response_format b64_json)', example: 'iVBORw0KGgo…' })
-  b64_json?: string;
+  /** A string on the wire; upstream base64 is passed through as the bytes it arrived in. */
+  @ApiPropertyOptional({ type: String, description: 'Base64 image bytes (response_format b64_json)', example: 'iVBORw0KGgo…' })
+  b64_json?: JsonText;
 }
 
 class InputTokensDetailsDto {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isJsonText } from '../../common/json/raw-json.js';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
@@ -68,6 +69,7 @@ export class AzureOpenAiAdapter implements ImageProvider<AzureOpenAiTarget> {
         headers: { 'api-key': target.apiKey },
         body: toAzureBody(request),
         signal,
+        rawStrings: ['b64_json'],
       }));
     } catch (error) {
       throw mapUpstreamError(error, 'Azure OpenAI');
@@ -132,7 +134,7 @@ export function toAzureBody(request: ImageGenerationRequest): AzureImageGenerati
 
 export function fromAzureResponse(body: AzureImagesResponse, request: ImageGenerationRequest): GeneratedImages {
   const data = Array.isArray(body.data) ? body.data : [];
-  if (data.length === 0 || data.some((item) => typeof item.b64_json !== 'string' || item.b64_json.length === 0)) {
+  if (data.length === 0 || data.some((item) => !isJsonText(item.b64_json) || item.b64_json.length === 0)) {
     throw mapUpstreamError(
       new UpstreamTransportError('malformed', 'the response has no base64 image data'),
       'Azure OpenAI',

@@ -1,3 +1,5 @@
+import type { JsonText } from '../../common/json/raw-json.js';
+
 /** Azure OpenAI `images/generations` wire types (api-version 2025-04-01-preview), GPT image models. */
 export interface AzureImageGenerationBody {
   prompt: string;
@@ -15,7 +17,8 @@ export interface AzureImageGenerationBody {
 
 export interface AzureImagesResponse {
   created?: number;
-  data?: Array<{ b64_json?: string; url?: string; revised_prompt?: string }>;
+  /** `b64_json` stays the bytes of the response body (see `UpstreamHttp.postJson`'s `rawStrings`). */
+  data?: Array<{ b64_json?: JsonText; url?: string; revised_prompt?: string }>;
   background?: string;
   output_format?: string;
   quality?: string;

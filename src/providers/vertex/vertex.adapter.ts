@@ -171,6 +171,7 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
         headers: { authorization: await this.auth.authorization() },
         body,
         signal,
+        rawStrings: ['data'],
       });
       return response.body;
     } catch (error) {

@@ -1,0 +1,144 @@
+import { isAscii } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+
+/** Strings shorter than this are parsed as usual: only image data is worth keeping as bytes. */
+const MIN_RAW_BYTES = 4096;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** Marks where a raw string goes, in text no upstream or client can forge (a NUL and a per-process nonce). */
+const MARKER = `\u0000raw:${randomBytes(8).toString('hex')}:`;
+const MARKER_IN_JSON = JSON.stringify(MARKER).slice(1, -1);
+
+/**
+ * The content of a JSON string kept as the bytes it arrived in. Base64 image data needs no JSON
+ * escaping, so the megabytes an upstream sends can go out to the client as they came: never
+ * decoded into a JavaScript string, scanned by `JSON.parse`, escaped by `JSON.stringify` or
+ * re-encoded to UTF-8. `parts` hold ASCII without quotes or backslashes, as the upstream's JSON
+ * serializer wrote it.
+ */
+export class RawJsonString {
+  private text?: string;
+
+  /** `parts`: plain ASCII (no quotes, backslashes or control characters), as the caller has checked. */
+  constructor(readonly parts: readonly Buffer[]) {}
+
+  get length(): number {
+    return this.parts.reduce((sum, part) => sum + part.length, 0);
+  }
+
+  toString(): string {
+    this.text ??= this.parts.map((part) => part.toString('latin1')).join('');
+    return this.text;
+  }
+
+  /** Inside `stringifyJson` a marker where the bytes go; elsewhere (plain `JSON.stringify`) the string. */
+  toJSON(): string {
+    if (!splicing) return this.toString();
+    splicing.push(this);
+    return `${MARKER}${splicing.length - 1}`;
+  }
+}
+
+/** A JSON string value as the response will hold it: a plain string, or bytes passed through. */
+export type JsonText = string | RawJsonString;
+
+export function isJsonText(value: unknown): value is JsonText {
+  return typeof value === 'string' || value instanceof RawJsonString;
+}
+
+export function jsonTextToString(value: JsonText): string {
+  return typeof value === 'string' ? value : value.toString();
+}
+
+/** JSON.stringify would write it as is: printable ASCII without quotes or backslashes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** The texts joined; still raw bytes when a raw one is among them and the others are plain. */
+export function concatJsonText(...texts: JsonText[]): JsonText {
+  const raw = texts.some((text) => text instanceof RawJsonString);
+  if (!raw || texts.some((text) => typeof text === 'string' && !PLAIN.test(text))) return texts.map(jsonTextToString).join('');
+  return new RawJsonString(texts.flatMap((text) => (typeof text === 'string' ? [Buffer.from(text, 'latin1')] : text.parts)));
+}
+
+let splicing: RawJsonString[] | undefined;
+
+/**
+ * `JSON.stringify`, except that `RawJsonString` values are written as their bytes: a string when
+ * there are none, else one Buffer of the text with the bytes spliced in.
+ */
+export function stringifyJson(value: unknown): string | Buffer {
+  const raws: RawJsonString[] = [];
+  splicing = raws;
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } finally {
+    splicing = undefined;
+  }
+  if (raws.length === 0) return text;
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (let index = 0; index < raws.length; index++) {
+    const marker = `${MARKER_IN_JSON}${index}"`;
+    const at = text.indexOf(marker, from);
+    pieces.push(Buffer.from(text.slice(from, at), 'utf8'), ...raws[index]!.parts);
+    from = at + marker.length - 1;
+  }
+  pieces.push(Buffer.from(text.slice(from), 'utf8'));
+  return Buffer.concat(pieces);
+}
+
+/**
+ * `JSON.parse` of a response body, except that long string values of the named keys come back as
+ * `RawJsonString` slices of `body` (no copy) instead of being decoded. A value with escapes in it
+ * is parsed as usual; everything else about the document is validated by `JSON.parse`.
+ */
+export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[]): unknown {
+  const spans = rawSpans(body, keys);
+  if (spans.length === 0) return JSON.parse(body.toString('utf8'));
+  const pieces: Buffer[] = [];
+  const raws: RawJsonString[] = [];
+  let from = 0;
+  for (const [start, end] of spans) {
+    pieces.push(body.subarray(from, start), Buffer.from(`${MARKER_IN_JSON}${raws.length}`, 'latin1'));
+    raws.push(new RawJsonString([body.subarray(start, end)]));
+    from = end;
+  }
+  pieces.push(body.subarray(from));
+  return JSON.parse(Buffer.concat(pieces).toString('utf8'), (_key, value: unknown) =>
+    typeof value === 'string' && value.startsWith(MARKER) ? raws[Number(value.slice(MARKER.length))] : value,
+  );
+}
+
+/** Where the long, escape-free string values of `keys` start and end (between their quotes), in order. */
+function rawSpans(body: Buffer, keys: readonly string[]): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (const key of keys) {
+    const pattern = Buffer.from(JSON.stringify(key), 'utf8');
+    for (let at = body.indexOf(pattern); at >= 0; at = body.indexOf(pattern, at + pattern.length)) {
+      // A quote inside a JSON string is escaped, so an unescaped `"key"` followed by `:` and `"`
+      // is a property name whose value is a string.
+      let cursor = skipWhitespace(body, at + pattern.length);
+      if (body[cursor] !== 0x3a) continue;
+      cursor = skipWhitespace(body, cursor + 1);
+      if (body[cursor] !== QUOTE) continue;
+      const start = cursor + 1;
+      const end = body.indexOf(QUOTE, start);
+      if (end < 0) break;
+      if (end - start < MIN_RAW_BYTES || !isPlainAscii(body, start, end)) continue;
+      spans.push([start, end]);
+    }
+  }
+  return spans.sort((a, b) => a[0] - b[0]);
+}
+
+function skipWhitespace(body: Buffer, at: number): number {
+  while (body[at] === 0x20 || body[at] === 0x0a || body[at] === 0x0d || body[at] === 0x09) at++;
+  return at;
+}
+
+/** ASCII without escapes: the bytes mean the same in the JSON text and in the string. (Native scans.) */
+function isPlainAscii(body: Buffer, start: number, end: number): boolean {
+  const backslash = body.indexOf(BACKSLASH, start);
+  return (backslash < 0 || backslash >= end) && isAscii(body.subarray(start, end));
+}
