@@ -28,6 +28,8 @@ export type UpdateApiKeyInput = Partial<Omit<CreateApiKeyInput, 'isAdmin'>>;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 const CACHE_TTL_MS = 5_000;
+/** A key in use is re-read this long before its entry ages out, so its requests never wait for PostgreSQL. */
+const CACHE_REFRESH_AHEAD_MS = 1_000;
 const CACHE_MAX_ENTRIES = 10_000;
 const BOOTSTRAP_LOCK_ID = 0x45_41_53_46;
 /** Seeded by the migration that created teams. */
@@ -46,6 +48,10 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private readonly envAdminHash?: string;
   /** key id → when last_used_at was last written by this instance. */
   private readonly lastUsedWrites = new Map<string, number>();
+  /** key hash → the query reading it: one at a time per key, however many requests ask. */
+  private readonly reading = new Map<string, Promise<Principal | null>>();
+  /** Bumped by every key change, so that a read begun before it does not fill the cache after it. */
+  private changes = 0;
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -54,7 +60,10 @@ export class ApiKeysService implements OnApplicationBootstrap {
     private readonly invalidation: KeyInvalidationBus,
   ) {
     this.envAdminHash = config.adminApiKey ? hashApiKey(config.adminApiKey) : undefined;
-    invalidation.onChange((keyHash) => this.cache.delete(keyHash));
+    invalidation.onChange((keyHash) => {
+      this.changes++;
+      this.cache.delete(keyHash);
+    });
   }
 
   async create(input: CreateApiKeyInput): Promise<{ entity: ApiKeyEntity; key: string }> {
@@ -169,19 +178,36 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private async lookup(hash: string): Promise<Principal | null> {
     const now = Date.now();
     const cached = this.cache.get(hash);
-    if (cached && cached.expiresAt > now) return cached.principal;
-    let entity: ApiKeyEntity | null;
+    if (cached && cached.expiresAt > now) {
+      if (cached.expiresAt - now < CACHE_REFRESH_AHEAD_MS) void this.read(hash).catch(() => undefined);
+      return cached.principal;
+    }
     try {
-      entity = await this.keys.findOneBy({ keyHash: hash, revokedAt: IsNull() });
+      return await this.read(hash);
     } catch (error) {
       // PostgreSQL is away: keep serving keys we knew (stale), refuse only keys we never saw.
       if (cached) return cached.principal;
       throw new GatewayError(ErrorCode.NotReady, 'Easel cannot verify API keys right now; retry shortly.', { cause: error });
     }
-    const principal = entity ? toPrincipal(entity) : null;
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
-    return principal;
+  }
+
+  private read(hash: string): Promise<Principal | null> {
+    let pending = this.reading.get(hash);
+    if (pending) return pending;
+    const changes = this.changes;
+    pending = this.keys
+      .findOneBy({ keyHash: hash, revokedAt: IsNull() })
+      .then((entity) => {
+        const principal = entity ? toPrincipal(entity) : null;
+        if (changes === this.changes) {
+          if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+          this.cache.set(hash, { principal, expiresAt: Date.now() + CACHE_TTL_MS });
+        }
+        return principal;
+      })
+      .finally(() => this.reading.delete(hash));
+    this.reading.set(hash, pending);
+    return pending;
   }
 
   /**

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface.js';
 import { RedisService } from '../../redis/redis.service.js';
 
 const REDIS_RETRY_MS = 5_000;
+const SWEEP_INTERVAL_MS = 60_000;
 
 /** One fixed window per key: count the hit, start the window on the first, report what is left. */
 const INCREMENT = `
@@ -14,6 +15,38 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) 
 return {hits, ttl}`;
 
 /**
+ * The same fixed windows in this process's memory: a count and an end per key, O(1) per hit.
+ * (Throttler's own memory store keeps every hit's expiry and filters them all on each hit, which
+ * costs a busy key more the more it is used.) Ended windows are swept once a minute.
+ */
+export class LocalWindowCounter {
+  private readonly windows = new Map<string, { hits: number; endsAt: number }>();
+  private lastSweep = Date.now();
+
+  increment(key: string, ttlMs: number, limit: number, now = Date.now()): ThrottlerStorageRecord {
+    if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
+    let window = this.windows.get(key);
+    if (!window || window.endsAt <= now) {
+      window = { hits: 0, endsAt: now + ttlMs };
+      this.windows.set(key, window);
+    }
+    window.hits++;
+    const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
+    const isBlocked = window.hits > limit;
+    return { totalHits: window.hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+  }
+
+  get size(): number {
+    return this.windows.size;
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
+  }
+}
+
+/**
  * Rate-limit counters: in Redis when `REDIS_URL` is set, so the limit holds across instances;
  * in this process otherwise. If Redis fails, the count falls back to this process (the limit then
  * holds per instance) rather than refusing traffic.
@@ -21,13 +54,13 @@ return {hits, ttl}`;
 @Injectable()
 export class RateLimitStorage implements ThrottlerStorage {
   private readonly logger = new Logger(RateLimitStorage.name);
-  private readonly local = new ThrottlerStorageService();
+  private readonly local = new LocalWindowCounter();
   /** After a Redis failure, count locally for a few seconds instead of waiting on Redis per request. */
   private redisDownUntil = 0;
 
   constructor(private readonly redis: RedisService) {}
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(key: string, ttl: number, limit: number, _blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const client = this.redis.client();
     if (client && Date.now() >= this.redisDownUntil) {
       try {
@@ -40,6 +73,6 @@ export class RateLimitStorage implements ThrottlerStorage {
         this.logger.warn(`Rate limits counted in this instance for ${REDIS_RETRY_MS / 1000} s: Redis failed (${error instanceof Error ? error.message : String(error)})`);
       }
     }
-    return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+    return this.local.increment(`${throttlerName}:${key}`, ttl, limit);
   }
 }

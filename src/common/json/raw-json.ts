@@ -115,16 +115,21 @@ function rawSpans(body: Buffer, keys: readonly string[]): Array<[number, number]
   const spans: Array<[number, number]> = [];
   for (const key of keys) {
     const pattern = Buffer.from(JSON.stringify(key), 'utf8');
-    for (let at = body.indexOf(pattern); at >= 0; at = body.indexOf(pattern, at + pattern.length)) {
+    let next = 0;
+    for (let at = body.indexOf(pattern); at >= 0; at = body.indexOf(pattern, next)) {
+      next = at + pattern.length;
       // A quote inside a JSON string is escaped, so an unescaped `"key"` followed by `:` and `"`
       // is a property name whose value is a string.
-      let cursor = skipWhitespace(body, at + pattern.length);
+      let cursor = skipWhitespace(body, next);
       if (body[cursor] !== 0x3a) continue;
       cursor = skipWhitespace(body, cursor + 1);
       if (body[cursor] !== QUOTE) continue;
       const start = cursor + 1;
       const end = body.indexOf(QUOTE, start);
       if (end < 0) break;
+      // The search goes on after this string; a backslash-escaped quote only shortens the value,
+      // which then fails the checks below and is left to JSON.parse.
+      next = end + 1;
       if (end - start < MIN_RAW_BYTES || !isPlainAscii(body, start, end)) continue;
       spans.push([start, end]);
     }
@@ -139,6 +144,6 @@ function skipWhitespace(body: Buffer, at: number): number {
 
 /** ASCII without escapes: the bytes mean the same in the JSON text and in the string. (Native scans.) */
 function isPlainAscii(body: Buffer, start: number, end: number): boolean {
-  const backslash = body.indexOf(BACKSLASH, start);
-  return (backslash < 0 || backslash >= end) && isAscii(body.subarray(start, end));
+  const value = body.subarray(start, end);
+  return value.indexOf(BACKSLASH) < 0 && isAscii(value);
 }
