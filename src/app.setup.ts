@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { existingRequestContext } from './common/http/request-context.js';
-import { stringifyJson } from './common/json/raw-json.js';
+import { SplicedJsonStream, stringifyJson } from './common/json/raw-json.js';
 import { AppConfig } from './config/app.config.js';
 
 /** Headers every response carries: an API has nothing to frame, sniff or refer. */
@@ -34,8 +34,13 @@ export function createFastifyAdapter(): FastifyAdapter {
     // On close: refuse new requests (503), let those in flight finish, drop idle keep-alive sockets.
     forceCloseConnections: 'idle',
   });
-  // JSON replies with upstream base64 spliced in as the bytes it arrived in (RawJsonString).
-  adapter.getInstance().setReplySerializer((payload) => stringifyJson(payload) as string);
+  // JSON replies with upstream base64 spliced in as the bytes it arrived in (RawJsonString); such
+  // a reply is a stream of its pieces, whose length the onSend hook below declares. (Fastify
+  // sends a stream that a serializer returns; its types say string.)
+  adapter.getInstance().setReplySerializer((payload) => {
+    const json = stringifyJson(payload);
+    return (typeof json === 'string' ? json : json.toStream()) as string;
+  });
   return adapter;
 }
 
@@ -45,8 +50,9 @@ export function configureApp(app: NestFastifyApplication): void {
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     void reply.header('x-request-id', request.id);
   });
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     void reply.headers({ 'x-easel-cost-usd': existingRequestContext(request)?.costUsd ?? '0', ...SECURITY_HEADERS });
+    if (payload instanceof SplicedJsonStream) void reply.header('content-length', String(payload.byteLength));
   });
   // CORS is off unless CORS_ORIGINS names the browser origins allowed to call Easel.
   const { corsOrigins } = app.get(AppConfig).http;

@@ -71,6 +71,7 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const text = await response.text();
     expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(response.headers.get('transfer-encoding')).toBeNull();
     const body = JSON.parse(text) as { data: Array<{ b64_json: string }>; size: string };
     expect(body.data.map((item) => item.b64_json)).toEqual([image, escaped]);
     expect(body.size).toBe('1024x1024');

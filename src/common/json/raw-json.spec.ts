@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RawJsonString, concatJsonText, parseJsonKeepingRaw, stringifyJson } from './raw-json.js';
+import { RawJsonString, SplicedJson, concatJsonText, parseJsonKeepingRaw, stringifyJson } from './raw-json.js';
 
 const IMAGE = randomBytes(9000).toString('base64');
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -70,17 +70,19 @@ describe(stringifyJson.name, () => {
     const parsed = parseJsonKeepingRaw(body({ data: [{ b64_json: IMAGE }, { b64_json: IMAGE }] }), ['b64_json']) as { data: Array<{ b64_json: RawJsonString }> };
     const response = { created: 7, data: parsed.data.map((item) => ({ b64_json: item.b64_json })), note: 'ok "quoted"' };
 
-    const written = stringifyJson(response);
+    const written = stringifyJson(response) as SplicedJson;
 
-    expect(Buffer.isBuffer(written)).toBe(true);
-    expect(written.toString()).toBe(JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }));
+    expect(written).toBeInstanceOf(SplicedJson);
+    expect(written.pieces).toContain(parsed.data[0]!.b64_json.parts[0]);
+    expect(written.byteLength).toBe(written.toBuffer().length);
+    expect(written.toBuffer().toString()).toBe(JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }));
   });
 
   it('leaves a client string that merely looks like a marker alone', () => {
     const raw = parseJsonKeepingRaw(body({ b64_json: IMAGE }), ['b64_json']) as { b64_json: RawJsonString };
     const value = { user: '\u0000raw:0000000000000000:0', image: raw.b64_json };
 
-    expect(JSON.parse(stringifyJson(value).toString())).toEqual({ user: '\u0000raw:0000000000000000:0', image: IMAGE });
+    expect(JSON.parse((stringifyJson(value) as SplicedJson).toBuffer().toString())).toEqual({ user: '\u0000raw:0000000000000000:0', image: IMAGE });
   });
 
   it('lets plain JSON.stringify write a raw string as the string', () => {
@@ -98,7 +100,7 @@ describe(concatJsonText.name, () => {
 
     expect(joined).toBeInstanceOf(RawJsonString);
     expect(joined.toString()).toBe(`data:image/png;base64,${IMAGE}`);
-    expect(stringifyJson({ url: joined }).toString()).toBe(JSON.stringify({ url: `data:image/png;base64,${IMAGE}` }));
+    expect((stringifyJson({ url: joined }) as SplicedJson).toBuffer().toString()).toBe(JSON.stringify({ url: `data:image/png;base64,${IMAGE}` }));
   });
 
   it('becomes a string when a part would need escaping', () => {

@@ -1,5 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 
 /** Strings shorter than this are parsed as usual: only image data is worth keeping as bytes. */
 const MIN_RAW_BYTES = 4096;
@@ -62,11 +63,44 @@ export function concatJsonText(...texts: JsonText[]): JsonText {
 
 let splicing: RawJsonString[] | undefined;
 
+/** JSON text in pieces: the serialized parts, and between them the raw strings' own buffers. */
+export class SplicedJson {
+  readonly byteLength: number;
+
+  constructor(readonly pieces: readonly Buffer[]) {
+    this.byteLength = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.pieces, this.byteLength);
+  }
+
+  /** The pieces one after another, for a reply: the image data is written, never copied. */
+  toStream(): SplicedJsonStream {
+    return new SplicedJsonStream(this.pieces, this.byteLength);
+  }
+}
+
+export class SplicedJsonStream extends Readable {
+  constructor(
+    private pieces: readonly Buffer[],
+    readonly byteLength: number,
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    for (const piece of this.pieces) this.push(piece);
+    this.pieces = [];
+    this.push(null);
+  }
+}
+
 /**
  * `JSON.stringify`, except that `RawJsonString` values are written as their bytes: a string when
- * there are none, else one Buffer of the text with the bytes spliced in.
+ * there are none, else the text in pieces with the bytes spliced in.
  */
-export function stringifyJson(value: unknown): string | Buffer {
+export function stringifyJson(value: unknown): string | SplicedJson {
   const raws: RawJsonString[] = [];
   splicing = raws;
   let text: string;
@@ -85,7 +119,7 @@ export function stringifyJson(value: unknown): string | Buffer {
     from = at + marker.length - 1;
   }
   pieces.push(Buffer.from(text.slice(from), 'utf8'));
-  return Buffer.concat(pieces);
+  return new SplicedJson(pieces);
 }
 
 /**

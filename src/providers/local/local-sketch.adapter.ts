@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import sharp from 'sharp';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
 import { GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
@@ -16,7 +15,7 @@ import {
   type InlineImage,
   type ResolvedTarget,
 } from '../provider.interface.js';
-import { renderSketch } from './sketch.renderer.js';
+import { blurImage, renderSketch } from './sketch.renderer.js';
 
 const DEFAULT_SIZE = '1024x1024';
 
@@ -79,7 +78,7 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
       for (let partialIndex = 0; partialIndex < partialImages; partialIndex++) {
         signal.throwIfAborted();
         const sigma = 24 / (partialIndex + 1);
-        const partial = await blurred(image.bytes(), sigma, request.outputFormat);
+        const partial = await blurImage(image.bytes(), sigma, request.outputFormat);
         yield { type: 'partial', imageIndex, partialIndex, image: ImagePayload.fromBytes(partial) };
       }
       yield { type: 'completed', imageIndex, image };
@@ -127,10 +126,6 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
     const bytes = await renderSketch({ prompt: lastUserText(request), seed, width, height, format: 'png', transparent: false });
     return { mimeType: 'image/png', base64: bytes.toString('base64') };
   }
-}
-
-function blurred(bytes: Buffer, sigma: number, format: ImageGenerationRequest['outputFormat']): Promise<Buffer> {
-  return sharp(bytes).blur(sigma).toFormat(format).toBuffer();
 }
 
 function lastUserText(request: ChatRequest): string {

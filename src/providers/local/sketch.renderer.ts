@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
 import type { ImageFormat } from '../provider.interface.js';
+
+/** sharp (libvips, some 30 MB resident) is loaded when the local model first renders, not at boot. */
+let sharpModule: Promise<typeof import('sharp')> | undefined;
+const loadSharp = async () => (await (sharpModule ??= import('sharp'))).default;
 
 export interface SketchSpec {
   prompt: string;
@@ -19,6 +22,7 @@ export interface SketchSpec {
  */
 export async function renderSketch(spec: SketchSpec): Promise<Buffer> {
   const svg = sketchSvg(spec);
+  const sharp = await loadSharp();
   const image = sharp(Buffer.from(svg), { density: 72 });
   const quality = spec.compression === undefined ? 85 : Math.max(1, 100 - spec.compression);
   switch (spec.format) {
@@ -29,6 +33,12 @@ export async function renderSketch(spec: SketchSpec): Promise<Buffer> {
     case 'webp':
       return image.webp({ quality, alphaQuality: 100 }).toBuffer();
   }
+}
+
+/** The image blurred (the local model's partial frames), in the same format. */
+export async function blurImage(bytes: Buffer, sigma: number, format: ImageFormat): Promise<Buffer> {
+  const sharp = await loadSharp();
+  return sharp(bytes).blur(sigma).toFormat(format).toBuffer();
 }
 
 export function sketchSvg(spec: SketchSpec): string {

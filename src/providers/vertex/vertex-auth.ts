@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { GoogleAuth } from 'google-auth-library';
+import type { GoogleAuth } from 'google-auth-library';
 import { AppConfig } from '../../config/app.config.js';
 
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -11,14 +11,17 @@ const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
  */
 @Injectable()
 export class VertexAuth {
-  private auth?: GoogleAuth;
+  /** google-auth-library is loaded only when Vertex is called without a static token. */
+  private auth?: Promise<GoogleAuth>;
 
   constructor(private readonly config: AppConfig) {}
 
   async authorization(): Promise<string> {
     if (this.config.vertex.accessToken) return `Bearer ${this.config.vertex.accessToken}`;
-    this.auth ??= new GoogleAuth({ scopes: [SCOPE], keyFilename: this.config.vertex.credentialsFile });
-    const token = await this.auth.getAccessToken();
+    this.auth ??= import('google-auth-library').then(
+      ({ GoogleAuth }) => new GoogleAuth({ scopes: [SCOPE], keyFilename: this.config.vertex.credentialsFile }),
+    );
+    const token = await (await this.auth).getAccessToken();
     if (!token) throw new Error('google-auth-library returned no access token');
     return `Bearer ${token}`;
   }
