@@ -32,4 +32,15 @@ describe('parseServerSentEvents', () => {
     for await (const event of parseServerSentEvents(source())) events.push(event.data);
     expect(events).toEqual(['é']);
   });
+
+  it('joins a line that arrives in many chunks, and lone CRs as line ends', async () => {
+    const image = 'A'.repeat(300_000);
+    const wire = `data: {"image":"${image}"}\r\n\r\ndata: one\rdata: two\r\r`;
+    const chunks = wire.match(/[\s\S]{1,65536}/g)!;
+
+    expect(await collect(chunks)).toEqual([
+      { data: `{"image":"${image}"}`, event: undefined },
+      { data: 'one\ntwo', event: undefined },
+    ]);
+  });
 });

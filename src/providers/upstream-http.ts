@@ -93,7 +93,9 @@ class AttemptSignal {
  */
 @Injectable()
 export class UpstreamHttp implements OnApplicationShutdown {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1 });
+  // No cap on connections per upstream: each is one request in flight, and those are bounded by the
+  // requests Easel is serving (a cap would queue slow image requests behind each other).
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 });
 
   constructor(private readonly config: AppConfig) {}
 
