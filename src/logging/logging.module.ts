@@ -27,7 +27,9 @@ export class LoggingModule {
               },
               serializers: { req: () => undefined, res: () => undefined },
             },
-            destination ?? pino.destination(1),
+            // Buffered: one write per 8 KB of lines (or per second) instead of one per line, off the
+            // event loop; pino flushes what is left when the process exits.
+            destination ?? pino.destination({ dest: 1, minLength: 8192, periodicFlush: 1000 }),
           ],
           forRoutes: [],
         }),
