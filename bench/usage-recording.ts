@@ -1,0 +1,84 @@
+/**
+ * What recording usage costs a request: building the row (with the prompt hash) and queueing it,
+ * timed call by call, and the CPU this process spends on everything including the batched
+ * INSERTs into PostgreSQL (a throwaway embedded one unless DATABASE_URL is set).
+ * Run alone: node dist-bench/bench/usage-recording.js [records]
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../src/config/app.config.js';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { runMigrationsExclusively } from '../src/database/migration-runner.js';
+import { buildDataSourceOptions } from '../src/database/typeorm.options.js';
+import { UsageRecordEntity } from '../src/usage/usage-record.entity.js';
+import { UsageRecorder, type UsageRecordRow } from '../src/usage/usage.recorder.js';
+import { percentile } from './load.js';
+
+export interface UsageRecordingResult {
+  records: number;
+  stored: number;
+  queueP50Us: number;
+  queueP99Us: number;
+  /** This process's CPU per record for all of it: rows, hashes, queue, batched INSERTs. */
+  cpuUsPerRecord: number;
+  recordsPerSecond: number;
+}
+
+function row(i: number): UsageRecordRow {
+  const prompt = `a watercolour otter number ${i}`;
+  return {
+    id: randomUUID(), createdAt: new Date().toISOString(), requestId: `bench-${i}`, apiKeyId: null, team: 'default',
+    endpoint: 'images', model: 'azure/openai/gpt-image-1', provider: 'azure-openai', route: 'default', status: 'success',
+    httpStatus: 200, errorCode: null, latencyMs: 12, upstreamLatencyMs: 10, images: 1, size: '1024x1024', quality: 'low',
+    inputTextTokens: 10, inputImageTokens: 0, cachedInputTokens: 0, outputTextTokens: 0, outputImageTokens: 272,
+    inputTokens: 10, outputTokens: 272, costUsd: '0.010930000000', priceVersion: 1, user: null,
+    promptSha256: createHash('sha256').update(prompt).digest('hex'), promptLength: prompt.length, promptText: null,
+  };
+}
+
+export async function measureUsageRecording(total: number): Promise<UsageRecordingResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'easel-bench-usage-'));
+  const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir, database: 'easel' });
+  const dataSource = await new DataSource(buildDataSourceOptions(process.env.DATABASE_URL ?? embedded!.url)).initialize();
+  try {
+    await runMigrationsExclusively(dataSource);
+    await dataSource.query("DELETE FROM usage_records WHERE request_id LIKE 'bench-%'");
+    const recorder = new UsageRecorder(dataSource.getRepository(UsageRecordEntity), AppConfig.fromEnv({ EASEL_DATA_DIR: dataDir }));
+
+    const calls: number[] = [];
+    const cpu = process.cpuUsage();
+    const wallStart = performance.now();
+    for (let i = 0; i < total; i++) {
+      const before = performance.now();
+      recorder.record(row(i));
+      calls.push((performance.now() - before) * 1000);
+      // Let batches go out as they would between requests.
+      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+    }
+    while (recorder.queueDepth > 0) await recorder.flush();
+    await recorder.flush();
+    const wallS = (performance.now() - wallStart) / 1000;
+    const used = process.cpuUsage(cpu);
+    const stored = Number((await dataSource.query("SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'bench-%'"))[0].n);
+    calls.sort((a, b) => a - b);
+    return {
+      records: total,
+      stored,
+      queueP50Us: percentile(calls, 50),
+      queueP99Us: percentile(calls, 99),
+      cpuUsPerRecord: (used.user + used.system) / total,
+      recordsPerSecond: Math.round(total / wallS),
+    };
+  } finally {
+    await dataSource.destroy();
+    await embedded?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('usage-recording.js')) {
+  console.log(await measureUsageRecording(Number(process.argv[2] ?? 50_000)));
+}
