@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { Agent, request } from 'undici';
 
 const [port, upstream] = process.argv.slice(2) as [string, string];
-const agent = new Agent({ keepAliveTimeout: 30_000, connections: 512 });
+const agent = new Agent({ keepAliveTimeout: 30_000 });
 const app = Fastify({ bodyLimit: 50 * 1024 * 1024 });
 
 app.post('/v1/images/generations', async (incoming, reply) => {

@@ -2,7 +2,8 @@
  * `npm run bench`: direct calls to a fake upstream, Easel, and the Portkey gateway, side by side in
  * one run on this machine (SPEC §10). Each runs in a process of its own on loopback; autocannon
  * drives them. `--write` regenerates the results block of docs/BENCHMARKS.md.
- * BENCH_SECONDS (default 10) sets the length of each measured run.
+ * BENCH_SECONDS (default 10) sets the length of each measured run; BENCH_CPU_PROF=<dir> writes
+ * Easel's CPU profile (`--cpu-prof`) there when it stops.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -59,7 +60,7 @@ const easelData = mkdtempSync(join(tmpdir(), 'easel-bench-'));
 const adminKey = generateApiKeySecret().key;
 const easel = await startNode(
   'Easel',
-  ['dist-bench/src/main.js'],
+  [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), 'dist-bench/src/main.js'],
   {
     HOST: '127.0.0.1',
     PORT: String(easelPort),

@@ -1,4 +1,4 @@
-import { type JsonText, jsonTextToString } from '../common/json/raw-json.js';
+import type { JsonText } from '../common/json/raw-json.js';
 import type { ModelDefinition, ProviderKind, RouteDefinition } from '../config/models.catalogue.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 
@@ -44,7 +44,8 @@ export class ImagePayload {
   }
 
   bytes(): Buffer {
-    this.bytesValue ??= Buffer.from(jsonTextToString(this.base64Value!), 'base64');
+    const base64 = this.base64Value!;
+    this.bytesValue ??= typeof base64 === 'string' ? Buffer.from(base64, 'base64') : base64.decodeBase64();
     return this.bytesValue;
   }
 }

@@ -111,3 +111,36 @@ describe(concatJsonText.name, () => {
     expect(concatJsonText('a', 'b')).toBe('ab');
   });
 });
+
+describe(`${RawJsonString.name}.decodeBase64`, () => {
+  const rawOf = (text: string, split = [text.length]) => {
+    const bytes = Buffer.from(text, 'latin1');
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (const to of split) {
+      parts.push(bytes.subarray(from, to));
+      from = to;
+    }
+    return new RawJsonString(parts);
+  };
+
+  it.each([
+    ['a multiple of the slice', randomBytes(3 * 64 * 1024)],
+    ['with padding', randomBytes(200_001)],
+    ['short', randomBytes(5)],
+  ])('decodes what Buffer.from decodes: %s', (_what, bytes) => {
+    const text = bytes.toString('base64');
+
+    expect(rawOf(text).decodeBase64().equals(bytes)).toBe(true);
+    expect(rawOf(text, [7, 70_001, text.length]).decodeBase64().equals(bytes)).toBe(true);
+  });
+
+  it('falls back to one decode when the text holds characters that are not base64', () => {
+    const bytes = randomBytes(150_000);
+    const text = bytes.toString('base64');
+    const spaced = `${text.slice(0, 1001)} ${text.slice(1001)}`;
+
+    expect(rawOf(spaced).decodeBase64().equals(Buffer.from(spaced, 'base64'))).toBe(true);
+    expect(rawOf(spaced).decodeBase64().equals(bytes)).toBe(true);
+  });
+});

@@ -4,6 +4,8 @@ import { Readable } from 'node:stream';
 
 /** Strings shorter than this are parsed as usual: only image data is worth keeping as bytes. */
 const MIN_RAW_BYTES = 4096;
+/** Base64 decoded per step (a multiple of 4). */
+const DECODE_SLICE = 64 * 1024;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 /** Marks where a raw string goes, in text no upstream or client can forge (a NUL and a per-process nonce). */
@@ -30,6 +32,35 @@ export class RawJsonString {
   toString(): string {
     this.text ??= this.parts.map((part) => part.toString('latin1')).join('');
     return this.text;
+  }
+
+  /**
+   * The bytes this base64 encodes, decoded 64 KB at a time straight into one buffer: no string of
+   * the whole text (megabytes in V8's large-object space, which costs full garbage collections).
+   */
+  decodeBase64(): Buffer {
+    return this.decodeInSlices() ?? Buffer.from(this.toString(), 'base64');
+  }
+
+  /** `undefined` when the slices do not line up (spaces, or padding before the end, in the text). */
+  private decodeInSlices(): Buffer | undefined {
+    const out = Buffer.allocUnsafe(Math.ceil(this.length / 4) * 3);
+    let written = 0;
+    let carry = '';
+    for (let index = 0; index < this.parts.length; index++) {
+      const part = this.parts[index]!;
+      for (let at = 0; at < part.length; at += DECODE_SLICE) {
+        const end = Math.min(part.length, at + DECODE_SLICE);
+        const last = index === this.parts.length - 1 && end === part.length;
+        const text = carry + part.toString('latin1', at, end);
+        const whole = last ? text.length : text.length - (text.length % 4);
+        const bytes = out.write(text.slice(0, whole), written, 'base64');
+        if (!last && bytes !== (whole / 4) * 3) return undefined;
+        written += bytes;
+        carry = text.slice(whole);
+      }
+    }
+    return out.subarray(0, written);
   }
 
   /** Inside `stringifyJson` a marker where the bytes go; elsewhere (plain `JSON.stringify`) the string. */
