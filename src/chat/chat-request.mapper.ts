@@ -1,36 +1,69 @@
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
-import type { ChatMessage, ChatPart, ChatRequest } from '../providers/provider.interface.js';
+import type { ChatMessage, ChatPart, ChatRequest, InlineImage } from '../providers/provider.interface.js';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
+import { parseRemoteImageUrl } from './remote-image-url.js';
 
 const DATA_URL = /^data:(image\/(?:png|jpeg|webp));base64,([A-Za-z0-9+/]+={0,2})$/;
-/** Vertex takes inline images up to 7 MB each. */
-const MAX_IMAGE_BYTES = 7 * 1024 * 1024;
+/** Vertex takes inline images up to 7 MB each; the same cap holds for fetched images. */
+export const MAX_INPUT_IMAGE_BYTES = 7 * 1024 * 1024;
+
+/** An `http(s)` image of the request, to be fetched before the upstream call; `param` is its path. */
+export interface RemoteImagePart {
+  type: 'remote_image';
+  url: string;
+  param: string;
+}
+
+/** A `ChatRequest` whose remote images are not fetched yet. */
+export interface ChatDraft extends Omit<ChatRequest, 'messages'> {
+  messages: Array<{ role: ChatMessage['role']; parts: Array<ChatPart | RemoteImagePart> }>;
+}
+
+export interface ChatMappingOptions {
+  /** `REMOTE_IMAGE_URLS`: accept `http(s)` image URLs (fetched later), else refuse them. */
+  remoteImages: boolean;
+}
 
 /**
- * Turns a validated chat DTO into Easel's `ChatRequest`: data-URL images decoded to mime type and
- * base64 (remote URLs are refused: fetching them is off by default), system and developer
- * messages as system, the model's limits applied. Every refusal names the exact path.
+ * Turns a validated chat DTO into Easel's `ChatDraft`: data-URL images decoded to mime type and
+ * base64, `http(s)` image URLs refused or (when enabled) kept for fetching, system and developer
+ * messages as system, the model's limits applied, remote images counted before any is fetched.
+ * Every refusal names the exact path.
  */
-export function toChatRequest(dto: CreateChatCompletionDto, modelId: string, capabilities: ModelCapabilities): ChatRequest {
+export function toChatDraft(
+  dto: CreateChatCompletionDto,
+  modelId: string,
+  capabilities: ModelCapabilities,
+  options: ChatMappingOptions,
+): ChatDraft {
   let images = 0;
-  const messages: ChatMessage[] = dto.messages.map((message, m) => {
+  const messages: ChatDraft['messages'] = dto.messages.map((message, m) => {
     const role = message.role === 'developer' ? 'system' : message.role;
     if (typeof message.content === 'string') return { role, parts: [{ type: 'text', text: message.content }] };
-    const parts = message.content.map((part, p): ChatPart => {
+    const parts = message.content.map((part, p): ChatPart | RemoteImagePart => {
       if (part.type === 'text') return { type: 'text', text: part.text };
       const param = `messages[${m}].content[${p}].image_url.url`;
       if (role !== 'user') throw new InvalidRequestError('Only user messages may carry images.', param);
-      const match = DATA_URL.exec(part.image_url.url.replace(/\s+/g, ''));
+      const url = part.image_url.url.trim();
+      if (/^https?:/i.test(url)) {
+        if (!options.remoteImages) {
+          throw new InvalidRequestError(
+            'Remote image URLs are not enabled on this server (its operator can enable them with REMOTE_IMAGE_URLS=true); send the image as a data URL (data:image/png;base64,…).',
+            param,
+          );
+        }
+        images++;
+        return { type: 'remote_image', url: parseRemoteImageUrl(url, param).href, param };
+      }
+      const match = DATA_URL.exec(url.replace(/\s+/g, ''));
       if (!match) {
         throw new InvalidRequestError(
-          /^https?:/i.test(part.image_url.url)
-            ? 'Remote image URLs are not enabled on this server; send the image as a data URL (data:image/png;base64,…).'
-            : 'An image must be a data URL of a PNG, JPEG or WebP image: data:image/png;base64,…',
+          `An image must be ${options.remoteImages ? 'an http(s) URL or ' : ''}a data URL of a PNG, JPEG or WebP image: data:image/png;base64,…`,
           param,
         );
       }
-      if ((match[2]!.length * 3) / 4 > MAX_IMAGE_BYTES) throw new InvalidRequestError('An input image may be at most 7 MB.', param);
+      if ((match[2]!.length * 3) / 4 > MAX_INPUT_IMAGE_BYTES) throw new InvalidRequestError('An input image may be at most 7 MB.', param);
       if (!hasImageSignature(match[1]!, match[2]!)) {
         throw new InvalidRequestError(`The data URL says ${match[1]}, but its bytes are not such an image.`, param);
       }
@@ -59,8 +92,25 @@ export function toChatRequest(dto: CreateChatCompletionDto, modelId: string, cap
   };
 }
 
+/** The remote images of a draft, in order, for fetching. */
+export function remoteImagesOf(draft: ChatDraft): RemoteImagePart[] {
+  return draft.messages.flatMap((message) => message.parts.filter((part): part is RemoteImagePart => part.type === 'remote_image'));
+}
+
+/** The draft with each remote image replaced by the image fetched for it (`fetched`, in `remoteImagesOf` order). */
+export function withFetchedImages(draft: ChatDraft, fetched: readonly InlineImage[]): ChatRequest {
+  const images = fetched[Symbol.iterator]();
+  return {
+    ...draft,
+    messages: draft.messages.map((message) => ({
+      role: message.role,
+      parts: message.parts.map((part): ChatPart => (part.type === 'remote_image' ? { type: 'image', image: images.next().value! } : part)),
+    })),
+  };
+}
+
 /** The first bytes of each accepted image type (PNG, JPEG, WebP's RIFF….WEBP). */
-function hasImageSignature(mimeType: string, base64: string): boolean {
+export function hasImageSignature(mimeType: string, base64: string): boolean {
   const head = Buffer.from(base64.slice(0, 24), 'base64');
   switch (mimeType) {
     case 'image/png':
@@ -73,7 +123,7 @@ function hasImageSignature(mimeType: string, base64: string): boolean {
 }
 
 /** The text of the conversation, for the usage record's prompt hash and length. */
-export function promptText(request: ChatRequest): string {
+export function promptText(request: ChatDraft): string {
   return request.messages
     .flatMap((message) => message.parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])))
     .join('\n');

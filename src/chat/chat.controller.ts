@@ -41,7 +41,7 @@ export class ChatController {
       'text/event-stream': { schema: { type: 'string', example: 'data: {"object":"chat.completion.chunk",…}\n\ndata: [DONE]\n\n' } },
     },
   })
-  @ApiGenerationErrors('Invalid field, unknown field, bad JSON, a bad image')
+  @ApiGenerationErrors('Invalid field, unknown field, bad JSON, a bad image, an image URL that is refused or cannot be fetched')
   async create(
     @Body() body: CreateChatCompletionDto,
     @CurrentPrincipal() principal: Principal,

@@ -5,10 +5,11 @@ import { ProvidersModule } from '../providers/providers.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatService } from './chat.service.js';
+import { RemoteImageFetcher } from './remote-image.fetcher.js';
 
 @Module({
   imports: [ProvidersModule, UsageModule, BudgetsModule, IdempotencyModule],
   controllers: [ChatController],
-  providers: [ChatService],
+  providers: [ChatService, RemoteImageFetcher],
 })
 export class ChatModule {}

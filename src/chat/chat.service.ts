@@ -12,9 +12,10 @@ import { CostEstimator } from '../usage/pricing/cost-estimator.js';
 import { PriceBook } from '../usage/pricing/price-book.service.js';
 import { PricingService } from '../usage/pricing/pricing.service.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
-import { promptText, toChatRequest } from './chat-request.mapper.js';
+import { promptText, remoteImagesOf, toChatDraft, withFetchedImages } from './chat-request.mapper.js';
 import type { ChatCompletionDto, ChatImageDto, ChatUsageDto } from './dto/chat-completion.response.js';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
+import { RemoteImageFetcher } from './remote-image.fetcher.js';
 
 interface PreparedChat {
   model: RegisteredModel<ChatProvider>;
@@ -32,6 +33,7 @@ export class ChatService {
     private readonly estimator: CostEstimator,
     private readonly budgets: BudgetsService,
     private readonly upstream: UpstreamExecutor,
+    private readonly remoteImages: RemoteImageFetcher,
   ) {}
 
   async complete(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<ChatCompletionDto> {
@@ -103,15 +105,20 @@ export class ChatService {
     yield '[DONE]';
   }
 
-  /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */
+  /**
+   * Everything that can refuse the request, before any upstream work: model, access, input, route,
+   * then the remote images (the first network work, so only for requests that passed the cheap
+   * checks), then the budget (reserved only for a request that is ready to send).
+   */
   private async prepare(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<PreparedChat> {
     Object.assign(context.usage, { model: dto.model, user: dto.user });
     const model = this.registry.chatModel(dto.model);
     assertMayUseModel(principal, dto.model);
-    const request = toChatRequest(dto, dto.model, model.definition.capabilities);
-    context.usage.prompt = promptText(request);
+    const draft = toChatDraft(dto, dto.model, model.definition.capabilities, { remoteImages: this.remoteImages.enabled });
+    context.usage.prompt = promptText(draft);
     this.registry.assertAvailable(model);
     context.usage.provider = model.definition.provider;
+    const request = withFetchedImages(draft, await this.remoteImages.fetchAll(remoteImagesOf(draft), context.signal));
     const prompt = context.usage.prompt;
     context.budget = await this.budgets.reserve(principal, () =>
       this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Cidr } from '../common/net/address.policy.js';
 import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
 
 /**
@@ -28,6 +29,8 @@ export class AppConfig {
   };
   readonly upstream: { timeoutMs: number; maxResponseBytes: number };
   readonly rateLimitRpm: number;
+  /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
+  readonly remoteImages: { enabled: boolean; allowedNetworks: Cidr[]; timeoutMs: number };
   readonly logging: { level: Env['LOG_LEVEL']; logPrompts: boolean };
 
   private constructor(
@@ -70,6 +73,11 @@ export class AppConfig {
     };
     this.upstream = { timeoutMs: env.UPSTREAM_TIMEOUT_MS, maxResponseBytes: env.MAX_RESPONSE_BYTES };
     this.rateLimitRpm = env.RATE_LIMIT_RPM;
+    this.remoteImages = {
+      enabled: env.REMOTE_IMAGE_URLS,
+      allowedNetworks: env.REMOTE_IMAGE_ALLOWED_NETWORKS,
+      timeoutMs: env.REMOTE_IMAGE_TIMEOUT_MS,
+    };
     this.logging = { level: env.LOG_LEVEL, logPrompts: env.LOG_PROMPTS };
   }
 

@@ -26,6 +26,9 @@ describe('validateEnv', () => {
         LOG_LEVEL: 'info',
         LOG_PROMPTS: false,
         IMAGE_STORE: 'local',
+        REMOTE_IMAGE_URLS: false,
+        REMOTE_IMAGE_ALLOWED_NETWORKS: [],
+        REMOTE_IMAGE_TIMEOUT_MS: 10_000,
       });
       expect(env.DATABASE_URL).toBeUndefined();
       expect(env.ADMIN_API_KEY).toBeUndefined();
@@ -79,6 +82,22 @@ describe('validateEnv', () => {
       expect(env.PUBLIC_BASE_URL).toBe('https://easel.example.com');
     });
 
+    it('reads the remote image settings', () => {
+      const env = validateEnv({
+        REMOTE_IMAGE_URLS: 'true',
+        REMOTE_IMAGE_ALLOWED_NETWORKS: '10.20.0.0/16, 127.0.0.1/32,fd00::/8',
+        REMOTE_IMAGE_TIMEOUT_MS: '2500',
+      });
+
+      expect(env.REMOTE_IMAGE_URLS).toBe(true);
+      expect(env.REMOTE_IMAGE_ALLOWED_NETWORKS).toEqual([
+        { address: '10.20.0.0', prefix: 16, family: 'ipv4' },
+        { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
+        { address: 'fd00::', prefix: 8, family: 'ipv6' },
+      ]);
+      expect(env.REMOTE_IMAGE_TIMEOUT_MS).toBe(2500);
+    });
+
     it('accepts postgres:// and postgresql:// database URLs', () => {
       expect(validateEnv({ DATABASE_URL: 'postgres://u:p@h/db' }).DATABASE_URL).toBe('postgres://u:p@h/db');
       expect(validateEnv({ DATABASE_URL: 'postgresql://u:p@h/db' }).DATABASE_URL).toBe('postgresql://u:p@h/db');
@@ -96,6 +115,8 @@ describe('validateEnv', () => {
         ADMIN_API_KEY: '',
         URL_SIGNING_SECRET: '',
         AZURE_OPENAI_ENDPOINT: '',
+        REMOTE_IMAGE_URLS: '',
+        REMOTE_IMAGE_ALLOWED_NETWORKS: ' ',
       });
 
       expect(env.PORT).toBe(3000);
@@ -106,6 +127,8 @@ describe('validateEnv', () => {
       expect(env.ADMIN_API_KEY).toBeUndefined();
       expect(env.URL_SIGNING_SECRET).toBeUndefined();
       expect(env.AZURE_OPENAI_ENDPOINT).toBeUndefined();
+      expect(env.REMOTE_IMAGE_URLS).toBe(false);
+      expect(env.REMOTE_IMAGE_ALLOWED_NETWORKS).toEqual([]);
     });
   });
 
@@ -124,6 +147,14 @@ describe('validateEnv', () => {
       ['UPSTREAM_TIMEOUT_MS', '50'],
       ['RATE_LIMIT_RPM', '0'],
       ['REDIS_URL', 'http://cache'],
+      ['REMOTE_IMAGE_URLS', 'on'],
+      ['REMOTE_IMAGE_ALLOWED_NETWORKS', '10.20.0.0'],
+      ['REMOTE_IMAGE_ALLOWED_NETWORKS', '10.20.0.0/16,192.168.0.0/33'],
+      ['REMOTE_IMAGE_ALLOWED_NETWORKS', 'fd00::/129'],
+      ['REMOTE_IMAGE_ALLOWED_NETWORKS', 'intranet.example.com/24'],
+      ['REMOTE_IMAGE_TIMEOUT_MS', '50'],
+      ['REMOTE_IMAGE_TIMEOUT_MS', '10s'],
+      ['REMOTE_IMAGE_TIMEOUT_MS', '600001'],
     ])('%s=%s throws InvalidEnvironmentError naming the variable', (name, value) => {
       const error = errorOf({ [name]: value });
 
@@ -135,6 +166,12 @@ describe('validateEnv', () => {
 
     it('shows a non-secret bad value', () => {
       expect(errorOf({ LOG_LEVEL: 'loud' }).message).toContain('"loud"');
+    });
+
+    it('names the bad CIDR of REMOTE_IMAGE_ALLOWED_NETWORKS and why it is bad', () => {
+      const error = errorOf({ REMOTE_IMAGE_ALLOWED_NETWORKS: '10.20.0.0/16, 192.168.0.0/33' });
+
+      expect(error.problems[0]).toMatch(/^REMOTE_IMAGE_ALLOWED_NETWORKS: "192\.168\.0\.0\/33": the prefix must be 0\.\.32/);
     });
 
     it('names every bad variable at once', () => {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { type Cidr, parseCidrList } from '../common/net/address.policy.js';
 
 const optionalString = z
   .string()
@@ -25,6 +26,16 @@ const httpUrl = z
   .trim()
   .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an http(s) URL')
   .transform((value) => value.replace(/\/+$/, ''));
+
+/** Comma-separated CIDRs, each checked; an issue names the first bad one. */
+const cidrList = z.string().transform((value, context): Cidr[] => {
+  try {
+    return parseCidrList(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `${(error as Error).message} (a comma-separated list of CIDRs such as 10.20.0.0/16,fd00::/8)` });
+    return z.NEVER;
+  }
+});
 
 /**
  * Every environment variable Easel reads (SPEC §2). Names are the contract; an invalid value stops
@@ -64,6 +75,9 @@ export const envSchema = z.object({
   MAX_RESPONSE_BYTES: integer(1024, 2 ** 31 - 1).default(104_857_600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PROMPTS: booleanString.default(false),
+  REMOTE_IMAGE_URLS: booleanString.default(false),
+  REMOTE_IMAGE_ALLOWED_NETWORKS: cidrList.default([]),
+  REMOTE_IMAGE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   CORS_ORIGINS: optionalString.refine(
     (v) => v === undefined || v.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
     'must be a comma-separated list of origins (https://app.example.com) or *',

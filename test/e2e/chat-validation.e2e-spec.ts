@@ -36,7 +36,7 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
       { type: 'text', text: 'Make it blue' },
       { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
     ]),
-    { param: 'messages[0].content[1].image_url.url', message: /remote/i },
+    { param: 'messages[0].content[1].image_url.url', message: /Remote image URLs are not enabled.*REMOTE_IMAGE_URLS=true.*data URL/ },
   ],
   [
     'a data URL that is not an image',

@@ -13,9 +13,9 @@ export interface ScriptedResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** Raw text instead of JSON (malformed bodies). */
-  raw?: string;
-  /** Wait before answering. */
+  /** Raw text or bytes instead of JSON (malformed bodies, images). */
+  raw?: string | Buffer;
+  /** Wait before answering (no longer than the client does). */
   delayMs?: number;
   /** Drop the connection without answering (a reset). */
   reset?: boolean;
@@ -110,7 +110,7 @@ export abstract class FakeHttpServer {
       return send(response, { status: 404, body: { error: { code: '404', message: 'Resource not found' } } });
     }
     const delayMs = answer.delayMs ?? (scripted ? 0 : this.responseDelayMs);
-    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (delayMs) await closedOrElapsed(response, delayMs);
     if (answer.reset) {
       request.socket.destroy();
       return;
@@ -145,6 +145,19 @@ async function sendStream(response: ServerResponse, answer: ScriptedResponse, st
   await new Promise((resolve) => setTimeout(resolve, 10));
   response.socket?.destroy();
   response.destroy();
+}
+
+/** Resolves after `ms`, or as soon as the response closes (the client gave up): no timer outlives the request. */
+function closedOrElapsed(response: ServerResponse, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      response.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    response.once('close', done);
+  });
 }
 
 function send(response: ServerResponse, answer: ScriptedResponse): void {

@@ -22,8 +22,8 @@ export async function startWithAzure(): Promise<UpstreamApp<FakeAzureOpenAiServe
   return { fake, sut, key: (await sut.createKey()).key };
 }
 
-/** A fake Vertex AI serving gemini-2.5-flash-image, and an app pointed at it. */
-export async function startWithVertex(): Promise<UpstreamApp<FakeVertexServer>> {
+/** A fake Vertex AI serving gemini-2.5-flash-image, and an app pointed at it (plus any `env` of the test's own). */
+export async function startWithVertex(env: Record<string, string> = {}): Promise<UpstreamApp<FakeVertexServer>> {
   const fake = await new FakeVertexServer({
     accessToken: VERTEX_TOKEN,
     project: VERTEX_PROJECT,
@@ -31,7 +31,7 @@ export async function startWithVertex(): Promise<UpstreamApp<FakeVertexServer>> 
     models: ['gemini-2.5-flash-image'],
   }).start();
   const sut = await createTestApp({
-    env: { VERTEX_PROJECT, VERTEX_LOCATION, VERTEX_BASE_URL: fake.baseUrl, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN },
+    env: { VERTEX_PROJECT, VERTEX_LOCATION, VERTEX_BASE_URL: fake.baseUrl, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN, ...env },
   });
   return { fake, sut, key: (await sut.createKey()).key };
 }

@@ -72,7 +72,10 @@ export class ChatMessageDto {
   role!: (typeof ROLES)[number];
 
   @ApiProperty({
-    description: 'Text, or parts: {type:"text",text} and {type:"image_url",image_url:{url:"data:image/png;base64,…"}}',
+    description:
+      'Text, or parts: {type:"text",text} and {type:"image_url",image_url:{url}} (user messages only). An image url is a data URL ' +
+      '(data:image/png|jpeg|webp;base64,…, at most 7 MB); an http(s) URL only where the server enables REMOTE_IMAGE_URLS, and then ' +
+      'Easel fetches it (public addresses only, at most 3 redirects, a PNG, JPEG or WebP of at most 7 MB); otherwise 400 on that part.',
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }],
     example: 'Draw a lighthouse at dusk in watercolour',
   })
