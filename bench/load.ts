@@ -18,12 +18,20 @@ export interface LoadResult {
   mbPerSecond: number;
 }
 
+/** What one autocannon run saw: the latencies of its successful responses, in ms. */
+export interface LoadSample {
+  latencies: number[];
+  failures: number;
+  seconds: number;
+  bytes: number;
+}
+
 /**
  * Drives `target` with autocannon: `connections` concurrent keep-alive connections for
  * `durationS`. Latencies are taken from autocannon's per-response event (sub-millisecond; its
  * own histogram rounds to whole milliseconds) and only successful responses count.
  */
-export async function load(target: Target, connections: number, durationS: number): Promise<LoadResult> {
+export async function load(target: Target, connections: number, durationS: number): Promise<LoadSample> {
   const latencies: number[] = [];
   let failures = 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -44,16 +52,20 @@ export async function load(target: Target, connections: number, durationS: numbe
       else failures++;
     });
   });
-  failures += result.errors + result.timeouts;
-  latencies.sort((a, b) => a - b);
-  const seconds = result.duration;
+  return { latencies, failures: failures + result.errors + result.timeouts, seconds: result.duration, bytes: result.throughput.total };
+}
+
+/** Several samples of one target (rounds taken in turn with the other targets) as one result. */
+export function summarize(samples: LoadSample[]): LoadResult {
+  const latencies = samples.flatMap((sample) => sample.latencies).sort((a, b) => a - b);
+  const seconds = samples.reduce((sum, sample) => sum + sample.seconds, 0);
   return {
     requests: latencies.length,
-    failures,
+    failures: samples.reduce((sum, sample) => sum + sample.failures, 0),
     throughputRps: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    mbPerSecond: result.throughput.total / seconds / 1024 / 1024,
+    mbPerSecond: samples.reduce((sum, sample) => sum + sample.bytes, 0) / seconds / 1024 / 1024,
   };
 }
 
