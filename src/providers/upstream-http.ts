@@ -104,10 +104,7 @@ export class UpstreamHttp implements OnApplicationShutdown {
     try {
       const response = await this.send(call, 'application/json', attempt);
       const bytes = await this.readCapped(response.body, call.signal, attempt);
-      if (response.statusCode < 200 || response.statusCode >= 300) {
-        const text = bytes.toString('utf8');
-        throw new UpstreamHttpError(response.statusCode, parseJson(text) ?? text.slice(0, 2000), response.headers);
-      }
+      if (response.statusCode < 200 || response.statusCode >= 300) throw httpError(response, bytes);
       const body = parseJsonBody(bytes, call.rawStrings ?? []);
       if (body === undefined) {
         throw new UpstreamTransportError('malformed', `upstream answered HTTP ${response.statusCode} with a body that is not JSON`);
@@ -129,8 +126,7 @@ export class UpstreamHttp implements OnApplicationShutdown {
     try {
       response = await this.send(call, 'text/event-stream', attempt);
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        const text = (await this.readCapped(response.body, call.signal, attempt)).toString('utf8');
-        throw new UpstreamHttpError(response.statusCode, parseJson(text) ?? text.slice(0, 2000), response.headers);
+        throw httpError(response, await this.readCapped(response.body, call.signal, attempt));
       }
     } catch (error) {
       attempt.dispose();
@@ -212,6 +208,12 @@ export class UpstreamHttp implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.agent.destroy();
   }
+}
+
+/** A non-2xx answer, with its body parsed when it is JSON (the error mapper reads codes from it). */
+function httpError(response: Dispatcher.ResponseData, bytes: Buffer): UpstreamHttpError {
+  const text = bytes.toString('utf8');
+  return new UpstreamHttpError(response.statusCode, parseJson(text) ?? text.slice(0, 2000), response.headers);
 }
 
 function parseJsonBody(bytes: Buffer, rawStrings: readonly string[]): unknown {

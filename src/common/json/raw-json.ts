@@ -16,13 +16,15 @@ const MARKER_IN_JSON = JSON.stringify(MARKER).slice(1, -1);
  * The content of a JSON string kept as the bytes it arrived in. Base64 image data needs no JSON
  * escaping, so the megabytes an upstream sends can go out to the client as they came: never
  * decoded into a JavaScript string, scanned by `JSON.parse`, escaped by `JSON.stringify` or
- * re-encoded to UTF-8. `parts` hold ASCII without quotes or backslashes, as the upstream's JSON
- * serializer wrote it.
+ * re-encoded to UTF-8.
  */
 export class RawJsonString {
   private text?: string;
 
-  /** `parts`: plain ASCII (no quotes, backslashes or control characters), as the caller has checked. */
+  /**
+   * `parts`: ASCII without quotes or backslashes, as the caller has checked. (Control characters,
+   * which JSON forbids in strings, are not looked for: no JSON serializer writes them.)
+   */
   constructor(readonly parts: readonly Buffer[]) {}
 
   get length(): number {
