@@ -7,10 +7,10 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKeySecret } from '../src/auth/api-key.secret.js';
+import { freePort } from '../test/utils/free-port.js';
 import { BENCH_AZURE_KEY, BENCH_VERTEX_TOKEN } from './fake-upstream.js';
 import { type LoadResult, type LoadSample, type Target, load, summarize, timeToFirstByte } from './load.js';
 import { type Child, meter, rssMb, sleep, startNode } from './processes.js';
@@ -34,16 +34,6 @@ interface Row {
   cpuUsPerRequest: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const ok = (url: string) => async () => (await fetch(url)).ok;
 

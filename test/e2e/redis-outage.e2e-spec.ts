@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createTestApp, freePort, type TestApp } from '../utils/test-app.js';
+import { freePort } from '../utils/free-port.js';
+import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
 /**

