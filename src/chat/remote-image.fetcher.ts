@@ -176,12 +176,12 @@ function isTimeout(error: unknown): boolean {
 function describeNetworkError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   switch (code) {
+    // One answer for both, so that a client cannot learn which internal host names exist.
     case 'EASEL_REFUSED_ADDRESS':
-      return `The image host name resolves to ${REFUSED_ADDRESS}.`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'ENODATA':
-      return 'The image host name does not resolve.';
+      return 'The image host name does not resolve to a public address.';
     case 'ECONNREFUSED':
       return 'The image host refused the connection.';
     case 'ECONNRESET':

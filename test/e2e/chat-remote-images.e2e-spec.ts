@@ -85,7 +85,7 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
 
     it.each([
       ['127.0.0.1', '127.0.0.1', /host is a private, loopback or otherwise reserved address/],
-      ['localhost, by the addresses its name resolves to', 'localhost', /host name resolves to a private, loopback or otherwise reserved address/],
+      ['localhost, by the addresses its name resolves to', 'localhost', /host name does not resolve to a public address/],
       ['[::1]', '[::1]', /host is a private/],
       ['[::ffff:127.0.0.1], IPv4-mapped', '[::ffff:127.0.0.1]', /host is a private/],
       ['0.0.0.0, which reaches this host', '0.0.0.0', /host is a private/],
