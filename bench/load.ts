@@ -14,8 +14,6 @@ export interface LoadResult {
   throughputRps: number;
   p50Ms: number;
   p99Ms: number;
-  /** MB/s of response bodies. */
-  mbPerSecond: number;
 }
 
 /** What one autocannon run saw: the latencies of its successful responses, in ms. */
@@ -23,7 +21,6 @@ export interface LoadSample {
   latencies: number[];
   failures: number;
   seconds: number;
-  bytes: number;
 }
 
 /**
@@ -52,7 +49,7 @@ export async function load(target: Target, connections: number, durationS: numbe
       else failures++;
     });
   });
-  return { latencies, failures: failures + result.errors + result.timeouts, seconds: result.duration, bytes: result.throughput.total };
+  return { latencies, failures: failures + result.errors + result.timeouts, seconds: result.duration };
 }
 
 /** Several samples of one target (rounds taken in turn with the other targets) as one result. */
@@ -65,7 +62,6 @@ export function summarize(samples: LoadSample[]): LoadResult {
     throughputRps: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    mbPerSecond: samples.reduce((sum, sample) => sum + sample.bytes, 0) / seconds / 1024 / 1024,
   };
 }
 
@@ -104,7 +100,6 @@ export async function timeToFirstByte(target: Target, count: number, warmup: num
     throughputRps: samples.length / ((performance.now() - started) / 1000),
     p50Ms: percentile(samples, 50),
     p99Ms: percentile(samples, 99),
-    mbPerSecond: 0,
   };
 }
 

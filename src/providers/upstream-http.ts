@@ -219,7 +219,7 @@ function httpError(response: Dispatcher.ResponseData, bytes: Buffer): UpstreamHt
 function parseJsonBody(bytes: Buffer, rawStrings: readonly string[]): unknown {
   if (bytes.length === 0) return undefined;
   try {
-    return rawStrings.length > 0 ? parseJsonKeepingRaw(bytes, rawStrings) : JSON.parse(bytes.toString('utf8'));
+    return parseJsonKeepingRaw(bytes, rawStrings);
   } catch {
     return undefined;
   }

@@ -74,15 +74,15 @@ describe(stringifyJson.name, () => {
 
     expect(written).toBeInstanceOf(SplicedJson);
     expect(written.pieces).toContain(parsed.data[0]!.b64_json.parts[0]);
-    expect(written.byteLength).toBe(written.toBuffer().length);
-    expect(written.toBuffer().toString()).toBe(JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }));
+    expect(written.byteLength).toBe(Buffer.concat(written.pieces).length);
+    expect(Buffer.concat(written.pieces).toString()).toBe(JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }));
   });
 
   it('leaves a client string that merely looks like a marker alone', () => {
     const raw = parseJsonKeepingRaw(body({ b64_json: IMAGE }), ['b64_json']) as { b64_json: RawJsonString };
     const value = { user: '\u0000raw:0000000000000000:0', image: raw.b64_json };
 
-    expect(JSON.parse((stringifyJson(value) as SplicedJson).toBuffer().toString())).toEqual({ user: '\u0000raw:0000000000000000:0', image: IMAGE });
+    expect(JSON.parse(Buffer.concat((stringifyJson(value) as SplicedJson).pieces).toString())).toEqual({ user: '\u0000raw:0000000000000000:0', image: IMAGE });
   });
 
   it('lets plain JSON.stringify write a raw string as the string', () => {
@@ -100,7 +100,7 @@ describe(concatJsonText.name, () => {
 
     expect(joined).toBeInstanceOf(RawJsonString);
     expect(joined.toString()).toBe(`data:image/png;base64,${IMAGE}`);
-    expect((stringifyJson({ url: joined }) as SplicedJson).toBuffer().toString()).toBe(JSON.stringify({ url: `data:image/png;base64,${IMAGE}` }));
+    expect(Buffer.concat((stringifyJson({ url: joined }) as SplicedJson).pieces).toString()).toBe(JSON.stringify({ url: `data:image/png;base64,${IMAGE}` }));
   });
 
   it('becomes a string when a part would need escaping', () => {

@@ -80,7 +80,7 @@ export function isJsonText(value: unknown): value is JsonText {
   return typeof value === 'string' || value instanceof RawJsonString;
 }
 
-export function jsonTextToString(value: JsonText): string {
+function jsonTextToString(value: JsonText): string {
   return typeof value === 'string' ? value : value.toString();
 }
 
@@ -102,10 +102,6 @@ export class SplicedJson {
 
   constructor(readonly pieces: readonly Buffer[]) {
     this.byteLength = pieces.reduce((sum, piece) => sum + piece.length, 0);
-  }
-
-  toBuffer(): Buffer {
-    return Buffer.concat(this.pieces, this.byteLength);
   }
 
   /** The pieces one after another, for a reply: the image data is written, never copied. */
