@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { ImageFormat } from '../providers/provider.interface.js';
+import type { ByteRangeSpec } from './byte-range.js';
 import { ImageUrlSigner } from './image-url.signer.js';
 import { OBJECT_STORAGE, type ObjectStorage, type StoredObject } from './object-storage.interface.js';
 
@@ -30,7 +31,8 @@ export class ImageStore {
     return this.signer.urlFor(file);
   }
 
-  async open(file: string, expires: number, signature: string): Promise<OpenedImage> {
+  /** The image behind a signed URL (only `range` of it, when given); 403 for a bad or expired URL, 404 once it is gone. */
+  async open(file: string, expires: number, signature: string, range?: ByteRangeSpec): Promise<OpenedImage> {
     switch (this.signer.check(file, expires, signature)) {
       case 'bad_signature':
         throw new GatewayError(ErrorCode.PermissionDenied, 'The image URL signature is not valid.', { param: 'sig' });
@@ -39,7 +41,7 @@ export class ImageStore {
       case 'valid':
         break;
     }
-    const stored = await this.storage.get(file);
+    const stored = await this.storage.get(file, range);
     if (!stored) throw new GatewayError(ErrorCode.ResourceNotFound, 'The image no longer exists.');
     const format = file.slice(file.lastIndexOf('.') + 1) as ImageFormat;
     return { ...stored, contentType: CONTENT_TYPES[format] };

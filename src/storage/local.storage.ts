@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type ByteRangeSpec, resolveByteRange } from './byte-range.js';
 import type { ObjectStorage, StoredObject } from './object-storage.interface.js';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]+\.[a-z]+$/;
@@ -32,15 +33,13 @@ export class LocalObjectStorage implements ObjectStorage, OnApplicationShutdown 
     await rename(temp, join(this.dir, key));
   }
 
-  async get(key: string): Promise<StoredObject | undefined> {
+  async get(key: string, rangeSpec?: ByteRangeSpec): Promise<StoredObject | undefined> {
     if (!SAFE_KEY.test(key)) return undefined;
     const path = join(this.dir, key);
-    try {
-      const info = await stat(path);
-      return { body: createReadStream(path), size: info.size };
-    } catch {
-      return undefined;
-    }
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return undefined;
+    const range = rangeSpec && resolveByteRange(rangeSpec, info.size);
+    return { body: createReadStream(path, range), size: info.size, range };
   }
 
   /** Deletes files older than the URL lifetime; returns how many. */

@@ -17,6 +17,7 @@ export enum ErrorCode {
   ModelUnavailable = 'model_unavailable',
   NotReady = 'not_ready',
   NotImplemented = 'not_implemented',
+  RangeNotSatisfiable = 'range_not_satisfiable',
   Conflict = 'conflict',
   ClientClosedRequest = 'client_closed_request',
   InternalError = 'internal_error',
@@ -74,6 +75,8 @@ export function errorShapeOf(code: ErrorCode): ErrorShape {
       return { status: 501, type: 'invalid_request_error', wireCode: code };
     case ErrorCode.Conflict:
       return { status: 409, type: 'invalid_request_error', wireCode: code };
+    case ErrorCode.RangeNotSatisfiable:
+      return { status: 416, type: 'invalid_request_error', wireCode: code };
     case ErrorCode.ClientClosedRequest:
       // Nobody reads it: the client has gone. 499 is what the usage record and logs show.
       return { status: 499, type: 'invalid_request_error', wireCode: code };

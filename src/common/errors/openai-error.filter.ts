@@ -128,5 +128,6 @@ export class OpenAiErrorFilter implements ExceptionFilter {
 
 export function sendError(reply: FastifyReply, response: ErrorResponse): void {
   if (reply.sent) return;
-  void reply.status(response.status).headers(response.headers).type('application/json').send(response.body);
+  // An error describes this attempt only: no cache may keep it (a refused image URL, say).
+  void reply.status(response.status).headers({ 'cache-control': 'no-store', ...response.headers }).type('application/json').send(response.body);
 }
