@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.js';
+import { forgetRunningDatabase, recordRunningDatabase } from './running-database.js';
 
 /**
  * Where the database lives: `DATABASE_URL` when set, otherwise an embedded PostgreSQL in the data
@@ -28,7 +29,9 @@ export class DatabaseServer implements OnApplicationShutdown {
       database: 'easel',
       log: (message) => this.logger.verbose(message),
     });
-    this.logger.log(`Embedded PostgreSQL ready in ${Date.now() - started} ms (data in ${this.config.dataDir})`);
+    const asRoot = handle.notes.length ? ` (as root, PostgreSQL runs as the user "postgres"; ${handle.notes.join('; ')})` : '';
+    this.logger.log(`Embedded PostgreSQL ready in ${Date.now() - started} ms, data in ${handle.clusterDir}${asRoot}`);
+    await recordRunningDatabase(this.config.dataDir, handle.url, (message) => this.logger.warn(message));
     return handle;
   }
 
@@ -40,6 +43,7 @@ export class DatabaseServer implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.embedded) return;
     if (this.dataSource?.isInitialized) await this.dataSource.destroy();
+    await forgetRunningDatabase(this.config.dataDir);
     await (await this.embedded).stop();
   }
 }

