@@ -1,38 +1,43 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { answerClientError, answerFrameworkError, requestIdOf, SECURITY_HEADERS } from './common/http/client-errors.js';
+import { assertJsonShape, isBlank } from './common/http/json-body.js';
+import { closeWithoutReading } from './common/http/lingering-close.js';
 import { existingRequestContext } from './common/http/request-context.js';
+import { BODY_LIMITS, routePolicy } from './common/http/route-policy.js';
 import { SplicedJsonStream, stringifyJson } from './common/json/raw-json.js';
 import { AppConfig } from './config/app.config.js';
 
-/** Headers every response carries: an API has nothing to frame, sniff or refer. */
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-resource-policy': 'same-site',
-};
-
-/** Room for a 32000-character prompt and, later, image inputs as data URLs. */
-const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Headers are small: a client still sending them after this long is cut (408), whatever REQUEST_TIMEOUT_MS says. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** How often Node looks for requests past their timeout (its default, 30 s, would let them run that much longer). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/**
+ * An idle keep-alive connection is closed after this long: longer than the 60 s idle timeout of
+ * the usual load balancers in front, so that they, not Easel, close it (Fastify's default).
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** Methods whose empty JSON body means "no body" (a DELETE sent with Content-Type: application/json). */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /** The Fastify adapter Easel runs on; `main.ts` and the e2e tests build it the same way. */
 export function createFastifyAdapter(): FastifyAdapter {
   const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
+    // Routes have their own limits (see route-policy.ts); this one covers requests no route matched.
+    bodyLimit: BODY_LIMITS.default,
     requestIdHeader: false,
-    genReqId: (request: IncomingMessage) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
-    },
+    genReqId: (request: IncomingMessage) => requestIdOf(request),
     return503OnClosing: true,
     // On close: refuse new requests (503), let those in flight finish, drop idle keep-alive sockets.
     forceCloseConnections: 'idle',
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // Malformed HTTP (Node's parser, the router) answered in OpenAI's shape with a request id.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
   // JSON replies with upstream base64 spliced in as the bytes it arrived in (RawJsonString); such
   // a reply is a stream of its pieces, whose length the onSend hook below declares. (Fastify
@@ -46,16 +51,26 @@ export function createFastifyAdapter(): FastifyAdapter {
 
 /** Everything beyond the module graph that makes the HTTP surface what SPEC §3-§4 says. */
 export function configureApp(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  const config = app.get(AppConfig);
+  // Before any route is registered: each route's body limit.
+  fastify.addHook('onRoute', (route) => {
+    route.bodyLimit ??= routePolicy(route.url).bodyLimit;
+  });
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    void reply.header('x-request-id', request.id);
+    // Set now, not on send, so that event streams (which bypass onSend) carry them too.
+    void reply.headers({ 'x-request-id': request.id, ...SECURITY_HEADERS });
   });
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    void reply.headers({ 'x-easel-cost-usd': existingRequestContext(request)?.costUsd ?? '0', ...SECURITY_HEADERS });
+    void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
     if (payload instanceof SplicedJsonStream) void reply.header('content-length', String(payload.byteLength));
+    // Answered before its body was read (401, 413, 415, 429): close rather than read the rest.
+    if (!request.raw.complete) closeWithoutReading(request, reply);
   });
+  useJsonBodies(app, fastify);
+  applyTimeouts(fastify, config.http.requestTimeoutMs);
   // CORS is off unless CORS_ORIGINS names the browser origins allowed to call Easel.
-  const { corsOrigins } = app.get(AppConfig).http;
+  const { corsOrigins } = config.http;
   if (corsOrigins.length > 0) {
     app.enableCors({
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
@@ -70,6 +85,37 @@ export function configureApp(app: NestFastifyApplication): void {
   setupSwagger(app);
 }
 
+/**
+ * `application/json` bodies: an empty one on a DELETE or GET is no body; any other is scanned
+ * before `JSON.parse` (nesting and size of structure, see json-body.ts), then parsed by Fastify's
+ * own parser (which refuses `__proto__` and `constructor.prototype` keys).
+ */
+function useJsonBodies(app: NestFastifyApplication, fastify: FastifyInstance): void {
+  const parse = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMITS.default }, (request, body: Buffer, done) => {
+    if (BODYLESS_METHODS.has(request.method) && isBlank(body)) return done(null, undefined);
+    try {
+      assertJsonShape(body);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    parse(request as FastifyRequest, body as unknown as string, done);
+  });
+}
+
+/**
+ * A request (headers and body) must arrive within REQUEST_TIMEOUT_MS, its headers within 10 s,
+ * checked every second; a slow client is answered 408 and its connection closed. Once a request
+ * is in, its response may take as long as the upstream does (no socket idle timeout: a high-quality
+ * image can take minutes without a byte on the wire).
+ */
+function applyTimeouts(fastify: FastifyInstance, requestTimeoutMs: number): void {
+  const server = fastify.server as FastifyInstance['server'] & { connectionsCheckingInterval: number };
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs);
+  server.connectionsCheckingInterval = TIMEOUT_CHECK_INTERVAL_MS;
+}
+
 function setupSwagger(app: INestApplication): void {
   const document = SwaggerModule.createDocument(
     app,
@@ -81,7 +127,7 @@ function setupSwagger(app: INestApplication): void {
           "OpenAI's shape `{ error: { message, type, param, code } }`.",
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An Easel key: sk-easel-…' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (sk-easel-…)', description: 'An Easel key: sk-easel-…' })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });

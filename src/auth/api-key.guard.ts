@@ -23,7 +23,7 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (access === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    // Usually resolved already by ApiKeyResolver at onRequest; otherwise this throws the 401.
+    // Resolved already by ApiKeyResolver before the body was read (/v1, /admin); otherwise this throws the 401.
     const principal = request.principal ?? (await this.apiKeys.authenticate(bearerToken(request.headers.authorization)));
     if (access === 'admin' && !principal.isAdmin) {
       throw new GatewayError(ErrorCode.PermissionDenied, 'This route needs an admin key.');

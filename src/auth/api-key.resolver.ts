@@ -1,29 +1,77 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError } from '../common/errors/gateway.error.js';
 import type { EaselRequest } from '../common/http/request-context.js';
+import { assertJsonBody, routePolicy } from '../common/http/route-policy.js';
 import { bearerToken } from './api-key.guard.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { AuthFailureLimiter, type AuthFailureBlock } from './auth-failure.limiter.js';
+import type { Principal } from './principal.js';
+import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
 
 /**
- * Resolves the caller's key as soon as a request arrives (Fastify `onRequest`, before the body is
- * parsed), so that even a request whose body is rejected before Nest routes it (bad JSON, too
- * large) is known to come from that key and leaves its usage record. It never refuses anything:
- * `ApiKeyGuard` decides access.
+ * The checks that must come before a body is read (Fastify `preParsing`, after every `onRequest`
+ * hook has set up the request's log line and usage record), in this order:
+ * 1. who: on a route that needs a key (`routePolicy`), a missing, unknown, revoked or expired key
+ *    is answered 401 (an address with too many failures 429, unless its key is one this instance
+ *    knows), so an anonymous body is never read, however large;
+ * 2. how often: the key's rate limit is counted (429 when over it);
+ * 3. what: a body must be JSON (415 otherwise).
+ * The principal it resolves is what `ApiKeyGuard` then authorises and the usage record charges.
  */
 @Injectable()
 export class ApiKeyResolver implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly apiKeys: ApiKeysService,
+    private readonly failures: AuthFailureLimiter,
+    private readonly throttler: KeyThrottlerGuard,
   ) {}
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', async (request) => {
-      const token = bearerToken(request.headers.authorization);
-      if (!token) return;
-      (request as EaselRequest).principal = await this.apiKeys.authenticate(token).catch(() => undefined);
+    fastify.addHook('preParsing', async (request, reply, payload) => {
+      await this.admit(request as EaselRequest, reply);
+      return payload;
     });
   }
+
+  private async admit(request: EaselRequest, reply: FastifyReply): Promise<void> {
+    const path = request.routeOptions.url ?? request.url.split('?', 1)[0]!;
+    if (routePolicy(path).needsKey) {
+      const principal = await this.authenticate(request);
+      request.principal = principal;
+      if (!principal.isAdmin) await this.throttler.limitAtEdge(request, reply);
+    }
+    assertJsonBody(request.method, request.headers);
+  }
+
+  private async authenticate(request: EaselRequest): Promise<Principal> {
+    const token = bearerToken(request.headers.authorization);
+    const block = this.failures.blocked(request.ip);
+    if (block && !(token && this.apiKeys.knows(token))) throw tooManyFailures(block);
+    try {
+      return await this.apiKeys.authenticate(token);
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === ErrorCode.InvalidApiKey) this.failures.recordFailure(request.ip);
+      throw error;
+    }
+  }
+}
+
+function tooManyFailures(block: AuthFailureBlock): GatewayError {
+  return new GatewayError(
+    ErrorCode.RateLimitExceeded,
+    `Too many requests with a missing or invalid API key from this address (${block.limit} a minute). Retry after ${block.retryAfterSeconds} s with a valid key.`,
+    {
+      headers: {
+        'retry-after': String(block.retryAfterSeconds),
+        'x-ratelimit-limit': String(block.limit),
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(block.retryAfterSeconds),
+      },
+    },
+  );
 }

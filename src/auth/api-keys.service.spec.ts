@@ -75,3 +75,88 @@ describe(`${ApiKeysService.name} key cache`, () => {
     await refused;
   });
 });
+
+/** Unknown keys (random, well-formed) against the cache: they must not push known keys out of it. */
+describe(`${ApiKeysService.name} key cache under a flood of unknown keys`, () => {
+  const secret = generateApiKeySecret();
+  const entity = {
+    id: '9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e02', prefix: secret.prefix, name: 'app', team: 'default', isAdmin: false,
+    allowedModels: null, expiresAt: null, rpm: null, monthlyBudgetUsd: null, keyHash: secret.hash,
+  } as unknown as ApiKeyEntity;
+  let reads: Map<string, number>;
+  let databaseDown: boolean;
+  let revoked: boolean;
+  let now: ReturnType<typeof jest.spyOn>;
+  let sut: ApiKeysService;
+
+  beforeEach(() => {
+    reads = new Map();
+    databaseDown = false;
+    revoked = false;
+    const keys = {
+      findOneBy: ({ keyHash }: { keyHash: string }) => {
+        reads.set(keyHash, (reads.get(keyHash) ?? 0) + 1);
+        if (databaseDown) return Promise.reject(new Error('connect ECONNREFUSED'));
+        return Promise.resolve(keyHash === secret.hash && !revoked ? entity : null);
+      },
+      update: () => Promise.resolve(),
+    } as unknown as Repository<ApiKeyEntity>;
+    const config = AppConfig.fromEnv({});
+    sut = new ApiKeysService(keys, config, {} as TeamsService, new KeyInvalidationBus(new RedisService(config)));
+    now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  const flood = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      await expect(sut.authenticate(generateApiKeySecret().key)).rejects.toMatchObject({ code: 'invalid_api_key' });
+    }
+  };
+
+  it('keeps a valid key cached through 20,000 unknown keys', async () => {
+    await sut.authenticate(secret.key);
+
+    await flood(20_000);
+
+    await expect(sut.authenticate(secret.key)).resolves.toMatchObject({ keyId: entity.id });
+    expect(reads.get(secret.hash)).toBe(1);
+    expect(sut.knows(secret.key)).toBe(true);
+  });
+
+  it('still serves a valid key it knew while PostgreSQL is down after the flood', async () => {
+    await sut.authenticate(secret.key);
+    await flood(20_000);
+
+    databaseDown = true;
+    now.mockReturnValue(1_000_000 + 60_000);
+
+    await expect(sut.authenticate(secret.key)).resolves.toMatchObject({ keyId: entity.id });
+    await expect(sut.authenticate(generateApiKeySecret().key)).rejects.toMatchObject({ code: 'not_ready' });
+  });
+
+  it('remembers an unknown key for a few seconds only', async () => {
+    const wrong = generateApiKeySecret();
+    await expect(sut.authenticate(wrong.key)).rejects.toMatchObject({ code: 'invalid_api_key' });
+    await expect(sut.authenticate(wrong.key)).rejects.toMatchObject({ code: 'invalid_api_key' });
+    expect(reads.get(wrong.hash)).toBe(1);
+    expect(sut.knows(wrong.key)).toBe(false);
+
+    now.mockReturnValue(1_000_000 + 5_000);
+    await expect(sut.authenticate(wrong.key)).rejects.toMatchObject({ code: 'invalid_api_key' });
+    expect(reads.get(wrong.hash)).toBe(2);
+  });
+
+  it('forgets a key PostgreSQL no longer has (revoked elsewhere), so that it is not served stale', async () => {
+    await sut.authenticate(secret.key);
+    revoked = true;
+    now.mockReturnValue(1_000_000 + 10_000);
+    await expect(sut.authenticate(secret.key)).rejects.toMatchObject({ code: 'invalid_api_key' });
+
+    databaseDown = true;
+    now.mockReturnValue(1_000_000 + 20_000);
+
+    await expect(sut.authenticate(secret.key)).rejects.toMatchObject({ code: 'not_ready' });
+    expect(sut.knows(secret.key)).toBe(false);
+  });
+});

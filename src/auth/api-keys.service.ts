@@ -1,5 +1,6 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { IsNull, Repository } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
@@ -31,23 +32,29 @@ const CACHE_TTL_MS = 5_000;
 /** A key in use is re-read this long before its entry ages out, so its requests never wait for PostgreSQL. */
 const CACHE_REFRESH_AHEAD_MS = 1_000;
 const CACHE_MAX_ENTRIES = 10_000;
-const BOOTSTRAP_LOCK_ID = 0x45_41_53_46;
+/** Hashes PostgreSQL did not know are remembered briefly, apart from known keys (which they cannot evict). */
+const UNKNOWN_CACHE_TTL_MS = 5_000;
+const UNKNOWN_CACHE_MAX_ENTRIES = 1_000;
 /** Seeded by the migration that created teams. */
 export const DEFAULT_TEAM = 'default';
 
 interface CachedPrincipal {
-  principal: Principal | null;
+  principal: Principal;
   expiresAt: number;
 }
 
 @Injectable()
-export class ApiKeysService implements OnApplicationBootstrap {
-  private readonly logger = new Logger(ApiKeysService.name);
-  /** key hash → principal (or null for an unknown key): fresh for CACHE_TTL_MS, stale while PostgreSQL is down. */
-  private readonly cache = new Map<string, CachedPrincipal>();
+export class ApiKeysService {
+  /**
+   * key hash → principal of a known key: fresh for CACHE_TTL_MS, then served stale while PostgreSQL
+   * is down; the least recently used go first when it is full.
+   */
+  private readonly cache = new LRUCache<string, CachedPrincipal>({ max: CACHE_MAX_ENTRIES });
+  /** key hash → until when it is known to be unknown: a client retrying a wrong key does not cost a query each time. */
+  private readonly unknown = new LRUCache<string, number>({ max: UNKNOWN_CACHE_MAX_ENTRIES });
   private readonly envAdminHash?: string;
   /** key id → when last_used_at was last written by this instance. */
-  private readonly lastUsedWrites = new Map<string, number>();
+  private readonly lastUsedWrites = new LRUCache<string, number>({ max: CACHE_MAX_ENTRIES });
   /** key hash → the query reading it: one at a time per key, however many requests ask. */
   private readonly reading = new Map<string, Promise<Principal | null>>();
   /** Bumped by every key change, so that a read begun before it does not fill the cache after it. */
@@ -63,6 +70,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     invalidation.onChange((keyHash) => {
       this.changes++;
       this.cache.delete(keyHash);
+      this.unknown.delete(keyHash);
     });
   }
 
@@ -155,7 +163,6 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (!principal.keyId) return;
     const now = Date.now();
     if ((this.lastUsedWrites.get(principal.keyId) ?? 0) > now - LAST_USED_RESOLUTION_MS) return;
-    if (this.lastUsedWrites.size >= CACHE_MAX_ENTRIES) this.lastUsedWrites.clear();
     this.lastUsedWrites.set(principal.keyId, now);
     void this.keys.update({ id: principal.keyId }, { lastUsedAt: new Date(now) }).catch(() => this.lastUsedWrites.delete(principal.keyId!));
   }
@@ -175,6 +182,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
     };
   }
 
+  /**
+   * Whether `token` is a key this instance knows to be valid (or knew, while PostgreSQL is down),
+   * without asking PostgreSQL: what a client address throttled for failed authentications may
+   * still use.
+   */
+  knows(token: string): boolean {
+    const hash = hashApiKey(token);
+    return (this.envAdminHash !== undefined && hashesEqual(hash, this.envAdminHash)) || this.cache.has(hash);
+  }
+
   private async lookup(hash: string): Promise<Principal | null> {
     const now = Date.now();
     const cached = this.cache.get(hash);
@@ -182,6 +199,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       if (cached.expiresAt - now < CACHE_REFRESH_AHEAD_MS) void this.read(hash).catch(() => undefined);
       return cached.principal;
     }
+    if ((this.unknown.get(hash) ?? 0) > now) return null;
     try {
       return await this.read(hash);
     } catch (error) {
@@ -200,45 +218,19 @@ export class ApiKeysService implements OnApplicationBootstrap {
       .then((entity) => {
         const principal = entity ? toPrincipal(entity) : null;
         if (changes === this.changes) {
-          if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-          this.cache.set(hash, { principal, expiresAt: Date.now() + CACHE_TTL_MS });
+          if (principal) {
+            this.cache.set(hash, { principal, expiresAt: Date.now() + CACHE_TTL_MS });
+          } else {
+            // Revoked (or never issued): no stale entry may serve it while PostgreSQL is down.
+            this.cache.delete(hash);
+            this.unknown.set(hash, Date.now() + UNKNOWN_CACHE_TTL_MS);
+          }
         }
         return principal;
       })
       .finally(() => this.reading.delete(hash));
     this.reading.set(hash, pending);
     return pending;
-  }
-
-  /**
-   * On the first start with an empty database and no `ADMIN_API_KEY`, creates an admin key and
-   * prints it once. Serialised by an advisory lock so that instances starting together make one.
-   */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.config.adminApiKey) return;
-    const created = await this.keys.manager.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_ID]);
-      const repository = manager.getRepository(ApiKeyEntity);
-      if ((await repository.countBy({ isAdmin: true })) > 0) return undefined;
-      const secret = generateApiKeySecret();
-      await repository.insert({
-        name: 'bootstrap admin',
-        team: DEFAULT_TEAM,
-        prefix: secret.prefix,
-        keyHash: secret.hash,
-        isAdmin: true,
-      });
-      return secret.key;
-    });
-    if (created) {
-      const base = this.config.http.publicBaseUrl;
-      this.logger.warn(
-        [
-          `Created the admin key (shown once, store it now): ${created}`,
-          `Create an API key: curl -s ${base}/admin/keys -H "Authorization: Bearer ${created}" -H "Content-Type: application/json" -d '{"name":"my-app","team":"${DEFAULT_TEAM}"}'`,
-        ].join('\n'),
-      );
-    }
   }
 }
 

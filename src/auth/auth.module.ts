@@ -4,11 +4,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app.config.js';
 import type { EaselRequest } from '../common/http/request-context.js';
 import { TeamsModule } from '../teams/teams.module.js';
+import { AdminBootstrapService } from './admin-bootstrap.service.js';
+import { AdminKeyBanner } from './admin-key.banner.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeyResolver } from './api-key.resolver.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { AuthFailureLimiter } from './auth-failure.limiter.js';
 import { KeyInvalidationBus } from './key-invalidation.bus.js';
 import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
 import { RateLimitStorage } from './throttling/rate-limit.storage.js';
@@ -38,7 +41,7 @@ class RateLimitStorageModule {}
     }),
   ],
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, ApiKeyGuard, ApiKeyResolver, KeyInvalidationBus, KeyThrottlerGuard],
+  providers: [AdminBootstrapService, AdminKeyBanner, ApiKeysService, ApiKeyGuard, ApiKeyResolver, AuthFailureLimiter, KeyInvalidationBus, KeyThrottlerGuard],
   exports: [ApiKeysService, ApiKeyGuard, KeyThrottlerGuard],
 })
 export class AuthModule {}

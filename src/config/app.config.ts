@@ -7,7 +7,7 @@ import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
  * Injected by class; tests build their own with `AppConfig.fromEnv({...})`.
  */
 export class AppConfig {
-  readonly http: { port: number; host: string; publicBaseUrl: string; corsOrigins: string[] };
+  readonly http: { port: number; host: string; publicBaseUrl: string; corsOrigins: string[]; requestTimeoutMs: number };
   readonly dataDir: string;
   readonly database: { url?: string };
   readonly redisUrl?: string;
@@ -42,6 +42,7 @@ export class AppConfig {
       host: env.HOST,
       publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
       corsOrigins: env.CORS_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean) ?? [],
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     };
     this.dataDir = resolve(env.EASEL_DATA_DIR);
     this.database = { url: env.DATABASE_URL };

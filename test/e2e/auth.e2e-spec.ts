@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { AdminKeyBanner } from '../../src/auth/admin-key.banner.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 const LOCAL = { model: 'local/easel/sketch', prompt: 'auth check', size: '256x256', response_format: 'b64_json' };
@@ -130,23 +132,63 @@ describe('API keys and the admin API', () => {
 });
 
 describe('Admin key bootstrap', () => {
-  it('prints a new admin key once on the first start without ADMIN_API_KEY, and not again after a restart', async () => {
+  const KEY = /sk-easel-[A-Za-z0-9]{43}/g;
+
+  it('prints a new admin key once, as a plain block with a curl line that works, never in a JSON log line', async () => {
+    const blocks: string[] = [];
+    const banner = jest.spyOn(AdminKeyBanner.prototype, 'print').mockImplementation((block: string) => void blocks.push(block));
     const lines: string[] = [];
     const first = await createTestApp({ env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' }, logs: lines });
-    const printed = lines.join('\n').match(/sk-easel-[A-Za-z0-9]{43}/g) ?? [];
-    expect(new Set(printed).size).toBe(1);
-    const adminKey = printed[0]!;
-    expect(lines.join('\n')).toContain(`curl -s ${first.config.http.publicBaseUrl}/admin/keys`);
-    expect((await first.http('/admin/keys', { key: adminKey })).status).toBe(200);
-    await first.close({ keep: true });
+    let adminKey: string;
+    try {
+      expect(blocks).toHaveLength(1);
+      const block = blocks[0]!;
+      const keys = [...new Set(block.match(KEY))];
+      expect(keys).toHaveLength(1);
+      adminKey = keys[0]!;
+      // The key on a line of its own, and no JSON or escaped quotes to pick it out of.
+      expect(block.split('\n')).toContain(adminKey);
+      expect(block).not.toContain('\\"');
+      expect(lines.join('\n')).not.toMatch(KEY);
+      expect(lines.join('\n')).toContain(adminKey.slice(0, 17));
 
-    lines.length = 0;
+      const curl = block.split('\n').find((line) => line.startsWith('curl '));
+      expect(curl).toBeDefined();
+      const created = await runCurl(curl!);
+      expect(created.status).toBe(201);
+      expect(await created.json()).toMatchObject({ name: 'my-app', team: 'default', key: expect.stringMatching(/^sk-easel-/) });
+    } finally {
+      await first.close({ keep: true });
+    }
+
     const second = await createTestApp({ env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' }, logs: lines, database: first.database, dataDir: first.dataDir });
     try {
-      expect(lines.join('\n')).not.toMatch(/sk-easel-[A-Za-z0-9]{43}/);
+      expect(blocks).toHaveLength(1);
+      expect(lines.join('\n')).not.toMatch(KEY);
       expect((await second.http('/admin/keys', { key: adminKey })).status).toBe(200);
     } finally {
+      banner.mockRestore();
       await second.close();
     }
   });
 });
+
+/** Runs a printed `curl -s URL -H "…" -d '…'` line as `fetch` (the shell's quoting, nothing else). */
+function runCurl(line: string): Promise<Response> {
+  const words = [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!);
+  expect(words.shift()).toBe('curl');
+  const headers: Record<string, string> = {};
+  let url: string | undefined;
+  let body: string | undefined;
+  while (words.length > 0) {
+    const word = words.shift()!;
+    if (word === '-s') continue;
+    if (word === '-H') {
+      const [name, ...value] = words.shift()!.split(':');
+      headers[name!.trim().toLowerCase()] = value.join(':').trim();
+    } else if (word === '-d') body = words.shift();
+    else if (!word.startsWith('-') && url === undefined) url = word;
+    else throw new Error(`runCurl does not know ${word}`);
+  }
+  return fetch(url!, { method: body === undefined ? 'GET' : 'POST', headers, body });
+}

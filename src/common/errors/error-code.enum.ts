@@ -4,6 +4,9 @@ export enum ErrorCode {
   UnknownField = 'unknown_parameter',
   InvalidJson = 'invalid_json',
   BodyTooLarge = 'body_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
+  RequestTimeout = 'request_timeout',
+  HeadersTooLarge = 'headers_too_large',
   RouteNotFound = 'not_found',
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
@@ -49,6 +52,12 @@ export function errorShapeOf(code: ErrorCode): ErrorShape {
       return { status: 400, type: 'invalid_request_error', wireCode: code };
     case ErrorCode.BodyTooLarge:
       return { status: 413, type: 'invalid_request_error', wireCode: code };
+    case ErrorCode.UnsupportedMediaType:
+      return { status: 415, type: 'invalid_request_error', wireCode: code };
+    case ErrorCode.RequestTimeout:
+      return { status: 408, type: 'invalid_request_error', wireCode: code };
+    case ErrorCode.HeadersTooLarge:
+      return { status: 431, type: 'invalid_request_error', wireCode: code };
     case ErrorCode.RouteNotFound:
     case ErrorCode.ResourceNotFound:
       return { status: 404, type: 'invalid_request_error', wireCode: code };
