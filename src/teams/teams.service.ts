@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
 import { type Pico, parseUsd } from '../common/money/usd.js';
 import { TeamEntity } from './team.entity.js';
 
 const BUDGET_CACHE_MS = 5_000;
+const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
 export class TeamsService {
@@ -33,10 +34,15 @@ export class TeamsService {
   }
 
   async create(name: string, monthlyBudgetUsd: string | null): Promise<TeamEntity> {
-    if (await this.teams.existsBy({ name })) {
-      throw new GatewayError(ErrorCode.Conflict, `A team named '${name}' already exists.`, { param: 'name' });
+    try {
+      return await this.teams.save(this.teams.create({ name, monthlyBudgetUsd }));
+    } catch (error) {
+      // The unique index decides, also between two creates of one name at once.
+      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw new GatewayError(ErrorCode.Conflict, `A team named '${name}' already exists.`, { param: 'name' });
+      }
+      throw error;
     }
-    return this.teams.save(this.teams.create({ name, monthlyBudgetUsd }));
   }
 
   list(): Promise<TeamEntity[]> {

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
+import { dateTimeProblem, parseIsoDateTime } from '../common/validation/date-time.js';
 import { formatUsd, parseUsd } from '../common/money/usd.js';
 import type { UsageFilterDto, UsageRecordsQueryDto, UsageReportQueryDto } from './dto/usage-query.dto.js';
 import type { UsageRecordDto, UsageRecordPageDto, UsageReportDto } from './dto/usage-report.response.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
+import { usageReportCsv } from './usage-report.csv.js';
 import { type RecordCursor, type UsageFilter, UsageReportRepository } from './usage-report.repository.js';
-
-const CSV_COLUMNS = ['group', 'requests', 'errors', 'images', 'input_tokens', 'output_tokens', 'cost_usd'] as const;
 
 @Injectable()
 export class UsageAdminService {
@@ -20,9 +20,7 @@ export class UsageAdminService {
   }
 
   toCsv(report: UsageReportDto): string {
-    const lines = [CSV_COLUMNS.join(',')];
-    for (const row of report.rows) lines.push(CSV_COLUMNS.map((column) => csvField(String(row[column]))).join(','));
-    return `${lines.join('\n')}\n`;
+    return usageReportCsv(report);
   }
 
   async records(query: UsageRecordsQueryDto): Promise<UsageRecordPageDto> {
@@ -43,17 +41,16 @@ function encodeCursor(cursor: RecordCursor): string {
   return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`).toString('base64url');
 }
 
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** Exactly what `encodeCursor` writes, or a 400: nothing else reaches the query. */
 function decodeCursor(cursor: string): RecordCursor {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  const createdAt = match ? parseIsoDateTime(match[1]!) : undefined;
+  if (!match || dateTimeProblem(createdAt) !== undefined) {
     throw new InvalidRequestError('cursor is not a next_cursor this API returned.', 'cursor');
   }
-  return { createdAt, id };
-}
-
-function csvField(value: string): string {
-  return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  return { createdAt: createdAt!, id: match[2]! };
 }
 
 function toRecordDto(record: UsageRecordEntity): UsageRecordDto {

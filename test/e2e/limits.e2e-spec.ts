@@ -111,7 +111,8 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
     expect(await (await patch(id, { name: null })).json()).toMatchObject({ error: { param: 'name' } });
     expect(await (await patch(id, { team: 'no-such-team' })).json()).toMatchObject({ error: { param: 'team' } });
     expect(await (await patch(id, { rpm: 0 })).json()).toMatchObject({ error: { param: 'rpm' } });
-    expect(await (await patch(id, { monthly_budget_usd: 5 })).json()).toMatchObject({ error: { param: 'monthly_budget_usd' } });
+    expect(await (await patch(id, { monthly_budget_usd: '123456789' })).json()).toMatchObject({ error: { param: 'monthly_budget_usd' } });
+    expect(await (await patch(id, { monthly_budget_usd: 5 })).json()).toMatchObject({ monthly_budget_usd: '5' });
     expect(await (await patch(id, { key_hash: 'x' })).json()).toMatchObject({ error: { code: 'unknown_parameter' } });
   });
 

@@ -10,8 +10,15 @@ import { AZURE_KEY, VERTEX_LOCATION, VERTEX_PROJECT, VERTEX_TOKEN } from '../uti
  * are real upstream models (Azure for images, Vertex for chat) pointed at fakes, so a body that
  * wrongly passed validation would show up as a request on a fake.
  *
- * Each endpoint gets 200 runs with a fixed seed (override with FC_SEED=<n> to explore further);
- * on failure fast-check prints the seed, the path and the shrunk body.
+ * Then, over every route a client or an admin can send input to (/v1, /admin/keys, /admin/teams,
+ * /admin/pricing, /admin/usage, /admin/usage/records): text PostgreSQL cannot store (NUL, unpaired
+ * surrogates) in any string field or field name is a 400 naming that field; control characters,
+ * nesting thousands deep, hostile query strings and random admin bodies never get a 5xx, and
+ * every 4xx has OpenAI's shape; money fields take JSON numbers and decimal strings exactly
+ * (checked against an oracle built on Number#toFixed, independent of the server's code).
+ *
+ * Each property gets a fixed number of runs with a fixed seed (override with FC_SEED=<n> to explore
+ * further); on failure fast-check prints the seed, the path and the shrunk input.
  */
 
 const IMAGES = '/v1/images/generations';
@@ -46,6 +53,7 @@ const BACKGROUNDS = ['auto', 'transparent', 'opaque'];
 const AZURE_OUTPUT_FORMATS = ['png', 'jpeg'];
 const MODERATIONS = ['auto', 'low'];
 const ROLES = ['system', 'developer', 'user', 'assistant'];
+const GROUP_FORMATS = ['model', 'api_key', 'team', 'day', 'provider', 'endpoint', 'json', 'csv'];
 const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
 
 /** A real 1x1 PNG. */
@@ -378,12 +386,217 @@ const chatBodies: fc.Arbitrary<MalformedBody> = fc.oneof(
 );
 
 // ------------------------------------------------------------------------------------------------
+// Every route that takes input: hostile text, nesting, money, admin bodies and report queries
+
+const HOSTILE_RUNS = 100;
+const LOCAL_MODEL = 'local/easel/sketch';
+const LOCAL_IMAGES = { model: LOCAL_MODEL, prompt: 'an otter', size: '256x256', response_format: 'b64_json' };
+const LOCAL_CHAT = {
+  model: LOCAL_MODEL,
+  messages: [{ role: 'user', content: [TEXT_PART, { type: 'image_url', image_url: { url: PNG_DATA_URL, detail: 'low' } }], name: 'alice' }],
+  modalities: ['image', 'text'],
+  image_config: { aspect_ratio: '1:1' },
+  user: 'u-1',
+};
+const PRICING_PATH = `/admin/pricing/${encodeURIComponent(LOCAL_MODEL)}`;
+
+/** A place for a string in a request: `path` as the error's param names it, `set` puts the text there. */
+interface TextSlot {
+  route: string;
+  path: string;
+  request: (text: string) => { method: string; path: string; body?: unknown };
+  /** A query parameter: sent percent-encoded as UTF-8, so it cannot carry an unpaired surrogate. */
+  query?: boolean;
+}
+
+const setPath = (base: unknown, path: Array<string | number>, value: unknown): unknown => {
+  const copy = structuredClone(base) as Record<string | number, unknown>;
+  let at = copy;
+  for (const key of path.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
+  at[path.at(-1)!] = value;
+  return copy;
+};
+const paramOf = (path: Array<string | number>) => path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : name ? `${name}.${key}` : key), '');
+
+const bodySlots = (route: string, method: string, url: string, base: unknown, paths: Array<Array<string | number>>): TextSlot[] =>
+  paths.map((path) => ({ route, path: paramOf(path), request: (text) => ({ method, path: url, body: setPath(base, path, text) }) }));
+const querySlots = (url: string, names: string[]): TextSlot[] =>
+  names.map((name) => ({ route: `GET ${url}`, path: name, query: true, request: (text) => ({ method: 'GET', path: `${url}?${name}=${encodeURIComponent(text)}` }) }));
+
+/** Every string field of every route (the key id of PATCH is filled in once the key exists). */
+const textSlots = (keyId: () => string): TextSlot[] => [
+  ...bodySlots('POST /v1/images/generations', 'POST', IMAGES, LOCAL_IMAGES, ['model', 'prompt', 'size', 'quality', 'response_format', 'background', 'output_format', 'moderation', 'user'].map((field) => [field])),
+  ...bodySlots('POST /v1/chat/completions', 'POST', CHAT, LOCAL_CHAT, [
+    ['model'],
+    ['messages', 0, 'role'],
+    ['messages', 0, 'content'],
+    ['messages', 0, 'content', 0, 'type'],
+    ['messages', 0, 'content', 0, 'text'],
+    ['messages', 0, 'content', 1, 'image_url', 'url'],
+    ['messages', 0, 'content', 1, 'image_url', 'detail'],
+    ['messages', 0, 'name'],
+    ['modalities', 1],
+    ['image_config', 'aspect_ratio'],
+    ['user'],
+  ]),
+  ...bodySlots('POST /admin/keys', 'POST', '/admin/keys', { name: 'k', team: 'default', allowed_models: [LOCAL_MODEL] }, [['name'], ['team'], ['allowed_models', 0], ['expires_at'], ['monthly_budget_usd']]),
+  ...['name', 'team', 'expires_at', 'monthly_budget_usd'].map((field) => ({
+    route: 'PATCH /admin/keys/:id',
+    path: field,
+    request: (text: string) => ({ method: 'PATCH', path: `/admin/keys/${keyId()}`, body: { [field]: text } }),
+  })),
+  ...bodySlots('POST /admin/teams', 'POST', '/admin/teams', { name: 't' }, [['name'], ['monthly_budget_usd']]),
+  ...bodySlots('PUT /admin/pricing/:model', 'PUT', PRICING_PATH, { per_million_tokens: { input_text: '0' } }, [['per_image'], ['per_million_tokens', 'input_text']]),
+  ...querySlots('/admin/usage', ['from', 'to', 'model', 'team', 'api_key', 'group_by', 'format']),
+  ...querySlots('/admin/usage/records', ['from', 'to', 'model', 'team', 'api_key', 'limit', 'cursor']),
+];
+
+const printableName = (text: string) => text.replaceAll('\u0000', '\ufffd').replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+const around = (middle: fc.Arbitrary<string>) => fc.tuple(fc.string({ maxLength: 6 }), middle, fc.string({ maxLength: 6 })).map(([before, text, after]) => `${before}${text}${after}`);
+const unstorableChar = fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff');
+/** Text with a NUL or an unpaired surrogate in it (kept apart, so that no two make a pair). */
+const unstorableText = around(fc.array(unstorableChar, { minLength: 1, maxLength: 3 }).map((chars) => chars.join('-')));
+const nulText = around(fc.constant('\u0000'));
+/** Control characters other than NUL (C0, DEL, C1, separators, BOM, noncharacters): storable, but trouble for renderers and spreadsheets. */
+const controlChar = fc.oneof(
+  fc.integer({ min: 1, max: 0x1f }).map((code) => String.fromCharCode(code)),
+  fc.constantFrom('\u007f', '\u0085', '\u009b', '\u00a0', '\u200b', '\u2028', '\u2029', '\ufeff', '\ufffe', '\uffff', '\u{1f9a6}'),
+);
+const controlText = around(fc.array(controlChar, { minLength: 1, maxLength: 5 }).map((chars) => chars.join('')));
+
+/** `depth` arrays or objects around a leaf, as JSON text (never built as an object: no recursion anywhere). */
+const nestedJson = fc
+  .tuple(fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 40, max: 5_000 })), fc.constantFrom<[string, string]>(['[', ']'], ['{"a":', '}'], ['[{"x":', '}]']), fc.constantFrom('1', '"x"', 'null', '{}', '[]'))
+  .map(([depth, [open, close], leaf]) => `${open.repeat(depth)}${leaf}${close.repeat(depth)}`);
+
+/** Where a nested value goes: a JSON template with `$` for it. */
+const NEST_SITES: Array<[string, string, string]> = [
+  ['POST', IMAGES, `{"model":"${LOCAL_MODEL}","prompt":$}`],
+  ['POST', IMAGES, `{"model":"${LOCAL_MODEL}","prompt":"x","extra":$}`],
+  ['POST', CHAT, `{"model":"${LOCAL_MODEL}","messages":[{"role":"user","content":$}]}`],
+  ['POST', CHAT, `{"model":"${LOCAL_MODEL}","messages":$}`],
+  ['POST', CHAT, `{"model":"${LOCAL_MODEL}","messages":[{"role":"user","content":"x"}],"image_config":$}`],
+  ['POST', '/admin/keys', '{"name":"k","team":"default","allowed_models":$}'],
+  ['POST', '/admin/keys', '{"name":$,"team":"default"}'],
+  ['POST', '/admin/teams', '{"name":"n","monthly_budget_usd":$}'],
+  ['PUT', PRICING_PATH, '{"per_million_tokens":$}'],
+  ['PUT', PRICING_PATH, '$'],
+];
+
+/** A money field and what its column holds. */
+interface MoneySlot {
+  route: string;
+  path: string;
+  digits: { integer: number; fraction: number };
+  nullable: boolean;
+}
+const MONEY_SLOTS: MoneySlot[] = [
+  { route: 'POST /admin/teams', path: 'monthly_budget_usd', digits: { integer: 8, fraction: 12 }, nullable: true },
+  { route: 'POST /admin/keys', path: 'monthly_budget_usd', digits: { integer: 8, fraction: 12 }, nullable: true },
+  { route: 'PATCH /admin/keys/:id', path: 'monthly_budget_usd', digits: { integer: 8, fraction: 12 }, nullable: true },
+  { route: 'PUT /admin/pricing/:model', path: 'per_image', digits: { integer: 6, fraction: 6 }, nullable: false },
+  { route: 'PUT /admin/pricing/:model', path: 'per_million_tokens.output_image', digits: { integer: 6, fraction: 6 }, nullable: false },
+];
+
+const decimalText = fc
+  .tuple(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 11 }), fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 15 })))
+  .map(([whole, fraction]) => (fraction === null ? whole : `${whole}.${fraction}`));
+/** Amounts as JSON numbers and as strings, good and bad, and things that are neither. */
+const moneyValue: fc.Arbitrary<unknown> = fc.oneof(
+  finiteDouble,
+  fc.double({ min: 0, max: 2e8, noNaN: true }),
+  fc.double({ min: 0, max: 1e-5, noNaN: true }),
+  fc.integer({ min: -5, max: 2_000_000_000 }),
+  fc.tuple(fc.integer({ min: 0, max: 99_999_999 }), fc.integer({ min: 0, max: 999_999 })).map(([whole, fraction]) => Number(`${whole}.${fraction}`)),
+  decimalText,
+  decimalText.map((text) => `-${text}`),
+  finiteDouble.map(String),
+  fc.constantFrom('1e3', '1E-3', '-0', '+1', ' 5', '5 ', '1,5', '.5', '5.', '0x10', 'NaN', 'Infinity', '', '٣', '５'),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom<unknown>([5], ['5'], {}, { usd: 5 }),
+);
+
+/** The oracle: the decimal string a money field must answer, 'refused' for a 400, or null. */
+function expectedAmount(value: unknown, { digits, nullable }: MoneySlot): string | null | 'refused' {
+  if (value === null) return nullable ? null : 'refused';
+  if (typeof value === 'number') {
+    if (value < 0 || value >= 10 ** digits.integer) return 'refused';
+    // The fewest decimals that still name this very number; more than the column holds is refused.
+    for (let decimals = 0; decimals <= digits.fraction; decimals++) {
+      if (Number(value.toFixed(decimals)) === value) return value.toFixed(decimals);
+    }
+    return 'refused';
+  }
+  if (typeof value !== 'string') return 'refused';
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(value);
+  if (!match) return 'refused';
+  const whole = match[1]!.replace(/^0+/, '') || '0';
+  const fraction = (match[2] ?? '').replace(/0+$/, '');
+  if (whole.length > digits.integer || fraction.length > digits.fraction) return 'refused';
+  return fraction ? `${whole}.${fraction}` : whole;
+}
+
+const dateText = fc.oneof(
+  fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15), noInvalidDate: true }).map((date) => date.toISOString()),
+  fc.constantFrom('-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', '0000-01-01', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59.999Z', '2026-02-30', '2026', '1', 'soon', 'March 7'),
+);
+const hostileText: fc.Arbitrary<unknown> = fc.oneof(anything, controlText, unstorableText, dateText, moneyValue, nestedJson.map((text) => JSON.parse(text.length < 2_000 ? text : '[[1]]') as unknown));
+
+/** One admin request with one field replaced by something hostile (or an id that is not one). */
+const adminRequests = (keyId: () => string) =>
+  fc.oneof(
+    fc
+      .tuple(fc.constantFrom('name', 'team', 'allowed_models', 'expires_at', 'rpm', 'monthly_budget_usd', 'admin', 'key_hash'), hostileText)
+      .map(([field, value]) => ({ method: 'POST', path: '/admin/keys', body: { name: 'k', team: 'default', [field]: value } })),
+    fc
+      .tuple(fc.constantFrom('name', 'team', 'allowed_models', 'expires_at', 'rpm', 'monthly_budget_usd', 'admin'), hostileText)
+      .map(([field, value]) => ({ method: 'PATCH', path: `/admin/keys/${keyId()}`, body: { [field]: value } })),
+    fc.tuple(fc.constantFrom('name', 'monthly_budget_usd', 'members'), hostileText).map(([field, value]) => ({ method: 'POST', path: '/admin/teams', body: { name: 'x', [field]: value } })),
+    fc
+      .tuple(fc.constantFrom('per_image', 'per_million_tokens', 'input_text'), hostileText)
+      .map(([field, value]) => ({ method: 'PUT', path: PRICING_PATH, body: { [field]: value } })),
+    fc
+      .tuple(fc.constantFrom('input_text', 'input_text_cached', 'input_image', 'input_image_cached', 'output_text', 'output_image', 'other'), hostileText)
+      .map(([field, value]) => ({ method: 'PUT', path: PRICING_PATH, body: { per_million_tokens: { [field]: value } } })),
+    fc
+      .tuple(fc.constantFrom('GET', 'PATCH', 'DELETE'), fc.oneof(fc.uuid(), fc.string(), controlText, nulText, fc.constantFrom('-'.repeat(36), '00000000-0000-0000-0000-00000000000g', '%00', '..', '%2e%2e')))
+      .map(([method, id]) => ({ method, path: `/admin/keys/${encodeURIComponent(id)}`, body: method === 'PATCH' ? { name: 'x' } : undefined })),
+    fc
+      .tuple(fc.constantFrom('GET', 'PUT'), fc.oneof(fc.string(), controlText, nulText, fc.constantFrom(...KNOWN_MODELS).map((id) => `${id}\u0000`)))
+      .map(([method, model]) => ({ method, path: `/admin/pricing/${encodeURIComponent(model)}`, body: method === 'PUT' ? { per_image: '0' } : undefined })),
+  );
+
+/** A query string as it may arrive: known and odd names, repeated, with values encoded or raw and broken. */
+const hostileQuery = fc
+  .array(
+    fc.tuple(
+      fc.oneof(
+        { arbitrary: fc.constantFrom('from', 'to', 'model', 'team', 'api_key', 'group_by', 'format', 'limit', 'cursor'), weight: 8 },
+        { arbitrary: fc.constantFrom('group_by[]', 'limit[0]', '__proto__', 'constructor', 'toString', 'a.b', ''), weight: 1 },
+        { arbitrary: fc.string({ maxLength: 5 }).map(encodeURIComponent), weight: 1 },
+      ),
+      fc.oneof(
+        fc.oneof(fc.string(), controlText, nulText, dateText, fc.constantFrom(...GROUP_FORMATS)).map(encodeURIComponent),
+        fc.constantFrom('%00', '%ED%A0%80', '%ED%B0%80', '%FF', '%C0%80', '%', '%zz', '%%', '1e309', '1e2', '0x10', '-1', '0', '1001', 'NaN', '+', '%2B1', '-'.repeat(36)),
+        fc
+          .tuple(dateText, fc.oneof(fc.uuid(), fc.string(), fc.constant('-'.repeat(36))))
+          .map(([at, id]) => Buffer.from(`${at}|${id}`).toString('base64url')),
+      ),
+    ),
+    { maxLength: 4 },
+  )
+  .map((pairs) => pairs.map(([name, value]) => `${name}=${value}`).join('&'));
+
+// ------------------------------------------------------------------------------------------------
 
 describe('malformed bodies (property-based)', () => {
   let azure: FakeAzureOpenAiServer;
   let vertex: FakeVertexServer;
   let sut: TestApp;
   let key: string;
+  /** A key that only PATCH requests touch (they may rename it, give it a budget or expire it). */
+  let patchedKeyId: string;
 
   beforeAll(async () => {
     azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
@@ -401,6 +614,7 @@ describe('malformed bodies (property-based)', () => {
       },
     });
     key = (await sut.createKey()).key;
+    patchedKeyId = (await sut.createKey({ name: 'patched by the properties' })).id;
     const models = (await (await sut.http('/v1/models', { key })).json()) as { data: Array<{ id: string }> };
     models.data.forEach(({ id }) => KNOWN_MODELS.add(id));
   });
@@ -453,6 +667,143 @@ describe('malformed bodies (property-based)', () => {
       { numRuns: NUM_RUNS, seed: SEED },
     );
     expect(sent).toBeGreaterThanOrEqual(NUM_RUNS);
+  }, 120_000);
+
+  /**
+   * Sends one request (a string body verbatim, anything else as JSON) and throws, with the whole
+   * exchange, unless Easel answered below 500, every 4xx in OpenAI's shape, without calling an upstream.
+   */
+  async function expectAnswered(request: { method: string; path: string; body?: unknown }): Promise<{ status: number; body: unknown }> {
+    azure.reset();
+    vertex.reset();
+    const response = await sut.http(request.path, { method: request.method, key: request.path.startsWith('/admin') ? sut.adminKey : key, body: request.body });
+    const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    const sent = request.body === undefined ? '' : ` ${(typeof request.body === 'string' ? request.body : JSON.stringify(request.body)).slice(0, 300)}`;
+    const exchange = `${request.method} ${request.path.slice(0, 300)}${sent} -> ${response.status} (${contentType}) ${text.slice(0, 600)}`;
+    if (response.status >= 500) throw new Error(`expected no 5xx, got ${exchange}`);
+    const body = /^application\/json\b/.test(contentType) && parses(text) ? (JSON.parse(text) as unknown) : text;
+    if (response.status >= 400 && !isOpenAiError(body)) throw new Error(`expected a JSON error { error: { message, type, param, code } }, got ${exchange}`);
+    const upstream = [...azure.requests, ...vertex.requests].map((call) => `${call.method} ${call.path}`);
+    if (upstream.length > 0) throw new Error(`an upstream was called (${upstream.join(', ')}); Easel answered ${exchange}`);
+    return { status: response.status, body };
+  }
+
+  const errorOf = (body: unknown) => (body as { error: { type: string; param: string | null } }).error;
+
+  it('takes the valid requests the hostile ones are derived from', async () => {
+    expect((await expectAnswered({ method: 'POST', path: IMAGES, body: LOCAL_IMAGES })).status).toBe(200);
+    expect((await expectAnswered({ method: 'POST', path: CHAT, body: LOCAL_CHAT })).status).toBe(200);
+    expect((await expectAnswered({ method: 'POST', path: '/admin/keys', body: { name: 'k', team: 'default', allowed_models: [LOCAL_MODEL] } })).status).toBe(201);
+    expect((await expectAnswered({ method: 'PATCH', path: `/admin/keys/${patchedKeyId}`, body: { name: 'patched' } })).status).toBe(200);
+    expect((await expectAnswered({ method: 'POST', path: '/admin/teams', body: { name: 'valid-base' } })).status).toBe(201);
+    expect((await expectAnswered({ method: 'PUT', path: PRICING_PATH, body: { per_million_tokens: { input_text: '0' } } })).status).toBe(200);
+    expect((await expectAnswered({ method: 'GET', path: '/admin/usage?team=default&model=x&group_by=team&format=json' })).status).toBe(200);
+    expect((await expectAnswered({ method: 'GET', path: '/admin/usage/records?team=default&limit=5' })).status).toBe(200);
+  });
+
+  it(`answers text with a NUL or an unpaired surrogate in any string field of any route with a 400 naming the field (${HOSTILE_RUNS} runs)`, async () => {
+    const slots = textSlots(() => patchedKeyId);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...slots), unstorableText, nulText, async (slot, text, nul) => {
+        const { status, body } = await expectAnswered(slot.request(slot.query ? nul : text));
+        if (status !== 400 || errorOf(body).type !== 'invalid_request_error' || errorOf(body).param !== slot.path) {
+          throw new Error(`${slot.route}: expected a 400 naming ${slot.path}, got ${status} ${JSON.stringify(body)}`);
+        }
+      }),
+      { numRuns: HOSTILE_RUNS, seed: SEED },
+    );
+  }, 120_000);
+
+  it('answers a field name with a NUL or an unpaired surrogate with a 400 naming it (made printable)', async () => {
+    const routes: Array<[string, string, Record<string, unknown>]> = [
+      ['POST', IMAGES, LOCAL_IMAGES],
+      ['POST', CHAT, LOCAL_CHAT],
+      ['POST', '/admin/keys', { name: 'k', team: 'default' }],
+      ['POST', '/admin/teams', { name: 't' }],
+      ['PUT', PRICING_PATH, {}],
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), unstorableText, async ([method, path, base], name) => {
+        const { status, body } = await expectAnswered({ method, path, body: { ...base, [name]: 1 } });
+        if (status !== 400 || errorOf(body).param !== printableName(name)) throw new Error(`${method} ${path}: expected a 400 naming the field, got ${status} ${JSON.stringify(body)}`);
+      }),
+      { numRuns: 50, seed: SEED },
+    );
+  });
+
+  it(`never answers a 5xx to control characters in any string field of any route (${HOSTILE_RUNS} runs)`, async () => {
+    const slots = textSlots(() => patchedKeyId);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...slots), controlText, async (slot, text) => {
+        await expectAnswered(slot.request(text));
+      }),
+      { numRuns: HOSTILE_RUNS, seed: SEED },
+    );
+  }, 120_000);
+
+  it(`answers JSON nested up to 5,000 deep in any field of any route with a 4xx (${HOSTILE_RUNS} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...NEST_SITES), nestedJson, async ([method, path, template], nested) => {
+        const { status } = await expectAnswered({ method, path, body: template.replace('$', nested) });
+        if (status < 400) throw new Error(`${method} ${path}: expected a 4xx for a nested body, got ${status}`);
+      }),
+      { numRuns: HOSTILE_RUNS, seed: SEED },
+    );
+  }, 120_000);
+
+  it('takes money as JSON numbers and decimal strings exactly, answers decimal strings, and refuses the rest naming the field (150 runs)', async () => {
+    let team = 0;
+    const requestFor = (slot: MoneySlot, value: unknown) => {
+      switch (slot.route) {
+        case 'POST /admin/teams':
+          return { method: 'POST', path: '/admin/teams', body: { name: `money-${team++}`, monthly_budget_usd: value } };
+        case 'POST /admin/keys':
+          return { method: 'POST', path: '/admin/keys', body: { name: 'money', team: 'default', monthly_budget_usd: value } };
+        case 'PATCH /admin/keys/:id':
+          return { method: 'PATCH', path: `/admin/keys/${patchedKeyId}`, body: { monthly_budget_usd: value } };
+        default:
+          return { method: 'PUT', path: PRICING_PATH, body: slot.path === 'per_image' ? { per_image: value } : { per_million_tokens: { output_image: value } } };
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...MONEY_SLOTS), moneyValue, async (slot, value) => {
+        const expected = expectedAmount(roundTrip(value), slot);
+        const { status, body } = await expectAnswered(requestFor(slot, value));
+        if (expected === 'refused') {
+          if (status !== 400 || errorOf(body).param !== slot.path) throw new Error(`${slot.route} ${JSON.stringify(value)}: expected a 400 naming ${slot.path}, got ${status} ${JSON.stringify(body)}`);
+          return;
+        }
+        const answered = slot.path.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], body);
+        if (status >= 300 || answered !== expected) {
+          throw new Error(`${slot.route} ${JSON.stringify(value)}: expected a 2xx with ${slot.path} ${JSON.stringify(expected)}, got ${status} ${JSON.stringify(body)}`);
+        }
+      }),
+      { numRuns: 150, seed: SEED },
+    );
+  }, 120_000);
+
+  it(`never answers a 5xx to admin requests with one hostile field or id (${HOSTILE_RUNS} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(adminRequests(() => patchedKeyId), async (request) => {
+        await expectAnswered(request);
+      }),
+      { numRuns: HOSTILE_RUNS, seed: SEED },
+    );
+  }, 120_000);
+
+  it(`never answers a 5xx to hostile query strings on the usage reports, JSON or CSV (${HOSTILE_RUNS} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/admin/usage', '/admin/usage/records'), hostileQuery, fc.boolean(), async (path, query, csv) => {
+        azure.reset();
+        const response = await sut.http(`${path}?${query}`, { key: sut.adminKey, headers: csv ? { accept: 'text/csv' } : {} });
+        const text = await response.text();
+        const exchange = `GET ${path}?${query} -> ${response.status} ${text.slice(0, 400)}`;
+        if (response.status >= 500) throw new Error(`expected no 5xx, got ${exchange}`);
+        if (response.status >= 400 && !isOpenAiError(parses(text) ? JSON.parse(text) : undefined)) throw new Error(`expected an OpenAI-shaped error, got ${exchange}`);
+      }),
+      { numRuns: HOSTILE_RUNS, seed: SEED },
+    );
   }, 120_000);
 
   it('reaches the fakes with the valid requests the malformed ones were derived from', async () => {

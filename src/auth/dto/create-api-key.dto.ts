@@ -1,4 +1,5 @@
 import { PartialType, PickType } from '@nestjs/swagger';
+import { NUMERIC_20_12 } from '../../common/money/usd.js';
 import {
   BooleanField,
   DateTimeField,
@@ -28,7 +29,7 @@ export class CreateApiKeyDto {
   @IntField({ description: 'Requests per minute; omit or null for RATE_LIMIT_RPM', example: 30, min: 1, max: 1_000_000 })
   rpm?: number | null;
 
-  @UsdField({ description: 'Spending limit per calendar month (UTC) in USD, decimal string; omit or null for none', example: '50.00' })
+  @UsdField({ description: 'Spending limit per calendar month (UTC) in USD; omit or null for none', example: '50.00', digits: NUMERIC_20_12 })
   monthly_budget_usd?: string | null;
 
   @BooleanField({ description: 'An admin key manages Easel (/admin) and cannot call /v1', example: false, default: false })

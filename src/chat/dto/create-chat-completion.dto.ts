@@ -99,7 +99,7 @@ export class StreamOptionsDto {
 
 /** `POST /v1/chat/completions`, OpenAI's chat format plus `modalities` and `image_config`. */
 export class CreateChatCompletionDto {
-  @ApiProperty({ description: 'A model id from GET /v1/models that serves chat', example: 'vertex/google/gemini-2.5-flash-image-preview' })
+  @ApiProperty({ description: 'A model id from GET /v1/models that serves chat', example: 'local/easel/sketch' })
   @IsString()
   @Length(1, 200)
   @IsDefined({ message: 'model is required' })

@@ -1,4 +1,4 @@
-import { formatUsd, parseUsd, toNumericString, USD_SCALE } from './usd.js';
+import { canonicalUsd, decimalOfNumber, formatUsd, NUMERIC_20_12, parseUsd, toNumericString, usdAmountProblem, USD_SCALE } from './usd.js';
 
 describe('parseUsd', () => {
   it('parses a decimal string into exact pico-dollars', () => {
@@ -75,5 +75,79 @@ describe('toNumericString', () => {
     const amount = 123_456_789_123_456_789_012n;
     expect(toNumericString(amount)).toBe('123456789.123456789012');
     expect(parseUsd(toNumericString(amount))).toBe(amount);
+  });
+});
+
+describe('decimalOfNumber', () => {
+  it.each([
+    [5, '5'],
+    [5.1, '5.1'],
+    [0.1, '0.1'],
+    [0.1 + 0.2, '0.30000000000000004'],
+    [12.345678901234, '12.345678901234'],
+    [99999999.99, '99999999.99'],
+    [1e-7, '0.0000001'],
+    [1.5e-10, '0.00000000015'],
+    [1e21, '1000000000000000000000'],
+    [1.25e22, '12500000000000000000000'],
+    [-1, '-1'],
+    [-2.5e-7, '-0.00000025'],
+    [-0, '0'],
+  ])('writes %p as %p', (value, text) => {
+    expect(decimalOfNumber(value)).toBe(text);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('has no text for %p', (value) => {
+    expect(decimalOfNumber(value)).toBeUndefined();
+  });
+
+  it('round-trips: the text reads back as the same number', () => {
+    for (const value of [5e-324, 1.7976931348623157e308, 123.456, 2 ** 53, 0.000001]) {
+      expect(Number(decimalOfNumber(value))).toBe(value);
+    }
+  });
+});
+
+describe('usdAmountProblem', () => {
+  const price = { integer: 6, fraction: 6 };
+
+  it.each(['0', '5', '5.1', '99999999.999999999999', '0007.50', '1.000000000000000', '0.000000000001'])('takes %p for numeric(20,12)', (value) => {
+    expect(usdAmountProblem(value, NUMERIC_20_12)).toBeUndefined();
+  });
+
+  it.each([
+    ['123456789', /more than 8 digits before the decimal point \(at most 99999999\.999999999999\)/],
+    ['0.0000000000001', /more than 12 decimals/],
+    ['-1', /must not be negative/],
+    ['1e3', /decimal string/],
+    ['.5', /decimal string/],
+    ['1.', /decimal string/],
+    [' 5', /decimal string/],
+    ['', /decimal string/],
+  ])('refuses %p for numeric(20,12)', (value, problem) => {
+    expect(usdAmountProblem(value, NUMERIC_20_12)).toMatch(problem);
+  });
+
+  it.each([5, null, undefined, true, ['5'], { usd: '5' }])('refuses %p, which is not a string', (value) => {
+    expect(usdAmountProblem(value, NUMERIC_20_12)).toMatch(/decimal string/);
+  });
+
+  it('holds a price to its own digits', () => {
+    expect(usdAmountProblem('999999.999999', price)).toBeUndefined();
+    expect(usdAmountProblem('1000000', price)).toMatch(/more than 6 digits/);
+    expect(usdAmountProblem('1.1234567', price)).toMatch(/more than 6 decimals/);
+  });
+});
+
+describe('canonicalUsd', () => {
+  it.each([
+    ['0007.50', '7.5'],
+    ['250.00', '250'],
+    ['0.000', '0'],
+    ['00', '0'],
+    ['1.000000000000000', '1'],
+    ['99999999.999999999999', '99999999.999999999999'],
+  ])('writes %p as %p', (value, text) => {
+    expect(canonicalUsd(value)).toBe(text);
   });
 });

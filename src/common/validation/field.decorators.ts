@@ -1,21 +1,23 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
-  IsDate,
   IsDefined,
   IsIn,
   IsInt,
   IsOptional,
   IsString,
   Length,
-  Matches,
   Max,
   Min,
+  ValidateIf,
+  registerDecorator,
 } from 'class-validator';
+import { canonicalUsd, decimalOfNumber, type UsdDigits, usdAmountProblem } from '../money/usd.js';
+import { dateTimeProblem, parseIsoDateTime } from './date-time.js';
 
 interface FieldOptions<T> {
   description: string;
@@ -60,16 +62,32 @@ export const IntField = (options: FieldOptions<number> & { min: number; max: num
     Max(options.max),
   );
 
+/** An integer in `min..max` from a query string: plain decimal digits only ("1e2", "0x10", " 5" are refused). */
+export const QueryIntField = (options: FieldOptions<number> & { min: number; max: number }) => {
+  const message = ({ property }: { property: string }) => `${property} must be a whole number from ${options.min} to ${options.max}`;
+  return applyDecorators(
+    swagger(options, { type: 'integer', minimum: options.min, maximum: options.max }),
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value)),
+    IsInt({ message }),
+    Min(options.min, { message }),
+    Max(options.max, { message }),
+  );
+};
+
 export const BooleanField = (options: FieldOptions<boolean>) =>
   applyDecorators(swagger(options, { type: Boolean }), ...optional(options.required), IsBoolean());
 
-/** An ISO 8601 timestamp, turned into a Date. */
-export const DateTimeField = (options: FieldOptions<string>) =>
+/**
+ * An ISO 8601 date or date-time (see `parseIsoDateTime`) from 1970 to 9999, turned into a Date.
+ * Nothing else is taken: no numbers, no `new Date()` guesses such as "2026" or "March 7".
+ */
+export const DateTimeField = (options: FieldOptions<string> & { nullable?: boolean }) =>
   applyDecorators(
-    swagger(options, { type: String, format: 'date-time', nullable: true }),
+    swagger(options, { type: String, format: 'date-time', ...((options.nullable ?? !options.required) ? { nullable: true } : {}) }),
     ...optional(options.required),
-    Type(() => Date),
-    IsDate({ message: ({ property }) => `${property} must be an ISO 8601 date-time` }),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (parseIsoDateTime(value) ?? value) : value)),
+    Satisfies('isEaselDateTime', dateTimeProblem),
   );
 
 /** A list of non-empty strings. */
@@ -83,13 +101,42 @@ export const StringListField = (options: FieldOptions<string[]> & { maxItems: nu
     Length(1, 200, { each: true }),
   );
 
-/** A non-negative USD amount as a decimal string ("12.50"), kept exact (never a float). */
-export const UsdField = (options: FieldOptions<string> & { maxDecimals?: number }) =>
-  applyDecorators(
-    swagger(options, { type: String, nullable: true, pattern: '^\\d{1,9}(\\.\\d{1,6})?$' }),
-    ...optional(options.required),
-    IsString({ message: ({ property }) => `${property} must be a decimal string such as "12.50"` }),
-    Matches(new RegExp(`^\\d{1,9}(\\.\\d{1,${options.maxDecimals ?? 6}})?$`), {
-      message: ({ property }) => `${property} must be a non-negative amount with at most ${options.maxDecimals ?? 6} decimals`,
+/**
+ * A non-negative USD amount, kept exact: a decimal string ("12.50") or a JSON number (12.5, read
+ * as its shortest round-trip text, so 0.1 is exactly 0.1). `digits` is what the column holds;
+ * more is refused, never rounded. The DTO gets the amount as its shortest decimal string ("12.5").
+ */
+export const UsdField = (options: FieldOptions<string> & { digits: UsdDigits; nullable?: boolean }) => {
+  const { digits, nullable = true } = options;
+  return applyDecorators(
+    (options.required ? ApiProperty : ApiPropertyOptional)({
+      description: `${options.description}. A decimal string or a JSON number, non-negative, at most ${digits.integer} digits before the point and ${digits.fraction} after it; answered as a decimal string.`,
+      example: options.example,
+      ...(nullable && !options.required ? { nullable: true } : {}),
+      oneOf: [
+        { type: 'string', pattern: `^\\d{1,${digits.integer}}(\\.\\d{1,${digits.fraction}})?$`, example: options.example },
+        { type: 'number', minimum: 0, maximum: 10 ** digits.integer, exclusiveMaximum: true, example: options.example === undefined ? undefined : Number(options.example) },
+      ],
     }),
+    ...(nullable ? optional(options.required) : [ValidateIf((_object, value) => value !== undefined)]),
+    Transform(({ value }: { value: unknown }) => {
+      const text = typeof value === 'number' ? (decimalOfNumber(value) ?? value) : value;
+      return typeof text === 'string' && usdAmountProblem(text, digits) === undefined ? canonicalUsd(text) : text;
+    }),
+    Satisfies('isUsdAmount', (value) => usdAmountProblem(value, digits)),
   );
+};
+
+/** A class-validator constraint from a function that says what is wrong with a value (undefined: nothing). */
+function Satisfies(name: string, problemOf: (value: unknown) => string | undefined): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name,
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown) => problemOf(value) === undefined,
+        defaultMessage: (args) => `${args?.property} ${problemOf(args?.value)}`,
+      },
+    });
+}

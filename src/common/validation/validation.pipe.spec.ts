@@ -137,6 +137,51 @@ describe(RequestValidationPipe.name, () => {
     expect(error.message).toContain('JSON object');
   });
 
+  it('refuses a NUL in a value with the path as param, before the DTO is looked at', async () => {
+    const body = validBody();
+    (body.messages as Record<string, unknown>[])[1]!.content = 'otter\u0000';
+
+    const error = await rejectionOf(body);
+
+    expect(error.code).toBe(ErrorCode.InvalidRequest);
+    expect(error.param).toBe('messages[1].content');
+  });
+
+  it('refuses a lone surrogate even in a field the DTO does not know', async () => {
+    const error = await rejectionOf({ ...validBody(), colour: '\ud800' });
+
+    expect(error.param).toBe('colour');
+    expect(error.message).toMatch(/unpaired UTF-16 surrogate/);
+  });
+
+  it('refuses a body nested 100,000 deep with a 400, not a stack overflow', async () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+
+    const error = await rejectionOf({ ...validBody(), deep });
+
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.message).toMatch(/nested too deeply/);
+  });
+
+  it('scans query strings and path parameters too, naming the parameter', async () => {
+    await expect(sut.transform({ team: 'a\u0000' }, { type: 'query', metatype: Object })).rejects.toMatchObject({ param: 'team' });
+    await expect(sut.transform('\u0000', { type: 'param', metatype: String, data: 'id' })).rejects.toMatchObject({ param: 'id' });
+  });
+
+  it('names a query parameter given more than once', async () => {
+    await expect(sut.transform({ team: ['a', 'b'], model: 'm' }, { type: 'query', metatype: Object })).rejects.toMatchObject({
+      param: 'team',
+      message: "'team' is given more than once; give it once.",
+    });
+  });
+
+  it('leaves values of custom parameter decorators (the principal, the request context) alone', async () => {
+    const context = { note: 'internal\u0000', toString: () => 'x' };
+
+    await expect(sut.transform(context, { type: 'custom', metatype: Object })).resolves.toBe(context);
+  });
+
   it('leaves non-body values without a DTO alone', async () => {
     await expect(sut.transform('abc', { type: 'param', metatype: String, data: 'id' })).resolves.toBe('abc');
   });

@@ -1,10 +1,12 @@
 import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { InvalidRequestError } from '../errors/gateway.error.js';
+import { scanInput } from './input-scan.js';
 
 /**
  * The global pipe: whitelist, reject unknown fields, transform. Failures become OpenAI-style 400s
  * whose `param` is the first failing path, as the client spelled it (`messages[2].content`).
+ * Every body, query string and path parameter of every route is scanned first (`scanInput`).
  */
 @Injectable()
 export class RequestValidationPipe extends ValidationPipe {
@@ -20,28 +22,25 @@ export class RequestValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'custom') return super.transform(value, metadata);
     if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object && !isPlainObject(value)) {
       throw new InvalidRequestError('The request body must be a JSON object.');
     }
-    // Nest and class-transformer drop keys named like Object.prototype members before the
-    // whitelist sees them; no DTO has such a field, so they are unknown fields like any other.
-    const hidden = findPrototypeNamedKey(value, '');
-    if (hidden !== undefined) throw new InvalidRequestError(`Unknown parameter: '${hidden}'.`, hidden, ErrorCode.UnknownField);
+    // Before any DTO sees it: what would overflow the recursive walks below, what Nest and
+    // class-transformer would hide from the whitelist, and text PostgreSQL cannot store.
+    const problem = scanInput(value, metadata.data ?? '');
+    if (problem) throw new InvalidRequestError(problem.message, problem.path, problem.code);
+    if (metadata.type === 'query') assertNoRepeatedParameter(value);
     return super.transform(value, metadata);
   }
 }
 
-const PROTOTYPE_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
-
-function findPrototypeNamedKey(value: unknown, path: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (!Array.isArray(value) && PROTOTYPE_NAMES.has(key)) return childPath;
-    const found = findPrototypeNamedKey(child, childPath);
-    if (found !== undefined) return found;
+/** No query parameter of Easel's takes several values: `?team=a&team=b` is a mistake worth naming. */
+function assertNoRepeatedParameter(query: unknown): void {
+  if (typeof query !== 'object' || query === null) return;
+  for (const [name, value] of Object.entries(query)) {
+    if (Array.isArray(value)) throw new InvalidRequestError(`'${name}' is given more than once; give it once.`, name);
   }
-  return undefined;
 }
 
 function isPlainObject(value: unknown): boolean {

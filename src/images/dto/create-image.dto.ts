@@ -52,7 +52,7 @@ export class CreateImageDto {
   @EnumField(BACKGROUNDS, { description: '`transparent` needs output_format png or webp', example: 'auto', default: 'auto' })
   background?: (typeof BACKGROUNDS)[number];
 
-  @EnumField(OUTPUT_FORMATS, { description: 'Image format', example: 'png', default: 'png' })
+  @EnumField(OUTPUT_FORMATS, { description: 'Image format', example: 'jpeg', default: 'png' })
   output_format?: (typeof OUTPUT_FORMATS)[number];
 
   @IntField({ description: 'Compression 0..100 (jpeg and webp only)', example: 80, min: 0, max: 100 })
@@ -64,9 +64,9 @@ export class CreateImageDto {
   @StringField({ description: 'Your end-user id, stored with usage', example: 'user-1234', min: 1, max: 256 })
   user?: string;
 
-  @BooleanField({ description: 'Stream server-sent events (models that support streaming)', example: false, default: false })
+  @BooleanField({ description: 'Stream server-sent events (models that support streaming)', example: true, default: false })
   stream?: boolean;
 
-  @IntField({ description: 'Partial images to stream, 0..3 (only with stream)', example: 0, min: 0, max: 3 })
+  @IntField({ description: 'Partial images to stream, 0..3 (only with stream)', example: 1, min: 0, max: 3 })
   partial_images?: number;
 }

@@ -139,5 +139,6 @@ function lastUserText(request: ChatRequest): string {
 
 function sketchCaption(request: ChatRequest): string {
   const subject = lastUserText(request);
-  return `Here is a sketch of "${subject.length > 80 ? `${subject.slice(0, 79)}…` : subject}".`;
+  // Never half an emoji: an unpaired surrogate, which no JSON store (jsonb, for Idempotency-Key) takes.
+  return `Here is a sketch of "${subject.length > 80 ? `${subject.slice(0, 79).replace(/[\ud800-\udbff]$/, '')}…` : subject}".`;
 }

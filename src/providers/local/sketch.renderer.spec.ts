@@ -82,6 +82,37 @@ describe('sketchSvg', () => {
     expect((await sharp(bytes).metadata()).format).toBe('png');
   });
 
+  it.each([
+    ['C0 controls and NUL', 'bell\u0007 esc\u001b[31m nul\u0000 vt\u000b ff\u000c del\u007f nel\u0085'],
+    ['noncharacters', 'end\ufffe\uffff'],
+    ['an unpaired surrogate', 'half \ud83d emoji'],
+  ])('renders a prompt with %s, which XML 1.0 cannot hold', async (_what, prompt) => {
+    const bytes = await renderSketch(spec({ prompt }));
+
+    expect((await sharp(bytes).metadata()).format).toBe('png');
+    expect(sketchSvg(spec({ prompt }))).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]/);
+  });
+
+  it('keeps tabs, new lines, emoji and other text as words', () => {
+    const svg = sketchSvg(spec({ prompt: 'tab\tnew\nline 😀 ünïcödé' }));
+
+    expect(svg).toContain('tab new line 😀 ünïcödé');
+  });
+
+  it('renders a prompt whose line wrap cuts an emoji in two', async () => {
+    const prompt = `${'x'.repeat(30)}${'😀'.repeat(200)}`;
+    const svg = sketchSvg(spec({ prompt }));
+
+    expect(svg.isWellFormed()).toBe(true);
+    expect((await sharp(await renderSketch(spec({ prompt }))).metadata()).format).toBe('png');
+  });
+
+  it('writes the text of a prompt with control characters as that of the prompt without them', () => {
+    const text = (prompt: string) => /<text[\s\S]*<\/text>/.exec(sketchSvg(spec({ prompt })))?.[0];
+
+    expect(text('ot\u0007ter\u0000')).toBe(text('otter'));
+  });
+
   it('declares the requested size', () => {
     const svg = sketchSvg(spec({ width: 1536, height: 1024 }));
 

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { NUMERIC_20_12 } from '../../common/money/usd.js';
 import { StringField, UsdField } from '../../common/validation/field.decorators.js';
 import type { TeamEntity } from '../team.entity.js';
 
@@ -6,7 +7,7 @@ export class CreateTeamDto {
   @StringField({ description: 'Unique team name', example: 'growth', required: true, min: 1, max: 100 })
   name!: string;
 
-  @UsdField({ description: 'Spending limit per calendar month in USD (decimal string); omit for none', example: '250.00' })
+  @UsdField({ description: 'Spending limit per calendar month in USD; omit for none', example: '250.00', digits: NUMERIC_20_12 })
   monthly_budget_usd?: string | null;
 }
 

@@ -1,22 +1,20 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { DateTimeField, QueryIntField } from '../../common/validation/field.decorators.js';
 
 export const GROUP_BY = ['model', 'api_key', 'team', 'day', 'provider', 'endpoint'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** Filters shared by the report and the record listing. */
 export class UsageFilterDto {
-  @ApiPropertyOptional({ description: 'Start (inclusive), ISO 8601; default: the start of the current month (UTC)', example: '2026-11-01T00:00:00Z' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'from must be an ISO 8601 date-time' })
+  @DateTimeField({
+    description: 'Start (inclusive), ISO 8601 (a date is midnight UTC; a time without an offset is UTC); default: the start of the current month (UTC)',
+    example: '2026-11-01T00:00:00Z',
+    nullable: false,
+  })
   from?: Date;
 
-  @ApiPropertyOptional({ description: 'End (exclusive), ISO 8601; default: now', example: '2026-12-01T00:00:00Z' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'to must be an ISO 8601 date-time' })
+  @DateTimeField({ description: 'End (exclusive), ISO 8601 as for from; default: now', example: '2026-12-01T00:00:00Z', nullable: false })
   to?: Date;
 
   @ApiPropertyOptional({ description: 'Only this model id', example: 'azure/openai/gpt-image-1' })
@@ -50,12 +48,7 @@ export class UsageReportQueryDto extends UsageFilterDto {
 }
 
 export class UsageRecordsQueryDto extends UsageFilterDto {
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000, example: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @QueryIntField({ description: 'Records per page', default: 100, example: 100, min: 1, max: 1000 })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' })

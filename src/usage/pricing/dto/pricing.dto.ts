@@ -2,30 +2,37 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsObject, IsOptional, ValidateNested } from 'class-validator';
 import { UsdField } from '../../../common/validation/field.decorators.js';
-import { formatUsd } from '../../../common/money/usd.js';
+import { formatUsd, type UsdDigits } from '../../../common/money/usd.js';
 import type { CurrentPrice } from '../price-book.service.js';
 
+/**
+ * A price has six decimals, as its numeric(18,6) column, and at most six digits before the point
+ * although the column holds twelve: the cost of one request (up to ten images, millions of tokens)
+ * must fit the numeric(20,12) cost and spend columns, whose largest value is 99,999,999.99….
+ */
+export const PRICE_DIGITS: UsdDigits = { integer: 6, fraction: 6 };
+
 export class TokenPricesDto {
-  @UsdField({ description: 'USD per 1M text input tokens', example: '5.00' })
+  @UsdField({ description: 'USD per 1M text input tokens', example: '5.00', digits: PRICE_DIGITS, nullable: false })
   input_text?: string;
 
-  @UsdField({ description: 'USD per 1M cached text input tokens', example: '1.25' })
+  @UsdField({ description: 'USD per 1M cached text input tokens', example: '1.25', digits: PRICE_DIGITS, nullable: false })
   input_text_cached?: string;
 
-  @UsdField({ description: 'USD per 1M image input tokens', example: '10.00' })
+  @UsdField({ description: 'USD per 1M image input tokens', example: '10.00', digits: PRICE_DIGITS, nullable: false })
   input_image?: string;
 
-  @UsdField({ description: 'USD per 1M cached image input tokens', example: '2.50' })
+  @UsdField({ description: 'USD per 1M cached image input tokens', example: '2.50', digits: PRICE_DIGITS, nullable: false })
   input_image_cached?: string;
 
-  @UsdField({ description: 'USD per 1M text output tokens', example: '0' })
+  @UsdField({ description: 'USD per 1M text output tokens', example: '0', digits: PRICE_DIGITS, nullable: false })
   output_text?: string;
 
-  @UsdField({ description: 'USD per 1M image output tokens', example: '40.00' })
+  @UsdField({ description: 'USD per 1M image output tokens', example: '40.00', digits: PRICE_DIGITS, nullable: false })
   output_image?: string;
 }
 
-/** A new price version; kinds left out keep their current price. */
+/** A new price version; kinds left out keep their current price (null is not a price). */
 export class SetPriceDto {
   @ApiPropertyOptional({ type: TokenPricesDto })
   @IsOptional()
@@ -34,7 +41,7 @@ export class SetPriceDto {
   @Type(() => TokenPricesDto)
   per_million_tokens?: TokenPricesDto;
 
-  @UsdField({ description: 'USD per generated image', example: '0' })
+  @UsdField({ description: 'USD per generated image', example: '0', digits: PRICE_DIGITS, nullable: false })
   per_image?: string;
 }
 
