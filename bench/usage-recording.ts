@@ -1,5 +1,5 @@
 /**
- * What recording usage costs a request: building the row (with the prompt hash) and queueing it,
+ * What recording usage costs a request: building the row (with the prompt hash), journaling and queueing it,
  * timed call by call, and the CPU this process spends on everything including the batched
  * INSERTs into PostgreSQL (a throwaway embedded one unless DATABASE_URL is set).
  * Run alone: node dist-bench/bench/usage-recording.js [records]
@@ -9,10 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { BudgetSpendRepository } from '../src/budgets/budget-spend.repository.js';
+import { BudgetsService } from '../src/budgets/budgets.service.js';
 import { AppConfig } from '../src/config/app.config.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { runMigrationsExclusively } from '../src/database/migration-runner.js';
 import { buildDataSourceOptions } from '../src/database/typeorm.options.js';
+import { TeamEntity } from '../src/teams/team.entity.js';
+import { TeamsService } from '../src/teams/teams.service.js';
 import { UsageRecordEntity } from '../src/usage/usage-record.entity.js';
 import { UsageRecorder, type UsageRecordRow } from '../src/usage/usage.recorder.js';
 import { percentile } from './load.js';
@@ -46,7 +50,8 @@ export async function measureUsageRecording(total: number): Promise<UsageRecordi
   try {
     await runMigrationsExclusively(dataSource);
     await dataSource.query("DELETE FROM usage_records WHERE request_id LIKE 'bench-%'");
-    const recorder = new UsageRecorder(dataSource.getRepository(UsageRecordEntity), AppConfig.fromEnv({ EASEL_DATA_DIR: dataDir }));
+    const budgets = new BudgetsService(new BudgetSpendRepository(dataSource), new TeamsService(dataSource.getRepository(TeamEntity)));
+    const recorder = new UsageRecorder(dataSource.getRepository(UsageRecordEntity), AppConfig.fromEnv({ EASEL_DATA_DIR: dataDir }), budgets);
 
     const calls: number[] = [];
     const cpu = process.cpuUsage();

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { type Pico, formatUsd, toNumericString } from '../common/money/usd.js';
 import { TeamsService } from '../teams/teams.service.js';
+import { BudgetSpendRepository } from './budget-spend.repository.js';
 
 export interface BudgetReservation {
   scopes: string[];
@@ -14,16 +14,29 @@ export interface BudgetReservation {
 }
 
 /**
+ * A reservation as it travels with its usage record (journal, spool) to settlement: plain JSON,
+ * the estimate as a numeric(20,12) string.
+ */
+export interface ReservationToSettle {
+  scopes: string[];
+  month: string;
+  estimate: string;
+}
+
+/**
  * Monthly budgets per key and per team (calendar month, UTC). Before the upstream is called, the
  * request's estimated cost is reserved against every budget that applies, in one transaction: a
  * budget whose settled spend plus open reservations plus this estimate would pass its limit
  * refuses the request (429 insufficient_quota), so concurrent requests cannot overrun it
- * together. When the response ends, the reservation is replaced by the actual cost.
+ * together. When the response ends, the reservation travels with the request's usage record, and
+ * the usage recorder swaps it for the actual cost in the transaction that stores the record: a
+ * settlement is made exactly once, when its record is first stored, even if PostgreSQL was away
+ * when the response ended (the record waits in the spool, and its settlement with it).
  */
 @Injectable()
 export class BudgetsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly spend: BudgetSpendRepository,
     private readonly teams: TeamsService,
   ) {}
 
@@ -42,40 +55,39 @@ export class BudgetsService {
 
     const month = monthOf(now);
     const estimate = estimateCost();
-    await this.admit(limits, month, estimate);
+    const refused = await this.spend
+      .reserve(
+        limits.map(({ scope, limit }) => ({ scope, limit: toNumericString(limit) })),
+        month,
+        toNumericString(estimate),
+      )
+      .catch((error: unknown) => {
+        throw new GatewayError(ErrorCode.NotReady, 'Easel cannot check budgets right now; retry shortly.', { cause: error });
+      });
+    if (refused >= 0) {
+      const { label, limit } = limits[refused]!;
+      throw new GatewayError(
+        ErrorCode.InsufficientQuota,
+        `The monthly budget of ${label} (${formatUsd(limit)} USD) does not cover this request (estimated ${formatUsd(estimate)} USD).`,
+      );
+    }
     return { scopes: limits.map((limit) => limit.scope), month, estimate };
   }
 
-  private async admit(limits: Array<{ scope: string; limit: Pico; label: string }>, month: string, estimate: Pico): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      for (const { scope, limit, label } of limits) {
-        const admitted: unknown[] = await manager.query(
-          `INSERT INTO budget_spend (scope, month, spent, reserved)
-             SELECT $1, $2, 0, $3::numeric WHERE $3::numeric <= $4::numeric
-           ON CONFLICT (scope, month) DO UPDATE SET reserved = budget_spend.reserved + EXCLUDED.reserved
-             WHERE budget_spend.spent + budget_spend.reserved + EXCLUDED.reserved <= $4::numeric
-           RETURNING 1`,
-          [scope, month, toNumericString(estimate), toNumericString(limit)],
-        );
-        if (admitted.length === 0) {
-          throw new GatewayError(
-            ErrorCode.InsufficientQuota,
-            `The monthly budget of ${label} (${formatUsd(limit)} USD) does not cover this request (estimated ${formatUsd(estimate)} USD).`,
-          );
-        }
-      }
-    }).catch((error: unknown) => {
-      if (error instanceof GatewayError) throw error;
-      throw new GatewayError(ErrorCode.NotReady, 'Easel cannot check budgets right now; retry shortly.', { cause: error });
-    });
+  /** What the usage record carries to settle `reservation`. */
+  toSettle(reservation: BudgetReservation): ReservationToSettle {
+    return { scopes: reservation.scopes, month: reservation.month, estimate: toNumericString(reservation.estimate) };
   }
 
-  /** Swaps the reservation for the actual cost. */
-  async settle(reservation: BudgetReservation, actual: Pico): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE budget_spend SET reserved = greatest(reserved - $3::numeric, 0), spent = spent + $4::numeric
-        WHERE scope = ANY($1) AND month = $2`,
-      [reservation.scopes, reservation.month, toNumericString(reservation.estimate), toNumericString(actual)],
+  /**
+   * Swaps reservations for actual costs (numeric strings), inside `manager`'s transaction: the
+   * usage recorder's, for the records it has just inserted (and only those, so a replayed record
+   * never settles twice).
+   */
+  settle(manager: EntityManager, settlements: ReadonlyArray<{ reservation: ReservationToSettle; actual: string }>): Promise<void> {
+    return this.spend.settle(
+      manager,
+      settlements.map(({ reservation, actual }) => ({ scopes: reservation.scopes, month: reservation.month, reserved: reservation.estimate, actual })),
     );
   }
 }

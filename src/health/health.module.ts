@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { UsageModule } from '../usage/usage.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
 import { DependencyHealthIndicators } from './dependency.health.js';
+import { UsageSpoolHealthIndicator } from './usage-spool.health.js';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), UsageModule],
   controllers: [HealthController],
-  providers: [HealthService, DependencyHealthIndicators],
+  providers: [HealthService, DependencyHealthIndicators, UsageSpoolHealthIndicator],
 })
 export class HealthModule {}

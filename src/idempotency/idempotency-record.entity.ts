@@ -2,7 +2,9 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
 
 /**
  * The first answer to a request sent with an `Idempotency-Key`, per API key, for 24 hours:
- * `pending` while the first request runs, then `done` with its response.
+ * `pending` while the first request runs, then `done` with its response. A pending record is
+ * leased to the request running it, which renews the lease while it works; a lease that runs out
+ * (its instance died) lets the next request with the key take the work over.
  */
 @Entity('idempotency_records')
 @Index('idx_idempotency_records_expires_at', ['expiresAt'])
@@ -22,6 +24,14 @@ export class IdempotencyRecordEntity {
 
   @Column({ name: 'response_body', type: 'jsonb', nullable: true })
   responseBody!: unknown;
+
+  /** The attempt running a pending request (a random id per claim); null once done. */
+  @Column({ name: 'lease_owner', type: 'uuid', nullable: true })
+  leaseOwner!: string | null;
+
+  /** Until when the pending request's owner is taken to be alive; null once done. */
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  leaseExpiresAt!: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

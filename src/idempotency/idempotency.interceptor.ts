@@ -1,31 +1,51 @@
-import { createHash } from 'node:crypto';
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  Logger,
+  type NestInterceptor,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { type Observable, from, lastValueFrom } from 'rxjs';
-import { LessThan, Repository } from 'typeorm';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
-import type { EaselRequest } from '../common/http/request-context.js';
+import { type EaselRequest, requestContextOf } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app.config.js';
-import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
+import { type IdempotencyId, IdempotencyRepository } from './idempotency.repository.js';
+import { keepLeased } from './lease-heartbeat.js';
 
-const TTL_MS = 24 * 3600 * 1000;
 const KEY = /^[\x21-\x7e]{1,255}$/;
-const POLL_MS = 100;
+/** How long a pending request's owner is taken to be alive without renewing, and how often it renews. */
+const LEASE_MS = 30_000;
+const RENEW_EVERY_MS = 10_000;
+/** A duplicate looks at the first request's record again after this long, half as long again each time, up to the maximum. */
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 1_000;
 
 /**
  * `Idempotency-Key`: the same key (per API key) with the same body within 24 h answers the first
- * result again (same images, same `created`) without calling the upstream or charging again; a
- * duplicate that arrives while the first still runs waits for it; the same key with another body
- * is a 409. Failed requests are not remembered, so they can be retried with the same key.
+ * result again (same images, same `created`) without calling the upstream or charging again; the
+ * same key with another body is a 409. Failed requests are not remembered, so they can be retried
+ * with the same key.
+ *
+ * The request that claims a key holds a lease on it (30 s, renewed every 10 s while it works). A
+ * duplicate that arrives meanwhile waits for its answer (for up to UPSTREAM_TIMEOUT_MS, then 409);
+ * one that finds the lease run out (the instance running it died) takes the request over and runs
+ * it itself. A request holding a key is not cancelled when its client goes away: it finishes, its
+ * answer is stored, and the client's retry gets it instead of paying twice.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(IdempotencyInterceptor.name);
   private sweeper?: NodeJS.Timeout;
+  /** Requests this instance runs under a lease; shutdown waits for them, client or not. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
-    @InjectRepository(IdempotencyRecordEntity) private readonly records: Repository<IdempotencyRecordEntity>,
+    private readonly records: IdempotencyRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -44,60 +64,104 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
     if (!apiKeyId) return lastValueFrom(next.handle());
     const requestHash = createHash('sha256').update(`${request.routeOptions.url}\n${JSON.stringify(request.body)}`).digest('hex');
     const id = { apiKeyId, idempotencyKey };
+    const context = requestContextOf(request, reply);
+    const owner = randomUUID();
 
     try {
-      const replay = await this.claim(id, requestHash, reply);
-      if (replay !== undefined) return replay;
+      const replay = await this.claim(id, requestHash, owner, context.signal);
+      if (replay) {
+        void reply.header('idempotent-replayed', 'true');
+        return replay.body;
+      }
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       throw new GatewayError(ErrorCode.NotReady, 'Idempotency-Key cannot be honoured right now (database unavailable); retry shortly.', { cause: error });
     }
 
-    try {
-      const result = await lastValueFrom(next.handle());
-      await this.records.update(id, { state: 'done', responseBody: result as object });
-      return result;
-    } catch (error) {
-      await this.records.delete(id).catch(() => undefined);
-      throw error;
-    }
+    const work = this.runLeased(id, owner, next);
+    context.outliveClient(work);
+    this.running.add(work);
+    const forget = () => this.running.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
-  /** Claims the key for this request (undefined), or returns the first request's stored answer. */
-  private async claim(id: { apiKeyId: string; idempotencyKey: string }, requestHash: string, reply: FastifyReply): Promise<unknown> {
-    const deadline = Date.now() + this.config.upstream.timeoutMs * 3;
-    for (;;) {
-      await this.records.delete({ ...id, expiresAt: LessThan(new Date()) });
-      const claimed = await this.records
-        .createQueryBuilder()
-        .insert()
-        .values({ ...id, requestHash, state: 'pending', expiresAt: new Date(Date.now() + TTL_MS) })
-        .orIgnore()
-        .execute();
-      if ((claimed.raw as unknown[]).length > 0) return undefined;
-      const existing = await this.records.findOneBy(id);
+  /**
+   * Claims the key for `owner` (undefined), or returns the first request's stored answer, waiting
+   * for it while its lease lives. Gives up with 409 after UPSTREAM_TIMEOUT_MS, and when the
+   * waiting client goes away.
+   */
+  private async claim(id: IdempotencyId, requestHash: string, owner: string, signal: AbortSignal): Promise<{ body: unknown } | undefined> {
+    const deadline = Date.now() + this.config.upstream.timeoutMs;
+    for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 1.5, MAX_POLL_MS)) {
+      if (await this.records.claim(id, requestHash, owner, LEASE_MS)) return undefined;
+      const existing = await this.records.find(id);
       if (!existing) continue;
       if (existing.requestHash !== requestHash) {
         throw new GatewayError(ErrorCode.Conflict, 'This Idempotency-Key was used with a different request; use a new key.', {
           param: 'Idempotency-Key',
         });
       }
-      if (existing.state === 'done') {
-        void reply.header('idempotent-replayed', 'true');
-        return existing.responseBody;
+      if (existing.state === 'done') return { body: existing.responseBody };
+      if (Date.now() + pollMs > deadline) {
+        throw new GatewayError(ErrorCode.Conflict, 'The first request with this Idempotency-Key is still running; retry later.', {
+          param: 'Idempotency-Key',
+        });
       }
-      if (Date.now() > deadline) throw new GatewayError(ErrorCode.Conflict, 'The first request with this Idempotency-Key is still running.');
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(pollMs, signal);
     }
+  }
+
+  /**
+   * Runs the request while renewing the lease, then stores its answer. An answer that cannot be
+   * stored is still returned (it was paid for); failures release the key.
+   */
+  private async runLeased(id: IdempotencyId, owner: string, next: CallHandler): Promise<unknown> {
+    const lease = keepLeased(() => this.records.renewLease(id, owner, LEASE_MS), RENEW_EVERY_MS, {
+      onLost: () => this.logger.warn('An Idempotency-Key lease was taken over while its request was still running; the other answer will be kept.'),
+      onError: (error) => this.logger.warn(`An Idempotency-Key lease could not be renewed: ${String(error)}`),
+    });
+    let result: unknown;
+    try {
+      result = await lastValueFrom(next.handle());
+    } catch (error) {
+      lease.stop();
+      await this.records.release(id, owner).catch(() => undefined);
+      throw error;
+    }
+    lease.stop();
+    try {
+      if (!(await this.records.complete(id, owner, result))) this.logger.warn('An Idempotency-Key answer was not stored: another request took the key over.');
+    } catch (error) {
+      this.logger.warn(`An Idempotency-Key answer could not be stored: ${String(error)}`);
+    }
+    return result;
   }
 
   /** Expired answers are deleted every ten minutes (they can hold whole images). */
   onModuleInit(): void {
-    this.sweeper = setInterval(() => void this.records.delete({ expiresAt: LessThan(new Date()) }).catch(() => undefined), 10 * 60_000);
+    this.sweeper = setInterval(() => void this.records.deleteExpired().catch(() => undefined), 10 * 60_000);
     this.sweeper.unref();
   }
 
-  onModuleDestroy(): void {
+  /** Before the database closes: requests whose clients left still store their answers. */
+  async onModuleDestroy(): Promise<void> {
     clearInterval(this.sweeper);
+    await Promise.allSettled(this.running);
   }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

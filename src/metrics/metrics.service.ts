@@ -52,6 +52,11 @@ export class MetricsService {
     });
   }
 
+  /** A counter of this instance's registry (usage records rejected, …). */
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter<string> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
   observe(o: RequestObservation): void {
     const labels = { endpoint: o.endpoint, model: o.model, provider: o.provider, status: String(o.status) };
     this.requests.inc(labels);

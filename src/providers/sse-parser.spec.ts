@@ -1,11 +1,11 @@
-import { parseServerSentEvents } from './sse-parser.js';
+import { SseEventTooLargeError, parseServerSentEvents } from './sse-parser.js';
 
-async function collect(chunks: string[]): Promise<Array<{ event?: string; data: string }>> {
+async function collect(chunks: string[] | AsyncIterable<Buffer>, options?: { maxEventLength: number }): Promise<Array<{ event?: string; data: string }>> {
   const events = [];
   async function* source() {
-    for (const chunk of chunks) yield Buffer.from(chunk);
+    for (const chunk of chunks as string[]) yield Buffer.from(chunk);
   }
-  for await (const event of parseServerSentEvents(source())) events.push(event);
+  for await (const event of parseServerSentEvents(Array.isArray(chunks) ? source() : chunks, options)) events.push(event);
   return events;
 }
 
@@ -42,5 +42,42 @@ describe('parseServerSentEvents', () => {
       { data: `{"image":"${image}"}`, event: undefined },
       { data: 'one\ntwo', event: undefined },
     ]);
+  });
+
+  describe('with maxEventLength', () => {
+    it('counts the characters of an event\'s lines, line ends not included', async () => {
+      // 'event: e' + 'data: ' and 50 characters, twice: 120; the comment after it starts a new count.
+      const wire = [`event: e\ndata: ${'x'.repeat(50)}\r\ndata: ${'y'.repeat(50)}\n\n: ${'c'.repeat(100)}\n`];
+
+      expect(await collect(wire, { maxEventLength: 120 })).toEqual([{ event: 'e', data: `${'x'.repeat(50)}\n${'y'.repeat(50)}` }]);
+      await expect(collect(wire, { maxEventLength: 119 })).rejects.toThrow(new SseEventTooLargeError(119));
+    });
+
+    it('throws on a line that never ends once it passes the limit, without waiting for the rest of the body', async () => {
+      let chunksRead = 0;
+      async function* endless() {
+        for (;;) {
+          chunksRead++;
+          yield Buffer.from(chunksRead === 1 ? 'data: {"image":"' : 'A'.repeat(1000));
+        }
+      }
+
+      await expect(collect(endless(), { maxEventLength: 10_000 })).rejects.toThrow(SseEventTooLargeError);
+      expect(chunksRead).toBeLessThanOrEqual(12);
+    });
+
+    it('throws on an event whose data lines together pass the limit', async () => {
+      const lines = Array.from({ length: 20 }, () => `data: ${'B'.repeat(99)}\n`);
+      await expect(collect(lines, { maxEventLength: 1000 })).rejects.toThrow(new SseEventTooLargeError(1000));
+    });
+
+    it('throws on a line of a comment or an unknown field too', async () => {
+      await expect(collect([': ', 'c'.repeat(600), 'c'.repeat(600)], { maxEventLength: 1000 })).rejects.toThrow(SseEventTooLargeError);
+    });
+
+    it('counts each event afresh', async () => {
+      const event = `data: ${'D'.repeat(900)}\n\n`;
+      expect(await collect([event.repeat(5)], { maxEventLength: 1000 })).toHaveLength(5);
+    });
   });
 });

@@ -1,3 +1,20 @@
+/** An event (or a line still waiting for its end) longer than the parser was allowed to hold. */
+export class SseEventTooLargeError extends Error {
+  constructor(readonly maxEventLength: number) {
+    super(`an event is longer than ${maxEventLength} characters`);
+    this.name = 'SseEventTooLargeError';
+  }
+}
+
+export interface ServerSentEventsOptions {
+  /**
+   * The most characters one event's lines may hold together (line ends not counted), checked as
+   * they arrive: a line that never ends cannot grow without bound. A character is never more
+   * than its UTF-8 bytes, so a byte limit can be used as is. Default: no limit.
+   */
+  maxEventLength?: number;
+}
+
 /**
  * Parses a `text/event-stream` body into the `data` of each event (multi-line data joined with
  * "\n"), following the WHATWG rules that matter here: events end at a blank line, lines end at
@@ -5,10 +22,17 @@
  * Each chunk is scanned once: a line megabytes long (an image in base64) arrives in many chunks,
  * and is joined once, when it ends.
  */
-export async function* parseServerSentEvents(body: AsyncIterable<Buffer | string>): AsyncGenerator<{ event?: string; data: string }> {
+export async function* parseServerSentEvents(
+  body: AsyncIterable<Buffer | string>,
+  options: ServerSentEventsOptions = {},
+): AsyncGenerator<{ event?: string; data: string }> {
+  const maxEventLength = options.maxEventLength ?? Infinity;
   const decoder = new TextDecoder();
-  /** The current line's text so far, in the pieces it came in. */
+  /** The current line's text so far, in the pieces it came in, and their length. */
   let partial: string[] = [];
+  let partialLength = 0;
+  /** The characters of the current event's complete lines. */
+  let eventLength = 0;
   /** The last chunk ended with CR: a LF at the start of the next one belongs to it. */
   let afterCr = false;
   let data: string[] = [];
@@ -31,14 +55,22 @@ export async function* parseServerSentEvents(body: AsyncIterable<Buffer | string
     let start = afterCr && text.startsWith('\n') ? 1 : 0;
     afterCr = false;
     for (let end = lineEnd(text, start); end !== -1; end = lineEnd(text, start)) {
+      const length = partialLength + end - start;
+      eventLength = length === 0 ? 0 : eventLength + length;
+      if (eventLength > maxEventLength) throw new SseEventTooLargeError(maxEventLength);
       partial.push(text.slice(start, end));
       const complete = partial.join('');
       partial = [];
+      partialLength = 0;
       start = end + (text.startsWith('\r\n', end) ? 2 : 1);
       if (text[end] === '\r' && end + 1 === text.length) afterCr = true;
       yield* line(complete);
     }
-    if (start < text.length) partial.push(text.slice(start));
+    if (start < text.length) {
+      partial.push(text.slice(start));
+      partialLength += text.length - start;
+      if (eventLength + partialLength > maxEventLength) throw new SseEventTooLargeError(maxEventLength);
+    }
   }
   partial.push(decoder.decode());
   const rest = partial.join('');

@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { parseJsonKeepingRaw } from '../common/json/raw-json.js';
 import { AppConfig } from '../config/app.config.js';
-import { parseServerSentEvents } from './sse-parser.js';
+import { SseEventTooLargeError, parseServerSentEvents } from './sse-parser.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -118,7 +118,9 @@ export class UpstreamHttp implements OnApplicationShutdown {
   /**
    * POSTs JSON and returns the response's server-sent events as they arrive. A non-2xx answer is
    * read whole and thrown as `UpstreamHttpError`; the per-attempt timeout covers the headers, and
-   * an idle timeout of the same length covers the gaps between events.
+   * an idle timeout of the same length covers the gaps between events. `MAX_RESPONSE_BYTES` caps
+   * the whole stream and so any one event or unfinished line in it: past it the connection is
+   * closed and the iteration throws `too_large`.
    */
   async postEventStream(call: UpstreamJsonRequest): Promise<AsyncIterable<{ event?: string; data: string }>> {
     const attempt = new AttemptSignal(call.signal, this.config.upstream.timeoutMs);
@@ -134,13 +136,18 @@ export class UpstreamHttp implements OnApplicationShutdown {
     }
     // From here on undici's bodyTimeout is the idle timeout between events.
     attempt.stopTimer();
-    const events = parseServerSentEvents(response.body);
+    const limit = this.config.upstream.maxResponseBytes;
+    const events = parseServerSentEvents(cappedStream(response.body, limit), { maxEventLength: limit });
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
         try {
           yield* events;
         } catch (error) {
+          if (error instanceof UpstreamTransportError) throw error;
+          if (error instanceof SseEventTooLargeError) {
+            throw new UpstreamTransportError('too_large', `an upstream event is larger than MAX_RESPONSE_BYTES (${limit} bytes)`, { cause: error });
+          }
           throw self.transportError(error, call.signal, attempt);
         } finally {
           attempt.dispose();
@@ -207,6 +214,16 @@ export class UpstreamHttp implements OnApplicationShutdown {
   /** Requests in flight have drained by now (HttpDrain); nothing left is worth waiting for. */
   async onApplicationShutdown(): Promise<void> {
     await this.agent.destroy();
+  }
+}
+
+/** The chunks of a stream, until they add up to more than `limit` bytes. */
+async function* cappedStream(body: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw new UpstreamTransportError('too_large', `the upstream stream is larger than MAX_RESPONSE_BYTES (${limit} bytes)`);
+    yield chunk;
   }
 }
 

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { BudgetsService } from '../budgets/budgets.service.js';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BudgetsService } from '../budgets/budgets.service.js';
+import { beforeStreamEnds } from '../common/http/sse.js';
 import { AppConfig } from '../config/app.config.js';
 import { type EaselRequest, type RequestUsage, existingRequestContext } from '../common/http/request-context.js';
 import { formatUsd, toNumericString } from '../common/money/usd.js';
@@ -21,10 +22,24 @@ const ENDPOINTS: Record<string, string> = {
   '/v1/models/:id': 'models',
 };
 
+/** A request to a recorded endpoint, until its record is made. */
+interface Exchange {
+  endpoint: string;
+  receivedAt: number;
+  recorded: boolean;
+  /** The client went away before the response was complete: recorded as 499 whatever follows. */
+  clientGone: boolean;
+}
+
 /**
- * At the HTTP edge, after the response is sent: one usage record for every request to /v1 made
- * with a valid API key, whatever its outcome (success, validation error, refusal, upstream
- * failure). Requests without a valid key have no one to charge and leave none.
+ * At the HTTP edge: one usage record for every request to /v1 made with a valid API key, whatever
+ * its outcome (success, validation error, refusal, upstream failure), made BEFORE the response
+ * completes, so that a crash after a client got its answer cannot lose the record (the recorder
+ * journals it at once): in Fastify's onSend for ordinary replies, right before the last byte of an
+ * event stream, and on 'close' for a client that went away first (499; when the request's work
+ * outlives its client, once that work has ended, so the record has its cost). The record carries the
+ * request's budget reservation, which the recorder settles when it stores the record. Also counts
+ * the request in the metrics. Requests without a valid key have no one to charge and leave none.
  */
 @Injectable()
 export class UsageHttpHook implements OnModuleInit {
@@ -37,25 +52,50 @@ export class UsageHttpHook implements OnModuleInit {
     private readonly registry: ProviderRegistry,
   ) {}
 
-  private readonly logger = new Logger(UsageHttpHook.name);
-
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', async (request, reply) => {
-      const receivedAt = performance.now();
-      // 'close' comes once per response: after it was sent, or when the client went away first
-      // (a cancelled stream, say), so every request is recorded exactly once either way.
-      reply.raw.once('close', () => {
-        const status = reply.raw.writableFinished ? reply.raw.statusCode : CLIENT_CLOSED_REQUEST;
-        this.record(request, status, performance.now() - receivedAt);
-      });
+    const exchanges = new WeakMap<FastifyRequest, Exchange>();
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const endpoint = ENDPOINTS[request.routeOptions.url ?? ''];
+      if (endpoint !== undefined) {
+        const exchange: Exchange = { endpoint, receivedAt: performance.now(), recorded: false, clientGone: false };
+        exchanges.set(request, exchange);
+        const raw = reply.raw;
+        beforeStreamEnds(request, () => this.finish(request, exchange, raw.destroyed ? CLIENT_CLOSED_REQUEST : raw.statusCode));
+        raw.once('close', () => this.closed(request, exchange, raw.writableFinished ? raw.statusCode : undefined));
+      }
+      done();
+    });
+    fastify.addHook('onSend', (request, reply, payload, done) => {
+      const exchange = exchanges.get(request);
+      if (exchange) this.finish(request, exchange, reply.statusCode);
+      done(null, payload);
     });
   }
 
-  private record(request: FastifyRequest, status: number, latencyMs: number): void {
+  /**
+   * The connection closed. Records only what was not recorded yet: a reply that bypassed onSend
+   * (`finishedStatus`), or a client that went away first (499) — once the request's work has
+   * ended, when it outlives its client (an `Idempotency-Key` request finishes and is charged).
+   */
+  private closed(request: FastifyRequest, exchange: Exchange, finishedStatus: number | undefined): void {
+    if (exchange.recorded) return;
+    if (finishedStatus !== undefined) return this.finish(request, exchange, finishedStatus);
+    exchange.clientGone = true;
+    const context = existingRequestContext(request);
+    if (context?.outlivesClient) void context.settled().then(() => this.finish(request, exchange, CLIENT_CLOSED_REQUEST));
+    else this.finish(request, exchange, CLIENT_CLOSED_REQUEST);
+  }
+
+  private finish(request: FastifyRequest, exchange: Exchange, status: number): void {
+    if (exchange.recorded) return;
+    exchange.recorded = true;
+    this.record(request, exchange.endpoint, exchange.clientGone ? CLIENT_CLOSED_REQUEST : status, performance.now() - exchange.receivedAt);
+  }
+
+  private record(request: FastifyRequest, endpoint: string, status: number, latencyMs: number): void {
     const principal = (request as EaselRequest).principal;
-    const endpoint = ENDPOINTS[request.routeOptions.url ?? ''];
-    if (!principal || principal.isAdmin || !endpoint) return;
+    if (!principal || principal.isAdmin) return;
     const context = existingRequestContext(request);
     const usage: RequestUsage = context?.usage ?? {};
     const measure = usage.measure ?? EMPTY_USAGE;
@@ -63,6 +103,7 @@ export class UsageHttpHook implements OnModuleInit {
     const prompt = usage.prompt ?? stringOrUndefined(body.prompt);
     // A stream that ended with an error event was sent with status 200: it still failed.
     const ok = status < 400 && context?.errorCode === undefined;
+    // Text as sent (the recorder makes it storable: no NUL, lengths of the columns).
     const row: UsageRecordRow = {
       id: randomUUID(),
       createdAt: new Date().toISOString(),
@@ -70,7 +111,7 @@ export class UsageHttpHook implements OnModuleInit {
       apiKeyId: principal.keyId,
       team: principal.team,
       endpoint,
-      model: clip(usage.model ?? stringOrUndefined(body.model), 200),
+      model: usage.model ?? stringOrUndefined(body.model) ?? null,
       provider: usage.provider ?? null,
       route: usage.route ?? null,
       status: ok ? 'success' : 'error',
@@ -79,8 +120,8 @@ export class UsageHttpHook implements OnModuleInit {
       latencyMs: Math.round(latencyMs),
       upstreamLatencyMs: usage.upstreamLatencyMs ?? null,
       images: measure.images,
-      size: clip(usage.size, 32),
-      quality: clip(usage.quality, 16),
+      size: usage.size ?? null,
+      quality: usage.quality ?? null,
       inputTextTokens: measure.inputTextTokens,
       inputImageTokens: measure.inputImageTokens,
       cachedInputTokens: measure.cachedInputTokens,
@@ -90,10 +131,11 @@ export class UsageHttpHook implements OnModuleInit {
       outputTokens: measure.outputTextTokens + measure.outputImageTokens,
       costUsd: toNumericString(usage.cost ?? 0n),
       priceVersion: usage.priceVersion ?? null,
-      user: clip(usage.user ?? stringOrUndefined(body.user), 256),
+      user: usage.user ?? stringOrUndefined(body.user) ?? null,
       promptSha256: prompt === undefined ? null : createHash('sha256').update(prompt).digest('hex'),
       promptLength: prompt === undefined ? null : prompt.length,
       promptText: prompt !== undefined && this.config.logging.logPrompts ? prompt : null,
+      ...(context?.budget ? { reservation: this.budgets.toSettle(context.budget) } : {}),
     };
     this.recorder.record(row);
     this.metrics.observe({
@@ -107,16 +149,9 @@ export class UsageHttpHook implements OnModuleInit {
       images: measure.images,
       costUsd: formatUsd(usage.cost ?? 0n),
     });
-    if (context?.budget) {
-      void this.budgets.settle(context.budget, usage.cost ?? 0n).catch((error: unknown) => this.logger.warn(`Budget not settled: ${String(error)}`));
-    }
   }
 }
 
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
-}
-
-function clip(value: string | undefined, length: number): string | null {
-  return value === undefined ? null : value.slice(0, length);
 }

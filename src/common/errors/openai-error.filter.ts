@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, errorShapeOf } from './error-code.enum.js';
 import { GatewayError } from './gateway.error.js';
 import { requestContextOf } from '../http/request-context.js';
+import { formatBytes } from '../http/route-policy.js';
 
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -95,7 +96,7 @@ function fromClientStatus(status: number, fastifyCode: string | undefined, messa
     case 413:
       return new GatewayError(ErrorCode.BodyTooLarge, 'Request body is too large.');
     case 415:
-      return new GatewayError(ErrorCode.InvalidRequest, 'Unsupported Content-Type: send application/json.');
+      return new GatewayError(ErrorCode.UnsupportedMediaType, 'Unsupported Content-Type: send the body as JSON with the header "Content-Type: application/json".');
     case 401:
       return new GatewayError(ErrorCode.InvalidApiKey, message);
     case 403:
@@ -120,10 +121,19 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const response = toErrorResponse(exception, request.id);
+    const response = toErrorResponse(withBodyLimit(exception, request), request.id);
     requestContextOf(request, reply).errorCode = response.body.error.code ?? undefined;
     sendError(reply, response);
   }
+}
+
+/** Fastify's 413 says nothing of the limit; the route's is in its options. */
+function withBodyLimit(exception: unknown, request: FastifyRequest): unknown {
+  const limit = request.routeOptions.bodyLimit;
+  // Nest hands Fastify's 4xx errors on as HttpExceptions caused by them.
+  const error = (exception instanceof HttpException ? exception.cause : exception) as FastifyStyleError | undefined;
+  if (error?.code !== 'FST_ERR_CTP_BODY_TOO_LARGE' || !limit) return exception;
+  return new GatewayError(ErrorCode.BodyTooLarge, `Request body is too large: this route takes at most ${formatBytes(limit)}.`);
 }
 
 export function sendError(reply: FastifyReply, response: ErrorResponse): void {

@@ -25,7 +25,8 @@ export interface RequestUsage {
 
 /**
  * Per-request state shared by the handler and the HTTP edge: an abort signal that fires when the
- * client goes away, the usage the service recorded, and the error code the filter wrote.
+ * client goes away (unless the work must outlive the client), the usage the service recorded,
+ * and the error code the filter wrote.
  */
 export class RequestContext {
   readonly usage: RequestUsage = {};
@@ -33,13 +34,14 @@ export class RequestContext {
   /** The budget reservation to settle with the actual cost when the response ends. */
   budget?: BudgetReservation;
   private readonly controller = new AbortController();
+  private work?: Promise<void>;
 
   constructor(
     readonly requestId: string,
     reply: FastifyReply,
   ) {
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) {
+      if (!reply.raw.writableFinished && this.work === undefined) {
         this.controller.abort(new GatewayError(ErrorCode.ClientClosedRequest, 'The client closed the connection.'));
       }
     });
@@ -47,6 +49,32 @@ export class RequestContext {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /**
+   * The client's going away no longer cancels this request: `work` runs to its end (an
+   * `Idempotency-Key` request finishes its upstream call and stores the answer for the retry).
+   * Its usage is known only then: see `settled`.
+   */
+  outliveClient(work: Promise<unknown>): void {
+    this.work = work.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** True when the request's work goes on after its client has gone (`outliveClient`). */
+  get outlivesClient(): boolean {
+    return this.work !== undefined;
+  }
+
+  /**
+   * Resolves when the request's work has ended, so `usage`, `errorCode` and the cost are final:
+   * at once, unless it outlives its client. Whoever records usage when the connection closes
+   * waits for this first.
+   */
+  settled(): Promise<void> {
+    return this.work ?? Promise.resolve();
   }
 
   /** USD, decimal string, for `x-easel-cost-usd`. */

@@ -1,4 +1,5 @@
-import type { FastifyReply } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorResponse } from '../errors/openai-error.filter.js';
 import type { RequestContext } from './request-context.js';
 
@@ -6,7 +7,7 @@ import type { RequestContext } from './request-context.js';
 export type ServerSentEvent = string | { event: string; data: string };
 
 export interface EventStreamOptions {
-  /** Response headers besides the SSE ones (request id, …). */
+  /** Response headers besides the SSE ones and those already set on the reply. */
   headers: Record<string, string>;
   /** The last event when the source fails mid-stream (an OpenAI error object). */
   errorEvent: (error: unknown) => ServerSentEvent;
@@ -24,9 +25,13 @@ export interface EventStreamOptions {
 export async function sendEventStream(reply: FastifyReply, source: AsyncIterable<ServerSentEvent>, options: EventStreamOptions): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
+  // Fastify's onSend hooks do not run for a hijacked reply: the headers set on it so far (request
+  // id, security headers, x-ratelimit-*, deprecation, CORS) are written here with the stream's own.
+  const headers = reply.getHeaders() as OutgoingHttpHeaders;
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
+    ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
@@ -60,8 +65,19 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
   } finally {
     if (raw.destroyed) await iterator.return?.().catch(() => undefined);
     else if (options.trailers) raw.addTrailers(options.trailers());
+    streamEnding.get(reply.request)?.();
     raw.end();
   }
+}
+
+const streamEnding = new WeakMap<FastifyRequest, () => void>();
+
+/**
+ * Runs `callback` right before the last byte of this request's event stream is written (the usage
+ * hook journals the request's record there, so a crash after the response completes loses nothing).
+ */
+export function beforeStreamEnds(request: FastifyRequest, callback: () => void): void {
+  streamEnding.set(request, callback);
 }
 
 /** What every Easel stream sends besides its events: the request id, and the cost as a trailer. */

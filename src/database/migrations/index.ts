@@ -2,6 +2,7 @@ import { InitialSchema1795485210429 } from './1795485210429-InitialSchema.js';
 import { UsageTeamsPricing1795485802472 } from './1795485802472-UsageTeamsPricing.js';
 import { KeyLimitsAndBudgets1795487870877 } from './1795487870877-KeyLimitsAndBudgets.js';
 import { IdempotencyRecords1795490062446 } from './1795490062446-IdempotencyRecords.js';
+import { IdempotencyLeases1796223977738 } from './1796223977738-IdempotencyLeases.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
-export const migrations = [InitialSchema1795485210429, UsageTeamsPricing1795485802472, KeyLimitsAndBudgets1795487870877, IdempotencyRecords1795490062446];
+export const migrations = [InitialSchema1795485210429, UsageTeamsPricing1795485802472, KeyLimitsAndBudgets1795487870877, IdempotencyRecords1795490062446, IdempotencyLeases1796223977738];
