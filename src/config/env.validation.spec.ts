@@ -164,6 +164,30 @@ describe('validateEnv', () => {
       expect(error.message).toContain(name);
     });
 
+    it('names the variable and the allowed range for a number out of range', () => {
+      expect(errorOf({ RATE_LIMIT_RPM: '100000000' }).problems).toEqual([
+        'RATE_LIMIT_RPM: must be between 1 and 1000000 requests per minute (got "100000000")',
+      ]);
+    });
+
+    it.each([
+      ['PORT', 0, 65535],
+      ['IMAGE_URL_TTL_SECONDS', 1, 604_800],
+      ['UPSTREAM_TIMEOUT_MS', 100, 3_600_000],
+      ['RATE_LIMIT_RPM', 1, 1_000_000],
+      ['MAX_RESPONSE_BYTES', 1024, 524_288_000],
+      ['REMOTE_IMAGE_TIMEOUT_MS', 100, 600_000],
+    ])('%s accepts %d..%d and names that range when a value is outside it or not a number', (name, min, max) => {
+      expect(validateEnv({ [name]: String(min) })).toHaveProperty(name, min);
+      expect(validateEnv({ [name]: String(max) })).toHaveProperty(name, max);
+      for (const value of [String(min - 1), String(max + 1), '99999999999999999999999']) {
+        expect(errorOf({ [name]: value }).problems[0]).toMatch(new RegExp(`^${name}: must be between ${min} and ${max}\\b.* \\(got "${value}"\\)$`));
+      }
+      for (const value of ['abc', '1.5', '1e3', '0x10']) {
+        expect(errorOf({ [name]: value }).problems[0]).toMatch(new RegExp(`^${name}: must be a whole number .*between ${min} and ${max}\\b`));
+      }
+    });
+
     it('shows a non-secret bad value', () => {
       expect(errorOf({ LOG_LEVEL: 'loud' }).message).toContain('"loud"');
     });

@@ -14,12 +14,27 @@ const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-/** Decimal digits only: "0x10" or "1e3" are not ports. */
-const integer = (min: number, max: number) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
-    z.number({ error: 'must be a whole number' }).int().min(min).max(max),
-  );
+/**
+ * A whole number in [min, max], written in decimal digits ("0x10" or "1e3" are not ports). Both
+ * messages name the range, so the fix is in the message.
+ */
+const integer = (min: number, max: number, unit?: string) =>
+  z
+    .string()
+    .trim()
+    .transform((value, context) => {
+      const range = `between ${min} and ${max}${unit ? ` ${unit}` : ''}`;
+      if (!/^-?\d+$/.test(value)) {
+        context.addIssue({ code: 'custom', message: `must be a whole number ${range}` });
+        return z.NEVER;
+      }
+      const number = Number(value);
+      if (number < min || number > max) {
+        context.addIssue({ code: 'custom', message: `must be ${range}` });
+        return z.NEVER;
+      }
+      return number;
+    });
 
 const httpUrl = z
   .string()
@@ -60,7 +75,7 @@ export const envSchema = z.object({
   S3_ENDPOINT: httpUrl.optional(),
   S3_REGION: optionalString,
   S3_FORCE_PATH_STYLE: booleanString.default(false),
-  IMAGE_URL_TTL_SECONDS: integer(1, 7 * 24 * 3600).default(3600),
+  IMAGE_URL_TTL_SECONDS: integer(1, 7 * 24 * 3600, 'seconds (7 days)').default(3600),
   URL_SIGNING_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   AZURE_OPENAI_ENDPOINT: httpUrl.optional(),
   AZURE_OPENAI_API_KEY: optionalString,
@@ -70,14 +85,17 @@ export const envSchema = z.object({
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   VERTEX_ACCESS_TOKEN: optionalString,
   VERTEX_BASE_URL: httpUrl.optional(),
-  UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000).default(600_000),
-  RATE_LIMIT_RPM: integer(1, 1_000_000).default(60),
-  MAX_RESPONSE_BYTES: integer(1024, 2 ** 31 - 1).default(104_857_600),
+  UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000, 'milliseconds (1 hour)').default(600_000),
+  // The whole request (headers and body) must arrive within this; a client dribbling it is cut (408).
+  REQUEST_TIMEOUT_MS: integer(1000, 600_000, 'milliseconds (10 minutes)').default(30_000),
+  RATE_LIMIT_RPM: integer(1, 1_000_000, 'requests per minute').default(60),
+  // At most 500 MiB: a larger JSON answer could not be held as one string (V8 caps strings near 512 MiB).
+  MAX_RESPONSE_BYTES: integer(1024, 500 * 1024 * 1024, 'bytes (500 MiB)').default(104_857_600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PROMPTS: booleanString.default(false),
   REMOTE_IMAGE_URLS: booleanString.default(false),
   REMOTE_IMAGE_ALLOWED_NETWORKS: cidrList.default([]),
-  REMOTE_IMAGE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  REMOTE_IMAGE_TIMEOUT_MS: integer(100, 600_000, 'milliseconds (10 minutes)').default(10_000),
   CORS_ORIGINS: optionalString.refine(
     (v) => v === undefined || v.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
     'must be a comma-separated list of origins (https://app.example.com) or *',
