@@ -8,6 +8,7 @@ import pg from 'pg';
 import { type EmbeddedPostgresLayout, type EmbeddedPostgresLayoutOptions, planEmbeddedPostgres } from './embedded-postgres-layout.js';
 import { describeFsError, EmbeddedPostgresUnavailableError } from './embedded-postgres.error.js';
 import { readRunningDatabase } from './running-database.js';
+import { isProcessAlive } from '../common/os/process-alive.js';
 
 export interface EmbeddedPostgresHandle {
   /** Connection URL of the `database` on the embedded server. */
@@ -86,10 +87,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 async function stopOrphanedServer(clusterDir: string, dataDir: string, log: (message: string) => void): Promise<void> {
   const lockFile = join(clusterDir, 'postmaster.pid');
   const pid = Number.parseInt((await readFile(lockFile, 'utf8').catch(() => '')).split('\n', 1)[0]!, 10);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return;
   const owner = (await readRunningDatabase(dataDir))?.pid;
   if (owner === undefined || owner === process.pid) return;
-  if (isAlive(owner)) {
+  if (isProcessAlive(owner)) {
     throw new Error(
       `The embedded PostgreSQL in ${clusterDir} is run by another Easel process (pid ${owner}) on the same EASEL_DATA_DIR; ` +
         'stop that one first, or give this one its own EASEL_DATA_DIR.',
@@ -99,19 +100,9 @@ async function stopOrphanedServer(clusterDir: string, dataDir: string, log: (mes
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + ORPHAN_STOP_TIMEOUT_MS;
   // Done when the server has removed its lock file (it may stay a zombie of whoever adopted it).
-  while (existsSync(lockFile) && isAlive(pid)) {
+  while (existsSync(lockFile) && isProcessAlive(pid)) {
     if (Date.now() > deadline) throw new Error(`The PostgreSQL server (pid ${pid}) left running in ${clusterDir} did not stop within 30 s; stop it by hand.`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Whether a process exists (one of another user's, as root's `postgres` server is to a regular user, counts). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

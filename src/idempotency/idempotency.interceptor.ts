@@ -16,6 +16,7 @@ import { type EaselRequest, requestContextOf } from '../common/http/request-cont
 import { AppConfig } from '../config/app.config.js';
 import { type IdempotencyId, IdempotencyRepository } from './idempotency.repository.js';
 import { keepLeased } from './lease-heartbeat.js';
+import { sleep } from '../common/async/sleep.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** How long a pending request's owner is taken to be alive without renewing, and how often it renews. */
@@ -149,19 +150,4 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
     clearInterval(this.sweeper);
     await Promise.allSettled(this.running);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

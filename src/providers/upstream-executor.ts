@@ -4,6 +4,7 @@ import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
 import { ProviderRegistry } from './provider-registry.service.js';
+import { sleep } from '../common/async/sleep.js';
 
 /** Retries after the first attempt on the same route. */
 const MAX_RETRIES = 2;
@@ -118,19 +119,4 @@ function retryDelayMs(error: unknown, retry: number): number | undefined {
   }
   const cap = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** retry);
   return Math.round(cap / 2 + Math.random() * (cap / 2));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

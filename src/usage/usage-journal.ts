@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from '../common/os/process-alive.js';
 
 /** How long an owner file may go untouched before its owner counts as gone (see `leftovers`). */
 const OWNER_STALE_MS = 30_000;
@@ -111,7 +112,7 @@ export class UsageJournal<T> {
       const match = /^segment-\d+-(\d+)-([0-9a-f]+)-\d+\.ndjson$/.exec(name);
       if (!match || liveTokens.has(match[2]!)) continue;
       const pid = Number(match[1]);
-      if (pid === process.pid || !isRunning(pid) || ownerIsStale(join(this.dir, `owner-${pid}-${match[2]}`), now)) found.push(join(this.dir, name));
+      if (pid === process.pid || !isProcessAlive(pid) || ownerIsStale(join(this.dir, `owner-${pid}-${match[2]}`), now)) found.push(join(this.dir, name));
     }
     return found;
   }
@@ -128,7 +129,7 @@ export class UsageJournal<T> {
       if (!match || liveTokens.has(match[2]!)) continue;
       const path = join(this.dir, name);
       const pid = Number(match[1]);
-      if (pid === process.pid || !isRunning(pid) || ownerIsStale(path, now.getTime())) {
+      if (pid === process.pid || !isProcessAlive(pid) || ownerIsStale(path, now.getTime())) {
         const hasSegments = safeReaddir(this.dir).some((file) => file.includes(`-${pid}-${match[2]}-`));
         if (!hasSegments) unlinkQuietly(path);
       }
@@ -179,15 +180,6 @@ export class UsageJournal<T> {
       this.onError(error);
       return new JournalSegment<T>(undefined);
     }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
