@@ -32,8 +32,11 @@ export function createFastifyAdapter(): FastifyAdapter {
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => requestIdOf(request),
     return503OnClosing: true,
-    // On close: refuse new requests (503), let those in flight finish, drop idle keep-alive sockets.
-    forceCloseConnections: 'idle',
+    // On close: refuse new requests (503) and close every connection left. Requests in flight have
+    // finished by then (HttpDrain waits for them first), so what is left is idle or half-closed; a
+    // connection that was busy when only idle ones were closed held the close for the keep-alive
+    // timeout (72 s).
+    forceCloseConnections: true,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Malformed HTTP (Node's parser, the router) answered in OpenAI's shape with a request id.
     clientErrorHandler: answerClientError,
