@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CACHE = join(tmpdir(), 'easel-ts-esm-cache');
+// In the checkout's node_modules/.cache (the usual place for tool caches): a directory of its own
+// per checkout and user, which no other user of a shared /tmp can create first or fill.
+const CACHE = fileURLToPath(new URL('../../node_modules/.cache/easel-ts-esm/', import.meta.url));
 /** Part of the cache key: change it when the options below change. */
 const OPTIONS_VERSION = 'esnext-es2023-decorators-metadata-1';
 let typescript;
