@@ -1,6 +1,4 @@
-/** NUL, and UTF-16 surrogates (paired or lone: a pair needs a closer look). */
-const SUSPECT = /[\u0000\uD800-\uDFFF]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+import { isStorableText } from '../common/validation/input-scan.js';
 
 /**
  * Text as PostgreSQL can store it in a usage record: NUL characters removed (a text value cannot
@@ -8,8 +6,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * `maxChars` characters (code points, as varchar(n) counts them; a pair is never split).
  */
 export function storableText(value: string, maxChars = Number.POSITIVE_INFINITY): string {
-  if (value.length <= maxChars && !SUSPECT.test(value)) return value;
-  let text = value.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
+  let text = isStorableText(value) ? value : value.replaceAll('\u0000', '').toWellFormed();
   if (text.length > maxChars) {
     const chars = Array.from(text);
     if (chars.length > maxChars) text = chars.slice(0, maxChars).join('');
