@@ -5,9 +5,11 @@ import { ErrorCode } from '../errors/error-code.enum.js';
 import { GatewayError } from '../errors/gateway.error.js';
 
 /**
- * Graceful shutdown, first step. Nest closes the HTTP server only after every shutdown hook, when
- * the usage writer has flushed and the pools are closed; so this waits, in the first hook to run
- * (module destroy), until the requests in flight have finished. New requests meanwhile get 503.
+ * Graceful shutdown, first step. Nest runs the module-destroy hooks, then the before-shutdown hooks
+ * (the usage writer flushes), then closes the HTTP server (every connection left, see
+ * createFastifyAdapter), then the shutdown hooks (pools, Redis, the embedded database). So this
+ * waits, in the first hook to run (module destroy), until the requests in flight have finished.
+ * New requests meanwhile get 503.
  */
 @Injectable()
 export class HttpDrain implements OnModuleInit, OnModuleDestroy {
