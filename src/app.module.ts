@@ -1,19 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import type { DestinationStream } from 'pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
-import { KeyThrottlerGuard } from './auth/throttling/key-throttler.guard.js';
 import { AuthModule } from './auth/auth.module.js';
+import { KeyThrottlerGuard } from './auth/throttling/key-throttler.guard.js';
 import { ChatModule } from './chat/chat.module.js';
 import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
-import { HttpDrain } from './common/http/http-drain.js';
 import { RequestValidationPipe } from './common/validation/validation.pipe.js';
 import { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
-import type { DestinationStream } from 'pino';
 import { DatabaseModule } from './database/database.module.js';
-import { LoggingModule } from './logging/logging.module.js';
 import { HealthModule } from './health/health.module.js';
+import { HttpEdgeModule } from './http/http-edge.module.js';
 import { ImagesModule } from './images/images.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -32,9 +32,9 @@ import { UsageModule } from './usage/usage.module.js';
     ChatModule,
     ModelsModule,
     HealthModule,
+    HttpEdgeModule,
   ],
   providers: [
-    HttpDrain,
     // Order matters: who is calling, then how often.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
     { provide: APP_GUARD, useExisting: KeyThrottlerGuard },
@@ -48,6 +48,9 @@ export class AppModule {
    * tests); logs go to stdout unless another destination is given.
    */
   static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
-    return { module: AppModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, logDestination)] };
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, logDestination)],
+    };
   }
 }

@@ -2,15 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { answerClientError, answerFrameworkError, requestIdOf, SECURITY_HEADERS } from './common/http/client-errors.js';
+import { answerClientError, answerFrameworkError, requestIdOf } from './common/http/client-errors.js';
 import { assertJsonShape, isBlank } from './common/http/json-body.js';
-import { closeWithoutReading } from './common/http/lingering-close.js';
-import { existingRequestContext } from './common/http/request-context.js';
-import { BODY_LIMITS, routePolicy } from './common/http/route-policy.js';
-import { SplicedJsonStream, stringifyJson } from './common/json/raw-json.js';
+import { BODY_LIMITS } from './common/http/route-policy.js';
+import { stringifyJson } from './common/json/raw-json.js';
 import { AppConfig } from './config/app.config.js';
+import { RequestLifecycle } from './http/request-lifecycle.js';
 
 /** Headers are small: a client still sending them after this long is cut (408), whatever REQUEST_TIMEOUT_MS says. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -43,7 +42,7 @@ export function createFastifyAdapter(): FastifyAdapter {
     frameworkErrors: answerFrameworkError,
   });
   // JSON replies with upstream base64 spliced in as the bytes it arrived in (RawJsonString); such
-  // a reply is a stream of its pieces, whose length the onSend hook below declares. (Fastify
+  // a reply is a stream of its pieces, whose length RequestLifecycle's onSend hook declares. (Fastify
   // sends a stream that a serializer returns; its types say string.)
   adapter.getInstance().setReplySerializer((payload) => {
     const json = stringifyJson(payload);
@@ -56,20 +55,8 @@ export function createFastifyAdapter(): FastifyAdapter {
 export function configureApp(app: NestFastifyApplication): void {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
   const config = app.get(AppConfig);
-  // Before any route is registered: each route's body limit.
-  fastify.addHook('onRoute', (route) => {
-    route.bodyLimit ??= routePolicy(route.url).bodyLimit;
-  });
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    // Set now, not on send, so that event streams (which bypass onSend) carry them too.
-    void reply.headers({ 'x-request-id': request.id, ...SECURITY_HEADERS });
-  });
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
-    if (payload instanceof SplicedJsonStream) void reply.header('content-length', String(payload.byteLength));
-    // Answered before its body was read (401, 413, 415, 429): close rather than read the rest.
-    if (!request.raw.complete) closeWithoutReading(request, reply);
-  });
+  // Every Fastify hook, in its stated order; before any route is registered (per-route body limits).
+  app.get(RequestLifecycle).register(fastify);
   useJsonBodies(app, fastify);
   applyTimeouts(fastify, config.http.requestTimeoutMs);
   // CORS is off unless CORS_ORIGINS names the browser origins allowed to call Easel.
@@ -102,7 +89,8 @@ function useJsonBodies(app: NestFastifyApplication, fastify: FastifyInstance): v
     } catch (error) {
       return done(error as Error, undefined);
     }
-    parse(request as FastifyRequest, body as unknown as string, done);
+    // Fastify's own parser answers through `done` (its type also allows a promise-returning parser).
+    void parse(request as FastifyRequest, body as unknown as string, done);
   });
 }
 
@@ -130,7 +118,12 @@ function setupSwagger(app: INestApplication): void {
           "OpenAI's shape `{ error: { message, type, param, code } }`.",
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (sk-easel-…)', description: 'An Easel key: sk-easel-…' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'API key (sk-easel-…)',
+        description: 'An Easel key: sk-easel-…',
+      })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });

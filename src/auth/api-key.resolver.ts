@@ -1,19 +1,18 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { EaselRequest } from '../common/http/request-context.js';
 import { assertJsonBody, routePolicy } from '../common/http/route-policy.js';
+import { ApiKeyAuthenticator } from './api-key.authenticator.js';
 import { bearerToken } from './api-key.guard.js';
-import { ApiKeysService } from './api-keys.service.js';
-import { AuthFailureLimiter, type AuthFailureBlock } from './auth-failure.limiter.js';
+import { type AuthFailureBlock, AuthFailureLimiter } from './auth-failure.limiter.js';
 import type { Principal } from './principal.js';
 import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
 
 /**
- * The checks that must come before a body is read (Fastify `preParsing`, after every `onRequest`
- * hook has set up the request's log line and usage record), in this order:
+ * The checks that must come before a body is read (`RequestLifecycle` runs them at Fastify's
+ * `preParsing`, after its `onRequest` step has started the request's exchange), in this order:
  * 1. who: on a route that needs a key (`routePolicy`), a missing, unknown, revoked or expired key
  *    is answered 401 (an address with too many failures 429, unless its key is one this instance
  *    knows), so an anonymous body is never read, however large;
@@ -22,23 +21,15 @@ import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
  * The principal it resolves is what `ApiKeyGuard` then authorises and the usage record charges.
  */
 @Injectable()
-export class ApiKeyResolver implements OnModuleInit {
+export class ApiKeyResolver {
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly apiKeys: ApiKeysService,
+    private readonly apiKeys: ApiKeyAuthenticator,
     private readonly failures: AuthFailureLimiter,
     private readonly throttler: KeyThrottlerGuard,
   ) {}
 
-  onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('preParsing', async (request, reply, payload) => {
-      await this.admit(request as EaselRequest, reply);
-      return payload;
-    });
-  }
-
-  private async admit(request: EaselRequest, reply: FastifyReply): Promise<void> {
+  /** The three checks, in their order; on a route that needs a key, sets `request.principal`. */
+  async admit(request: EaselRequest, reply: FastifyReply): Promise<void> {
     const path = request.routeOptions.url ?? request.url.split('?', 1)[0]!;
     if (routePolicy(path).needsKey) {
       const principal = await this.authenticate(request);
@@ -55,7 +46,8 @@ export class ApiKeyResolver implements OnModuleInit {
     try {
       return await this.apiKeys.authenticate(token);
     } catch (error) {
-      if (error instanceof GatewayError && error.code === ErrorCode.InvalidApiKey) this.failures.recordFailure(request.ip);
+      if (error instanceof GatewayError && error.code === ErrorCode.InvalidApiKey)
+        this.failures.recordFailure(request.ip);
       throw error;
     }
   }

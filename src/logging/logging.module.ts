@@ -2,12 +2,12 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { type DestinationStream, pino } from 'pino';
 import type { AppConfig } from '../config/app.config.js';
-import { RequestLogHook } from './request-log.hook.js';
 
 /**
  * Structured JSON logs with pino (nestjs-pino) at LOG_LEVEL. Request lines are written by
- * `RequestLogHook` with the fields an operator needs and nothing secret: never a key, a prompt
- * or image bytes; the usual secret-bearing headers are redacted should anything log them.
+ * `RequestLogListener` (told by `RequestLifecycle` when a connection closes) with the fields an
+ * operator needs and nothing secret: never a key, a prompt or image bytes; the usual
+ * secret-bearing headers are redacted should anything log them.
  */
 @Module({})
 export class LoggingModule {
@@ -22,7 +22,12 @@ export class LoggingModule {
               autoLogging: false,
               quietReqLogger: true,
               redact: {
-                paths: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]'],
+                paths: [
+                  'req.headers.authorization',
+                  'req.headers["api-key"]',
+                  'req.headers.cookie',
+                  'req.headers["idempotency-key"]',
+                ],
                 censor: '[redacted]',
               },
               serializers: { req: () => undefined, res: () => undefined },
@@ -34,7 +39,6 @@ export class LoggingModule {
           forRoutes: [],
         }),
       ],
-      providers: [RequestLogHook],
     };
   }
 }

@@ -11,9 +11,14 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics: requests, latency, upstream latency, images, cost, usage queue, spool, circuits' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: requests, latency, upstream latency, images, cost, usage queue, spool, circuits',
+  })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text format', schema: { type: 'string', example: 'easel_requests_total{endpoint="images",…} 42' } })
+  @ApiOkResponse({
+    description: 'Prometheus text format',
+    schema: { type: 'string', example: 'easel_requests_total{endpoint="images",…} 42' },
+  })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

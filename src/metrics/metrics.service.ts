@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 
 export interface RequestObservation {
@@ -20,11 +20,38 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'easel_requests_total', help: 'Requests to /v1 with a valid key', labelNames: ['endpoint', 'model', 'provider', 'status'], registers: [this.registry] });
-  private readonly latency = new Histogram({ name: 'easel_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['endpoint', 'model', 'provider', 'status'], buckets: SECONDS, registers: [this.registry] });
-  private readonly upstreamLatency = new Histogram({ name: 'easel_upstream_duration_seconds', help: 'Time spent waiting for the upstream', labelNames: ['model', 'provider'], buckets: SECONDS, registers: [this.registry] });
-  private readonly images = new Counter({ name: 'easel_images_total', help: 'Images generated', labelNames: ['model', 'provider'], registers: [this.registry] });
-  private readonly cost = new Counter({ name: 'easel_cost_usd_total', help: 'Cost charged, USD', labelNames: ['model', 'provider'], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'easel_requests_total',
+    help: 'Requests to /v1 with a valid key',
+    labelNames: ['endpoint', 'model', 'provider', 'status'],
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'easel_request_duration_seconds',
+    help: 'Time from request to the end of the response',
+    labelNames: ['endpoint', 'model', 'provider', 'status'],
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  private readonly upstreamLatency = new Histogram({
+    name: 'easel_upstream_duration_seconds',
+    help: 'Time spent waiting for the upstream',
+    labelNames: ['model', 'provider'],
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  private readonly images = new Counter({
+    name: 'easel_images_total',
+    help: 'Images generated',
+    labelNames: ['model', 'provider'],
+    registers: [this.registry],
+  });
+  private readonly cost = new Counter({
+    name: 'easel_cost_usd_total',
+    help: 'Cost charged, USD',
+    labelNames: ['model', 'provider'],
+    registers: [this.registry],
+  });
 
   constructor(executor: UpstreamExecutor) {
     collectDefaultMetrics({ register: this.registry, prefix: 'easel_process_' });
@@ -35,7 +62,8 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const { model, route, state } of executor.states()) this.set({ model, route }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
+        for (const { model, route, state } of executor.states())
+          this.set({ model, route }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
       },
     });
   }
@@ -61,7 +89,8 @@ export class MetricsService {
     const labels = { endpoint: o.endpoint, model: o.model, provider: o.provider, status: String(o.status) };
     this.requests.inc(labels);
     this.latency.observe(labels, o.latencyMs / 1000);
-    if (o.upstreamLatencyMs !== undefined) this.upstreamLatency.observe({ model: o.model, provider: o.provider }, o.upstreamLatencyMs / 1000);
+    if (o.upstreamLatencyMs !== undefined)
+      this.upstreamLatency.observe({ model: o.model, provider: o.provider }, o.upstreamLatencyMs / 1000);
     if (o.images > 0) this.images.inc({ model: o.model, provider: o.provider }, o.images);
     const cost = Number(o.costUsd);
     if (cost > 0) this.cost.inc({ model: o.model, provider: o.provider }, cost);

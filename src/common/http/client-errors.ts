@@ -3,8 +3,8 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../errors/error-code.enum.js';
-import { sendError, toErrorResponse } from '../errors/openai-error.filter.js';
 import { GatewayError } from '../errors/gateway.error.js';
+import { sendError, toErrorResponse } from '../errors/openai-error.filter.js';
 
 /** Headers every response carries: an API has nothing to frame, sniff or refer. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -43,7 +43,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       ...SECURITY_HEADERS,
       connection: 'close',
     };
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const head = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${json}`);
   }
   socket.destroy(error);
@@ -54,10 +56,16 @@ function clientErrorOf(error: Error & { code?: string }): GatewayError {
     case 'HPE_HEADER_OVERFLOW':
       return new GatewayError(ErrorCode.HeadersTooLarge, 'The request headers are too large (16 KB at most).');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new GatewayError(ErrorCode.RequestTimeout, 'The request was not received in time; send the whole request at once.');
+      return new GatewayError(
+        ErrorCode.RequestTimeout,
+        'The request was not received in time; send the whole request at once.',
+      );
     default:
       // llhttp's reason ("Invalid header value char") says what was wrong; it never holds request data.
-      return new GatewayError(ErrorCode.InvalidRequest, `Malformed HTTP request: ${(error as { reason?: string }).reason ?? error.message}.`);
+      return new GatewayError(
+        ErrorCode.InvalidRequest,
+        `Malformed HTTP request: ${(error as { reason?: string }).reason ?? error.message}.`,
+      );
   }
 }
 
@@ -69,4 +77,3 @@ export function answerFrameworkError(error: Error, request: FastifyRequest, repl
   void reply.headers({ 'x-request-id': request.id, ...SECURITY_HEADERS });
   sendError(reply, toErrorResponse(error, request.id));
 }
-

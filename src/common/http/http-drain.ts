@@ -1,6 +1,6 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ClosedRequest, RequestListener } from '../../http/request-listener.js';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { GatewayError } from '../errors/gateway.error.js';
 
@@ -10,30 +10,32 @@ import { GatewayError } from '../errors/gateway.error.js';
  * createFastifyAdapter), then the shutdown hooks (pools, Redis, the embedded database). So this
  * waits, in the first hook to run (module destroy), until the requests in flight have finished.
  * New requests meanwhile get 503.
+ *
+ * At the edge (`RequestLifecycle`): `admit` in its `onRequest` step, and a request counts as in
+ * flight until its connection closes (`connectionClosed`).
  */
 @Injectable()
-export class HttpDrain implements OnModuleInit, OnModuleDestroy {
-  private inFlight = 0;
+export class HttpDrain implements RequestListener, OnModuleDestroy {
+  private readonly inFlight = new Set<FastifyRequest>();
   private draining = false;
   private drained?: () => void;
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  /** Counts the request in flight, or refuses it (503, and the connection closed) while shutting down. */
+  admit(request: FastifyRequest, reply: FastifyReply): void {
+    if (this.draining) {
+      void reply.header('connection', 'close');
+      throw new GatewayError(ErrorCode.NotReady, 'Easel is shutting down; retry on another instance.');
+    }
+    this.inFlight.add(request);
+  }
 
-  onModuleInit(): void {
-    this.adapterHost.httpAdapter?.getInstance<FastifyInstance>().addHook('onRequest', async (_request, reply) => {
-      if (this.draining) {
-        void reply.header('connection', 'close');
-        throw new GatewayError(ErrorCode.NotReady, 'Easel is shutting down; retry on another instance.');
-      }
-      this.inFlight++;
-      reply.raw.once('close', () => {
-        if (--this.inFlight === 0) this.drained?.();
-      });
-    });
+  connectionClosed({ request }: ClosedRequest): void {
+    // A request refused while draining was never counted.
+    if (this.inFlight.delete(request) && this.inFlight.size === 0) this.drained?.();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.draining = true;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
   }
 }

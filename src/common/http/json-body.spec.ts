@@ -8,7 +8,10 @@ describe(assertJsonShape.name, () => {
     expect(shape(`${'{"a":'.repeat(MAX_JSON_DEPTH - 1)}[]${'}'.repeat(MAX_JSON_DEPTH - 1)}`)).not.toThrow();
 
     expect(shape(`${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`)).toThrow(
-      expect.objectContaining({ code: 'invalid_json', message: `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.` }),
+      expect.objectContaining({
+        code: 'invalid_json',
+        message: `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+      }),
     );
   });
 
@@ -27,7 +30,10 @@ describe(assertJsonShape.name, () => {
   it(`refuses more than ${MAX_JSON_TOKENS} values however flat`, () => {
     expect(shape(`[${'1,'.repeat(MAX_JSON_TOKENS - 2)}1]`)).not.toThrow();
     expect(shape(`[${'{},'.repeat(MAX_JSON_TOKENS)}{}]`)).toThrow(
-      expect.objectContaining({ code: 'invalid_json', message: expect.stringContaining(`more than ${MAX_JSON_TOKENS} values`) }),
+      expect.objectContaining({
+        code: 'invalid_json',
+        message: expect.stringContaining(`more than ${MAX_JSON_TOKENS} values`),
+      }),
     );
   });
 
@@ -38,7 +44,11 @@ describe(assertJsonShape.name, () => {
 
   it('scans megabytes of string content (base64 images) without looking at each byte', () => {
     const image = Buffer.alloc(30 * 1024 * 1024, 'A').toString();
-    expect(shape(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,${image}"}}]}]}`)).not.toThrow();
+    expect(
+      shape(
+        `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,${image}"}}]}]}`,
+      ),
+    ).not.toThrow();
   });
 });
 

@@ -43,7 +43,8 @@ export function assertJsonShape(body: Buffer): void {
     } else if (byte !== COMMA && byte !== COLON) {
       continue;
     }
-    if (++tokens > MAX_JSON_TOKENS) throw invalidJson(`The JSON body has more than ${MAX_JSON_TOKENS} values; no request needs that many.`);
+    if (++tokens > MAX_JSON_TOKENS)
+      throw invalidJson(`The JSON body has more than ${MAX_JSON_TOKENS} values; no request needs that many.`);
   }
 }
 

@@ -1,16 +1,15 @@
-import { EventEmitter } from 'node:events';
 import type { FastifyReply } from 'fastify';
 import { RequestContext } from './request-context.js';
 
-/** A reply whose raw response closes when the test says, finished or not. */
+/** A reply whose connection closes when the test says (as `RequestLifecycle` tells the context), finished or not. */
 function replyClosing() {
-  const raw = Object.assign(new EventEmitter(), { writableFinished: false });
+  const raw = { writableFinished: false };
   return {
     reply: { raw } as unknown as FastifyReply,
-    clientLeaves: () => raw.emit('close'),
-    responseSent: () => {
+    clientLeaves: (context: RequestContext) => context.connectionClosed(),
+    responseSent: (context: RequestContext) => {
       raw.writableFinished = true;
-      raw.emit('close');
+      context.connectionClosed();
     },
   };
 }
@@ -20,7 +19,7 @@ describe(RequestContext.name, () => {
     const { reply, clientLeaves } = replyClosing();
     const sut = new RequestContext('req-1', reply);
 
-    clientLeaves();
+    clientLeaves(sut);
 
     expect(sut.signal.aborted).toBe(true);
     expect(sut.signal.reason).toMatchObject({ code: 'client_closed_request' });
@@ -30,7 +29,7 @@ describe(RequestContext.name, () => {
     const { reply, responseSent } = replyClosing();
     const sut = new RequestContext('req-2', reply);
 
-    responseSent();
+    responseSent(sut);
 
     expect(sut.signal.aborted).toBe(false);
   });
@@ -52,7 +51,7 @@ describe(RequestContext.name, () => {
 
     sut.outliveClient(work);
     void sut.settled().then(() => (settled = true));
-    clientLeaves();
+    clientLeaves(sut);
     await Promise.resolve();
 
     expect(sut.signal.aborted).toBe(false);

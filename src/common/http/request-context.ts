@@ -38,17 +38,22 @@ export class RequestContext {
 
   constructor(
     readonly requestId: string,
-    reply: FastifyReply,
-  ) {
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished && this.work === undefined) {
-        this.controller.abort(new GatewayError(ErrorCode.ClientClosedRequest, 'The client closed the connection.'));
-      }
-    });
-  }
+    private readonly reply: FastifyReply,
+  ) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /**
+   * The request's connection closed (`RequestLifecycle` says so, last of what it does then): when
+   * the response was not complete, the client went away, and the signal aborts, unless the work
+   * outlives the client.
+   */
+  connectionClosed(): void {
+    if (!this.reply.raw.writableFinished && this.work === undefined) {
+      this.controller.abort(new GatewayError(ErrorCode.ClientClosedRequest, 'The client closed the connection.'));
+    }
   }
 
   /**
@@ -70,8 +75,8 @@ export class RequestContext {
 
   /**
    * Resolves when the request's work has ended, so `usage`, `errorCode` and the cost are final:
-   * at once, unless it outlives its client. Whoever records usage when the connection closes
-   * waits for this first.
+   * at once, unless it outlives its client. `RequestLifecycle` waits for this before it reports a
+   * request whose client left as finished (its usage record then has its cost).
    */
   settled(): Promise<void> {
     return this.work ?? Promise.resolve();

@@ -22,10 +22,14 @@ describe(routePolicy.name, () => {
 describe(assertJsonBody.name, () => {
   it('accepts JSON, with or without parameters, and requests without a body', () => {
     expect(() => assertJsonBody('POST', { 'content-type': 'application/json', 'content-length': '2' })).not.toThrow();
-    expect(() => assertJsonBody('POST', { 'content-type': 'Application/JSON; charset=utf-8', 'transfer-encoding': 'chunked' })).not.toThrow();
+    expect(() =>
+      assertJsonBody('POST', { 'content-type': 'Application/JSON; charset=utf-8', 'transfer-encoding': 'chunked' }),
+    ).not.toThrow();
     expect(() => assertJsonBody('DELETE', { 'content-type': 'text/plain', 'content-length': '0' })).not.toThrow();
     expect(() => assertJsonBody('DELETE', {})).not.toThrow();
-    expect(() => assertJsonBody('GET', { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '9' })).not.toThrow();
+    expect(() =>
+      assertJsonBody('GET', { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '9' }),
+    ).not.toThrow();
   });
 
   it('refuses any other body with 415, saying to send Content-Type: application/json', () => {
@@ -35,7 +39,10 @@ describe(assertJsonBody.name, () => {
       { 'content-length': '9' },
     ]) {
       expect(() => assertJsonBody('POST', headers)).toThrow(
-        expect.objectContaining({ code: 'unsupported_media_type', message: expect.stringContaining('"Content-Type: application/json"') }),
+        expect.objectContaining({
+          code: 'unsupported_media_type',
+          message: expect.stringContaining('"Content-Type: application/json"'),
+        }),
       );
     }
   });
@@ -43,6 +50,10 @@ describe(assertJsonBody.name, () => {
 
 describe(formatBytes.name, () => {
   it('writes limits as people read them', () => {
-    expect([formatBytes(32 * 1024 * 1024), formatBytes(65_536), formatBytes(1000)]).toEqual(['32 MB', '64 KB', '1000 bytes']);
+    expect([formatBytes(32 * 1024 * 1024), formatBytes(65_536), formatBytes(1000)]).toEqual([
+      '32 MB',
+      '64 KB',
+      '1000 bytes',
+    ]);
   });
 });

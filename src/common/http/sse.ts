@@ -22,7 +22,11 @@ export interface EventStreamOptions {
  * A failure later ends the stream with an error event, never a hang; the source is closed when the
  * client goes away.
  */
-export async function sendEventStream(reply: FastifyReply, source: AsyncIterable<ServerSentEvent>, options: EventStreamOptions): Promise<void> {
+export async function sendEventStream(
+  reply: FastifyReply,
+  source: AsyncIterable<ServerSentEvent>,
+  options: EventStreamOptions,
+): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
   // Fastify's onSend hooks do not run for a hijacked reply: the headers set on it so far (request
@@ -40,6 +44,8 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
     ...options.headers,
   });
   const write = async (event: ServerSentEvent): Promise<void> => {
+    // A response already closed takes no frame and will never emit 'drain' or 'close' again.
+    if (raw.destroyed) return;
     const frame = typeof event === 'string' ? `data: ${event}\n\n` : `event: ${event.event}\ndata: ${event.data}\n\n`;
     if (!raw.write(frame)) {
       await new Promise<void>((resolve) => {
@@ -73,15 +79,19 @@ export async function sendEventStream(reply: FastifyReply, source: AsyncIterable
 const streamEnding = new WeakMap<FastifyRequest, () => void>();
 
 /**
- * Runs `callback` right before the last byte of this request's event stream is written (the usage
- * hook journals the request's record there, so a crash after the response completes loses nothing).
+ * Runs `callback` right before the last byte of this request's event stream is written
+ * (`RequestLifecycle` reports the request finished there, so its usage record is journaled before
+ * the response completes and a crash after that loses nothing).
  */
 export function beforeStreamEnds(request: FastifyRequest, callback: () => void): void {
   streamEnding.set(request, callback);
 }
 
 /** What every Easel stream sends besides its events: the request id, and the cost as a trailer. */
-export function easelStreamOptions(context: RequestContext, errorEvent: (data: string) => ServerSentEvent): EventStreamOptions {
+export function easelStreamOptions(
+  context: RequestContext,
+  errorEvent: (data: string) => ServerSentEvent,
+): EventStreamOptions {
   return {
     headers: { 'x-request-id': context.requestId },
     trailers: () => ({ 'x-easel-cost-usd': context.costUsd }),

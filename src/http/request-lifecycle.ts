@@ -1,0 +1,180 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyResolver } from '../auth/api-key.resolver.js';
+import { SECURITY_HEADERS } from '../common/http/client-errors.js';
+import { HttpDrain } from '../common/http/http-drain.js';
+import { closeWithoutReading } from '../common/http/lingering-close.js';
+import { type EaselRequest, existingRequestContext } from '../common/http/request-context.js';
+import { routePolicy } from '../common/http/route-policy.js';
+import { beforeStreamEnds } from '../common/http/sse.js';
+import { SplicedJsonStream } from '../common/json/raw-json.js';
+import { RequestLogListener } from '../logging/request-log.listener.js';
+import { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
+import { UsageRecordListener } from '../usage/usage-record.listener.js';
+import { CLIENT_CLOSED_REQUEST, type RequestListener, type RequestOutcome } from './request-listener.js';
+
+/** The /v1 routes whose requests usage records and metrics count, by endpoint. */
+const ENDPOINTS: Record<string, string> = {
+  '/v1/images/generations': 'images',
+  '/v1/chat/completions': 'chat',
+  '/v1/models': 'models',
+  '/v1/models/:id': 'models',
+};
+
+/** One request, from its first hook to the close of its connection. */
+interface Exchange {
+  readonly request: EaselRequest;
+  readonly reply: FastifyReply;
+  readonly endpoint: string | undefined;
+  readonly receivedAt: number;
+  finished: boolean;
+  /** The client went away before the response was complete: finished as 499 whatever follows. */
+  clientGone: boolean;
+}
+
+type Moment = keyof RequestListener;
+
+/**
+ * The HTTP edge: every Fastify hook Easel adds, in one place, and the two moments of a request its
+ * listeners are told. `configureApp` registers the hooks; they run in this order:
+ *
+ * 1. `onRoute` (at boot, per route): the route's body limit (`route-policy.ts`).
+ * 2. `onRequest`:
+ *    a. `x-request-id` and the security headers (set now, not on send, so that event streams, which
+ *       bypass `onSend`, carry them too);
+ *    b. the request's exchange starts: its clock, its one `'close'` listener (step 6), its
+ *       stream-end callback (step 5);
+ *    c. `HttpDrain.admit`: while shutting down, 503 `not_ready` with `connection: close`; else the
+ *       request is counted in flight until its connection closes.
+ * 3. `preParsing`: `ApiKeyResolver.admit`: 401 / 429 / 415 before the body is read; the principal.
+ *    Then Fastify reads and parses the body, and Nest runs the guards, the pipe, the interceptors,
+ *    the handler and, for an error, `OpenAiErrorFilter`.
+ * 4. `onSend` (every reply but an event stream): `x-easel-cost-usd` (`0` without a cost), the
+ *    `content-length` of a reply with spliced base64, a lingering close for a reply sent before its
+ *    body was read (401, 413, 415, 429); then the request FINISHES with the reply's status.
+ * 5. Right before the last byte of an event stream (`sendEventStream`): the request FINISHES.
+ * 6. `'close'` of the response:
+ *    a. a request not finished yet FINISHES: with its status if its response was complete,
+ *       else as 499; when its work outlives its client (`Idempotency-Key`), only once that work
+ *       has ended (`RequestContext.settled`), so that it finishes with its cost;
+ *    b. the connection is CLOSED;
+ *    c. the request's `RequestContext` aborts its signal if the client left first (unless its work
+ *       outlives the client).
+ *
+ * Two moments, because they are two facts. A request FINISHES once, when its outcome is known:
+ * before its response completes, so that a crash after a client got its answer cannot lose its
+ * usage record (the recorder journals it at once). Its connection is CLOSED once: the log line
+ * reports the response as the client got it (its latency to the last byte, 499 if it was cut) and
+ * drain counts the request until then. Listeners, in this order:
+ * - FINISHED: `UsageRecordListener` (the usage record, with the budget reservation to settle),
+ *   `RequestMetricsListener` (Prometheus);
+ * - CLOSED: `RequestLogListener` (the request's log line), `HttpDrain` (requests in flight).
+ * A listener that throws is logged; the others are still told.
+ */
+@Injectable()
+export class RequestLifecycle {
+  private readonly logger = new Logger(RequestLifecycle.name);
+  private readonly listeners: readonly RequestListener[];
+  private readonly exchanges = new WeakMap<FastifyRequest, Exchange>();
+
+  constructor(
+    private readonly admission: ApiKeyResolver,
+    private readonly drain: HttpDrain,
+    usageRecords: UsageRecordListener,
+    metrics: RequestMetricsListener,
+    requestLog: RequestLogListener,
+  ) {
+    this.listeners = [usageRecords, metrics, requestLog, drain];
+  }
+
+  /** Adds the hooks, before any route is registered (the body limits are set per route). */
+  register(fastify: FastifyInstance): void {
+    fastify.addHook('onRoute', (route) => {
+      route.bodyLimit ??= routePolicy(route.url).bodyLimit;
+    });
+    fastify.addHook('onRequest', async (request, reply) => {
+      void reply.headers({ 'x-request-id': request.id, ...SECURITY_HEADERS });
+      this.begin(request, reply);
+      this.drain.admit(request, reply);
+    });
+    fastify.addHook('preParsing', async (request, reply, payload) => {
+      await this.admission.admit(request as EaselRequest, reply);
+      return payload;
+    });
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
+      if (payload instanceof SplicedJsonStream) void reply.header('content-length', String(payload.byteLength));
+      // Answered before its body was read (401, 413, 415, 429): close rather than read the rest.
+      if (!request.raw.complete) closeWithoutReading(request, reply);
+      const exchange = this.exchanges.get(request);
+      if (exchange) this.finish(exchange, reply.statusCode);
+      return payload;
+    });
+  }
+
+  private begin(request: FastifyRequest, reply: FastifyReply): void {
+    const exchange: Exchange = {
+      request: request as EaselRequest,
+      reply,
+      endpoint: ENDPOINTS[request.routeOptions.url ?? ''],
+      receivedAt: performance.now(),
+      finished: false,
+      clientGone: false,
+    };
+    this.exchanges.set(request, exchange);
+    const raw = reply.raw;
+    beforeStreamEnds(request, () => this.finish(exchange, raw.destroyed ? CLIENT_CLOSED_REQUEST : raw.statusCode));
+    raw.once('close', () => this.closed(exchange));
+  }
+
+  private finish(exchange: Exchange, status: number): void {
+    if (exchange.finished) return;
+    exchange.finished = true;
+    this.tell('requestFinished', this.outcome(exchange, exchange.clientGone ? CLIENT_CLOSED_REQUEST : status));
+  }
+
+  private closed(exchange: Exchange): void {
+    const raw = exchange.reply.raw;
+    const complete = raw.writableFinished;
+    const context = existingRequestContext(exchange.request);
+    if (!exchange.finished) {
+      if (complete) {
+        // A reply that bypassed onSend.
+        this.finish(exchange, raw.statusCode);
+      } else {
+        exchange.clientGone = true;
+        // settled() never rejects; the record waits for the cost of work that outlives its client.
+        if (context?.outlivesClient) void context.settled().then(() => this.finish(exchange, CLIENT_CLOSED_REQUEST));
+        else this.finish(exchange, CLIENT_CLOSED_REQUEST);
+      }
+    }
+    this.tell('connectionClosed', this.outcome(exchange, complete ? raw.statusCode : CLIENT_CLOSED_REQUEST));
+    context?.connectionClosed();
+  }
+
+  private outcome(exchange: Exchange, status: number): RequestOutcome {
+    const { request } = exchange;
+    return {
+      request,
+      requestId: request.id,
+      endpoint: exchange.endpoint,
+      principal: request.principal,
+      context: existingRequestContext(request),
+      status,
+      latencyMs: performance.now() - exchange.receivedAt,
+    };
+  }
+
+  private tell(moment: Moment, outcome: RequestOutcome): void {
+    for (const listener of this.listeners) {
+      try {
+        listener[moment]?.(outcome);
+      } catch (error) {
+        this.logger.error(
+          `${listener.constructor.name}.${moment} failed for request ${outcome.requestId}`,
+          error instanceof Error ? error.stack : String(error),
+        );
+      }
+    }
+  }
+}
