@@ -63,7 +63,8 @@ export function toChatDraft(
           param,
         );
       }
-      if ((match[2]!.length * 3) / 4 > MAX_INPUT_IMAGE_BYTES) throw new InvalidRequestError('An input image may be at most 7 MB.', param);
+      if ((match[2]!.length * 3) / 4 > MAX_INPUT_IMAGE_BYTES)
+        throw new InvalidRequestError('An input image may be at most 7 MB.', param);
       if (!hasImageSignature(match[1]!, match[2]!)) {
         throw new InvalidRequestError(`The data URL says ${match[1]}, but its bytes are not such an image.`, param);
       }
@@ -73,13 +74,17 @@ export function toChatDraft(
     return { role, parts };
   });
   if (images > capabilities.max_input_images) {
-    throw new InvalidRequestError(`${modelId} accepts at most ${capabilities.max_input_images} input images per request.`, 'messages');
+    throw new InvalidRequestError(
+      `${modelId} accepts at most ${capabilities.max_input_images} input images per request.`,
+      'messages',
+    );
   }
   if (!messages.some((message) => message.role === 'user')) {
     throw new InvalidRequestError('messages needs at least one user message.', 'messages');
   }
   const n = dto.n ?? 1;
-  if (n > capabilities.max_n) throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} choices.`, 'n');
+  if (n > capabilities.max_n)
+    throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} choices.`, 'n');
   return {
     messages,
     modalities: dto.modalities ? [...new Set(dto.modalities)] : ['image', 'text'],
@@ -94,7 +99,9 @@ export function toChatDraft(
 
 /** The remote images of a draft, in order, for fetching. */
 export function remoteImagesOf(draft: ChatDraft): RemoteImagePart[] {
-  return draft.messages.flatMap((message) => message.parts.filter((part): part is RemoteImagePart => part.type === 'remote_image'));
+  return draft.messages.flatMap((message) =>
+    message.parts.filter((part): part is RemoteImagePart => part.type === 'remote_image'),
+  );
 }
 
 /** The draft with each remote image replaced by the image fetched for it (`fetched`, in `remoteImagesOf` order). */
@@ -104,7 +111,9 @@ export function withFetchedImages(draft: ChatDraft, fetched: readonly InlineImag
     ...draft,
     messages: draft.messages.map((message) => ({
       role: message.role,
-      parts: message.parts.map((part): ChatPart => (part.type === 'remote_image' ? { type: 'image', image: images.next().value! } : part)),
+      parts: message.parts.map((part): ChatPart =>
+        part.type === 'remote_image' ? { type: 'image', image: images.next().value! } : part,
+      ),
     })),
   };
 }

@@ -3,14 +3,11 @@ import { assertMayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
 import { concatJsonText } from '../common/json/raw-json.js';
-import { formatUsd } from '../common/money/usd.js';
+import { formatUsd, type Pico } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/provider.interface.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
-import { BudgetsService } from '../budgets/budgets.service.js';
-import { CostEstimator } from '../usage/pricing/cost-estimator.js';
-import { PriceBook } from '../usage/pricing/price-book.service.js';
-import { PricingService } from '../usage/pricing/pricing.service.js';
+import { type MeteredRequest, RequestMeter } from '../usage/request-meter.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import { promptText, remoteImagesOf, toChatDraft, withFetchedImages } from './chat-request.mapper.js';
 import type { ChatCompletionDto, ChatImageDto, ChatUsageDto } from './dto/chat-completion.response.js';
@@ -20,6 +17,7 @@ import { RemoteImageFetcher } from './remote-image.fetcher.js';
 interface PreparedChat {
   model: RegisteredModel<ChatProvider>;
   request: ChatRequest;
+  metered: MeteredRequest;
   id: string;
   created: number;
 }
@@ -28,24 +26,21 @@ interface PreparedChat {
 export class ChatService {
   constructor(
     private readonly registry: ProviderRegistry,
-    private readonly pricing: PricingService,
-    private readonly prices: PriceBook,
-    private readonly estimator: CostEstimator,
-    private readonly budgets: BudgetsService,
+    private readonly meter: RequestMeter,
     private readonly upstream: UpstreamExecutor,
     private readonly remoteImages: RemoteImageFetcher,
   ) {}
 
-  async complete(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<ChatCompletionDto> {
+  async complete(
+    dto: CreateChatCompletionDto,
+    principal: Principal,
+    context: RequestContext,
+  ): Promise<ChatCompletionDto> {
     const chat = await this.prepare(dto, principal, context);
-    const started = performance.now();
-    const result = await this.upstream.run(
-      chat.model,
-      context.signal,
-      (route) => chat.model.provider.chat(route.target, chat.request, context.signal),
-      ({ route }) => (context.usage.route = route.name),
+    const result = await this.upstream.run(chat.model, context, (route) =>
+      chat.model.provider.chat(route.target, chat.request, context.signal),
     );
-    const usage = this.charge(dto.model, result.usage, context, performance.now() - started);
+    const usage = toUsageDto(result.usage, chat.metered.charge(result.usage));
     return {
       id: chat.id,
       object: 'chat.completion',
@@ -64,8 +59,14 @@ export class ChatService {
     const includeUsage = dto.stream_options?.include_usage === true;
     const chat = await this.prepare(dto, principal, context);
     const chunk = (choices: object[], extra: object = {}) =>
-      JSON.stringify({ id: chat.id, object: 'chat.completion.chunk', created: chat.created, model: dto.model, choices, ...extra });
-    const started = performance.now();
+      JSON.stringify({
+        id: chat.id,
+        object: 'chat.completion.chunk',
+        created: chat.created,
+        model: dto.model,
+        choices,
+        ...extra,
+      });
     const opened = new Set<number>();
     const imageCounts = new Map<number, number>();
     const open = (index: number) => {
@@ -73,30 +74,41 @@ export class ChatService {
       opened.add(index);
       return { role: 'assistant' };
     };
-    const events = this.upstream.stream(
-      chat.model,
-      context.signal,
-      (route) => chat.model.provider.chatStream(route.target, chat.request, context.signal),
-      ({ route }) => (context.usage.route = route.name),
+    const events = this.upstream.stream(chat.model, context, (route) =>
+      chat.model.provider.chatStream(route.target, chat.request, context.signal),
     );
     for await (const event of events) {
       switch (event.type) {
         case 'text':
-          yield chunk([{ index: event.index, delta: { ...open(event.index), content: event.text }, finish_reason: null, logprobs: null }]);
+          yield chunk([
+            {
+              index: event.index,
+              delta: { ...open(event.index), content: event.text },
+              finish_reason: null,
+              logprobs: null,
+            },
+          ]);
           break;
         case 'image': {
           const imageIndex = imageCounts.get(event.index) ?? 0;
           imageCounts.set(event.index, imageIndex + 1);
           yield chunk([
-            { index: event.index, delta: { ...open(event.index), images: [toImageDto(event.image, imageIndex)] }, finish_reason: null, logprobs: null },
+            {
+              index: event.index,
+              delta: { ...open(event.index), images: [toImageDto(event.image, imageIndex)] },
+              finish_reason: null,
+              logprobs: null,
+            },
           ]);
           break;
         }
         case 'finish':
-          yield chunk([{ index: event.index, delta: open(event.index), finish_reason: event.finishReason, logprobs: null }]);
+          yield chunk([
+            { index: event.index, delta: open(event.index), finish_reason: event.finishReason, logprobs: null },
+          ]);
           break;
         case 'usage': {
-          const usage = this.charge(dto.model, event.usage, context, performance.now() - started);
+          const usage = toUsageDto(event.usage, chat.metered.charge(event.usage));
           if (includeUsage) yield chunk([], { usage });
           break;
         }
@@ -110,46 +122,51 @@ export class ChatService {
    * then the remote images (the first network work, so only for requests that passed the cheap
    * checks), then the budget (reserved only for a request that is ready to send).
    */
-  private async prepare(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): Promise<PreparedChat> {
+  private async prepare(
+    dto: CreateChatCompletionDto,
+    principal: Principal,
+    context: RequestContext,
+  ): Promise<PreparedChat> {
     Object.assign(context.usage, { model: dto.model, user: dto.user });
     const model = this.registry.chatModel(dto.model);
     assertMayUseModel(principal, dto.model);
-    const draft = toChatDraft(dto, dto.model, model.definition.capabilities, { remoteImages: this.remoteImages.enabled });
-    context.usage.prompt = promptText(draft);
+    const draft = toChatDraft(dto, dto.model, model.definition.capabilities, {
+      remoteImages: this.remoteImages.enabled,
+    });
+    const prompt = promptText(draft);
+    context.usage.prompt = prompt;
     this.registry.assertAvailable(model);
-    context.usage.provider = model.definition.provider;
+    this.meter.recordProvider(context, model);
     const request = withFetchedImages(draft, await this.remoteImages.fetchAll(remoteImagesOf(draft), context.signal));
-    const prompt = context.usage.prompt;
-    context.budget = await this.budgets.reserve(principal, () =>
-      this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
-        prompt,
-        n: request.modalities.includes('image') ? request.n : 0,
-        size: 'auto',
-      }),
-    );
-    return { model, request, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
-  }
-
-  /** Prices the usage, puts it on the request context (record, cost header) and returns OpenAI's usage. */
-  private charge(modelId: string, measure: UsageMeasure, context: RequestContext, upstreamMs: number): ChatUsageDto {
-    const price = this.prices.priceOf(modelId);
-    const cost = this.pricing.cost(measure, price.prices);
-    Object.assign(context.usage, { measure, cost, priceVersion: price.version, upstreamLatencyMs: Math.round(upstreamMs) });
-    const prompt = measure.inputTextTokens + measure.inputImageTokens;
-    const completion = measure.outputTextTokens + measure.outputImageTokens;
-    return {
-      prompt_tokens: prompt,
-      completion_tokens: completion,
-      total_tokens: prompt + completion,
-      prompt_tokens_details: { cached_tokens: measure.cachedInputTokens, image_tokens: measure.inputImageTokens },
-      completion_tokens_details: { image_tokens: measure.outputImageTokens, reasoning_tokens: 0 },
-      cost_usd: formatUsd(cost),
-    };
+    const metered = await this.meter.reserve(principal, context, model, {
+      prompt,
+      n: request.modalities.includes('image') ? request.n : 0,
+      size: 'auto',
+    });
+    return { model, request, metered, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
   }
 }
 
+/** OpenAI's usage object for the measure the request was charged, with its cost. */
+function toUsageDto(measure: UsageMeasure, cost: Pico): ChatUsageDto {
+  const prompt = measure.inputTextTokens + measure.inputImageTokens;
+  const completion = measure.outputTextTokens + measure.outputImageTokens;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: measure.cachedInputTokens, image_tokens: measure.inputImageTokens },
+    completion_tokens_details: { image_tokens: measure.outputImageTokens, reasoning_tokens: 0 },
+    cost_usd: formatUsd(cost),
+  };
+}
+
 function toImageDto(image: InlineImage, index: number): ChatImageDto {
-  return { type: 'image_url', image_url: { url: concatJsonText(`data:${image.mimeType};base64,`, image.base64) }, index };
+  return {
+    type: 'image_url',
+    image_url: { url: concatJsonText(`data:${image.mimeType};base64,`, image.base64) },
+    index,
+  };
 }
 
 function toChoiceDto(choice: ChatChoice): ChatCompletionDto['choices'][number] {

@@ -11,10 +11,12 @@ const MAX_URL_LENGTH = 8192;
  */
 export function parseRemoteImageUrl(raw: string, param: string, base?: URL): URL {
   const what = base ? 'The URL the image host redirected to' : 'An image URL';
-  if (raw.length > MAX_URL_LENGTH) throw new InvalidRequestError(`${what} is longer than ${MAX_URL_LENGTH} characters.`, param);
+  if (raw.length > MAX_URL_LENGTH)
+    throw new InvalidRequestError(`${what} is longer than ${MAX_URL_LENGTH} characters.`, param);
   const url = URL.parse(raw, base?.href);
   if (!url) throw new InvalidRequestError(`${what} is not a valid URL.`, param);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidRequestError(`${what} must be http:// or https://.`, param);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidRequestError(`${what} must be http:// or https://.`, param);
   if (url.username !== '' || url.password !== '') {
     throw new InvalidRequestError(`${what} must not contain a user name or password.`, param);
   }

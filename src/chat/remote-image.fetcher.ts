@@ -12,7 +12,8 @@ import { parseRemoteImageUrl } from './remote-image-url.js';
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
-const REFUSED_ADDRESS = 'a private, loopback or otherwise reserved address; Easel does not fetch images from such addresses';
+const REFUSED_ADDRESS =
+  'a private, loopback or otherwise reserved address; Easel does not fetch images from such addresses';
 
 /** DNS answered with an address the policy refuses; raised inside connect, before a byte is sent. */
 class RefusedAddressError extends Error {
@@ -96,7 +97,11 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
         method: 'GET',
         dispatcher: this.agent,
         // Nothing of the client's request is passed on; identity, so the signature check sees the image.
-        headers: { accept: 'image/png, image/jpeg, image/webp', 'accept-encoding': 'identity', 'user-agent': 'Easel image fetcher' },
+        headers: {
+          accept: 'image/png, image/jpeg, image/webp',
+          'accept-encoding': 'identity',
+          'user-agent': 'Easel image fetcher',
+        },
         signal,
         headersTimeout: this.config.remoteImages.timeoutMs,
         bodyTimeout: this.config.remoteImages.timeoutMs,
@@ -108,7 +113,10 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
       }
       const location = firstHeader(response.headers.location);
       if (!location) {
-        throw new InvalidRequestError(`The image host answered HTTP ${response.statusCode} without a Location.`, image.param);
+        throw new InvalidRequestError(
+          `The image host answered HTTP ${response.statusCode} without a Location.`,
+          image.param,
+        );
       }
       url = parseRemoteImageUrl(location, image.param, url);
     }
@@ -117,13 +125,15 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
   private async readImage(response: Dispatcher.ResponseData, param: string): Promise<InlineImage> {
     const { statusCode, headers, body } = response;
     try {
-      if (statusCode < 200 || statusCode >= 300) throw new InvalidRequestError(`The image host answered HTTP ${statusCode}.`, param);
+      if (statusCode < 200 || statusCode >= 300)
+        throw new InvalidRequestError(`The image host answered HTTP ${statusCode}.`, param);
       const mimeType = firstHeader(headers['content-type'])?.split(';')[0]!.trim().toLowerCase() ?? '';
       if (!IMAGE_TYPES.has(mimeType)) {
         const sent = /^[\w.+-]{1,64}\/[\w.+-]{1,64}$/.test(mimeType) ? mimeType : 'no usable content type';
         throw new InvalidRequestError(`The image host sent ${sent}, not a PNG, JPEG or WebP image.`, param);
       }
-      const tooLarge = () => new InvalidRequestError('The image at this URL is larger than 7 MB, the limit for an input image.', param);
+      const tooLarge = () =>
+        new InvalidRequestError('The image at this URL is larger than 7 MB, the limit for an input image.', param);
       if (Number(firstHeader(headers['content-length']) ?? 0) > MAX_INPUT_IMAGE_BYTES) throw tooLarge();
       const chunks: Buffer[] = [];
       let size = 0;
@@ -134,7 +144,10 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
       }
       const base64 = Buffer.concat(chunks, size).toString('base64');
       if (!hasImageSignature(mimeType, base64)) {
-        throw new InvalidRequestError(`The image host says ${mimeType}, but the bytes it sent are not such an image.`, param);
+        throw new InvalidRequestError(
+          `The image host says ${mimeType}, but the bytes it sent are not such an image.`,
+          param,
+        );
       }
       return { mimeType, base64 };
     } finally {
@@ -147,8 +160,10 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
   private readonly checkedLookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { family: options.family, hints: options.hints, all: true }, (error, addresses) => {
       if (error) return callback(error, '');
-      if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
-      if (addresses.some(({ address }) => !this.policy.permits(address))) return callback(new RefusedAddressError(), '');
+      if (addresses.length === 0)
+        return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
+      if (addresses.some(({ address }) => !this.policy.permits(address)))
+        return callback(new RefusedAddressError(), '');
       if (options.all) return callback(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });

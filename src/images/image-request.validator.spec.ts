@@ -91,12 +91,21 @@ describe(ImageRequestValidator.name, () => {
   });
 
   it('rejects what a model with fewer capabilities does not support', () => {
-    const narrow = { ...CAPABILITIES, qualities: ['auto' as const], output_compression: false, moderation: false, max_n: 1, streaming: false };
+    const narrow = {
+      ...CAPABILITIES,
+      qualities: ['auto' as const],
+      output_compression: false,
+      moderation: false,
+      max_n: 1,
+      streaming: false,
+    };
 
     expect(rejectionOf(dto({ stream: true }), narrow).param).toBe('stream');
     expect(rejectionOf(dto({ quality: 'high' }), narrow).param).toBe('quality');
     expect(rejectionOf(dto({ n: 2 }), narrow).param).toBe('n');
-    expect(rejectionOf(dto({ output_format: 'jpeg', output_compression: 10 }), narrow).param).toBe('output_compression');
+    expect(rejectionOf(dto({ output_format: 'jpeg', output_compression: 10 }), narrow).param).toBe(
+      'output_compression',
+    );
     expect(rejectionOf(dto({ moderation: 'low' }), narrow).param).toBe('moderation');
   });
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { ModelCapabilities } from '../config/models.catalogue.js';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
+import type { ModelCapabilities } from '../config/models.catalogue.js';
+import { cannotStreamError } from '../providers/provider-registry.service.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
 
 /**
@@ -15,13 +16,19 @@ export class ImageRequestValidator {
       throw new InvalidRequestError("background 'transparent' needs output_format png or webp.", 'background');
     }
     if (request.output_compression !== undefined && format === 'png') {
-      throw new InvalidRequestError('output_compression applies only to output_format jpeg or webp.', 'output_compression');
+      throw new InvalidRequestError(
+        'output_compression applies only to output_format jpeg or webp.',
+        'output_compression',
+      );
     }
     if (request.partial_images !== undefined && !request.stream) {
       throw new InvalidRequestError('partial_images needs stream: true.', 'partial_images');
     }
     if (request.stream && request.response_format === 'url') {
-      throw new InvalidRequestError('A stream carries the images as b64_json events; leave response_format out or use b64_json.', 'response_format');
+      throw new InvalidRequestError(
+        'A stream carries the images as b64_json events; leave response_format out or use b64_json.',
+        'response_format',
+      );
     }
     if (request.prompt.length > capabilities.max_prompt_chars) {
       throw new InvalidRequestError(
@@ -30,7 +37,8 @@ export class ImageRequestValidator {
       );
     }
     const n = request.n ?? 1;
-    if (n > capabilities.max_n) throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} images per request.`, 'n');
+    if (n > capabilities.max_n)
+      throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} images per request.`, 'n');
     this.oneOf('size', request.size ?? 'auto', capabilities.sizes, modelId);
     this.oneOf('quality', request.quality, capabilities.qualities, modelId);
     this.oneOf('background', request.background, capabilities.backgrounds, modelId);
@@ -41,14 +49,15 @@ export class ImageRequestValidator {
     if (request.moderation !== undefined && !capabilities.moderation) {
       throw new InvalidRequestError(`${modelId} does not support moderation.`, 'moderation');
     }
-    if (request.stream && !capabilities.streaming) {
-      throw new InvalidRequestError(`${modelId} does not support stream: true on this endpoint.`, 'stream');
-    }
+    if (request.stream && !capabilities.streaming) throw cannotStreamError(modelId);
   }
 
   private oneOf(param: string, value: string | undefined, allowed: readonly string[], modelId: string): void {
     if (value !== undefined && !allowed.includes(value)) {
-      throw new InvalidRequestError(`${param} '${value}' is not supported by ${modelId}; use one of: ${allowed.join(', ')}.`, param);
+      throw new InvalidRequestError(
+        `${param} '${value}' is not supported by ${modelId}; use one of: ${allowed.join(', ')}.`,
+        param,
+      );
     }
   }
 }

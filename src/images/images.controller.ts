@@ -1,17 +1,12 @@
 import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
-import {
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiGenerationErrors } from '../common/errors/api-errors.decorator.js';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
-import type { FastifyReply } from 'fastify';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
 import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
 import { CreateImageDto } from './dto/create-image.dto.js';
 import { ImagesResponseDto } from './dto/images.response.js';
 import { ImagesService } from './images.service.js';
@@ -25,7 +20,12 @@ export class ImagesController {
   @Post('generations')
   @HttpCode(200)
   @UseInterceptors(IdempotencyInterceptor)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body within 24 h: the first result again, no second upstream call or charge (not with stream)' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Same key and body within 24 h: the first result again, no second upstream call or charge (not with stream)',
+  })
   @ApiOperation({
     summary: 'Create images from a prompt (OpenAI Images API)',
     description:

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { BudgetsModule } from '../budgets/budgets.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { StorageModule } from '../storage/storage.module.js';
@@ -9,7 +8,7 @@ import { ImagesController } from './images.controller.js';
 import { ImagesService } from './images.service.js';
 
 @Module({
-  imports: [ProvidersModule, StorageModule, UsageModule, BudgetsModule, IdempotencyModule],
+  imports: [ProvidersModule, StorageModule, UsageModule, IdempotencyModule],
   controllers: [ImagesController],
   providers: [ImagesService, ImageRequestValidator],
 })

@@ -2,19 +2,26 @@ import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
-import type { GeneratedImages, ImageGenerationRequest, ImagePayload } from '../providers/provider.interface.js';
 import type { ServerSentEvent } from '../common/http/sse.js';
-import { ProviderRegistry } from '../providers/provider-registry.service.js';
+import type {
+  GeneratedImages,
+  ImageGenerationRequest,
+  ImagePayload,
+  ImageProvider,
+} from '../providers/provider.interface.js';
+import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { ImageStore } from '../storage/image.store.js';
-import { BudgetsService } from '../budgets/budgets.service.js';
-import { CostEstimator } from '../usage/pricing/cost-estimator.js';
-import { PriceBook } from '../usage/pricing/price-book.service.js';
-import { PricingService } from '../usage/pricing/pricing.service.js';
+import { type MeteredRequest, RequestMeter } from '../usage/request-meter.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
 import type { ImageDataDto, ImagesResponseDto, ImagesUsageDto } from './dto/images.response.js';
 import { ImageRequestValidator } from './image-request.validator.js';
+
+interface PreparedImages {
+  model: RegisteredModel<ImageProvider>;
+  metered: MeteredRequest;
+}
 
 @Injectable()
 export class ImagesService {
@@ -22,25 +29,18 @@ export class ImagesService {
     private readonly registry: ProviderRegistry,
     private readonly validator: ImageRequestValidator,
     private readonly store: ImageStore,
-    private readonly pricing: PricingService,
-    private readonly prices: PriceBook,
-    private readonly estimator: CostEstimator,
-    private readonly budgets: BudgetsService,
+    private readonly meter: RequestMeter,
     private readonly upstream: UpstreamExecutor,
   ) {}
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
   async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
-    const model = await this.prepare(dto, principal, context);
-    const started = performance.now();
+    const { model, metered } = await this.prepare(dto, principal, context);
     const request = toDomainRequest(dto);
-    const result = await this.upstream.run(
-      model,
-      context.signal,
-      (route) => model.provider.generateImages(route.target, request, context.signal),
-      ({ route }) => (context.usage.route = route.name),
+    const result = await this.upstream.run(model, context, (route) =>
+      model.provider.generateImages(route.target, request, context.signal),
     );
-    this.charge(dto.model, result, context, started);
+    charge(metered, result, context);
     return {
       created: Math.floor(Date.now() / 1000),
       data: await this.present(result, dto.response_format ?? 'url'),
@@ -57,17 +57,20 @@ export class ImagesService {
    * `image_generation.completed` per image carrying the request's usage. Refusable input is
    * checked before the first event, so such errors are ordinary JSON responses.
    */
-  async *generateStream(dto: CreateImageDto, principal: Principal, context: RequestContext): AsyncGenerator<ServerSentEvent> {
-    const model = await this.prepare(dto, principal, context);
-    const started = performance.now();
+  async *generateStream(
+    dto: CreateImageDto,
+    principal: Principal,
+    context: RequestContext,
+  ): AsyncGenerator<ServerSentEvent> {
+    const { metered } = await this.prepare(dto, principal, context);
+    // `prepare`'s validation has refused `stream` for a model that cannot stream.
+    const model = this.registry.imageStreamModel(dto.model);
     const created = Math.floor(Date.now() / 1000);
     const completed: ImagePayload[] = [];
     const request = toDomainRequest(dto);
-    const events = this.upstream.stream(
-      model,
-      context.signal,
-      (route) => model.provider.generateImagesStream!(route.target, request, dto.partial_images ?? 0, context.signal),
-      ({ route }) => (context.usage.route = route.name),
+    const partialImages = dto.partial_images ?? 0;
+    const events = this.upstream.stream(model, context, (route) =>
+      model.provider.generateImagesStream(route.target, request, partialImages, context.signal),
     );
     for await (const event of events) {
       if (event.type === 'partial') {
@@ -80,50 +83,64 @@ export class ImagesService {
       } else if (event.type === 'completed') {
         completed.push(event.image);
       } else {
-        this.charge(dto.model, event, context, started);
-        const settings = { background: event.background, output_format: event.outputFormat, quality: event.quality, size: event.size };
+        charge(metered, event, context);
+        const settings = {
+          background: event.background,
+          output_format: event.outputFormat,
+          quality: event.quality,
+          size: event.size,
+        };
         for (const image of completed) {
-          yield imageEvent('image_generation.completed', { b64_json: image.base64(), created_at: created, ...settings, usage: toOpenAiUsage(event.usage) });
+          yield imageEvent('image_generation.completed', {
+            b64_json: image.base64(),
+            created_at: created,
+            ...settings,
+            usage: toOpenAiUsage(event.usage),
+          });
         }
       }
     }
   }
 
   /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */
-  private async prepare(dto: CreateImageDto, principal: Principal, context: RequestContext) {
-    Object.assign(context.usage, { model: dto.model, prompt: dto.prompt, user: dto.user, size: dto.size, quality: dto.quality });
+  private async prepare(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<PreparedImages> {
+    Object.assign(context.usage, {
+      model: dto.model,
+      prompt: dto.prompt,
+      user: dto.user,
+      size: dto.size,
+      quality: dto.quality,
+    });
     const model = this.registry.imageModel(dto.model);
     assertMayUseModel(principal, dto.model);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     this.registry.assertAvailable(model);
-    context.usage.provider = model.definition.provider;
-    context.budget = await this.budgets.reserve(principal, () =>
-      this.estimator.estimateImages(model.definition, this.prices.priceOf(dto.model).prices, {
-        prompt: dto.prompt,
-        n: dto.n ?? 1,
-        size: dto.size ?? 'auto',
-        quality: dto.quality,
-      }),
-    );
-    return model;
-  }
-
-  private charge(modelId: string, result: Pick<GeneratedImages, 'size' | 'quality' | 'usage'>, context: RequestContext, started: number): void {
-    const price = this.prices.priceOf(modelId);
-    Object.assign(context.usage, {
-      upstreamLatencyMs: Math.round(performance.now() - started),
-      size: result.size,
-      quality: result.quality,
-      measure: result.usage,
-      cost: this.pricing.cost(result.usage, price.prices),
-      priceVersion: price.version,
+    this.meter.recordProvider(context, model);
+    const metered = await this.meter.reserve(principal, context, model, {
+      prompt: dto.prompt,
+      n: dto.n ?? 1,
+      size: dto.size ?? 'auto',
+      quality: dto.quality,
     });
+    return { model, metered };
   }
 
   private present(result: GeneratedImages, format: 'url' | 'b64_json'): Promise<ImageDataDto[]> {
     if (format === 'b64_json') return Promise.resolve(result.images.map((image) => ({ b64_json: image.base64() })));
-    return Promise.all(result.images.map(async (image) => ({ url: await this.store.save(image.bytes(), result.outputFormat) })));
+    return Promise.all(
+      result.images.map(async (image) => ({ url: await this.store.save(image.bytes(), result.outputFormat) })),
+    );
   }
+}
+
+/** Charges the upstream's usage, and records the size and quality it actually made. */
+function charge(
+  metered: MeteredRequest,
+  result: Pick<GeneratedImages, 'size' | 'quality' | 'usage'>,
+  context: RequestContext,
+): void {
+  metered.charge(result.usage);
+  Object.assign(context.usage, { size: result.size, quality: result.quality });
 }
 
 function imageEvent(type: string, body: object): ServerSentEvent {
@@ -132,7 +149,12 @@ function imageEvent(type: string, body: object): ServerSentEvent {
 
 /** Partial frames report what was asked; the completed event reports what the upstream made. */
 function settingsOf(dto: CreateImageDto) {
-  return { background: dto.background ?? 'auto', output_format: dto.output_format ?? 'png', quality: dto.quality ?? 'auto', size: dto.size ?? 'auto' };
+  return {
+    background: dto.background ?? 'auto',
+    output_format: dto.output_format ?? 'png',
+    quality: dto.quality ?? 'auto',
+    size: dto.size ?? 'auto',
+  };
 }
 
 function toDomainRequest(dto: CreateImageDto): ImageGenerationRequest {

@@ -25,4 +25,3 @@ export function closestAspectRatio(size: string): string {
   }
   return best;
 }
-

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { AppConfig } from '../config/app.config.js';
 import type { RoutedProvider } from './provider.interface.js';
 import { ProviderRegistry } from './provider-registry.service.js';
@@ -18,13 +19,24 @@ function registryWith(routes: object[]): ProviderRegistry {
           provider: 'local',
           endpoints: ['images'],
           routes,
-          capabilities: { sizes: ['auto'], qualities: ['auto'], backgrounds: ['auto'], output_formats: ['png'], max_n: 1, max_prompt_chars: 100 },
+          capabilities: {
+            sizes: ['auto'],
+            qualities: ['auto'],
+            backgrounds: ['auto'],
+            output_formats: ['png'],
+            max_n: 1,
+            max_prompt_chars: 100,
+          },
           pricing: { per_image: '0' },
         },
       ],
     }),
   );
-  const local = { kind: 'local', resolveRoute: () => ({ target: null, missing: [] }), generateImages: async () => ({}) } as unknown as RoutedProvider;
+  const local = {
+    kind: 'local',
+    resolveRoute: () => ({ target: null, missing: [] }),
+    generateImages: async () => ({}),
+  } as unknown as RoutedProvider;
   return new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [local]);
 }
 
@@ -61,13 +73,90 @@ describe(ProviderRegistry.name, () => {
             provider: 'local',
             endpoints: ['chat'],
             routes: [{ name: 'a' }],
-            capabilities: { sizes: ['auto'], qualities: ['auto'], backgrounds: ['auto'], output_formats: ['png'], max_n: 1, max_prompt_chars: 100 },
+            capabilities: {
+              sizes: ['auto'],
+              qualities: ['auto'],
+              backgrounds: ['auto'],
+              output_formats: ['png'],
+              max_n: 1,
+              max_prompt_chars: 100,
+            },
             pricing: { per_image: '0' },
           },
         ],
       }),
     );
-    const imagesOnly = { kind: 'local', resolveRoute: () => ({ target: null, missing: [] }), generateImages: async () => ({}) } as unknown as RoutedProvider;
-    expect(() => new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [imagesOnly])).toThrow(/cannot serve \/v1\/chat\/completions/);
+    const imagesOnly = {
+      kind: 'local',
+      resolveRoute: () => ({ target: null, missing: [] }),
+      generateImages: async () => ({}),
+    } as unknown as RoutedProvider;
+    expect(() => new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [imagesOnly])).toThrow(
+      /cannot serve \/v1\/chat\/completions/,
+    );
+  });
+
+  it('looks a model up typed for its endpoint, with the errors a client gets for the wrong one', () => {
+    const capabilities = {
+      sizes: ['auto'],
+      qualities: ['auto'],
+      backgrounds: ['auto'],
+      output_formats: ['png'],
+      max_n: 1,
+      max_prompt_chars: 100,
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'easel-registry-'));
+    const file = join(dir, 'models.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        models: [
+          {
+            id: 'local/test/still',
+            provider: 'local',
+            endpoints: ['images'],
+            routes: [{ name: 'a' }],
+            capabilities,
+            pricing: { per_image: '0' },
+          },
+          {
+            id: 'local/test/streams',
+            provider: 'local',
+            endpoints: ['images'],
+            routes: [{ name: 'a' }],
+            capabilities: { ...capabilities, streaming: true },
+            pricing: { per_image: '0' },
+          },
+        ],
+      }),
+    );
+    const streaming = {
+      kind: 'local',
+      resolveRoute: () => ({ target: null, missing: [] }),
+      generateImages: async () => ({}),
+      generateImagesStream: async function* () {},
+    } as unknown as RoutedProvider;
+    const sut = new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [streaming]);
+
+    expect(sut.imageModel('local/test/still').provider).toBe(streaming);
+    expect(sut.imageStreamModel('local/test/streams').provider).toBe(streaming);
+    expect(() => sut.imageStreamModel('local/test/still')).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.InvalidRequest,
+        param: 'stream',
+        message: 'local/test/still does not support stream: true on this endpoint.',
+      }),
+    );
+    expect(() => sut.chatModel('local/test/still')).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.InvalidRequest,
+        param: 'model',
+        message:
+          "The model 'local/test/still' is not served on /v1/chat/completions; it serves /v1/images/generations.",
+      }),
+    );
+    expect(() => sut.imageStreamModel('nope')).toThrow(
+      expect.objectContaining({ code: ErrorCode.ModelNotFound, param: 'model' }),
+    );
   });
 });

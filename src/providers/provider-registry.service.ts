@@ -1,14 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app.config.js';
-import { type EndpointKind, type ModelDefinition, loadModelCatalogue } from '../config/models.catalogue.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
-import { GatewayError } from '../common/errors/gateway.error.js';
+import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
+import { AppConfig } from '../config/app.config.js';
+import { type EndpointKind, loadModelCatalogue, type ModelDefinition } from '../config/models.catalogue.js';
 import {
   type ChatProvider,
   type ImageProvider,
-  type RoutedProvider,
+  type ImageStreamProvider,
   isChatProvider,
   isImageProvider,
+  isImageStreamProvider,
+  type RoutedProvider,
 } from './provider.interface.js';
 import { PROVIDER_ADAPTERS } from './provider.tokens.js';
 
@@ -30,14 +32,25 @@ export interface RegisteredModel<P extends RoutedProvider = RoutedProvider> {
 
 const PATHS: Record<EndpointKind, string> = { images: '/v1/images/generations', chat: '/v1/chat/completions' };
 
+/** 400 for `stream: true` on a model that cannot stream (what `ImageRequestValidator` says too). */
+export function cannotStreamError(modelId: string): InvalidRequestError {
+  return new InvalidRequestError(`${modelId} does not support stream: true on this endpoint.`, 'stream');
+}
+
 /**
  * Catalogue model id → adapter and resolved routes. Built once at boot; refuses to start on an
  * unknown provider kind or an adapter that cannot serve an endpoint the catalogue gives it. The
  * only place that knows which adapter serves which model.
+ *
+ * Each endpoint has its own map, filled at boot with the adapter typed for that endpoint, so a
+ * lookup returns a model whose provider has the methods the endpoint calls.
  */
 @Injectable()
 export class ProviderRegistry {
   private readonly models = new Map<string, RegisteredModel>();
+  private readonly imageModels = new Map<string, RegisteredModel<ImageProvider>>();
+  private readonly imageStreamModels = new Map<string, RegisteredModel<ImageStreamProvider>>();
+  private readonly chatModels = new Map<string, RegisteredModel<ChatProvider>>();
 
   constructor(config: AppConfig, @Inject(PROVIDER_ADAPTERS) adapters: RoutedProvider[]) {
     const byKind = new Map(adapters.map((adapter) => [adapter.kind, adapter]));
@@ -46,10 +59,14 @@ export class ProviderRegistry {
       if (!provider) throw new Error(`Model ${definition.id}: no adapter for provider kind '${definition.provider}'`);
       for (const endpoint of definition.endpoints) {
         const serves = endpoint === 'images' ? isImageProvider(provider) : isChatProvider(provider);
-        if (!serves) throw new Error(`Model ${definition.id}: provider '${definition.provider}' cannot serve ${PATHS[endpoint]}`);
+        if (!serves) {
+          throw new Error(`Model ${definition.id}: provider '${definition.provider}' cannot serve ${PATHS[endpoint]}`);
+        }
       }
-      if (definition.capabilities.streaming && !(isImageProvider(provider) && provider.generateImagesStream)) {
-        throw new Error(`Model ${definition.id}: provider '${definition.provider}' cannot stream images (capabilities.streaming)`);
+      if (definition.capabilities.streaming && !isImageStreamProvider(provider)) {
+        throw new Error(
+          `Model ${definition.id}: provider '${definition.provider}' cannot stream images (capabilities.streaming)`,
+        );
       }
       const routes: RegisteredRoute[] = [];
       const missing = new Set<string>();
@@ -60,12 +77,23 @@ export class ProviderRegistry {
           routes.push({ name: route.name, weight: route.weight, fallback: route.fallback, target: resolved.target });
         }
       }
-      this.models.set(definition.id, {
+      const model: RegisteredModel = {
         definition,
         provider,
         routes,
         unavailableReason: routes.length === 0 ? `set ${[...missing].join(', ')}` : undefined,
-      });
+      };
+      this.models.set(definition.id, model);
+      const served = new Set(definition.endpoints);
+      if (served.has('images') && isImageProvider(provider)) {
+        this.imageModels.set(definition.id, { ...model, provider });
+      }
+      if (served.has('images') && definition.capabilities.streaming && isImageStreamProvider(provider)) {
+        this.imageStreamModels.set(definition.id, { ...model, provider });
+      }
+      if (served.has('chat') && isChatProvider(provider)) {
+        this.chatModels.set(definition.id, { ...model, provider });
+      }
     }
   }
 
@@ -79,29 +107,41 @@ export class ProviderRegistry {
 
   /** A model served on /v1/images/generations: 404 if unknown, 400 if it is not served there. */
   imageModel(modelId: string): RegisteredModel<ImageProvider> {
-    return this.forEndpoint(modelId, 'images') as RegisteredModel<ImageProvider>;
+    return this.imageModels.get(modelId) ?? this.refuse(modelId, 'images');
+  }
+
+  /**
+   * A model served on /v1/images/generations with `stream: true`: as `imageModel`, then 400 if it
+   * cannot stream. Services look it up after validation, which refuses such a request first.
+   */
+  imageStreamModel(modelId: string): RegisteredModel<ImageStreamProvider> {
+    const model = this.imageStreamModels.get(modelId);
+    if (model) return model;
+    this.imageModel(modelId);
+    throw cannotStreamError(modelId);
   }
 
   /** A model served on /v1/chat/completions: 404 if unknown, 400 if it is not served there. */
   chatModel(modelId: string): RegisteredModel<ChatProvider> {
-    return this.forEndpoint(modelId, 'chat') as RegisteredModel<ChatProvider>;
+    return this.chatModels.get(modelId) ?? this.refuse(modelId, 'chat');
   }
 
-  private forEndpoint(modelId: string, endpoint: EndpointKind): RegisteredModel {
+  /** Why a model is not in an endpoint's map: unknown (404), or served on other endpoints (400). */
+  private refuse(modelId: string, endpoint: EndpointKind): never {
     const model = this.models.get(modelId);
     if (!model) {
-      throw new GatewayError(ErrorCode.ModelNotFound, `The model '${modelId}' does not exist. GET /v1/models lists the models.`, {
-        param: 'model',
-      });
-    }
-    if (!model.definition.endpoints.includes(endpoint)) {
       throw new GatewayError(
-        ErrorCode.InvalidRequest,
-        `The model '${modelId}' is not served on ${PATHS[endpoint]}; it serves ${model.definition.endpoints.map((e) => PATHS[e]).join(', ')}.`,
+        ErrorCode.ModelNotFound,
+        `The model '${modelId}' does not exist. GET /v1/models lists the models.`,
         { param: 'model' },
       );
     }
-    return model;
+    const serves = model.definition.endpoints.map((e) => PATHS[e]).join(', ');
+    throw new GatewayError(
+      ErrorCode.InvalidRequest,
+      `The model '${modelId}' is not served on ${PATHS[endpoint]}; it serves ${serves}.`,
+      { param: 'model' },
+    );
   }
 
   /** 503 naming the missing settings when the model has no usable route. */
@@ -126,7 +166,8 @@ export class ProviderRegistry {
     const drawFrom = primaries.length > 0 ? primaries : model.routes;
     let ticket = Math.random() * drawFrom.reduce((sum, route) => sum + route.weight, 0);
     const first = drawFrom.find((route) => (ticket -= route.weight) < 0) ?? drawFrom.at(-1)!;
-    const byWeight = (a: RegisteredRoute, b: RegisteredRoute) => Number(a.fallback) - Number(b.fallback) || b.weight - a.weight;
+    const byWeight = (a: RegisteredRoute, b: RegisteredRoute) =>
+      Number(a.fallback) - Number(b.fallback) || b.weight - a.weight;
     return [first, ...model.routes.filter((route) => route !== first).sort(byWeight)];
   }
 }

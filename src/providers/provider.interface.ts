@@ -81,8 +81,19 @@ export type ImageStreamEvent =
 /** Serves `POST /v1/images/generations`. */
 export interface ImageProvider<T = unknown> extends RoutedProvider<T> {
   generateImages(target: T, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages>;
-  /** Streaming (models whose catalogue capabilities say `streaming: true`). */
-  generateImagesStream?(target: T, request: ImageGenerationRequest, partialImages: number, signal: AbortSignal): AsyncIterable<ImageStreamEvent>;
+}
+
+/**
+ * Also serves it with `stream: true`, for models whose catalogue capabilities say `streaming: true`
+ * (the registry refuses to boot when such a model's adapter is not one of these).
+ */
+export interface ImageStreamProvider<T = unknown> extends ImageProvider<T> {
+  generateImagesStream(
+    target: T,
+    request: ImageGenerationRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent>;
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant';
@@ -140,9 +151,17 @@ export interface ChatProvider<T = unknown> extends RoutedProvider<T> {
 }
 
 export function isImageProvider(provider: RoutedProvider): provider is ImageProvider {
-  return typeof (provider as Partial<ImageProvider>).generateImages === 'function';
+  return 'generateImages' in provider && typeof provider.generateImages === 'function';
+}
+
+export function isImageStreamProvider(provider: RoutedProvider): provider is ImageStreamProvider {
+  return (
+    isImageProvider(provider) &&
+    'generateImagesStream' in provider &&
+    typeof provider.generateImagesStream === 'function'
+  );
 }
 
 export function isChatProvider(provider: RoutedProvider): provider is ChatProvider {
-  return typeof (provider as Partial<ChatProvider>).chat === 'function';
+  return 'chat' in provider && typeof provider.chat === 'function';
 }

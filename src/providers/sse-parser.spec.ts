@@ -1,18 +1,30 @@
-import { SseEventTooLargeError, parseServerSentEvents } from './sse-parser.js';
+import { parseServerSentEvents, SseEventTooLargeError } from './sse-parser.js';
 
-async function collect(chunks: string[] | AsyncIterable<Buffer>, options?: { maxEventLength: number }): Promise<Array<{ event?: string; data: string }>> {
+async function collect(
+  chunks: string[] | AsyncIterable<Buffer>,
+  options?: { maxEventLength: number },
+): Promise<Array<{ event?: string; data: string }>> {
   const events = [];
   async function* source() {
     for (const chunk of chunks as string[]) yield Buffer.from(chunk);
   }
-  for await (const event of parseServerSentEvents(Array.isArray(chunks) ? source() : chunks, options)) events.push(event);
+  for await (const event of parseServerSentEvents(Array.isArray(chunks) ? source() : chunks, options))
+    events.push(event);
   return events;
 }
 
 describe('parseServerSentEvents', () => {
   it('yields the data of each event, with CRLF, LF and split chunks', async () => {
-    const events = await collect(['data: {"a":1}\r\n\r', '\ndata: {"b"', ':2}\n\n: comment\n\nevent: done\ndata:x\n\n']);
-    expect(events).toEqual([{ data: '{"a":1}', event: undefined }, { data: '{"b":2}', event: undefined }, { data: 'x', event: 'done' }]);
+    const events = await collect([
+      'data: {"a":1}\r\n\r',
+      '\ndata: {"b"',
+      ':2}\n\n: comment\n\nevent: done\ndata:x\n\n',
+    ]);
+    expect(events).toEqual([
+      { data: '{"a":1}', event: undefined },
+      { data: '{"b":2}', event: undefined },
+      { data: 'x', event: 'done' },
+    ]);
   });
 
   it('joins multi-line data and flushes a last event without a blank line', async () => {
@@ -45,11 +57,13 @@ describe('parseServerSentEvents', () => {
   });
 
   describe('with maxEventLength', () => {
-    it('counts the characters of an event\'s lines, line ends not included', async () => {
+    it("counts the characters of an event's lines, line ends not included", async () => {
       // 'event: e' + 'data: ' and 50 characters, twice: 120; the comment after it starts a new count.
       const wire = [`event: e\ndata: ${'x'.repeat(50)}\r\ndata: ${'y'.repeat(50)}\n\n: ${'c'.repeat(100)}\n`];
 
-      expect(await collect(wire, { maxEventLength: 120 })).toEqual([{ event: 'e', data: `${'x'.repeat(50)}\n${'y'.repeat(50)}` }]);
+      expect(await collect(wire, { maxEventLength: 120 })).toEqual([
+        { event: 'e', data: `${'x'.repeat(50)}\n${'y'.repeat(50)}` },
+      ]);
       await expect(collect(wire, { maxEventLength: 119 })).rejects.toThrow(new SseEventTooLargeError(119));
     });
 
@@ -72,7 +86,9 @@ describe('parseServerSentEvents', () => {
     });
 
     it('throws on a line of a comment or an unknown field too', async () => {
-      await expect(collect([': ', 'c'.repeat(600), 'c'.repeat(600)], { maxEventLength: 1000 })).rejects.toThrow(SseEventTooLargeError);
+      await expect(collect([': ', 'c'.repeat(600), 'c'.repeat(600)], { maxEventLength: 1000 })).rejects.toThrow(
+        SseEventTooLargeError,
+      );
     });
 
     it('counts each event afresh', async () => {

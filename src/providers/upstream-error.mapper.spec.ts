@@ -15,7 +15,10 @@ describe('mapUpstreamError', () => {
     it.each(['contentFilter', 'moderation_blocked', 'content_filter', 'content_policy_violation'])(
       'maps a 400 with code %s to content_policy_violation on param prompt',
       (code) => {
-        const error = mapUpstreamError(httpError(400, { error: { code, message: 'Your request was rejected.' } }), UPSTREAM);
+        const error = mapUpstreamError(
+          httpError(400, { error: { code, message: 'Your request was rejected.' } }),
+          UPSTREAM,
+        );
 
         expect(error).toBeInstanceOf(GatewayError);
         expect(error.code).toBe(ErrorCode.ContentPolicyViolation);
@@ -99,7 +102,10 @@ describe('mapUpstreamError', () => {
 
     it('maps a 401 to upstream_error without passing the upstream body on', () => {
       const body = {
-        error: { code: '401', message: 'Access denied due to invalid subscription key sk-secret-abc123 for resource res-1.' },
+        error: {
+          code: '401',
+          message: 'Access denied due to invalid subscription key sk-secret-abc123 for resource res-1.',
+        },
       };
 
       const error = mapUpstreamError(httpError(401, body), UPSTREAM);

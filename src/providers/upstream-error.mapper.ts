@@ -1,6 +1,6 @@
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
-import { UpstreamHttpError, UpstreamTransportError, type UpstreamHeaders } from './upstream-http.js';
+import { type UpstreamHeaders, UpstreamHttpError, UpstreamTransportError } from './upstream-http.js';
 
 /** Upstream error codes that mean "the prompt or the image was refused by a safety system". */
 const CONTENT_POLICY_CODES = new Set([
@@ -32,11 +32,20 @@ export function mapUpstreamError(error: unknown, upstreamName: string): GatewayE
   if (error instanceof UpstreamTransportError) {
     switch (error.reason) {
       case 'timeout':
-        return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} did not answer in time: ${error.message}.`, { cause: error, transient: true });
+        return new GatewayError(
+          ErrorCode.UpstreamTimeout,
+          `${upstreamName} did not answer in time: ${error.message}.`,
+          { cause: error, transient: true },
+        );
       case 'aborted':
-        return new GatewayError(ErrorCode.ClientClosedRequest, 'The request was cancelled by the client.', { cause: error });
+        return new GatewayError(ErrorCode.ClientClosedRequest, 'The request was cancelled by the client.', {
+          cause: error,
+        });
       case 'network':
-        return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, { cause: error, transient: true });
+        return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, {
+          cause: error,
+          transient: true,
+        });
       case 'too_large':
       case 'malformed':
         return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed: ${error.message}.`, { cause: error });
@@ -79,10 +88,16 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
     );
   }
   if (error.status === 408 || error.status === 504) {
-    return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} timed out (HTTP ${error.status}).`, { cause: error, transient: true });
+    return new GatewayError(ErrorCode.UpstreamTimeout, `${upstreamName} timed out (HTTP ${error.status}).`, {
+      cause: error,
+      transient: true,
+    });
   }
   // 401/403/404 mean Easel's own upstream settings are wrong: the operator's problem, not the client's.
-  return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed with HTTP ${error.status}.`, { cause: error, transient: error.status >= 500 });
+  return new GatewayError(ErrorCode.UpstreamError, `${upstreamName} failed with HTTP ${error.status}.`, {
+    cause: error,
+    transient: error.status >= 500,
+  });
 }
 
 /** Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date). */
@@ -100,7 +115,8 @@ export function retryAfterSeconds(headers: UpstreamHeaders): number | undefined 
 
 /** Google's `RetryInfo` detail: `{ "@type": "…google.rpc.RetryInfo", "retryDelay": "3s" }`. */
 function googleRetryDelaySeconds(body: unknown): number | undefined {
-  const details = (body as { error?: { details?: Array<{ '@type'?: string; retryDelay?: string }> } } | undefined)?.error?.details;
+  const details = (body as { error?: { details?: Array<{ '@type'?: string; retryDelay?: string }> } } | undefined)
+    ?.error?.details;
   const delay = details?.find((detail) => detail['@type']?.endsWith('google.rpc.RetryInfo'))?.retryDelay;
   const seconds = delay === undefined ? Number.NaN : Number.parseFloat(delay);
   return Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined;

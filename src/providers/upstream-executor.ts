@@ -1,10 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CircuitState, ConsecutiveBreaker, type CircuitBreakerPolicy, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
+import {
+  circuitBreaker,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+} from 'cockatiel';
+import { sleep } from '../common/async/sleep.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
+import type { RequestContext } from '../common/http/request-context.js';
 import type { RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
 import { ProviderRegistry } from './provider-registry.service.js';
-import { sleep } from '../common/async/sleep.js';
 
 /** Retries after the first attempt on the same route. */
 const MAX_RETRIES = 2;
@@ -17,22 +25,25 @@ const BREAKER_FAILURES = 5;
 const BREAKER_OPEN_MS = 30_000;
 
 /** Failures that say nothing about the request itself: worth another try or another route. */
-function isUpstreamFault(error: unknown): boolean {
-  return error instanceof GatewayError && (error.code === ErrorCode.UpstreamError || error.code === ErrorCode.UpstreamTimeout);
+function isUpstreamFault(error: unknown): error is GatewayError {
+  return (
+    error instanceof GatewayError &&
+    (error.code === ErrorCode.UpstreamError || error.code === ErrorCode.UpstreamTimeout)
+  );
 }
 
-export interface RouteAttempt {
-  route: RegisteredRoute;
-  /** 1-based, across retries and routes. */
-  attempt: number;
-}
+/** What the executor uses of the request: its signal (the client went away) and its usage (the route). */
+export type UpstreamCallContext = Pick<RequestContext, 'signal' | 'usage'>;
 
 /**
  * Upstream calls made to survive faults: per route, transient failures (429, 5xx, timeouts,
  * broken connections) are retried at most twice with jittered exponential backoff, honouring
  * Retry-After; then the model's next route is tried. Each route has a circuit breaker (cockatiel):
  * after 5 consecutive failed calls it is skipped for 30 s. Refusals and bad requests are never
- * retried, and nothing is retried once the client has gone.
+ * retried, and nothing is retried once the client has gone (the request context's signal).
+ *
+ * Every attempt writes its route on the request's usage (`context.usage.route`), so the usage
+ * record names the route that answered, or the last one tried when none did.
  */
 @Injectable()
 export class UpstreamExecutor {
@@ -41,21 +52,27 @@ export class UpstreamExecutor {
 
   constructor(private readonly registry: ProviderRegistry) {}
 
-  async run<T>(model: RegisteredModel, signal: AbortSignal, call: (route: RegisteredRoute) => Promise<T>, onAttempt?: (attempt: RouteAttempt) => void): Promise<T> {
-    let attempts = 0;
-    let lastError: unknown;
+  async run<T>(
+    model: RegisteredModel,
+    context: UpstreamCallContext,
+    call: (route: RegisteredRoute) => Promise<T>,
+  ): Promise<T> {
+    const { signal } = context;
+    let lastError: GatewayError | undefined;
     for (const route of this.registry.routeOrder(model)) {
       const breaker = this.breakerFor(model, route);
       try {
         return await breaker.execute(async () => {
           for (let retry = 0; ; retry++) {
-            onAttempt?.({ route, attempt: ++attempts });
+            context.usage.route = route.name;
             try {
               return await call(route);
             } catch (error) {
               const delay = retry < MAX_RETRIES && !signal.aborted ? retryDelayMs(error, retry) : undefined;
               if (delay === undefined) throw error;
-              this.logger.warn(`${model.definition.id} via ${route.name}: ${(error as Error).message} Retrying in ${delay} ms.`);
+              this.logger.warn(
+                `${model.definition.id} via ${route.name}: ${(error as Error).message} Retrying in ${delay} ms.`,
+              );
               await sleep(delay, signal);
             }
           }
@@ -66,23 +83,27 @@ export class UpstreamExecutor {
         lastError = error;
       }
     }
-    throw lastError ?? new GatewayError(ErrorCode.UpstreamError, `Every route of ${model.definition.id} is failing; retry later.`, { headers: { 'retry-after': String(BREAKER_OPEN_MS / 1000) } });
+    throw (
+      lastError ??
+      new GatewayError(ErrorCode.UpstreamError, `Every route of ${model.definition.id} is failing; retry later.`, {
+        headers: { 'retry-after': String(BREAKER_OPEN_MS / 1000) },
+      })
+    );
   }
 
   /**
    * A stream, with the same protection up to its first event: a stream that fails before yielding
    * anything is retried or moved to the next route; after the first event it is the client's.
    */
-  async *stream<E>(model: RegisteredModel, signal: AbortSignal, open: (route: RegisteredRoute) => AsyncIterable<E>, onAttempt?: (attempt: RouteAttempt) => void): AsyncGenerator<E> {
-    const { iterator, first } = await this.run(
-      model,
-      signal,
-      async (route) => {
-        const iterator = open(route)[Symbol.asyncIterator]();
-        return { iterator, first: await iterator.next() };
-      },
-      onAttempt,
-    );
+  async *stream<E>(
+    model: RegisteredModel,
+    context: UpstreamCallContext,
+    open: (route: RegisteredRoute) => AsyncIterable<E>,
+  ): AsyncGenerator<E> {
+    const { iterator, first } = await this.run(model, context, async (route) => {
+      const iterator = open(route)[Symbol.asyncIterator]();
+      return { iterator, first: await iterator.next() };
+    });
     if (first.done) return;
     yield first.value;
     yield* { [Symbol.asyncIterator]: () => iterator };
@@ -92,7 +113,12 @@ export class UpstreamExecutor {
   states(): Array<{ model: string; route: string; state: 'closed' | 'open' | 'half_open' }> {
     return [...this.breakers.entries()].map(([key, breaker]) => {
       const [model, route] = key.split('\u0000') as [string, string];
-      const state = breaker.state === CircuitState.Open || breaker.state === CircuitState.Isolated ? 'open' : breaker.state === CircuitState.HalfOpen ? 'half_open' : 'closed';
+      const state =
+        breaker.state === CircuitState.Open || breaker.state === CircuitState.Isolated
+          ? 'open'
+          : breaker.state === CircuitState.HalfOpen
+            ? 'half_open'
+            : 'closed';
       return { model, route, state };
     });
   }
@@ -101,8 +127,13 @@ export class UpstreamExecutor {
     const key = `${model.definition.id}\u0000${route.name}`;
     let breaker = this.breakers.get(key);
     if (!breaker) {
-      breaker = circuitBreaker(handleWhen(isUpstreamFault), { halfOpenAfter: BREAKER_OPEN_MS, breaker: new ConsecutiveBreaker(BREAKER_FAILURES) });
-      breaker.onBreak(() => this.logger.warn(`Circuit opened for ${model.definition.id} via ${route.name} for ${BREAKER_OPEN_MS / 1000} s`));
+      breaker = circuitBreaker(handleWhen(isUpstreamFault), {
+        halfOpenAfter: BREAKER_OPEN_MS,
+        breaker: new ConsecutiveBreaker(BREAKER_FAILURES),
+      });
+      breaker.onBreak(() =>
+        this.logger.warn(`Circuit opened for ${model.definition.id} via ${route.name} for ${BREAKER_OPEN_MS / 1000} s`),
+      );
       this.breakers.set(key, breaker);
     }
     return breaker;

@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { parseJsonKeepingRaw } from '../common/json/raw-json.js';
 import { AppConfig } from '../config/app.config.js';
-import { SseEventTooLargeError, parseServerSentEvents } from './sse-parser.js';
+import { parseServerSentEvents, SseEventTooLargeError } from './sse-parser.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -107,7 +107,10 @@ export class UpstreamHttp implements OnApplicationShutdown {
       if (response.statusCode < 200 || response.statusCode >= 300) throw httpError(response, bytes);
       const body = parseJsonBody(bytes, call.rawStrings ?? []);
       if (body === undefined) {
-        throw new UpstreamTransportError('malformed', `upstream answered HTTP ${response.statusCode} with a body that is not JSON`);
+        throw new UpstreamTransportError(
+          'malformed',
+          `upstream answered HTTP ${response.statusCode} with a body that is not JSON`,
+        );
       }
       return { status: response.statusCode, headers: response.headers, body: body as T };
     } finally {
@@ -146,7 +149,11 @@ export class UpstreamHttp implements OnApplicationShutdown {
         } catch (error) {
           if (error instanceof UpstreamTransportError) throw error;
           if (error instanceof SseEventTooLargeError) {
-            throw new UpstreamTransportError('too_large', `an upstream event is larger than MAX_RESPONSE_BYTES (${limit} bytes)`, { cause: error });
+            throw new UpstreamTransportError(
+              'too_large',
+              `an upstream event is larger than MAX_RESPONSE_BYTES (${limit} bytes)`,
+              { cause: error },
+            );
           }
           throw self.transportError(error, call.signal, attempt);
         } finally {
@@ -157,7 +164,11 @@ export class UpstreamHttp implements OnApplicationShutdown {
     };
   }
 
-  private async send(call: UpstreamJsonRequest, accept: string, attempt: AttemptSignal): Promise<Dispatcher.ResponseData> {
+  private async send(
+    call: UpstreamJsonRequest,
+    accept: string,
+    attempt: AttemptSignal,
+  ): Promise<Dispatcher.ResponseData> {
     try {
       return await request(call.url, {
         method: 'POST',
@@ -202,8 +213,14 @@ export class UpstreamHttp implements OnApplicationShutdown {
 
   private transportError(error: unknown, clientSignal: AbortSignal, attempt: AttemptSignal): UpstreamTransportError {
     if (clientSignal.aborted) return new UpstreamTransportError('aborted', 'the client went away', { cause: error });
-    if (attempt.timedOut || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-      return new UpstreamTransportError('timeout', `no answer within ${this.config.upstream.timeoutMs} ms`, { cause: error });
+    if (
+      attempt.timedOut ||
+      error instanceof undiciErrors.HeadersTimeoutError ||
+      error instanceof undiciErrors.BodyTimeoutError
+    ) {
+      return new UpstreamTransportError('timeout', `no answer within ${this.config.upstream.timeoutMs} ms`, {
+        cause: error,
+      });
     }
     const code = (error as { code?: string }).code;
     return new UpstreamTransportError('network', `network error talking to the upstream${code ? ` (${code})` : ''}`, {
@@ -222,7 +239,11 @@ async function* cappedStream(body: AsyncIterable<Buffer>, limit: number): AsyncG
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > limit) throw new UpstreamTransportError('too_large', `the upstream stream is larger than MAX_RESPONSE_BYTES (${limit} bytes)`);
+    if (size > limit)
+      throw new UpstreamTransportError(
+        'too_large',
+        `the upstream stream is larger than MAX_RESPONSE_BYTES (${limit} bytes)`,
+      );
     yield chunk;
   }
 }

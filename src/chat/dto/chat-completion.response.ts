@@ -57,7 +57,10 @@ export class ChatUsageDto {
   @ApiProperty({ example: 1311 }) total_tokens!: number;
   @ApiProperty({ type: PromptTokensDetailsDto }) prompt_tokens_details!: PromptTokensDetailsDto;
   @ApiProperty({ type: CompletionTokensDetailsDto }) completion_tokens_details!: CompletionTokensDetailsDto;
-  @ApiPropertyOptional({ description: "Easel: this request's cost in USD (also x-easel-cost-usd)", example: '0.0387243' })
+  @ApiPropertyOptional({
+    description: "Easel: this request's cost in USD (also x-easel-cost-usd)",
+    example: '0.0387243',
+  })
   cost_usd?: string;
 }
 

@@ -14,8 +14,8 @@ import {
   Length,
   Max,
   Min,
-  ValidateNested,
   registerDecorator,
+  ValidateNested,
 } from 'class-validator';
 import { BooleanField, EnumField, StringField } from '../../common/validation/field.decorators.js';
 
@@ -54,8 +54,10 @@ export function describeContentProblem(value: unknown): string | undefined {
       if (typeof imageUrl !== 'object' || imageUrl === null) return `[${i}].image_url must be an object with a url`;
       const { url, detail, ...others } = imageUrl as Record<string, unknown>;
       if (typeof url !== 'string' || url.length === 0) return `[${i}].image_url.url must be a string`;
-      if (detail !== undefined && !['auto', 'low', 'high'].includes(detail as string)) return `[${i}].image_url.detail must be auto, low or high`;
-      if (Object.keys(others).length > 0 || text !== undefined || Object.keys(rest).length > 0) return `[${i}] has unknown fields for an image_url part`;
+      if (detail !== undefined && !['auto', 'low', 'high'].includes(detail as string))
+        return `[${i}].image_url.detail must be auto, low or high`;
+      if (Object.keys(others).length > 0 || text !== undefined || Object.keys(rest).length > 0)
+        return `[${i}] has unknown fields for an image_url part`;
     } else {
       return `[${i}].type must be text or image_url`;
     }
@@ -64,8 +66,7 @@ export function describeContentProblem(value: unknown): string | undefined {
 }
 
 export type ChatContent =
-  | string
-  | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } }>;
+  string | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } }>;
 
 export class ChatMessageDto {
   @EnumField(ROLES, { description: 'Who says it (developer is treated as system)', example: 'user', required: true })
@@ -83,7 +84,12 @@ export class ChatMessageDto {
   @IsChatContent()
   content!: ChatContent;
 
-  @StringField({ description: 'An optional participant name (ignored by image models)', example: 'alice', min: 1, max: 64 })
+  @StringField({
+    description: 'An optional participant name (ignored by image models)',
+    example: 'alice',
+    min: 1,
+    max: 64,
+  })
   name?: string;
 }
 
@@ -158,7 +164,12 @@ export class CreateChatCompletionDto {
   @Max(1)
   top_p?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 32768, example: 1024, description: 'Deprecated alias of max_completion_tokens' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 32768,
+    example: 1024,
+    description: 'Deprecated alias of max_completion_tokens',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

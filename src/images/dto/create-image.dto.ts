@@ -49,7 +49,11 @@ export class CreateImageDto {
   })
   response_format?: (typeof RESPONSE_FORMATS)[number];
 
-  @EnumField(BACKGROUNDS, { description: '`transparent` needs output_format png or webp', example: 'auto', default: 'auto' })
+  @EnumField(BACKGROUNDS, {
+    description: '`transparent` needs output_format png or webp',
+    example: 'auto',
+    default: 'auto',
+  })
   background?: (typeof BACKGROUNDS)[number];
 
   @EnumField(OUTPUT_FORMATS, { description: 'Image format', example: 'jpeg', default: 'png' })
@@ -64,7 +68,11 @@ export class CreateImageDto {
   @StringField({ description: 'Your end-user id, stored with usage', example: 'user-1234', min: 1, max: 256 })
   user?: string;
 
-  @BooleanField({ description: 'Stream server-sent events (models that support streaming)', example: true, default: false })
+  @BooleanField({
+    description: 'Stream server-sent events (models that support streaming)',
+    example: true,
+    default: false,
+  })
   stream?: boolean;
 
   @IntField({ description: 'Partial images to stream, 0..3 (only with stream)', example: 1, min: 0, max: 3 })

@@ -9,7 +9,11 @@ export class ImageDataDto {
   url?: string;
 
   /** A string on the wire; upstream base64 is passed through as the bytes it arrived in. */
-  @ApiPropertyOptional({ type: String, description: 'Base64 image bytes (response_format b64_json)', example: 'iVBORw0KGgo…' })
+  @ApiPropertyOptional({
+    type: String,
+    description: 'Base64 image bytes (response_format b64_json)',
+    example: 'iVBORw0KGgo…',
+  })
   b64_json?: JsonText;
 }
 

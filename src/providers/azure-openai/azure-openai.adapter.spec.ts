@@ -138,17 +138,34 @@ describe('fromAzureResponse', () => {
 
   it('reports what the upstream produced, falling back to the request', () => {
     const produced = fromAzureResponse(
-      { data: [{ b64_json: PNG_B64 }], size: '1024x1536', quality: 'medium', background: 'opaque', output_format: 'jpeg' },
+      {
+        data: [{ b64_json: PNG_B64 }],
+        size: '1024x1536',
+        quality: 'medium',
+        background: 'opaque',
+        output_format: 'jpeg',
+      },
       request({ size: 'auto' }),
     );
-    const requested = fromAzureResponse({ data: [{ b64_json: PNG_B64 }] }, request({ quality: 'low', outputFormat: 'png' }));
+    const requested = fromAzureResponse(
+      { data: [{ b64_json: PNG_B64 }] },
+      request({ quality: 'low', outputFormat: 'png' }),
+    );
 
-    expect(produced).toMatchObject({ size: '1024x1536', quality: 'medium', background: 'opaque', outputFormat: 'jpeg' });
+    expect(produced).toMatchObject({
+      size: '1024x1536',
+      quality: 'medium',
+      background: 'opaque',
+      outputFormat: 'jpeg',
+    });
     expect(requested).toMatchObject({ size: '1024x1024', quality: 'low', background: 'auto', outputFormat: 'png' });
   });
 
   it('ignores an output_format it does not know', () => {
-    const result = fromAzureResponse({ data: [{ b64_json: PNG_B64 }], output_format: 'gif' }, request({ outputFormat: 'png' }));
+    const result = fromAzureResponse(
+      { data: [{ b64_json: PNG_B64 }], output_format: 'gif' },
+      request({ outputFormat: 'png' }),
+    );
 
     expect(result.outputFormat).toBe('png');
   });
@@ -257,7 +274,13 @@ describe(AzureOpenAiAdapter.name, () => {
     it("names the route's own variables when they are missing", () => {
       const sut = adapter(ENV);
 
-      const resolved = sut.resolveRoute(GPT_IMAGE_1, { name: 'eu', weight: 1, fallback: false, endpoint_env: 'EU_ENDPOINT', api_key_env: 'EU_KEY' });
+      const resolved = sut.resolveRoute(GPT_IMAGE_1, {
+        name: 'eu',
+        weight: 1,
+        fallback: false,
+        endpoint_env: 'EU_ENDPOINT',
+        api_key_env: 'EU_KEY',
+      });
 
       expect(resolved.missing).toEqual(['EU_ENDPOINT', 'EU_KEY']);
     });

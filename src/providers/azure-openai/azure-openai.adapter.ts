@@ -8,13 +8,13 @@ import {
   type ImageFormat,
   type ImageGenerationRequest,
   ImagePayload,
-  type ImageProvider,
   type ImageStreamEvent,
+  type ImageStreamProvider,
   type ResolvedTarget,
 } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamHttpError, UpstreamTransportError } from '../upstream-http.js';
-import type { AzureImageGenerationBody, AzureImageStreamEvent, AzureImagesResponse } from './azure-openai.types.js';
+import type { AzureImageGenerationBody, AzureImagesResponse, AzureImageStreamEvent } from './azure-openai.types.js';
 
 export interface AzureOpenAiTarget {
   url: string;
@@ -29,7 +29,7 @@ const FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp'];
  * `response_format` for these models, so it is never sent; the base64 is passed on untouched.
  */
 @Injectable()
-export class AzureOpenAiAdapter implements ImageProvider<AzureOpenAiTarget> {
+export class AzureOpenAiAdapter implements ImageStreamProvider<AzureOpenAiTarget> {
   readonly kind = 'azure-openai' as const;
 
   constructor(
@@ -52,7 +52,10 @@ export class AzureOpenAiAdapter implements ImageProvider<AzureOpenAiTarget> {
     const deployment = encodeURIComponent(route.deployment ?? model.id.split('/').at(-1)!);
     const apiVersion = encodeURIComponent(route.api_version ?? this.config.azure.apiVersion);
     return {
-      target: { url: `${endpoint}/openai/deployments/${deployment}/images/generations?api-version=${apiVersion}`, apiKey },
+      target: {
+        url: `${endpoint}/openai/deployments/${deployment}/images/generations?api-version=${apiVersion}`,
+        apiKey,
+      },
       missing: [],
     };
   }
@@ -99,16 +102,30 @@ export class AzureOpenAiAdapter implements ImageProvider<AzureOpenAiTarget> {
         if (event.error) throw new UpstreamHttpError(400, event, {});
         if (typeof event.b64_json !== 'string') continue;
         if (event.type === 'image_generation.partial_image') {
-          yield { type: 'partial', imageIndex: completed, partialIndex: event.partial_image_index ?? 0, image: ImagePayload.fromBase64(event.b64_json) };
+          yield {
+            type: 'partial',
+            imageIndex: completed,
+            partialIndex: event.partial_image_index ?? 0,
+            image: ImagePayload.fromBase64(event.b64_json),
+          };
         } else if (event.type === 'image_generation.completed') {
           yield { type: 'completed', imageIndex: completed++, image: ImagePayload.fromBase64(event.b64_json) };
           last = event;
         }
       }
     } catch (error) {
-      throw mapUpstreamError(error instanceof SyntaxError ? new UpstreamTransportError('malformed', 'a streamed event is not JSON', { cause: error }) : error, 'Azure OpenAI');
+      throw mapUpstreamError(
+        error instanceof SyntaxError
+          ? new UpstreamTransportError('malformed', 'a streamed event is not JSON', { cause: error })
+          : error,
+        'Azure OpenAI',
+      );
     }
-    if (!last) throw mapUpstreamError(new UpstreamTransportError('malformed', 'the stream ended without a completed image'), 'Azure OpenAI');
+    if (!last)
+      throw mapUpstreamError(
+        new UpstreamTransportError('malformed', 'the stream ended without a completed image'),
+        'Azure OpenAI',
+      );
     yield {
       type: 'done',
       size: last.size ?? request.size,
@@ -152,10 +169,14 @@ export function fromAzureResponse(body: AzureImagesResponse, request: ImageGener
 }
 
 function toUsage(usage: AzureImagesResponse['usage'], images: number): UsageMeasure {
-  const count = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0);
+  const count = (value: unknown) =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
   const input = count(usage?.input_tokens);
   const inputImage = count(usage?.input_tokens_details?.image_tokens);
-  const inputText = usage?.input_tokens_details?.text_tokens !== undefined ? count(usage.input_tokens_details.text_tokens) : Math.max(0, input - inputImage);
+  const inputText =
+    usage?.input_tokens_details?.text_tokens !== undefined
+      ? count(usage.input_tokens_details.text_tokens)
+      : Math.max(0, input - inputImage);
   const output = count(usage?.output_tokens);
   const outputText = count(usage?.output_tokens_details?.text_tokens);
   return {
@@ -163,7 +184,10 @@ function toUsage(usage: AzureImagesResponse['usage'], images: number): UsageMeas
     inputImageTokens: inputImage,
     cachedInputTokens: count(usage?.input_tokens_details?.cached_tokens),
     outputTextTokens: outputText,
-    outputImageTokens: usage?.output_tokens_details?.image_tokens !== undefined ? count(usage.output_tokens_details.image_tokens) : Math.max(0, output - outputText),
+    outputImageTokens:
+      usage?.output_tokens_details?.image_tokens !== undefined
+        ? count(usage.output_tokens_details.image_tokens)
+        : Math.max(0, output - outputText),
     images,
   };
 }

@@ -10,8 +10,8 @@ import {
   type GeneratedImages,
   type ImageGenerationRequest,
   ImagePayload,
-  type ImageProvider,
   type ImageStreamEvent,
+  type ImageStreamProvider,
   type InlineImage,
   type ResolvedTarget,
 } from '../provider.interface.js';
@@ -21,7 +21,7 @@ const DEFAULT_SIZE = '1024x1024';
 
 /** The built-in `local` provider: renders with sharp, no network, no tokens. */
 @Injectable()
-export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<null> {
+export class LocalSketchAdapter implements ImageStreamProvider<null>, ChatProvider<null> {
   readonly kind = 'local' as const;
 
   resolveRoute(_model: ModelDefinition, _route: RouteDefinition): ResolvedTarget<null> {
@@ -99,7 +99,10 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
         finishReason: 'stop' as const,
       });
     }
-    return { choices, usage: { ...EMPTY_USAGE, images: choices.reduce((sum, choice) => sum + choice.images.length, 0) } };
+    return {
+      choices,
+      usage: { ...EMPTY_USAGE, images: choices.reduce((sum, choice) => sum + choice.images.length, 0) },
+    };
   }
 
   async *chatStream(_target: null, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
@@ -123,7 +126,14 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
 
   private async chatImage(request: ChatRequest, seed: number): Promise<InlineImage> {
     const { width, height } = GEMINI_ASPECT_RATIOS[request.aspectRatio ?? '1:1']!;
-    const bytes = await renderSketch({ prompt: lastUserText(request), seed, width, height, format: 'png', transparent: false });
+    const bytes = await renderSketch({
+      prompt: lastUserText(request),
+      seed,
+      width,
+      height,
+      format: 'png',
+      transparent: false,
+    });
     return { mimeType: 'image/png', base64: bytes.toString('base64') };
   }
 }
@@ -131,7 +141,10 @@ export class LocalSketchAdapter implements ImageProvider<null>, ChatProvider<nul
 function lastUserText(request: ChatRequest): string {
   for (const message of [...request.messages].reverse()) {
     if (message.role !== 'user') continue;
-    const text = message.parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join(' ').trim();
+    const text = message.parts
+      .flatMap((part) => (part.type === 'text' ? [part.text] : []))
+      .join(' ')
+      .trim();
     if (text) return text;
   }
   return 'an empty canvas';

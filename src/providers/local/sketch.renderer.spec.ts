@@ -2,7 +2,15 @@ import sharp from 'sharp';
 import { renderSketch, type SketchSpec, sketchSvg } from './sketch.renderer.js';
 
 function spec(overrides: Partial<SketchSpec> = {}): SketchSpec {
-  return { prompt: 'a watercolour otter', seed: 1, width: 256, height: 256, format: 'png', transparent: false, ...overrides };
+  return {
+    prompt: 'a watercolour otter',
+    seed: 1,
+    width: 256,
+    height: 256,
+    format: 'png',
+    transparent: false,
+    ...overrides,
+  };
 }
 
 describe('renderSketch', () => {
@@ -90,7 +98,10 @@ describe('sketchSvg', () => {
     const bytes = await renderSketch(spec({ prompt }));
 
     expect((await sharp(bytes).metadata()).format).toBe('png');
-    expect(sketchSvg(spec({ prompt }))).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]/);
+    expect(sketchSvg(spec({ prompt }))).not.toMatch(
+      // eslint-disable-next-line no-control-regex -- finding control characters is what this expression is for
+      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]/,
+    );
   });
 
   it('keeps tabs, new lines, emoji and other text as words', () => {

@@ -62,7 +62,10 @@ export function sketchSvg(spec: SketchSpec): string {
   const fontSize = Math.max(12, Math.round(Math.min(w, h) / 22));
   const lines = wrap(spec.prompt, Math.max(10, Math.floor((w * 0.9) / (fontSize * 0.55))), 4);
   const text = lines
-    .map((line, i) => `<tspan x="${Math.round(w / 2)}" dy="${i === 0 ? 0 : Math.round(fontSize * 1.25)}">${escapeXml(xmlText(line))}</tspan>`)
+    .map(
+      (line, i) =>
+        `<tspan x="${Math.round(w / 2)}" dy="${i === 0 ? 0 : Math.round(fontSize * 1.25)}">${escapeXml(xmlText(line))}</tspan>`,
+    )
     .join('');
   const background = spec.transparent
     ? ''
@@ -103,12 +106,17 @@ function wrap(prompt: string, width: number, maxLines: number): string[] {
  * which the line wrap may also leave when it cuts an emoji in two) and C1 controls are dropped:
  * libxml2 refuses the whole SVG otherwise. Only the picture's text changes, not its pattern.
  */
-const NOT_XML_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_XML_TEXT =
+  // eslint-disable-next-line no-control-regex -- finding control characters is what this expression is for
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function xmlText(value: string): string {
   return value.replace(NOT_XML_TEXT, '');
 }
 
 function escapeXml(value: string): string {
-  return value.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return value.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }

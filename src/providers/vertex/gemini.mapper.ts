@@ -1,6 +1,12 @@
 import type { UsageMeasure } from '../../usage/usage-measure.js';
 import type { ChatChoice, ChatFinishReason, ChatRequest, InlineImage } from '../provider.interface.js';
-import type { GeminiCandidate, GeminiPart, GeminiUsageMetadata, GenerateContentRequest, GenerateContentResponse } from './vertex.types.js';
+import type {
+  GeminiCandidate,
+  GeminiPart,
+  GeminiUsageMetadata,
+  GenerateContentRequest,
+  GenerateContentResponse,
+} from './vertex.types.js';
 
 /** Finish reasons that mean a safety system stopped the answer. */
 const REFUSALS = new Set([
@@ -25,13 +31,21 @@ export function toGeminiRequest(request: ChatRequest): GenerateContentRequest {
       .map((message) => ({
         role: message.role === 'assistant' ? 'model' : 'user',
         parts: message.parts.map((part): GeminiPart =>
-          part.type === 'text' ? { text: part.text } : { inlineData: { mimeType: part.image.mimeType, data: part.image.base64 } },
+          part.type === 'text'
+            ? { text: part.text }
+            : { inlineData: { mimeType: part.image.mimeType, data: part.image.base64 } },
         ),
       })),
-    generationConfig: { responseModalities: request.modalities.map((modality) => (modality === 'image' ? 'IMAGE' : 'TEXT')) },
+    generationConfig: {
+      responseModalities: request.modalities.map((modality) => (modality === 'image' ? 'IMAGE' : 'TEXT')),
+    },
   };
   if (system.length > 0) {
-    body.systemInstruction = { parts: system.flatMap((message) => message.parts.flatMap((part) => (part.type === 'text' ? [{ text: part.text }] : []))) };
+    body.systemInstruction = {
+      parts: system.flatMap((message) =>
+        message.parts.flatMap((part) => (part.type === 'text' ? [{ text: part.text }] : [])),
+      ),
+    };
   }
   const config = body.generationConfig!;
   if (request.aspectRatio) config.imageConfig = { aspectRatio: request.aspectRatio };
@@ -54,7 +68,8 @@ export function candidateOutput(candidate: GeminiCandidate): { text: string; ima
   const images: InlineImage[] = [];
   for (const part of candidate.content?.parts ?? []) {
     if ('text' in part && typeof part.text === 'string' && !part.thought) text += part.text;
-    else if ('inlineData' in part && part.inlineData?.data) images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
+    else if ('inlineData' in part && part.inlineData?.data)
+      images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
   }
   return { text, images };
 }
@@ -63,7 +78,12 @@ export function toChatChoices(response: GenerateContentResponse, n: number): Cha
   const candidates = response.candidates ?? [];
   if (candidates.length === 0) {
     // The prompt itself was blocked (promptFeedback), or nothing came back: a refusal per choice.
-    return Array.from({ length: n }, (_, index) => ({ index, text: null, images: [], finishReason: 'content_filter' as const }));
+    return Array.from({ length: n }, (_, index) => ({
+      index,
+      text: null,
+      images: [],
+      finishReason: 'content_filter' as const,
+    }));
   }
   return candidates.map((candidate, position) => {
     const { text, images } = candidateOutput(candidate);
@@ -80,10 +100,15 @@ export function toChatChoices(response: GenerateContentResponse, n: number): Cha
 export function isRefusal(response: GenerateContentResponse): boolean {
   if (response.promptFeedback?.blockReason) return true;
   const candidates = response.candidates ?? [];
-  return candidates.length > 0 && candidates.every((candidate) => {
-    const output = candidateOutput(candidate);
-    return finishReasonOf(candidate.finishReason) === 'content_filter' && output.images.length === 0 && output.text === '';
-  });
+  return (
+    candidates.length > 0 &&
+    candidates.every((candidate) => {
+      const output = candidateOutput(candidate);
+      return (
+        finishReasonOf(candidate.finishReason) === 'content_filter' && output.images.length === 0 && output.text === ''
+      );
+    })
+  );
 }
 
 export function refusalMessage(response: GenerateContentResponse): string {
@@ -93,9 +118,12 @@ export function refusalMessage(response: GenerateContentResponse): string {
 
 /** usageMetadata → tokens by kind: IMAGE entries of the details are image tokens, the rest text. */
 export function toUsage(metadata: GeminiUsageMetadata | undefined, images: number): UsageMeasure {
-  const count = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0);
+  const count = (value: unknown) =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
   const imageTokens = (details?: Array<{ modality?: string; tokenCount?: number }>) =>
-    (details ?? []).filter((detail) => detail.modality === 'IMAGE').reduce((sum, detail) => sum + count(detail.tokenCount), 0);
+    (details ?? [])
+      .filter((detail) => detail.modality === 'IMAGE')
+      .reduce((sum, detail) => sum + count(detail.tokenCount), 0);
   const prompt = count(metadata?.promptTokenCount);
   const candidates = count(metadata?.candidatesTokenCount) + count(metadata?.thoughtsTokenCount);
   const inputImage = Math.min(prompt, imageTokens(metadata?.promptTokensDetails));

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config/app.config.js';
-import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
+import { AppConfig } from '../../config/app.config.js';
+import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE, type UsageMeasure } from '../../usage/usage-measure.js';
+import { closestAspectRatio, GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
 import {
   type ChatProvider,
   type ChatRequest,
@@ -17,7 +18,6 @@ import {
 } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamTransportError } from '../upstream-http.js';
-import { GEMINI_ASPECT_RATIOS, closestAspectRatio } from '../aspect-ratios.js';
 import {
   addUsage,
   candidateOutput,
@@ -28,8 +28,8 @@ import {
   toGeminiRequest,
   toUsage,
 } from './gemini.mapper.js';
-import { VertexAuth } from './vertex-auth.js';
 import type { GenerateContentRequest, GenerateContentResponse } from './vertex.types.js';
+import { VertexAuth } from './vertex-auth.js';
 
 export interface VertexTarget {
   /** `…/publishers/google/models/{model}` without the method. */
@@ -58,7 +58,9 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
   resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<VertexTarget> {
     const { project, location, baseUrl } = this.config.vertex;
     if (!project) return { missing: ['VERTEX_PROJECT'] };
-    const base = baseUrl ?? (location === 'global' ? 'https://aiplatform.googleapis.com' : `https://${location}-aiplatform.googleapis.com`);
+    const base =
+      baseUrl ??
+      (location === 'global' ? 'https://aiplatform.googleapis.com' : `https://${location}-aiplatform.googleapis.com`);
     const upstreamModel = route.upstream_model ?? model.id.split('/').at(-1)!;
     return {
       target: {
@@ -71,7 +73,13 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
   async chat(target: VertexTarget, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
     const response = await this.generate(target, toGeminiRequest(request), signal);
     const choices = toChatChoices(response, request.n);
-    return { choices, usage: toUsage(response.usageMetadata, choices.reduce((sum, choice) => sum + choice.images.length, 0)) };
+    return {
+      choices,
+      usage: toUsage(
+        response.usageMetadata,
+        choices.reduce((sum, choice) => sum + choice.images.length, 0),
+      ),
+    };
   }
 
   async *chatStream(target: VertexTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
@@ -127,7 +135,11 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
    * The images endpoint: `size` becomes the closest aspect ratio, `n` candidates (several calls
    * beyond 8), image output only. The response reports the pixel size Gemini really made.
    */
-  async generateImages(target: VertexTarget, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages> {
+  async generateImages(
+    target: VertexTarget,
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+  ): Promise<GeneratedImages> {
     const aspectRatio = closestAspectRatio(request.size);
     const batches: number[] = [];
     for (let left = request.n; left > 0; left -= MAX_CANDIDATES) batches.push(Math.min(left, MAX_CANDIDATES));
@@ -147,8 +159,13 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
         ),
       ),
     );
-    const images = responses.flatMap((response) => (response.candidates ?? []).flatMap((candidate) => candidateOutput(candidate).images));
-    const usage = responses.reduce<UsageMeasure>((sum, response) => addUsage(sum, toUsage(response.usageMetadata, 0)), EMPTY_USAGE);
+    const images = responses.flatMap((response) =>
+      (response.candidates ?? []).flatMap((candidate) => candidateOutput(candidate).images),
+    );
+    const usage = responses.reduce<UsageMeasure>(
+      (sum, response) => addUsage(sum, toUsage(response.usageMetadata, 0)),
+      EMPTY_USAGE,
+    );
     if (images.length === 0) {
       const refused = responses.find(isRefusal) ?? responses[0]!;
       throw new GatewayError(ErrorCode.ContentPolicyViolation, refusalMessage(refused), { param: 'prompt' });
@@ -164,7 +181,11 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
     };
   }
 
-  private async generate(target: VertexTarget, body: GenerateContentRequest, signal: AbortSignal): Promise<GenerateContentResponse> {
+  private async generate(
+    target: VertexTarget,
+    body: GenerateContentRequest,
+    signal: AbortSignal,
+  ): Promise<GenerateContentResponse> {
     try {
       const response = await this.http.postJson<GenerateContentResponse>({
         url: `${target.modelUrl}:generateContent`,

@@ -1,9 +1,7 @@
 import type { JsonText } from '../../common/json/raw-json.js';
 
 /** Vertex AI `generateContent` wire types (v1), as far as Easel uses them. */
-export type GeminiPart =
-  | { text: string; thought?: boolean }
-  | { inlineData: { mimeType: string; data: JsonText } };
+export type GeminiPart = { text: string; thought?: boolean } | { inlineData: { mimeType: string; data: JsonText } };
 
 export interface GeminiContent {
   role?: 'user' | 'model';
