@@ -12,12 +12,15 @@ const app = Fastify({ bodyLimit: 50 * 1024 * 1024 });
 
 app.post('/v1/images/generations', async (incoming, reply) => {
   const { prompt } = incoming.body as { prompt: string };
-  const response = await request(`${upstream}/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview`, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json', 'api-key': process.env.AZURE_OPENAI_API_KEY ?? '' },
-    body: JSON.stringify({ prompt }),
-  });
+  const response = await request(
+    `${upstream}/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview`,
+    {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json', 'api-key': process.env.AZURE_OPENAI_API_KEY ?? '' },
+      body: JSON.stringify({ prompt }),
+    },
+  );
   const chunks: Buffer[] = [];
   for await (const chunk of response.body) chunks.push(chunk as Buffer);
   return reply.code(response.statusCode).header('content-type', 'application/json').send(Buffer.concat(chunks));

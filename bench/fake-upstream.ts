@@ -26,7 +26,8 @@ interface Answers {
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const AZURE_PATH = /^\/openai\/deployments\/[^/]+\/images\/generations\?api-version=/;
-const VERTEX_PATH = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/[^/:]+:(generateContent|streamGenerateContent\?alt=sse)/;
+const VERTEX_PATH =
+  /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/[^/:]+:(generateContent|streamGenerateContent\?alt=sse)/;
 
 /** Base64 of a PNG-signed byte string whose encoding is `length` characters (a multiple of 4). */
 function imageBase64(length: number): string {
@@ -44,7 +45,12 @@ function build(settings: Settings): Answers {
       quality: 'low',
       size: '1024x1024',
       data: [{ b64_json: image }],
-      usage: { input_tokens: 6, input_tokens_details: { text_tokens: 6, image_tokens: 0 }, output_tokens: 272, total_tokens: 278 },
+      usage: {
+        input_tokens: 6,
+        input_tokens_details: { text_tokens: 6, image_tokens: 0 },
+        output_tokens: 272,
+        total_tokens: 278,
+      },
     }),
   );
   const usageMetadata = {
@@ -57,10 +63,16 @@ function build(settings: Settings): Answers {
       { modality: 'IMAGE', tokenCount: 1290 },
     ],
   };
-  const candidate = (parts: object[], finishReason?: string) => ({ content: { role: 'model', parts }, index: 0, ...(finishReason ? { finishReason } : {}) });
+  const candidate = (parts: object[], finishReason?: string) => ({
+    content: { role: 'model', parts },
+    index: 0,
+    ...(finishReason ? { finishReason } : {}),
+  });
   const vertexJson = Buffer.from(
     JSON.stringify({
-      candidates: [candidate([{ text: 'Here is your image.' }, { inlineData: { mimeType: 'image/png', data: image } }], 'STOP')],
+      candidates: [
+        candidate([{ text: 'Here is your image.' }, { inlineData: { mimeType: 'image/png', data: image } }], 'STOP'),
+      ],
       usageMetadata,
       modelVersion: 'gemini-2.5-flash-image',
     }),
@@ -68,7 +80,10 @@ function build(settings: Settings): Answers {
   const event = (body: object) => Buffer.from(`data: ${JSON.stringify(body)}\r\n\r\n`);
   const vertexEvents = [
     event({ candidates: [candidate([{ text: 'Here is your image.' }])], modelVersion: 'gemini-2.5-flash-image' }),
-    event({ candidates: [candidate([{ inlineData: { mimeType: 'image/png', data: image } }])], modelVersion: 'gemini-2.5-flash-image' }),
+    event({
+      candidates: [candidate([{ inlineData: { mimeType: 'image/png', data: image } }])],
+      modelVersion: 'gemini-2.5-flash-image',
+    }),
     event({ candidates: [candidate([], 'STOP')], usageMetadata, modelVersion: 'gemini-2.5-flash-image' }),
   ];
   return { azureImages, vertexJson, vertexEvents };
@@ -93,14 +108,18 @@ export function startFakeUpstream(port: number): Promise<number> {
       if (request.method === 'POST' && AZURE_PATH.test(url)) {
         if (request.headers['api-key'] !== BENCH_AZURE_KEY) return void response.writeHead(401).end();
         const body = answers.azureImages;
-        return later(() => response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body));
+        return later(() =>
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body),
+        );
       }
       const vertex = VERTEX_PATH.exec(url);
       if (request.method === 'POST' && vertex) {
         if (request.headers.authorization !== `Bearer ${BENCH_VERTEX_TOKEN}`) return void response.writeHead(401).end();
         if (vertex[1] === 'generateContent') {
           const body = answers.vertexJson;
-          return later(() => response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body));
+          return later(() =>
+            response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body),
+          );
         }
         const events = answers.vertexEvents;
         return later(() => {
@@ -109,11 +128,15 @@ export function startFakeUpstream(port: number): Promise<number> {
           response.end();
         });
       }
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${request.method} ${url}` } }));
+      response
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no route ${request.method} ${url}` } }));
     });
   });
   server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 if (process.argv[1]?.endsWith('fake-upstream.js')) {

@@ -14,7 +14,12 @@ export interface Child {
  * Starts `node <args>` with `env` and resolves once `ready` answers; its output goes to the
  * bench's stderr only with BENCH_VERBOSE=1 (log lines are written either way, as in production).
  */
-export async function startNode(name: string, args: string[], env: Record<string, string>, ready: () => Promise<boolean>): Promise<Child> {
+export async function startNode(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+): Promise<Child> {
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],

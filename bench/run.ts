@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { generateApiKeySecret } from '../src/auth/api-key.secret.js';
 import { freePort } from '../test/utils/free-port.js';
 import { BENCH_AZURE_KEY, BENCH_VERTEX_TOKEN } from './fake-upstream.js';
-import { type LoadResult, type LoadSample, type Target, load, summarize, timeToFirstByte } from './load.js';
+import { load, type LoadResult, type LoadSample, summarize, type Target, timeToFirstByte } from './load.js';
 import { type Child, meter, rssMb, sleep, startNode } from './processes.js';
 import { measureUsageRecording, type UsageRecordingResult } from './usage-recording.js';
 
@@ -34,7 +34,6 @@ interface Row {
   cpuUsPerRequest: number;
 }
 
-
 const ok = (url: string) => async () => (await fetch(url)).ok;
 
 // --- the three processes ---------------------------------------------------------------------
@@ -51,7 +50,10 @@ const easelData = mkdtempSync(join(tmpdir(), 'easel-bench-'));
 const adminKey = generateApiKeySecret().key;
 const easel = await startNode(
   'Easel',
-  [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), 'dist-bench/src/main.js'],
+  [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    'dist-bench/src/main.js',
+  ],
   {
     HOST: '127.0.0.1',
     PORT: String(easelPort),
@@ -70,7 +72,12 @@ const easelKey = await createEaselKey();
 
 const bareProxyPort = await freePort();
 const bareProxyUrl = `http://127.0.0.1:${bareProxyPort}`;
-const bareProxy = await startNode('bare proxy', ['dist-bench/bench/bare-proxy.js', String(bareProxyPort), fakeUrl], { AZURE_OPENAI_API_KEY: BENCH_AZURE_KEY }, ok(bareProxyUrl));
+const bareProxy = await startNode(
+  'bare proxy',
+  ['dist-bench/bench/bare-proxy.js', String(bareProxyPort), fakeUrl],
+  { AZURE_OPENAI_API_KEY: BENCH_AZURE_KEY },
+  ok(bareProxyUrl),
+);
 
 const portkeyPort = await freePort();
 const portkeyUrl = `http://127.0.0.1:${portkeyPort}`;
@@ -87,7 +94,8 @@ async function createEaselKey(): Promise<string> {
     headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'bench', team: 'default' }),
   });
-  if (response.status !== 201) throw new Error(`creating the bench key failed: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`creating the bench key failed: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { key: string }).key;
 }
 
@@ -131,12 +139,19 @@ const streamTargets: Partial<Record<TargetName, Target>> = {
   direct: {
     url: `${fakeUrl}/v1/projects/bench/locations/global/publishers/google/models/gemini-2.5-flash-image:streamGenerateContent?alt=sse`,
     headers: { authorization: `Bearer ${BENCH_VERTEX_TOKEN}` },
-    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: PROMPT }] }], generationConfig: { responseModalities: ['IMAGE', 'TEXT'] } }),
+    body: JSON.stringify({
+      contents: [{ role: 'user', parts: [{ text: PROMPT }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    }),
   },
   easel: {
     url: `${easelUrl}/v1/chat/completions`,
     headers: { authorization: `Bearer ${easelKey}` },
-    body: JSON.stringify({ model: 'vertex/google/gemini-2.5-flash-image', stream: true, messages: [{ role: 'user', content: PROMPT }] }),
+    body: JSON.stringify({
+      model: 'vertex/google/gemini-2.5-flash-image',
+      stream: true,
+      messages: [{ role: 'user', content: PROMPT }],
+    }),
   },
   portkey: {
     url: `${portkeyUrl}/v1/chat/completions`,
@@ -147,11 +162,21 @@ const streamTargets: Partial<Record<TargetName, Target>> = {
       'x-portkey-vertex-project-id': 'bench',
       'x-portkey-vertex-region': 'global',
     },
-    body: JSON.stringify({ model: 'gemini-2.5-flash-image', stream: true, messages: [{ role: 'user', content: PROMPT }] }),
+    body: JSON.stringify({
+      model: 'gemini-2.5-flash-image',
+      stream: true,
+      messages: [{ role: 'user', content: PROMPT }],
+    }),
   },
 };
 
-const processOf: Record<TargetName, Child> = { direct: fake, 'bare proxy': bareProxy, easel, 'easel (url)': easel, portkey };
+const processOf: Record<TargetName, Child> = {
+  direct: fake,
+  'bare proxy': bareProxy,
+  easel,
+  'easel (url)': easel,
+  portkey,
+};
 
 async function upstream(settings: { imageBase64Bytes: number; latencyMs: number }): Promise<void> {
   const response = await fetch(`${fakeUrl}/__bench`, { method: 'PUT', body: JSON.stringify(settings) });
@@ -174,7 +199,9 @@ async function scenario(
 ): Promise<void> {
   await upstream(settings);
   for (const target of targets) await load(imageTargets[target], connections, WARMUP_SECONDS);
-  const measured = new Map(targets.map((target) => [target, { samples: [] as LoadSample[], cpuSeconds: 0, peakRssMb: 0 }]));
+  const measured = new Map(
+    targets.map((target) => [target, { samples: [] as LoadSample[], cpuSeconds: 0, peakRssMb: 0 }]),
+  );
   for (let round = 0; round < rounds; round++) {
     for (const target of targets) {
       await sleep(500);
@@ -189,8 +216,16 @@ async function scenario(
   }
   for (const [target, totals] of measured) {
     const result = summarize(totals.samples);
-    rows.push({ scenario: name, target, result, peakRssMb: totals.peakRssMb, cpuUsPerRequest: (totals.cpuSeconds * 1e6) / Math.max(1, result.requests) });
-    console.error(`${name} · ${target}: ${result.throughputRps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.failures} failed`);
+    rows.push({
+      scenario: name,
+      target,
+      result,
+      peakRssMb: totals.peakRssMb,
+      cpuUsPerRequest: (totals.cpuSeconds * 1e6) / Math.max(1, result.requests),
+    });
+    console.error(
+      `${name} · ${target}: ${result.throughputRps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.failures} failed`,
+    );
   }
 }
 
@@ -200,8 +235,16 @@ async function streamingScenario(name: string, count: number): Promise<void> {
     const gauge = meter(processOf[target].pid);
     const result = await timeToFirstByte(request, count, 30);
     const usage = gauge.stop();
-    rows.push({ scenario: name, target, result, peakRssMb: usage.peakRssMb, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / Math.max(1, result.requests + 30) });
-    console.error(`${name} · ${target}: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.failures} failed`);
+    rows.push({
+      scenario: name,
+      target,
+      result,
+      peakRssMb: usage.peakRssMb,
+      cpuUsPerRequest: (usage.cpuSeconds * 1e6) / Math.max(1, result.requests + 30),
+    });
+    console.error(
+      `${name} · ${target}: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.failures} failed`,
+    );
   }
 }
 
@@ -217,7 +260,13 @@ await scenario('small, 1 connection', SMALL, 1, ['direct', 'bare proxy', 'easel'
 await scenario('small, 64 connections', SMALL, 64, ['direct', 'bare proxy', 'easel', 'portkey']);
 // Before the 4 MB bodies, whose garbage would otherwise be counted as this scenario's memory;
 // one round, since requests still open when a round ends are not counted.
-await scenario('1,000 open requests, upstream 2 s', { imageBase64Bytes: 128, latencyMs: 2000 }, 1000, ['direct', 'bare proxy', 'easel', 'portkey'], 1);
+await scenario(
+  '1,000 open requests, upstream 2 s',
+  { imageBase64Bytes: 128, latencyMs: 2000 },
+  1000,
+  ['direct', 'bare proxy', 'easel', 'portkey'],
+  1,
+);
 await scenario('4 MB base64, 16 connections', LARGE, 16, ['direct', 'bare proxy', 'easel', 'easel (url)', 'portkey']);
 await streamingScenario('chat stream, time to first byte', 300);
 await sleep(SETTLE_MS);
@@ -242,7 +291,8 @@ function render(
   elapsedS: number,
 ): string {
   const ms = (value: number) => (Number.isNaN(value) ? '—' : value.toFixed(2));
-  const find = (scenarioName: string, target: TargetName) => all.find((row) => row.scenario === scenarioName && row.target === target);
+  const find = (scenarioName: string, target: TargetName) =>
+    all.find((row) => row.scenario === scenarioName && row.target === target);
   const lines = [
     `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} · ${Math.round(totalmem() / 2 ** 30)} GiB · Node.js ${process.version} · Portkey ${PORTKEY_VERSION} · ${SECONDS} s per run after a ${WARMUP_SECONDS} s warm-up · the whole run took ${Math.round(elapsedS)} s`,
     '',
@@ -263,7 +313,11 @@ function render(
     `Usage recording (${usage.records.toLocaleString('en')} records, in process): building and queueing a record p50 ${usage.queueP50Us.toFixed(1)} µs, p99 ${usage.queueP99Us.toFixed(1)} µs; all of it, batched INSERTs included, costs this process ${usage.cpuUsPerRecord.toFixed(1)} µs of CPU per record (${usage.recordsPerSecond.toLocaleString('en')} records/s into PostgreSQL, ${usage.stored.toLocaleString('en')} stored). It happens after the response is sent.`,
   );
   const c1 = { easel: find('small, 1 connection', 'easel')!, direct: find('small, 1 connection', 'direct')! };
-  const c64 = { easel: find('small, 64 connections', 'easel')!, direct: find('small, 64 connections', 'direct')!, portkey: find('small, 64 connections', 'portkey')! };
+  const c64 = {
+    easel: find('small, 64 connections', 'easel')!,
+    direct: find('small, 64 connections', 'direct')!,
+    portkey: find('small, 64 connections', 'portkey')!,
+  };
   const large = {
     b64: find('4 MB base64, 16 connections', 'easel')!,
     url: find('4 MB base64, 16 connections', 'easel (url)')!,
@@ -271,17 +325,54 @@ function render(
   };
   const open = find('1,000 open requests, upstream 2 s', 'easel')!;
   const targets: Array<[string, string, boolean]> = [
-    ['small, 1 connection: added p50 ≤ 0.5 ms', ms(c1.easel.result.p50Ms - c1.direct.result.p50Ms), c1.easel.result.p50Ms - c1.direct.result.p50Ms <= 0.5],
-    ['small, 1 connection: added p99 ≤ 2 ms', ms(c1.easel.result.p99Ms - c1.direct.result.p99Ms), c1.easel.result.p99Ms - c1.direct.result.p99Ms <= 2],
-    ['small, 64 connections: ≥ 3× Portkey req/s', `${(c64.easel.result.throughputRps / c64.portkey.result.throughputRps).toFixed(2)}×`, c64.easel.result.throughputRps >= 3 * c64.portkey.result.throughputRps],
-    ['small, 64 connections: ≥ 0.5× direct req/s', `${(c64.easel.result.throughputRps / c64.direct.result.throughputRps).toFixed(2)}×`, c64.easel.result.throughputRps >= 0.5 * c64.direct.result.throughputRps],
-    ['4 MB b64_json: ≥ 0.7× direct req/s', `${(large.b64.result.throughputRps / large.direct.result.throughputRps).toFixed(2)}×`, large.b64.result.throughputRps >= 0.7 * large.direct.result.throughputRps],
-    ['4 MB url: ≥ 0.5× direct req/s', `${(large.url.result.throughputRps / large.direct.result.throughputRps).toFixed(2)}×`, large.url.result.throughputRps >= 0.5 * large.direct.result.throughputRps],
-    ['RSS idle ≤ 150 MB', `${Math.max(idle.idleAtStart.easel, idle.idleAtEnd.easel).toFixed(0)} MB`, Math.max(idle.idleAtStart.easel, idle.idleAtEnd.easel) <= 150],
+    [
+      'small, 1 connection: added p50 ≤ 0.5 ms',
+      ms(c1.easel.result.p50Ms - c1.direct.result.p50Ms),
+      c1.easel.result.p50Ms - c1.direct.result.p50Ms <= 0.5,
+    ],
+    [
+      'small, 1 connection: added p99 ≤ 2 ms',
+      ms(c1.easel.result.p99Ms - c1.direct.result.p99Ms),
+      c1.easel.result.p99Ms - c1.direct.result.p99Ms <= 2,
+    ],
+    [
+      'small, 64 connections: ≥ 3× Portkey req/s',
+      `${(c64.easel.result.throughputRps / c64.portkey.result.throughputRps).toFixed(2)}×`,
+      c64.easel.result.throughputRps >= 3 * c64.portkey.result.throughputRps,
+    ],
+    [
+      'small, 64 connections: ≥ 0.5× direct req/s',
+      `${(c64.easel.result.throughputRps / c64.direct.result.throughputRps).toFixed(2)}×`,
+      c64.easel.result.throughputRps >= 0.5 * c64.direct.result.throughputRps,
+    ],
+    [
+      '4 MB b64_json: ≥ 0.7× direct req/s',
+      `${(large.b64.result.throughputRps / large.direct.result.throughputRps).toFixed(2)}×`,
+      large.b64.result.throughputRps >= 0.7 * large.direct.result.throughputRps,
+    ],
+    [
+      '4 MB url: ≥ 0.5× direct req/s',
+      `${(large.url.result.throughputRps / large.direct.result.throughputRps).toFixed(2)}×`,
+      large.url.result.throughputRps >= 0.5 * large.direct.result.throughputRps,
+    ],
+    [
+      'RSS idle ≤ 150 MB',
+      `${Math.max(idle.idleAtStart.easel, idle.idleAtEnd.easel).toFixed(0)} MB`,
+      Math.max(idle.idleAtStart.easel, idle.idleAtEnd.easel) <= 150,
+    ],
     ['RSS with 1,000 slow requests in flight ≤ 400 MB', `${open.peakRssMb.toFixed(0)} MB`, open.peakRssMb <= 400],
-    ['usage recording adds ≤ 0.1 ms p50', `${(usage.cpuUsPerRecord / 1000).toFixed(3)} ms`, usage.cpuUsPerRecord <= 100],
+    [
+      'usage recording adds ≤ 0.1 ms p50',
+      `${(usage.cpuUsPerRecord / 1000).toFixed(3)} ms`,
+      usage.cpuUsPerRecord <= 100,
+    ],
   ];
-  lines.push('', '| target | measured | met |', '|---|---:|:---:|', ...targets.map(([what, value, met]) => `| ${what} | ${value} | ${met ? 'yes' : '**no**'} |`));
+  lines.push(
+    '',
+    '| target | measured | met |',
+    '|---|---:|:---:|',
+    ...targets.map(([what, value, met]) => `| ${what} | ${value} | ${met ? 'yes' : '**no**'} |`),
+  );
   return lines.join('\n');
 }
 

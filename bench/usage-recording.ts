@@ -17,8 +17,9 @@ import { runMigrationsExclusively } from '../src/database/migration-runner.js';
 import { buildDataSourceOptions } from '../src/database/typeorm.options.js';
 import { TeamEntity } from '../src/teams/team.entity.js';
 import { TeamsService } from '../src/teams/teams.service.js';
-import { UsageRecordEntity } from '../src/usage/usage-record.entity.js';
 import { UsageRecorder, type UsageRecordRow } from '../src/usage/usage.recorder.js';
+import { UsageRecordEntity } from '../src/usage/usage-record.entity.js';
+import { UsageRecordWriter } from '../src/usage/usage-record.writer.js';
 import { percentile } from './load.js';
 
 export interface UsageRecordingResult {
@@ -34,24 +35,54 @@ export interface UsageRecordingResult {
 function row(i: number): UsageRecordRow {
   const prompt = `a watercolour otter number ${i}`;
   return {
-    id: randomUUID(), createdAt: new Date().toISOString(), requestId: `bench-${i}`, apiKeyId: null, team: 'default',
-    endpoint: 'images', model: 'azure/openai/gpt-image-1', provider: 'azure-openai', route: 'default', status: 'success',
-    httpStatus: 200, errorCode: null, latencyMs: 12, upstreamLatencyMs: 10, images: 1, size: '1024x1024', quality: 'low',
-    inputTextTokens: 10, inputImageTokens: 0, cachedInputTokens: 0, outputTextTokens: 0, outputImageTokens: 272,
-    inputTokens: 10, outputTokens: 272, costUsd: '0.010930000000', priceVersion: 1, user: null,
-    promptSha256: createHash('sha256').update(prompt).digest('hex'), promptLength: prompt.length, promptText: null,
+    id: randomUUID(),
+    createdAt: new Date().toISOString(),
+    requestId: `bench-${i}`,
+    apiKeyId: null,
+    team: 'default',
+    endpoint: 'images',
+    model: 'azure/openai/gpt-image-1',
+    provider: 'azure-openai',
+    route: 'default',
+    status: 'success',
+    httpStatus: 200,
+    errorCode: null,
+    latencyMs: 12,
+    upstreamLatencyMs: 10,
+    images: 1,
+    size: '1024x1024',
+    quality: 'low',
+    inputTextTokens: 10,
+    inputImageTokens: 0,
+    cachedInputTokens: 0,
+    outputTextTokens: 0,
+    outputImageTokens: 272,
+    inputTokens: 10,
+    outputTokens: 272,
+    costUsd: '0.010930000000',
+    priceVersion: 1,
+    user: null,
+    promptSha256: createHash('sha256').update(prompt).digest('hex'),
+    promptLength: prompt.length,
+    promptText: null,
   };
 }
 
 export async function measureUsageRecording(total: number): Promise<UsageRecordingResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'easel-bench-usage-'));
   const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir, database: 'easel' });
-  const dataSource = await new DataSource(buildDataSourceOptions(process.env.DATABASE_URL ?? embedded!.url)).initialize();
+  const dataSource = await new DataSource(
+    buildDataSourceOptions(process.env.DATABASE_URL ?? embedded!.url),
+  ).initialize();
   try {
     await runMigrationsExclusively(dataSource);
     await dataSource.query("DELETE FROM usage_records WHERE request_id LIKE 'bench-%'");
-    const budgets = new BudgetsService(new BudgetSpendRepository(dataSource), new TeamsService(dataSource.getRepository(TeamEntity)));
-    const recorder = new UsageRecorder(dataSource.getRepository(UsageRecordEntity), AppConfig.fromEnv({ EASEL_DATA_DIR: dataDir }), budgets);
+    const budgets = new BudgetsService(
+      new BudgetSpendRepository(dataSource),
+      new TeamsService(dataSource.getRepository(TeamEntity)),
+    );
+    const writer = new UsageRecordWriter(dataSource.getRepository(UsageRecordEntity), budgets);
+    const recorder = new UsageRecorder(writer, AppConfig.fromEnv({ EASEL_DATA_DIR: dataDir }));
 
     const calls: number[] = [];
     const cpu = process.cpuUsage();
@@ -67,7 +98,10 @@ export async function measureUsageRecording(total: number): Promise<UsageRecordi
     await recorder.flush();
     const wallS = (performance.now() - wallStart) / 1000;
     const used = process.cpuUsage(cpu);
-    const stored = Number((await dataSource.query("SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'bench-%'"))[0].n);
+    const [count] = await dataSource.query<Array<{ n: string }>>(
+      "SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'bench-%'",
+    );
+    const stored = Number(count!.n);
     calls.sort((a, b) => a - b);
     return {
       records: total,

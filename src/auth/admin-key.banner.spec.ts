@@ -5,7 +5,9 @@ describe(AdminKeyBanner.name, () => {
   it('writes the block to stderr as it is, not through the JSON logger', () => {
     const sut = new AdminKeyBanner();
     const written: string[] = [];
-    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    const stderr = jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
     try {
       sut.print('the block\n');
     } finally {

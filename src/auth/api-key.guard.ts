@@ -2,8 +2,8 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
-import { ACCESS_KEY, type Access, type AuthenticatedRequest } from './auth.decorators.js';
-import { ApiKeysService } from './api-keys.service.js';
+import { ApiKeyAuthenticator } from './api-key.authenticator.js';
+import { type Access, ACCESS_KEY, type AuthenticatedRequest } from './auth.decorators.js';
 
 /**
  * Global guard, deny by default: every route needs a valid key unless marked `@Public()`;
@@ -13,7 +13,7 @@ import { ApiKeysService } from './api-keys.service.js';
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly apiKeys: ApiKeysService,
+    private readonly authenticator: ApiKeyAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -24,7 +24,8 @@ export class ApiKeyGuard implements CanActivate {
     if (access === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     // Resolved already by ApiKeyResolver before the body was read (/v1, /admin); otherwise this throws the 401.
-    const principal = request.principal ?? (await this.apiKeys.authenticate(bearerToken(request.headers.authorization)));
+    const principal =
+      request.principal ?? (await this.authenticator.authenticate(bearerToken(request.headers.authorization)));
     if (access === 'admin' && !principal.isAdmin) {
       throw new GatewayError(ErrorCode.PermissionDenied, 'This route needs an admin key.');
     }

@@ -1,11 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { uuidPipe } from '../common/validation/uuid.pipe.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AdminOnly } from './auth.decorators.js';
 import { ApiKeyListResponse, ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.response.js';
 import { CreateApiKeyDto, UpdateApiKeyDto } from './dto/create-api-key.dto.js';
-import { uuidPipe } from '../common/validation/uuid.pipe.js';
 
 @ApiTags('admin')
 @AdminOnly()
@@ -31,7 +38,9 @@ export class ApiKeysController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: "Change a key's name, team, allowed models, expiry, rpm or monthly budget (null clears a limit)" })
+  @ApiOperation({
+    summary: "Change a key's name, team, allowed models, expiry, rpm or monthly budget (null clears a limit)",
+  })
   @ApiOkResponse({ type: ApiKeyResponse })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })

@@ -1,4 +1,9 @@
-import { AUTH_FAILURE_WINDOW_MS, AUTH_FAILURES_PER_WINDOW, AuthFailureLimiter, clientKey } from './auth-failure.limiter.js';
+import {
+  AUTH_FAILURE_WINDOW_MS,
+  AUTH_FAILURES_PER_WINDOW,
+  AuthFailureLimiter,
+  clientKey,
+} from './auth-failure.limiter.js';
 
 describe(AuthFailureLimiter.name, () => {
   const start = 1_800_000_000_000;
@@ -26,7 +31,8 @@ describe(AuthFailureLimiter.name, () => {
 
   it('counts an IPv6 /64 as one address, and IPv4-mapped addresses as IPv4', () => {
     const sut = new AuthFailureLimiter();
-    for (let i = 0; i < AUTH_FAILURES_PER_WINDOW; i++) sut.recordFailure(`2001:db8:1:2::${(i + 1).toString(16)}`, start);
+    for (let i = 0; i < AUTH_FAILURES_PER_WINDOW; i++)
+      sut.recordFailure(`2001:db8:1:2::${(i + 1).toString(16)}`, start);
 
     expect(sut.blocked('2001:db8:1:2:ffff::1', start)).toBeDefined();
     expect(sut.blocked('2001:db8:1:3::1', start)).toBeUndefined();

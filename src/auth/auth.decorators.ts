@@ -1,7 +1,7 @@
-import { createParamDecorator, type ExecutionContext, SetMetadata, applyDecorators } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { EaselRequest } from '../common/http/request-context.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import type { EaselRequest } from '../common/http/request-context.js';
 import type { Principal } from './principal.js';
 
 export const ACCESS_KEY = 'easel:access';

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig } from '../config/app.config.js';
 import type { EaselRequest } from '../common/http/request-context.js';
+import { AppConfig } from '../config/app.config.js';
 import { TeamsModule } from '../teams/teams.module.js';
 import { AdminBootstrapService } from './admin-bootstrap.service.js';
 import { AdminKeyBanner } from './admin-key.banner.js';
+import { AdminKeyRepository } from './admin-key.repository.js';
+import { ApiKeyAuthenticator } from './api-key.authenticator.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeyResolver } from './api-key.resolver.js';
@@ -13,6 +15,7 @@ import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthFailureLimiter } from './auth-failure.limiter.js';
 import { KeyInvalidationBus } from './key-invalidation.bus.js';
+import { KeyLastUsedTracker } from './key-last-used.tracker.js';
 import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
 import { RateLimitStorage } from './throttling/rate-limit.storage.js';
 
@@ -41,7 +44,19 @@ class RateLimitStorageModule {}
     }),
   ],
   controllers: [ApiKeysController],
-  providers: [AdminBootstrapService, AdminKeyBanner, ApiKeysService, ApiKeyGuard, ApiKeyResolver, AuthFailureLimiter, KeyInvalidationBus, KeyThrottlerGuard],
-  exports: [ApiKeysService, ApiKeyGuard, KeyThrottlerGuard],
+  providers: [
+    AdminBootstrapService,
+    AdminKeyBanner,
+    AdminKeyRepository,
+    ApiKeyAuthenticator,
+    ApiKeysService,
+    ApiKeyGuard,
+    ApiKeyResolver,
+    AuthFailureLimiter,
+    KeyInvalidationBus,
+    KeyLastUsedTracker,
+    KeyThrottlerGuard,
+  ],
+  exports: [ApiKeysService, ApiKeyAuthenticator, ApiKeyGuard, ApiKeyResolver, KeyThrottlerGuard],
 })
 export class AuthModule {}

@@ -21,7 +21,9 @@ export class KeyInvalidationBus implements OnModuleInit {
     subscriber.on('message', (channel, keyHash) => {
       if (channel === CHANNEL) this.listeners.forEach((listener) => listener(keyHash));
     });
-    subscriber.subscribe(CHANNEL).catch((error: unknown) => this.logger.warn(`Cannot subscribe to key changes: ${String(error)}`));
+    subscriber
+      .subscribe(CHANNEL)
+      .catch((error: unknown) => this.logger.warn(`Cannot subscribe to key changes: ${String(error)}`));
   }
 
   onChange(listener: (keyHash: string) => void): void {
@@ -34,6 +36,8 @@ export class KeyInvalidationBus implements OnModuleInit {
     await this.redis
       .client()
       ?.publish(CHANNEL, keyHash)
-      .catch((error: unknown) => this.logger.warn(`Could not announce a key change (${String(error)}); other instances see it within 5 s`));
+      .catch((error: unknown) =>
+        this.logger.warn(`Could not announce a key change (${String(error)}); other instances see it within 5 s`),
+      );
   }
 }

@@ -21,29 +21,35 @@ export class BudgetSpendRepository {
    * conditional upsert, no lock to take). Returns the index of the first limit that refused (and
    * then nothing is reserved), or -1.
    */
-  async reserve(limits: ReadonlyArray<{ scope: string; limit: string }>, month: string, estimate: string): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      for (const [index, { scope, limit }] of limits.entries()) {
-        const admitted: unknown[] = await manager.query(
-          `INSERT INTO budget_spend (scope, month, spent, reserved)
+  async reserve(
+    limits: ReadonlyArray<{ scope: string; limit: string }>,
+    month: string,
+    estimate: string,
+  ): Promise<number> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        for (const [index, { scope, limit }] of limits.entries()) {
+          const admitted: unknown[] = await manager.query(
+            `INSERT INTO budget_spend (scope, month, spent, reserved)
              SELECT $1, $2, 0, $3::numeric WHERE $3::numeric <= $4::numeric
            ON CONFLICT (scope, month) DO UPDATE SET reserved = budget_spend.reserved + EXCLUDED.reserved
              WHERE budget_spend.spent + budget_spend.reserved + EXCLUDED.reserved <= $4::numeric
            RETURNING 1`,
-          [scope, month, estimate, limit],
-        );
-        // Throwing rolls back the reservations already made for this request.
-        if (admitted.length === 0) throw new Refused(index);
-      }
-      return -1;
-    }).catch((error: unknown) => {
-      if (error instanceof Refused) return error.index;
-      throw error;
-    });
+            [scope, month, estimate, limit],
+          );
+          // Throwing rolls back the reservations already made for this request.
+          if (admitted.length === 0) throw new Refused(index);
+        }
+        return -1;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof Refused) return error.index;
+        throw error;
+      });
   }
 
   /**
-   * Swaps reservations for actual costs, in the caller's transaction (the usage recorder's, so a
+   * Swaps reservations for actual costs, in the caller's transaction (`UsageRecordWriter`'s, so a
    * settlement commits with its usage record, and only then). Sums per scope and month first, and
    * locks the rows in (scope, month) order: the order in which `reserve` takes them (a request's
    * `key:` scope before its `team:` scope), so two writers cannot deadlock.

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
-import { type Pico, formatUsd, toNumericString } from '../common/money/usd.js';
+import { formatUsd, type Pico, toNumericString } from '../common/money/usd.js';
 import { TeamsService } from '../teams/teams.service.js';
 import { BudgetSpendRepository } from './budget-spend.repository.js';
 
@@ -29,7 +29,7 @@ export interface ReservationToSettle {
  * budget whose settled spend plus open reservations plus this estimate would pass its limit
  * refuses the request (429 insufficient_quota), so concurrent requests cannot overrun it
  * together. When the response ends, the reservation travels with the request's usage record, and
- * the usage recorder swaps it for the actual cost in the transaction that stores the record: a
+ * `UsageRecordWriter` swaps it for the actual cost in the transaction that stores the record: a
  * settlement is made exactly once, when its record is first stored, even if PostgreSQL was away
  * when the response ended (the record waits in the spool, and its settlement with it).
  */
@@ -44,13 +44,18 @@ export class BudgetsService {
    * undefined when no budget applies (then neither the estimate nor any database work is done).
    * `estimateCost` is called only when a budget applies.
    */
-  async reserve(principal: Principal, estimateCost: () => Pico, now = new Date()): Promise<BudgetReservation | undefined> {
+  async reserve(
+    principal: Principal,
+    estimateCost: () => Pico,
+    now = new Date(),
+  ): Promise<BudgetReservation | undefined> {
     const limits: Array<{ scope: string; limit: Pico; label: string }> = [];
     if (principal.monthlyBudget !== null && principal.keyId) {
       limits.push({ scope: `key:${principal.keyId}`, limit: principal.monthlyBudget, label: 'this API key' });
     }
     const teamBudget = await this.teams.monthlyBudgetOf(principal.team);
-    if (teamBudget !== null) limits.push({ scope: `team:${principal.team}`, limit: teamBudget, label: `team '${principal.team}'` });
+    if (teamBudget !== null)
+      limits.push({ scope: `team:${principal.team}`, limit: teamBudget, label: `team '${principal.team}'` });
     if (limits.length === 0) return undefined;
 
     const month = monthOf(now);
@@ -62,7 +67,9 @@ export class BudgetsService {
         toNumericString(estimate),
       )
       .catch((error: unknown) => {
-        throw new GatewayError(ErrorCode.NotReady, 'Easel cannot check budgets right now; retry shortly.', { cause: error });
+        throw new GatewayError(ErrorCode.NotReady, 'Easel cannot check budgets right now; retry shortly.', {
+          cause: error,
+        });
       });
     if (refused >= 0) {
       const { label, limit } = limits[refused]!;
@@ -81,13 +88,21 @@ export class BudgetsService {
 
   /**
    * Swaps reservations for actual costs (numeric strings), inside `manager`'s transaction: the
-   * usage recorder's, for the records it has just inserted (and only those, so a replayed record
+   * `UsageRecordWriter`'s, for the records it has just inserted (and only those, so a replayed record
    * never settles twice).
    */
-  settle(manager: EntityManager, settlements: ReadonlyArray<{ reservation: ReservationToSettle; actual: string }>): Promise<void> {
+  settle(
+    manager: EntityManager,
+    settlements: ReadonlyArray<{ reservation: ReservationToSettle; actual: string }>,
+  ): Promise<void> {
     return this.spend.settle(
       manager,
-      settlements.map(({ reservation, actual }) => ({ scopes: reservation.scopes, month: reservation.month, reserved: reservation.estimate, actual })),
+      settlements.map(({ reservation, actual }) => ({
+        scopes: reservation.scopes,
+        month: reservation.month,
+        reserved: reservation.estimate,
+        actual,
+      })),
     );
   }
 }

@@ -106,7 +106,13 @@ class KeysCliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: KeysCliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, TeamsModule, TypeOrmModule.forFeature([ApiKeyEntity])],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        TeamsModule,
+        TypeOrmModule.forFeature([ApiKeyEntity]),
+      ],
       providers: [ApiKeysService, KeyInvalidationBus],
     };
   }
@@ -116,7 +122,11 @@ class KeysCliModule {
  * Runs one command of `npm run keys` and returns its exit code: 0 done, 1 the command failed,
  * 2 usage error. Never throws; messages name the fix and carry no stack trace.
  */
-export async function runKeysCli(argv: string[], env: Record<string, string | undefined>, io: CliOutput): Promise<number> {
+export async function runKeysCli(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: CliOutput,
+): Promise<number> {
   let app: INestApplicationContext | undefined;
   try {
     const { command, argument, values, help } = parseCommandLine(argv);
@@ -128,7 +138,9 @@ export async function runKeysCli(argv: string[], env: Record<string, string | un
     const config = await configWithReachableDatabase(env);
     if (!config.database.url) {
       // Says where, so that a wrong EASEL_DATA_DIR (a new, empty database) does not go unnoticed.
-      io.err(`note: no running Easel server recorded a database in ${config.dataDir}; starting its embedded database for this command.`);
+      io.err(
+        `note: no running Easel server recorded a database in ${config.dataDir}; starting its embedded database for this command.`,
+      );
     }
     app = await NestFactory.createApplicationContext(KeysCliModule.forRoot(config), {
       logger: new CliLogger(io),
@@ -147,7 +159,9 @@ export async function runKeysCli(argv: string[], env: Record<string, string | un
     io.err(`Error: ${explain(error)}`);
     return 1;
   } finally {
-    await app?.close().catch((error: unknown) => io.err(`warning: closing the database connection failed: ${explain(error)}`));
+    await app
+      ?.close()
+      .catch((error: unknown) => io.err(`warning: closing the database connection failed: ${explain(error)}`));
   }
 }
 
@@ -198,7 +212,8 @@ async function checkedInput(command: string, argument: string | undefined, value
   switch (command) {
     case 'create': {
       if (values.name === undefined) throw new UsageError('create needs --name NAME (what the key is for).');
-      if (values.team === undefined) throw new UsageError('create needs --team TEAM (see `npm run keys -- team-list`).');
+      if (values.team === undefined)
+        throw new UsageError('create needs --team TEAM (see `npm run keys -- team-list`).');
       const rpm = values.rpm as string | undefined;
       return {
         dto: await validated(CreateApiKeyDto, {
@@ -215,10 +230,14 @@ async function checkedInput(command: string, argument: string | undefined, value
     case 'revoke': {
       const id = argument!;
       if (id.startsWith(API_KEY_PREFIX)) {
-        throw new UsageError("revoke takes the key's id, not the key itself: find the id by its prefix with `npm run keys -- list`.");
+        throw new UsageError(
+          "revoke takes the key's id, not the key itself: find the id by its prefix with `npm run keys -- list`.",
+        );
       }
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
-        throw new UsageError(`'${id}' is not a key id (a UUID such as 0b1f5a5e-5a8e-4c38-9a0e-6f7c2b0f4b0e): find it with \`npm run keys -- list\`.`);
+        throw new UsageError(
+          `'${id}' is not a key id (a UUID such as 0b1f5a5e-5a8e-4c38-9a0e-6f7c2b0f4b0e): find it with \`npm run keys -- list\`.`,
+        );
       }
       return { id };
     }
@@ -230,7 +249,10 @@ async function checkedInput(command: string, argument: string | undefined, value
 }
 
 async function validated<T extends object>(type: new () => T, plain: Record<string, unknown>): Promise<T> {
-  const instance = plainToInstance(type, Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined)));
+  const instance = plainToInstance(
+    type,
+    Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined)),
+  );
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length === 0) return instance;
   const { message, param } = toInvalidRequestError(errors);
@@ -257,7 +279,9 @@ async function execute(app: INestApplicationContext, command: string, input: Inp
         })
         .catch((error: unknown) => {
           if (error instanceof GatewayError && error.param === 'team') {
-            throw new CommandFailed(`no team '${dto.team}'; create it with \`npm run keys -- team-create ${dto.team}\``);
+            throw new CommandFailed(
+              `no team '${dto.team}'; create it with \`npm run keys -- team-create ${dto.team}\``,
+            );
           }
           throw error;
         });
@@ -278,7 +302,9 @@ async function execute(app: INestApplicationContext, command: string, input: Inp
       const dto = input.dto as CreateTeamDto;
       const team = await teams.create(dto.name, dto.monthly_budget_usd ?? null).catch((error: unknown) => {
         if (error instanceof GatewayError && error.code === ErrorCode.Conflict) {
-          throw new CommandFailed(`team '${dto.name}' already exists; list the teams with \`npm run keys -- team-list\``);
+          throw new CommandFailed(
+            `team '${dto.name}' already exists; list the teams with \`npm run keys -- team-list\``,
+          );
         }
         throw error;
       });
@@ -301,11 +327,15 @@ async function configWithReachableDatabase(env: Record<string, string | undefine
   const config = AppConfig.fromEnv(env);
   if (config.database.url) {
     const problem = await connectionProblem(config.database.url);
-    if (problem) throw new CommandFailed(`cannot connect to PostgreSQL at ${where(config.database.url)} (DATABASE_URL): ${problem}`);
+    if (problem)
+      throw new CommandFailed(
+        `cannot connect to PostgreSQL at ${where(config.database.url)} (DATABASE_URL): ${problem}`,
+      );
     return config;
   }
   const running = await readRunningDatabase(config.dataDir);
-  if (running && !(await connectionProblem(running.url))) return AppConfig.fromEnv({ ...env, DATABASE_URL: running.url });
+  if (running && !(await connectionProblem(running.url)))
+    return AppConfig.fromEnv({ ...env, DATABASE_URL: running.url });
   return config;
 }
 

@@ -5,6 +5,13 @@ import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
 /**
  * Typed, namespaced configuration built once at boot from validated environment variables.
  * Injected by class; tests build their own with `AppConfig.fromEnv({...})`.
+ *
+ * Two kinds of variable, one way to read each:
+ * - the fixed ones (SPEC §2, `envSchema`) through the typed fields below, validated at start;
+ * - those the model catalogue names per route (`endpoint_env`, `api_key_env`, and their defaults
+ *   `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`) through `variable(name)`, which the adapter
+ *   resolving the route calls at boot; a route whose variables are unset is not used.
+ * Variables that are validated but not read yet (`S3_*`, for the S3 store to come) have no field.
  */
 export class AppConfig {
   readonly http: { port: number; host: string; publicBaseUrl: string; corsOrigins: string[]; requestTimeoutMs: number };
@@ -13,13 +20,8 @@ export class AppConfig {
   readonly redisUrl?: string;
   readonly adminApiKey?: string;
   readonly modelsFile: string;
-  readonly storage: {
-    driver: Env['IMAGE_STORE'];
-    urlTtlSeconds: number;
-    signingSecret?: string;
-    s3: { bucket?: string; endpoint?: string; region?: string; forcePathStyle: boolean };
-  };
-  readonly azure: { endpoint?: string; apiKey?: string; apiVersion: string };
+  readonly storage: { driver: Env['IMAGE_STORE']; urlTtlSeconds: number; signingSecret?: string };
+  readonly azure: { apiVersion: string };
   readonly vertex: {
     project?: string;
     location: string;
@@ -41,7 +43,10 @@ export class AppConfig {
       port: env.PORT,
       host: env.HOST,
       publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
-      corsOrigins: env.CORS_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean) ?? [],
+      corsOrigins:
+        env.CORS_ORIGINS?.split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean) ?? [],
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     };
     this.dataDir = resolve(env.EASEL_DATA_DIR);
@@ -53,18 +58,8 @@ export class AppConfig {
       driver: env.IMAGE_STORE,
       urlTtlSeconds: env.IMAGE_URL_TTL_SECONDS,
       signingSecret: env.URL_SIGNING_SECRET,
-      s3: {
-        bucket: env.S3_BUCKET,
-        endpoint: env.S3_ENDPOINT,
-        region: env.S3_REGION,
-        forcePathStyle: env.S3_FORCE_PATH_STYLE,
-      },
     };
-    this.azure = {
-      endpoint: env.AZURE_OPENAI_ENDPOINT,
-      apiKey: env.AZURE_OPENAI_API_KEY,
-      apiVersion: env.AZURE_OPENAI_API_VERSION,
-    };
+    this.azure = { apiVersion: env.AZURE_OPENAI_API_VERSION };
     this.vertex = {
       project: env.VERTEX_PROJECT,
       location: env.VERTEX_LOCATION,
@@ -83,8 +78,9 @@ export class AppConfig {
   }
 
   /**
-   * A variable named in the model catalogue (a route's `endpoint_env`, `api_key_env`), read as
-   * given at start; empty counts as unset.
+   * A variable the model catalogue names (a route's `endpoint_env`, `api_key_env`, or their
+   * defaults), as given at start, trimmed; empty counts as unset. Any name is allowed, so the
+   * adapter that uses the value checks it (the schema checks only the default names).
    */
   variable(name: string): string | undefined {
     const value = this.raw[name]?.trim();

@@ -182,10 +182,14 @@ describe('validateEnv', () => {
       expect(validateEnv({ [name]: String(min) })).toHaveProperty(name, min);
       expect(validateEnv({ [name]: String(max) })).toHaveProperty(name, max);
       for (const value of [String(min - 1), String(max + 1), '99999999999999999999999']) {
-        expect(errorOf({ [name]: value }).problems[0]).toMatch(new RegExp(`^${name}: must be between ${min} and ${max}\\b.* \\(got "${value}"\\)$`));
+        expect(errorOf({ [name]: value }).problems[0]).toMatch(
+          new RegExp(`^${name}: must be between ${min} and ${max}\\b.* \\(got "${value}"\\)$`),
+        );
       }
       for (const value of ['abc', '1.5', '1e3', '0x10']) {
-        expect(errorOf({ [name]: value }).problems[0]).toMatch(new RegExp(`^${name}: must be a whole number .*between ${min} and ${max}\\b`));
+        expect(errorOf({ [name]: value }).problems[0]).toMatch(
+          new RegExp(`^${name}: must be a whole number .*between ${min} and ${max}\\b`),
+        );
       }
     });
 
@@ -196,7 +200,9 @@ describe('validateEnv', () => {
     it('names the bad CIDR of REMOTE_IMAGE_ALLOWED_NETWORKS and why it is bad', () => {
       const error = errorOf({ REMOTE_IMAGE_ALLOWED_NETWORKS: '10.20.0.0/16, 192.168.0.0/33' });
 
-      expect(error.problems[0]).toMatch(/^REMOTE_IMAGE_ALLOWED_NETWORKS: "192\.168\.0\.0\/33": the prefix must be 0\.\.32/);
+      expect(error.problems[0]).toMatch(
+        /^REMOTE_IMAGE_ALLOWED_NETWORKS: "192\.168\.0\.0\/33": the prefix must be 0\.\.32/,
+      );
     });
 
     it('names every bad variable at once', () => {

@@ -47,7 +47,10 @@ const cidrList = z.string().transform((value, context): Cidr[] => {
   try {
     return parseCidrList(value);
   } catch (error) {
-    context.addIssue({ code: 'custom', message: `${(error as Error).message} (a comma-separated list of CIDRs such as 10.20.0.0/16,fd00::/8)` });
+    context.addIssue({
+      code: 'custom',
+      message: `${(error as Error).message} (a comma-separated list of CIDRs such as 10.20.0.0/16,fd00::/8)`,
+    });
     return z.NEVER;
   }
 });
@@ -71,17 +74,23 @@ export const envSchema = z.object({
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 20, 'must be at least 20 characters'),
   EASEL_MODELS_FILE: optionalString,
   IMAGE_STORE: z.enum(['local', 's3']).default('local'),
+  // Validated now, read by the S3 store when it lands (AppConfig has no field for them yet).
   S3_BUCKET: optionalString,
   S3_ENDPOINT: httpUrl.optional(),
   S3_REGION: optionalString,
   S3_FORCE_PATH_STYLE: booleanString.default(false),
   IMAGE_URL_TTL_SECONDS: integer(1, 7 * 24 * 3600, 'seconds (7 days)').default(3600),
   URL_SIGNING_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  // The default Azure route's variables: validated here, read like every route's through AppConfig.variable().
   AZURE_OPENAI_ENDPOINT: httpUrl.optional(),
   AZURE_OPENAI_API_KEY: optionalString,
   AZURE_OPENAI_API_VERSION: z.string().trim().min(1).default('2025-04-01-preview'),
   VERTEX_PROJECT: optionalString,
-  VERTEX_LOCATION: z.string().trim().regex(/^[a-z0-9-]+$/, 'must be a location such as global or us-central1').default('global'),
+  VERTEX_LOCATION: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9-]+$/, 'must be a location such as global or us-central1')
+    .default('global'),
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   VERTEX_ACCESS_TOKEN: optionalString,
   VERTEX_BASE_URL: httpUrl.optional(),

@@ -61,7 +61,9 @@ describe('parseModelCatalogue estimates', () => {
   });
 
   it('accepts a per-quality, per-size estimate table', () => {
-    const [parsed] = parseModelCatalogue({ models: [model({ estimate: { output_image_tokens: { low: { '1024x1024': 272 } } } })] });
+    const [parsed] = parseModelCatalogue({
+      models: [model({ estimate: { output_image_tokens: { low: { '1024x1024': 272 } } } })],
+    });
     expect(parsed!.estimate).toEqual({ output_image_tokens: { low: { '1024x1024': 272 } } });
   });
 });
@@ -84,7 +86,9 @@ describe('loadModelCatalogue', () => {
     it('assigns providers and routes', () => {
       expect(byId('local/easel/sketch').provider).toBe('local');
       expect(byId('azure/openai/gpt-image-1').provider).toBe('azure-openai');
-      expect(byId('azure/openai/gpt-image-1').routes).toEqual([{ name: 'default', deployment: 'gpt-image-1', weight: 1, fallback: false }]);
+      expect(byId('azure/openai/gpt-image-1').routes).toEqual([
+        { name: 'default', deployment: 'gpt-image-1', weight: 1, fallback: false },
+      ]);
       expect(byId('azure/openai/gpt-image-1.5').routes[0]!.deployment).toBe('gpt-image-1.5');
     });
 

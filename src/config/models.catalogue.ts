@@ -23,8 +23,14 @@ const routeSchema = z
     /** Azure: the deployment name; Vertex: the upstream model name. Defaults to the model's last segment. */
     deployment: z.string().min(1).optional(),
     upstream_model: z.string().min(1).optional(),
-    endpoint_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
-    api_key_env: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
+    endpoint_env: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/)
+      .optional(),
+    api_key_env: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/)
+      .optional(),
     api_version: z.string().min(1).optional(),
   })
   .strict();
@@ -135,7 +141,11 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     if (model.capabilities.sizes.some((size) => size !== 'auto' && !fitsPixels(size))) {
       problems.push(`${model.id}: sizes must be at most 4096 pixels per side`);
     }
-    if (model.pricing.per_million_tokens?.output_image !== undefined && model.pricing.per_million_tokens.output_image !== '0' && !model.estimate) {
+    if (
+      model.pricing.per_million_tokens?.output_image !== undefined &&
+      model.pricing.per_million_tokens.output_image !== '0' &&
+      !model.estimate
+    ) {
       problems.push(`${model.id}: a model priced by image output tokens needs estimate.output_image_tokens`);
     }
   }

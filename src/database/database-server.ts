@@ -29,7 +29,9 @@ export class DatabaseServer implements OnApplicationShutdown {
       database: 'easel',
       log: (message) => this.logger.verbose(message),
     });
-    const asRoot = handle.notes.length ? ` (as root, PostgreSQL runs as the user "postgres"; ${handle.notes.join('; ')})` : '';
+    const asRoot = handle.notes.length
+      ? ` (as root, PostgreSQL runs as the user "postgres"; ${handle.notes.join('; ')})`
+      : '';
     this.logger.log(`Embedded PostgreSQL ready in ${Date.now() - started} ms, data in ${handle.clusterDir}${asRoot}`);
     await recordRunningDatabase(this.config.dataDir, handle.url, (message) => this.logger.warn(message));
     return handle;

@@ -1,7 +1,21 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -64,10 +78,14 @@ export async function planEmbeddedPostgres(options: EmbeddedPostgresLayoutOption
   if (!(await canRun(runAs, installed))) {
     nativeDir = await copyBinaries(packageDir, [stateDir, ...(clusterHome === dataDir ? [dataDir] : [])]);
     if (!(await canRun(runAs, nativeDir))) {
-      throw new EmbeddedPostgresUnavailableError(nativeDir, 'the user "postgres" cannot run the PostgreSQL binaries copied here', {
-        asRoot,
-        context: 'Is the file system mounted noexec?',
-      });
+      throw new EmbeddedPostgresUnavailableError(
+        nativeDir,
+        'the user "postgres" cannot run the PostgreSQL binaries copied here',
+        {
+          asRoot,
+          context: 'Is the file system mounted noexec?',
+        },
+      );
     }
     notes.push(`the user "postgres" cannot reach ${installed}: it runs a copy of the binaries in ${nativeDir}`);
   }
@@ -79,7 +97,9 @@ async function createDataDir(dataDir: string, asRoot: boolean): Promise<string> 
     await makeDir(dataDir);
     return await realpath(dataDir);
   } catch (error) {
-    throw new EmbeddedPostgresUnavailableError(dataDir, `cannot create the data dir: ${describeFsError(error)}`, { asRoot });
+    throw new EmbeddedPostgresUnavailableError(dataDir, `cannot create the data dir: ${describeFsError(error)}`, {
+      asRoot,
+    });
   }
 }
 
@@ -112,7 +132,11 @@ async function placeCluster(
     }
     return dataDir;
   }
-  if ((await isOwnDir(stateDir)) && (await isOwnDir(relocated)) && existsSync(join(relocated, 'postgres', 'PG_VERSION'))) {
+  if (
+    (await isOwnDir(stateDir)) &&
+    (await isOwnDir(relocated)) &&
+    existsSync(join(relocated, 'postgres', 'PG_VERSION'))
+  ) {
     notes.push(relocatedNote(dataDir, relocated));
     return relocated;
   }
@@ -164,17 +188,23 @@ async function postgresUser(dataDir: string): Promise<{ uid: number; gid: number
     await run('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres']);
     return await lookup();
   } catch (error) {
-    throw new EmbeddedPostgresUnavailableError(dataDir, 'PostgreSQL does not run as root, and there is no user "postgres" to run it as', {
-      asRoot: true,
-      context: `Creating one failed: ${error instanceof Error ? error.message.trim() : String(error)}`,
-    });
+    throw new EmbeddedPostgresUnavailableError(
+      dataDir,
+      'PostgreSQL does not run as root, and there is no user "postgres" to run it as',
+      {
+        asRoot: true,
+        context: `Creating one failed: ${error instanceof Error ? error.message.trim() : String(error)}`,
+      },
+    );
   }
 }
 
 function run(file: string, args: string[], as?: { uid: number; gid: number }): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile(file, args, { cwd: '/', ...as }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${file}: ${String(stderr).trim() || error.message}`)) : resolvePromise(String(stdout).trim()),
+      error
+        ? reject(new Error(`${file}: ${String(stderr).trim() || error.message}`))
+        : resolvePromise(String(stdout).trim()),
     );
   });
 }

@@ -18,7 +18,11 @@ describe(EmbeddedPostgresUnavailableError.name, () => {
   });
 
   it('offers a regular user only the ways out that apply to one', () => {
-    const sut = new EmbeddedPostgresUnavailableError('/data/easel', 'cannot create the data dir: permission denied (EACCES)', { asRoot: false });
+    const sut = new EmbeddedPostgresUnavailableError(
+      '/data/easel',
+      'cannot create the data dir: permission denied (EACCES)',
+      { asRoot: false },
+    );
 
     expect(sut.message).toBe(
       'Embedded PostgreSQL cannot start: /data/easel: cannot create the data dir: permission denied (EACCES). ' +

@@ -5,10 +5,14 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type EmbeddedPostgresLayout, type EmbeddedPostgresLayoutOptions, planEmbeddedPostgres } from './embedded-postgres-layout.js';
-import { describeFsError, EmbeddedPostgresUnavailableError } from './embedded-postgres.error.js';
-import { readRunningDatabase } from './running-database.js';
 import { isProcessAlive } from '../common/os/process-alive.js';
+import { describeFsError, EmbeddedPostgresUnavailableError } from './embedded-postgres.error.js';
+import {
+  type EmbeddedPostgresLayout,
+  type EmbeddedPostgresLayoutOptions,
+  planEmbeddedPostgres,
+} from './embedded-postgres-layout.js';
+import { readRunningDatabase } from './running-database.js';
 
 export interface EmbeddedPostgresHandle {
   /** Connection URL of the `database` on the embedded server. */
@@ -101,7 +105,10 @@ async function stopOrphanedServer(clusterDir: string, dataDir: string, log: (mes
   const deadline = Date.now() + ORPHAN_STOP_TIMEOUT_MS;
   // Done when the server has removed its lock file (it may stay a zombie of whoever adopted it).
   while (existsSync(lockFile) && isProcessAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`The PostgreSQL server (pid ${pid}) left running in ${clusterDir} did not stop within 30 s; stop it by hand.`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `The PostgreSQL server (pid ${pid}) left running in ${clusterDir} did not stop within 30 s; stop it by hand.`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -115,7 +122,12 @@ function spawnOptions(layout: EmbeddedPostgresLayout): SpawnOptions {
   };
 }
 
-async function initialise(layout: EmbeddedPostgresLayout, clusterDir: string, password: string, log: (message: string) => void): Promise<void> {
+async function initialise(
+  layout: EmbeddedPostgresLayout,
+  clusterDir: string,
+  password: string,
+  log: (message: string) => void,
+): Promise<void> {
   const passwordFile = join(layout.clusterHome, `.initdb-password-${randomBytes(6).toString('hex')}`);
   try {
     await mkdir(clusterDir, { recursive: true, mode: 0o700 });
@@ -126,7 +138,9 @@ async function initialise(layout: EmbeddedPostgresLayout, clusterDir: string, pa
     }
   } catch (error) {
     await rm(passwordFile, { force: true });
-    throw new EmbeddedPostgresUnavailableError(clusterDir, `cannot prepare the cluster: ${describeFsError(error)}`, { asRoot: !!layout.runAs });
+    throw new EmbeddedPostgresUnavailableError(clusterDir, `cannot prepare the cluster: ${describeFsError(error)}`, {
+      asRoot: !!layout.runAs,
+    });
   }
   const initdb = join(layout.nativeDir, 'bin', 'initdb');
   try {
@@ -148,7 +162,13 @@ async function initialise(layout: EmbeddedPostgresLayout, clusterDir: string, pa
       child.stderr!.on('data', collect);
       child.once('error', (error) => reject(spawnFailure(initdb, error, !!layout.runAs)));
       child.once('close', (code, signal) =>
-        code === 0 ? resolve() : reject(new Error(`Embedded PostgreSQL could not initialise ${clusterDir} (initdb exited with ${code ?? signal}): ${output.trim()}`)),
+        code === 0
+          ? resolve()
+          : reject(
+              new Error(
+                `Embedded PostgreSQL could not initialise ${clusterDir} (initdb exited with ${code ?? signal}): ${output.trim()}`,
+              ),
+            ),
       );
     });
   } finally {
@@ -185,7 +205,10 @@ class PostgresProcess {
           else resolve();
         };
         const timer = setTimeout(
-          () => settle(new Error(`Embedded PostgreSQL did not start in ${this.clusterDir} within ${START_TIMEOUT_MS / 1000} s`)),
+          () =>
+            settle(
+              new Error(`Embedded PostgreSQL did not start in ${this.clusterDir} within ${START_TIMEOUT_MS / 1000} s`),
+            ),
           START_TIMEOUT_MS,
         );
         child.stderr!.setEncoding('utf8').on('data', (text: string) => {
@@ -197,7 +220,11 @@ class PostgresProcess {
         });
         child.on('error', (error) => settle(spawnFailure(this.binary, error, this.asRoot)));
         child.once('exit', (code, signal) =>
-          settle(new Error(`Embedded PostgreSQL did not start in ${this.clusterDir}: ${errors.join(' | ') || `it exited with ${code ?? signal}`}`)),
+          settle(
+            new Error(
+              `Embedded PostgreSQL did not start in ${this.clusterDir}: ${errors.join(' | ') || `it exited with ${code ?? signal}`}`,
+            ),
+          ),
         );
       });
     } catch (error) {
@@ -248,7 +275,9 @@ async function readOrCreatePassword(file: string, layout: EmbeddedPostgresLayout
     await writeFile(file, `${password}\n`, { mode: 0o600 });
     await chmod(file, 0o600);
   } catch (error) {
-    throw new EmbeddedPostgresUnavailableError(file, `cannot write the password file: ${describeFsError(error)}`, { asRoot: !!layout.runAs });
+    throw new EmbeddedPostgresUnavailableError(file, `cannot write the password file: ${describeFsError(error)}`, {
+      asRoot: !!layout.runAs,
+    });
   }
   return password;
 }
@@ -259,7 +288,9 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -6,4 +6,11 @@ import { PriceVersionEntity } from '../usage/pricing/price-version.entity.js';
 import { UsageRecordEntity } from '../usage/usage-record.entity.js';
 
 /** Every entity, listed explicitly (no globs). */
-export const entities = [ApiKeyEntity, TeamEntity, PriceVersionEntity, UsageRecordEntity, BudgetSpendEntity, IdempotencyRecordEntity];
+export const entities = [
+  ApiKeyEntity,
+  TeamEntity,
+  PriceVersionEntity,
+  UsageRecordEntity,
+  BudgetSpendEntity,
+  IdempotencyRecordEntity,
+];

@@ -1,7 +1,12 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forgetRunningDatabase, readRunningDatabase, recordRunningDatabase, runningDatabaseFile } from './running-database.js';
+import {
+  forgetRunningDatabase,
+  readRunningDatabase,
+  recordRunningDatabase,
+  runningDatabaseFile,
+} from './running-database.js';
 
 describe('running-database', () => {
   let dataDir: string;

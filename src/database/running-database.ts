@@ -23,15 +23,23 @@ export function runningDatabaseFile(dataDir: string): string {
 }
 
 /** Records the URL of the cluster this process runs; a failure is reported, never thrown (the server runs on without it). */
-export async function recordRunningDatabase(dataDir: string, url: string, warn: (message: string) => void): Promise<void> {
+export async function recordRunningDatabase(
+  dataDir: string,
+  url: string,
+  warn: (message: string) => void,
+): Promise<void> {
   const file = runningDatabaseFile(dataDir);
   const temporary = `${file}.${randomBytes(4).toString('hex')}`;
   try {
-    await writeFile(temporary, `${JSON.stringify({ url, pid: process.pid } satisfies RunningDatabase)}\n`, { mode: 0o600 });
+    await writeFile(temporary, `${JSON.stringify({ url, pid: process.pid } satisfies RunningDatabase)}\n`, {
+      mode: 0o600,
+    });
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined);
-    warn(`Could not write ${file} (${(error as Error).message}): \`npm run keys\` cannot reach this server's database while it runs.`);
+    warn(
+      `Could not write ${file} (${(error as Error).message}): \`npm run keys\` cannot reach this server's database while it runs.`,
+    );
   }
 }
 
@@ -45,7 +53,9 @@ export async function forgetRunningDatabase(dataDir: string): Promise<void> {
 export async function readRunningDatabase(dataDir: string): Promise<RunningDatabase | undefined> {
   try {
     const parsed = JSON.parse(await readFile(runningDatabaseFile(dataDir), 'utf8')) as Partial<RunningDatabase>;
-    return typeof parsed.url === 'string' && typeof parsed.pid === 'number' ? { url: parsed.url, pid: parsed.pid } : undefined;
+    return typeof parsed.url === 'string' && typeof parsed.pid === 'number'
+      ? { url: parsed.url, pid: parsed.pid }
+      : undefined;
   } catch {
     return undefined;
   }

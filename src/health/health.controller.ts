@@ -21,7 +21,16 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'PostgreSQL is reachable (and Redis, when REDIS_URL is set)' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } } } })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        status: 'ok',
+        info: { database: { status: 'up' } },
+        error: {},
+        details: { database: { status: 'up' } },
+      },
+    },
+  })
   @ApiServiceUnavailableResponse({ description: 'A dependency is unreachable', type: ErrorResponseDto })
   ready(): Promise<HealthCheckResult> {
     return this.health.ready();

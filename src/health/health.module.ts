@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { UsageModule } from '../usage/usage.module.js';
+import { DependencyHealthIndicators } from './dependency.health.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
-import { DependencyHealthIndicators } from './dependency.health.js';
 import { UsageSpoolHealthIndicator } from './usage-spool.health.js';
 
 @Module({

@@ -1,5 +1,5 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { type HealthCheckResult, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { RedisService } from '../redis/redis.service.js';
@@ -36,7 +36,9 @@ export class HealthService {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       const result = error.getResponse() as HealthCheckResult;
       const down = Object.keys(result.error ?? {}).map((key) => FAILURES[key] ?? `${key} down`);
-      throw new GatewayError(ErrorCode.NotReady, `Not ready: ${down.join(', ') || 'a dependency unreachable'}.`, { cause: error });
+      throw new GatewayError(ErrorCode.NotReady, `Not ready: ${down.join(', ') || 'a dependency unreachable'}.`, {
+        cause: error,
+      });
     }
   }
 }

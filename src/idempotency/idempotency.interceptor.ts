@@ -9,14 +9,14 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { type Observable, from, lastValueFrom } from 'rxjs';
+import { from, lastValueFrom, type Observable } from 'rxjs';
+import { sleep } from '../common/async/sleep.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
 import { type EaselRequest, requestContextOf } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app.config.js';
-import { type IdempotencyId, IdempotencyRepository } from './idempotency.repository.js';
+import { type IdempotencyId, IdempotencyStore } from './idempotency.store.js';
 import { keepLeased } from './lease-heartbeat.js';
-import { sleep } from '../common/async/sleep.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** How long a pending request's owner is taken to be alive without renewing, and how often it renews. */
@@ -46,7 +46,7 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
   private readonly running = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly records: IdempotencyRepository,
+    private readonly store: IdempotencyStore,
     private readonly config: AppConfig,
   ) {}
 
@@ -57,13 +57,22 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
     return from(this.handle(request, context.switchToHttp().getResponse<FastifyReply>(), String(header), next));
   }
 
-  private async handle(request: EaselRequest, reply: FastifyReply, idempotencyKey: string, next: CallHandler): Promise<unknown> {
-    if (!KEY.test(idempotencyKey)) throw new InvalidRequestError('Idempotency-Key must be 1..255 visible ASCII characters.', 'Idempotency-Key');
+  private async handle(
+    request: EaselRequest,
+    reply: FastifyReply,
+    idempotencyKey: string,
+    next: CallHandler,
+  ): Promise<unknown> {
+    if (!KEY.test(idempotencyKey))
+      throw new InvalidRequestError('Idempotency-Key must be 1..255 visible ASCII characters.', 'Idempotency-Key');
     const body = request.body as { stream?: unknown } | undefined;
-    if (body?.stream === true) throw new InvalidRequestError('Idempotency-Key cannot be used with stream: true.', 'Idempotency-Key');
+    if (body?.stream === true)
+      throw new InvalidRequestError('Idempotency-Key cannot be used with stream: true.', 'Idempotency-Key');
     const apiKeyId = request.principal?.keyId;
     if (!apiKeyId) return lastValueFrom(next.handle());
-    const requestHash = createHash('sha256').update(`${request.routeOptions.url}\n${JSON.stringify(request.body)}`).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(`${request.routeOptions.url}\n${JSON.stringify(request.body)}`)
+      .digest('hex');
     const id = { apiKeyId, idempotencyKey };
     const context = requestContextOf(request, reply);
     const owner = randomUUID();
@@ -76,7 +85,11 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
       }
     } catch (error) {
       if (error instanceof GatewayError) throw error;
-      throw new GatewayError(ErrorCode.NotReady, 'Idempotency-Key cannot be honoured right now (database unavailable); retry shortly.', { cause: error });
+      throw new GatewayError(
+        ErrorCode.NotReady,
+        'Idempotency-Key cannot be honoured right now (database unavailable); retry shortly.',
+        { cause: error },
+      );
     }
 
     const work = this.runLeased(id, owner, next);
@@ -92,22 +105,35 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
    * for it while its lease lives. Gives up with 409 after UPSTREAM_TIMEOUT_MS, and when the
    * waiting client goes away.
    */
-  private async claim(id: IdempotencyId, requestHash: string, owner: string, signal: AbortSignal): Promise<{ body: unknown } | undefined> {
+  private async claim(
+    id: IdempotencyId,
+    requestHash: string,
+    owner: string,
+    signal: AbortSignal,
+  ): Promise<{ body: unknown } | undefined> {
     const deadline = Date.now() + this.config.upstream.timeoutMs;
     for (let pollMs = FIRST_POLL_MS; ; pollMs = Math.min(pollMs * 1.5, MAX_POLL_MS)) {
-      if (await this.records.claim(id, requestHash, owner, LEASE_MS)) return undefined;
-      const existing = await this.records.find(id);
+      if (await this.store.claim(id, requestHash, owner, LEASE_MS)) return undefined;
+      const existing = await this.store.find(id);
       if (!existing) continue;
       if (existing.requestHash !== requestHash) {
-        throw new GatewayError(ErrorCode.Conflict, 'This Idempotency-Key was used with a different request; use a new key.', {
-          param: 'Idempotency-Key',
-        });
+        throw new GatewayError(
+          ErrorCode.Conflict,
+          'This Idempotency-Key was used with a different request; use a new key.',
+          {
+            param: 'Idempotency-Key',
+          },
+        );
       }
       if (existing.state === 'done') return { body: existing.responseBody };
       if (Date.now() + pollMs > deadline) {
-        throw new GatewayError(ErrorCode.Conflict, 'The first request with this Idempotency-Key is still running; retry later.', {
-          param: 'Idempotency-Key',
-        });
+        throw new GatewayError(
+          ErrorCode.Conflict,
+          'The first request with this Idempotency-Key is still running; retry later.',
+          {
+            param: 'Idempotency-Key',
+          },
+        );
       }
       await sleep(pollMs, signal);
     }
@@ -118,8 +144,11 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
    * stored is still returned (it was paid for); failures release the key.
    */
   private async runLeased(id: IdempotencyId, owner: string, next: CallHandler): Promise<unknown> {
-    const lease = keepLeased(() => this.records.renewLease(id, owner, LEASE_MS), RENEW_EVERY_MS, {
-      onLost: () => this.logger.warn('An Idempotency-Key lease was taken over while its request was still running; the other answer will be kept.'),
+    const lease = keepLeased(() => this.store.renewLease(id, owner, LEASE_MS), RENEW_EVERY_MS, {
+      onLost: () =>
+        this.logger.warn(
+          'An Idempotency-Key lease was taken over while its request was still running; the other answer will be kept.',
+        ),
       onError: (error) => this.logger.warn(`An Idempotency-Key lease could not be renewed: ${String(error)}`),
     });
     let result: unknown;
@@ -127,12 +156,13 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
       result = await lastValueFrom(next.handle());
     } catch (error) {
       lease.stop();
-      await this.records.release(id, owner).catch(() => undefined);
+      await this.store.release(id, owner).catch(() => undefined);
       throw error;
     }
     lease.stop();
     try {
-      if (!(await this.records.complete(id, owner, result))) this.logger.warn('An Idempotency-Key answer was not stored: another request took the key over.');
+      if (!(await this.store.complete(id, owner, result)))
+        this.logger.warn('An Idempotency-Key answer was not stored: another request took the key over.');
     } catch (error) {
       this.logger.warn(`An Idempotency-Key answer could not be stored: ${String(error)}`);
     }
@@ -141,7 +171,7 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
 
   /** Expired answers are deleted every ten minutes (they can hold whole images). */
   onModuleInit(): void {
-    this.sweeper = setInterval(() => void this.records.deleteExpired().catch(() => undefined), 10 * 60_000);
+    this.sweeper = setInterval(() => void this.store.deleteExpired().catch(() => undefined), 10 * 60_000);
     this.sweeper.unref();
   }
 

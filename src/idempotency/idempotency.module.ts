@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
-import { IdempotencyRepository } from './idempotency.repository.js';
+import { IdempotencyStore } from './idempotency.store.js';
+import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([IdempotencyRecordEntity])],
-  providers: [IdempotencyRepository, IdempotencyInterceptor],
+  providers: [IdempotencyStore, IdempotencyInterceptor],
   // The interceptor is instantiated where it is used (@UseInterceptors), so its collaborators go along.
-  exports: [IdempotencyInterceptor, IdempotencyRepository],
+  exports: [IdempotencyInterceptor, IdempotencyStore],
 })
 export class IdempotencyModule {}

@@ -33,7 +33,10 @@ describe(keepLeased.name, () => {
   });
 
   it('keeps renewing after a failed renewal', async () => {
-    const renew = jest.fn<() => Promise<boolean>>().mockRejectedValueOnce(new Error('database away')).mockResolvedValue(true);
+    const renew = jest
+      .fn<() => Promise<boolean>>()
+      .mockRejectedValueOnce(new Error('database away'))
+      .mockResolvedValue(true);
     const callbacks = handlers();
     const sut = keepLeased(renew, 1_000, callbacks);
 

@@ -20,7 +20,9 @@ export class ModelsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one model; the id is URL-encoded (/v1/models/azure%2Fopenai%2Fgpt-image-1), as the SDK sends it' })
+  @ApiOperation({
+    summary: 'Get one model; the id is URL-encoded (/v1/models/azure%2Fopenai%2Fgpt-image-1), as the SDK sends it',
+  })
   @ApiOkResponse({ type: ModelDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })

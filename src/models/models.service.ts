@@ -25,7 +25,8 @@ export class ModelsService {
 
   get(principal: Principal, id: string): ModelDto {
     const model = this.registry.list().find((candidate) => candidate.definition.id === id);
-    if (!model) throw new GatewayError(ErrorCode.ModelNotFound, `The model '${id}' does not exist.`, { param: 'model' });
+    if (!model)
+      throw new GatewayError(ErrorCode.ModelNotFound, `The model '${id}' does not exist.`, { param: 'model' });
     assertMayUseModel(principal, id);
     return this.toDto(model);
   }

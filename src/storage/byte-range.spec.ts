@@ -11,33 +11,49 @@ describe(parseRangeHeader.name, () => {
     expect(parseRangeHeader(header)).toEqual(expected);
   });
 
-  it.each([undefined, '', 'bytes=', 'bytes=-', 'items=0-1', 'bytes=0-1,3-4', 'bytes=5-2', 'bytes=1e3-', 'bytes=9999999999999999-'])(
-    'ignores %p, so the whole image is served',
-    (header) => {
-      expect(parseRangeHeader(header)).toBeUndefined();
-    },
-  );
+  it.each([
+    undefined,
+    '',
+    'bytes=',
+    'bytes=-',
+    'items=0-1',
+    'bytes=0-1,3-4',
+    'bytes=5-2',
+    'bytes=1e3-',
+    'bytes=9999999999999999-',
+  ])('ignores %p, so the whole image is served', (header) => {
+    expect(parseRangeHeader(header)).toBeUndefined();
+  });
 });
 
 describe(resolveByteRange.name, () => {
   it.each([
-    [{ first: 0, last: 99 }, { start: 0, end: 99 }],
+    [
+      { first: 0, last: 99 },
+      { start: 0, end: 99 },
+    ],
     [{ first: 10 }, { start: 10, end: 999 }],
-    [{ first: 10, last: 5000 }, { start: 10, end: 999 }],
+    [
+      { first: 10, last: 5000 },
+      { start: 10, end: 999 },
+    ],
     [{ suffix: 50 }, { start: 950, end: 999 }],
     [{ suffix: 5000 }, { start: 0, end: 999 }],
   ])('selects %p of 1000 bytes as %p', (spec, expected) => {
     expect(resolveByteRange(spec, 1000)).toEqual(expected);
   });
 
-  it.each([[{ first: 1000 }], [{ suffix: 0 }], [{ first: 0, last: 0 }, 0]])('refuses %p with 416 and the size', (spec, size = 1000) => {
-    let thrown: unknown;
-    try {
-      resolveByteRange(spec, size);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(GatewayError);
-    expect(thrown).toMatchObject({ code: 'range_not_satisfiable', headers: { 'content-range': `bytes */${size}` } });
-  });
+  it.each([[{ first: 1000 }], [{ suffix: 0 }], [{ first: 0, last: 0 }, 0]])(
+    'refuses %p with 416 and the size',
+    (spec, size = 1000) => {
+      let thrown: unknown;
+      try {
+        resolveByteRange(spec, size);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(GatewayError);
+      expect(thrown).toMatchObject({ code: 'range_not_satisfiable', headers: { 'content-range': `bytes */${size}` } });
+    },
+  );
 });

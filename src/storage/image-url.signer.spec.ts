@@ -40,7 +40,9 @@ describe(ImageUrlSigner.name, () => {
       const url = sut.urlFor(FILE, NOW);
 
       expect(url).toMatch(
-        new RegExp(`^https://easel\\.example\\.com/v1/images/files/${FILE.replace(/\./g, '\\.')}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`),
+        new RegExp(
+          `^https://easel\\.example\\.com/v1/images/files/${FILE.replace(/\./g, '\\.')}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`,
+        ),
       );
       expect(parts(url).expires).toBe(NOW / 1000 + 600);
     });

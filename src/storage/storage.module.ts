@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app.config.js';
+import { ImageStore } from './image.store.js';
 import { ImageFilesController } from './image-files.controller.js';
 import { ImageUrlSigner } from './image-url.signer.js';
-import { ImageStore } from './image.store.js';
 import { LocalObjectStorage } from './local.storage.js';
 import { OBJECT_STORAGE, type ObjectStorage } from './object-storage.interface.js';
 
@@ -20,7 +20,9 @@ import { OBJECT_STORAGE, type ObjectStorage } from './object-storage.interface.j
           case 'local':
             return new LocalObjectStorage(join(config.dataDir, 'images'), config.storage.urlTtlSeconds * 1000);
           default:
-            throw new Error(`IMAGE_STORE=${config.storage.driver} is not supported by this version of Easel; use IMAGE_STORE=local.`);
+            throw new Error(
+              `IMAGE_STORE=${config.storage.driver} is not supported by this version of Easel; use IMAGE_STORE=local.`,
+            );
         }
       },
     },

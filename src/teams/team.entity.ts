@@ -1,5 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
+/** The team the migration that created `teams` seeds; the bootstrap admin key belongs to it. */
+export const DEFAULT_TEAM = 'default';
+
 @Entity('teams')
 export class TeamEntity {
   @PrimaryGeneratedColumn('uuid')

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
-import { type Pico, parseUsd } from '../common/money/usd.js';
+import { parseUsd, type Pico } from '../common/money/usd.js';
 import { TeamEntity } from './team.entity.js';
 
 const BUDGET_CACHE_MS = 5_000;
@@ -26,7 +26,9 @@ export class TeamsService {
     } catch (error) {
       // PostgreSQL is away: what we knew still holds; without it the request cannot be admitted.
       if (cached) return cached.budget;
-      throw new GatewayError(ErrorCode.NotReady, 'Easel cannot check budgets right now; retry shortly.', { cause: error });
+      throw new GatewayError(ErrorCode.NotReady, 'Easel cannot check budgets right now; retry shortly.', {
+        cause: error,
+      });
     }
     const budget = team?.monthlyBudgetUsd ? parseUsd(team.monthlyBudgetUsd) : null;
     this.budgets.set(name, { budget, until: now + BUDGET_CACHE_MS });

@@ -17,7 +17,10 @@ export class UsageAdminController {
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: UsageReportDto, description: 'JSON; with Accept: text/csv or format=csv, the rows as CSV' })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  async report(@Query() query: UsageReportQueryDto, @Headers('accept') accept?: string): Promise<UsageReportDto | StreamableFile> {
+  async report(
+    @Query() query: UsageReportQueryDto,
+    @Headers('accept') accept?: string,
+  ): Promise<UsageReportDto | StreamableFile> {
     const report = await this.usage.report(query);
     if (query.format !== 'csv' && !(query.format === undefined && accept?.includes('text/csv'))) return report;
     return new StreamableFile(Buffer.from(this.usage.toCsv(report)), {

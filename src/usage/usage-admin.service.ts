@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
-import { dateTimeProblem, parseIsoDateTime } from '../common/validation/date-time.js';
 import { formatUsd, parseUsd } from '../common/money/usd.js';
+import { dateTimeProblem, parseIsoDateTime } from '../common/validation/date-time.js';
 import type { UsageFilterDto, UsageRecordsQueryDto, UsageReportQueryDto } from './dto/usage-query.dto.js';
 import type { UsageRecordDto, UsageRecordPageDto, UsageReportDto } from './dto/usage-report.response.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
@@ -24,7 +24,11 @@ export class UsageAdminService {
   }
 
   async records(query: UsageRecordsQueryDto): Promise<UsageRecordPageDto> {
-    const { records, next } = await this.reports.page(toFilter(query), query.limit ?? 100, query.cursor ? decodeCursor(query.cursor) : undefined);
+    const { records, next } = await this.reports.page(
+      toFilter(query),
+      query.limit ?? 100,
+      query.cursor ? decodeCursor(query.cursor) : undefined,
+    );
     return { data: records.map(toRecordDto), next_cursor: next ? encodeCursor(next) : null };
   }
 }
@@ -41,7 +45,8 @@ function encodeCursor(cursor: RecordCursor): string {
   return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`).toString('base64url');
 }
 
-const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const CURSOR =
+  /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /** Exactly what `encodeCursor` writes, or a 400: nothing else reaches the query. */
 function decodeCursor(cursor: string): RecordCursor {

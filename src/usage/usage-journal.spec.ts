@@ -64,7 +64,10 @@ describe(UsageJournal.name, () => {
     await writeFile(join(dir, `segment-1700000000000-${process.pid}-0badf00d-3.ndjson`), '{"id":"y"}\n');
 
     expect(sut.leftovers().sort()).toEqual(
-      [join(dir, `segment-1700000000000-${dead}-abcd1234-1.ndjson`), join(dir, `segment-1700000000000-${process.pid}-0badf00d-3.ndjson`)].sort(),
+      [
+        join(dir, `segment-1700000000000-${dead}-abcd1234-1.ndjson`),
+        join(dir, `segment-1700000000000-${process.pid}-0badf00d-3.ndjson`),
+      ].sort(),
     );
   });
 
@@ -104,7 +107,9 @@ describe(UsageJournal.name, () => {
     const owners = (await readdir(dir)).filter((name) => name.startsWith('owner-'));
     // In any order (sorting an asymmetric matcher among strings depends on the pids).
     expect(owners).toHaveLength(2);
-    expect(owners).toEqual(expect.arrayContaining([`owner-${dead}-abcd1234`, expect.stringMatching(new RegExp(`^owner-${process.pid}-`))]));
+    expect(owners).toEqual(
+      expect.arrayContaining([`owner-${dead}-abcd1234`, expect.stringMatching(new RegExp(`^owner-${process.pid}-`))]),
+    );
   });
 
   it('keeps records in memory when the journal cannot be written', async () => {

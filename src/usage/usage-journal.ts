@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../common/os/process-alive.js';
 
@@ -112,7 +122,8 @@ export class UsageJournal<T> {
       const match = /^segment-\d+-(\d+)-([0-9a-f]+)-\d+\.ndjson$/.exec(name);
       if (!match || liveTokens.has(match[2]!)) continue;
       const pid = Number(match[1]);
-      if (pid === process.pid || !isProcessAlive(pid) || ownerIsStale(join(this.dir, `owner-${pid}-${match[2]}`), now)) found.push(join(this.dir, name));
+      if (pid === process.pid || !isProcessAlive(pid) || ownerIsStale(join(this.dir, `owner-${pid}-${match[2]}`), now))
+        found.push(join(this.dir, name));
     }
     return found;
   }

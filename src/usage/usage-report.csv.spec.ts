@@ -3,7 +3,13 @@ import { csvTextCell, usageReportCsv } from './usage-report.csv.js';
 
 function report(groups: string[]): UsageReportDto {
   const counts = { requests: 2, errors: 1, images: 3, input_tokens: 40, output_tokens: 500, cost_usd: '0.0425' };
-  return { from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', group_by: 'team', rows: groups.map((group) => ({ group, ...counts })), totals: counts };
+  return {
+    from: '2026-11-01T00:00:00.000Z',
+    to: '2026-12-01T00:00:00.000Z',
+    group_by: 'team',
+    rows: groups.map((group) => ({ group, ...counts })),
+    totals: counts,
+  };
 }
 
 describe('csvTextCell', () => {

@@ -13,7 +13,11 @@ const NEEDS_QUOTES = /[",\r\n]/;
 export function usageReportCsv(report: UsageReportDto): string {
   const lines = [COLUMNS.join(',')];
   for (const row of report.rows) {
-    lines.push(COLUMNS.map((column) => (NUMERIC_COLUMNS.has(column) ? String(row[column]) : csvTextCell(String(row[column])))).join(','));
+    lines.push(
+      COLUMNS.map((column) =>
+        NUMERIC_COLUMNS.has(column) ? String(row[column]) : csvTextCell(String(row[column])),
+      ).join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -63,15 +63,27 @@ export class UsageReportRepository {
       .getRawMany<AggregateRow>();
     const totalRow = raw.find((row) => Number(row.is_total) === 1);
     return {
-      rows: raw.filter((row) => Number(row.is_total) === 0).map((row) => ({ group: row.grp ?? '(none)', ...toTotals(row) })),
-      totals: totalRow ? toTotals(totalRow) : { requests: 0, errors: 0, images: 0, input_tokens: 0, output_tokens: 0, cost_usd: '0' },
+      rows: raw
+        .filter((row) => Number(row.is_total) === 0)
+        .map((row) => ({ group: row.grp ?? '(none)', ...toTotals(row) })),
+      totals: totalRow
+        ? toTotals(totalRow)
+        : { requests: 0, errors: 0, images: 0, input_tokens: 0, output_tokens: 0, cost_usd: '0' },
     };
   }
 
   /** Newest first; `limit + 1` rows are read to know whether there is a next page. */
-  async page(filter: UsageFilter, limit: number, after?: RecordCursor): Promise<{ records: UsageRecordEntity[]; next?: RecordCursor }> {
-    const query = this.filtered(filter).orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').take(limit + 1);
-    if (after) query.andWhere('(r.created_at, r.id) < (:afterAt, :afterId)', { afterAt: after.createdAt, afterId: after.id });
+  async page(
+    filter: UsageFilter,
+    limit: number,
+    after?: RecordCursor,
+  ): Promise<{ records: UsageRecordEntity[]; next?: RecordCursor }> {
+    const query = this.filtered(filter)
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .take(limit + 1);
+    if (after)
+      query.andWhere('(r.created_at, r.id) < (:afterAt, :afterId)', { afterAt: after.createdAt, afterId: after.id });
     const records = await query.getMany();
     const hasMore = records.length > limit;
     const pageRecords = records.slice(0, limit);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Rejection, UsageSpool } from './usage-spool.js';
@@ -50,7 +50,11 @@ describe(UsageSpool.name, () => {
 
     await expect(sut.replay(store, 3)).resolves.toBe(7);
 
-    expect(stored.map((row) => row.id).sort()).toEqual(rows(0, 7).map((row) => row.id).sort());
+    expect(stored.map((row) => row.id).sort()).toEqual(
+      rows(0, 7)
+        .map((row) => row.id)
+        .sort(),
+    );
     expect(batches).toEqual([3, 2, 2]);
     expect(await readdir(dir)).toEqual([]);
     expect(await sut.size()).toBe(0);
@@ -59,7 +63,10 @@ describe(UsageSpool.name, () => {
 
   it('moves a torn last line and a garbage line to the dead-letter file, counts them, and replays the rest', async () => {
     const good = rows(0, 3).map((row) => JSON.stringify(row));
-    await writeFile(join(dir, 'spool-1700000000000-1-1.ndjson'), `${good[0]}\nnot json at all\n${good[1]}\n[1,2]\n${good[2]}\n{"id":"r9","createdAt":"2026-0`);
+    await writeFile(
+      join(dir, 'spool-1700000000000-1-1.ndjson'),
+      `${good[0]}\nnot json at all\n${good[1]}\n[1,2]\n${good[2]}\n{"id":"r9","createdAt":"2026-0`,
+    );
     const { stored, store } = collector();
 
     await expect(sut.replay(store, 10)).resolves.toBe(3);
@@ -67,9 +74,18 @@ describe(UsageSpool.name, () => {
     expect(stored.map((row) => row.id)).toEqual(['r0', 'r1', 'r2']);
     const letters = await deadLetters();
     expect(letters).toEqual([
-      expect.objectContaining({ reason: 'unparseable', source: 'spool-1700000000000-1-1.ndjson', line: 'not json at all', detail: expect.stringContaining('line 2') }),
+      expect.objectContaining({
+        reason: 'unparseable',
+        source: 'spool-1700000000000-1-1.ndjson',
+        line: 'not json at all',
+        detail: expect.stringContaining('line 2'),
+      }),
       expect.objectContaining({ reason: 'unparseable', line: '[1,2]' }),
-      expect.objectContaining({ reason: 'unparseable', line: '{"id":"r9","createdAt":"2026-0', rejected_at: expect.any(String) }),
+      expect.objectContaining({
+        reason: 'unparseable',
+        line: '{"id":"r9","createdAt":"2026-0',
+        rejected_at: expect.any(String),
+      }),
     ]);
     expect(reported.map((rejection) => rejection.reason)).toEqual(['unparseable', 'unparseable', 'unparseable']);
     expect(await readdir(dir)).toEqual(['rejected.ndjson']);
@@ -81,18 +97,27 @@ describe(UsageSpool.name, () => {
     const stored: Row[] = [];
     const store = async (batch: Row[]): Promise<Rejection[]> => {
       stored.push(...batch.filter((row) => row.id !== 'r2'));
-      return batch.filter((row) => row.id === 'r2').map((record) => ({ reason: 'refused' as const, detail: 'numeric field overflow (SQLSTATE 22003)', record }));
+      return batch
+        .filter((row) => row.id === 'r2')
+        .map((record) => ({ reason: 'refused' as const, detail: 'numeric field overflow (SQLSTATE 22003)', record }));
     };
 
     await expect(sut.replay(store, 10)).resolves.toBe(3);
 
     expect(stored.map((row) => row.id)).toEqual(['r0', 'r1', 'r3']);
-    expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'refused', record: { id: 'r2' }, detail: expect.stringContaining('22003') })]);
+    expect(await deadLetters()).toEqual([
+      expect.objectContaining({ reason: 'refused', record: { id: 'r2' }, detail: expect.stringContaining('22003') }),
+    ]);
     expect(reported).toHaveLength(1);
   });
 
   it('keeps a file whose store failed for the next replay, without writing its dead letters twice', async () => {
-    await writeFile(join(dir, 'spool-1700000000000-1-1.ndjson'), `garbage\n${rows(0, 4).map((row) => JSON.stringify(row)).join('\n')}\n`);
+    await writeFile(
+      join(dir, 'spool-1700000000000-1-1.ndjson'),
+      `garbage\n${rows(0, 4)
+        .map((row) => JSON.stringify(row))
+        .join('\n')}\n`,
+    );
     let calls = 0;
     const failing = async (): Promise<Rejection[]> => {
       if (++calls === 2) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
@@ -168,6 +193,117 @@ describe(UsageSpool.name, () => {
     expect(stored.map((row) => row.id)).toEqual(['r0', 'r1']);
     expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'unparseable', line: '{"id":"r' })]);
     expect((await readdir(dir)).sort()).toEqual(['rejected.ndjson', 'spool-1700000000000-1-2.ndjson.tmp']);
+  });
+
+  it('replays the oldest file first, and the records of each file in their order', async () => {
+    await sut.append(rows(20, 2), 1_700_000_000_300);
+    await sut.append(rows(0, 3), 1_700_000_000_100);
+    await sut.append(rows(10, 2), 1_700_000_000_200);
+    const { stored, store } = collector();
+
+    await expect(sut.replay(store, 2)).resolves.toBe(7);
+
+    expect(stored.map((row) => row.id)).toEqual(['r0', 'r1', 'r2', 'r10', 'r11', 'r20', 'r21']);
+  });
+
+  it('skips blank lines and reads CRLF line ends, rejecting nothing', async () => {
+    await writeFile(join(dir, 'spool-1700000000000-1-1.ndjson'), '{"id":"r0"}\r\n\r\n   \n{"id":"r1"}\r\n\n');
+    const { stored, store } = collector();
+
+    await expect(sut.replay(store, 10)).resolves.toBe(2);
+
+    expect(stored.map((row) => row.id)).toEqual(['r0', 'r1']);
+    expect(await deadLetters()).toEqual([]);
+    expect(reported).toEqual([]);
+  });
+
+  it('rejects a block of NUL bytes (what a power loss can leave) and JSON that is not an object, and replays the records around them', async () => {
+    const nuls = '\0'.repeat(4096);
+    await writeFile(
+      join(dir, 'spool-1700000000000-1-1.ndjson'),
+      `{"id":"r0"}\n${nuls}{"id":"r1"}\nnull\n"r2"\n42\n{"id":"r3"}\n`,
+    );
+    const { stored, store } = collector();
+
+    await expect(sut.replay(store, 10)).resolves.toBe(2);
+
+    expect(stored.map((row) => row.id)).toEqual(['r0', 'r3']);
+    expect(await deadLetters()).toEqual([
+      expect.objectContaining({
+        reason: 'unparseable',
+        detail: expect.stringContaining('line 2'),
+        line: `${nuls}{"id":"r1"}`,
+      }),
+      expect.objectContaining({ reason: 'unparseable', detail: expect.stringContaining('line 3'), line: 'null' }),
+      expect.objectContaining({ reason: 'unparseable', detail: expect.stringContaining('line 4'), line: '"r2"' }),
+      expect.objectContaining({ reason: 'unparseable', detail: expect.stringContaining('line 5'), line: '42' }),
+    ]);
+  });
+
+  it('keeps the first 65,536 characters of an unparseable line in the dead-letter file', async () => {
+    const long = `{"id":"r0","note":"${'n'.repeat(100_000)}`;
+    await writeFile(join(dir, 'spool-1700000000000-1-1.ndjson'), `${long}\n`);
+
+    await expect(sut.replay(collector().store, 10)).resolves.toBe(0);
+
+    const [letter] = await deadLetters();
+    expect(letter!.line).toBe(long.slice(0, 65_536));
+  });
+
+  it('never replays the dead-letter file, and adds to it replay after replay, naming the file each rejection came from', async () => {
+    await writeFile(join(dir, 'spool-1700000000000-1-1.ndjson'), 'first garbage\n{"id":"r0"}\n');
+    const { stored, store } = collector();
+    await expect(sut.replay(store, 10)).resolves.toBe(1);
+    await writeFile(join(dir, 'spool-1700000000001-1-2.ndjson'), 'second garbage\n');
+
+    await expect(sut.replay(store, 10)).resolves.toBe(0);
+    await expect(sut.replay(store, 10)).resolves.toBe(0);
+
+    expect(stored.map((row) => row.id)).toEqual(['r0']);
+    expect(await deadLetters()).toEqual([
+      expect.objectContaining({ source: 'spool-1700000000000-1-1.ndjson', line: 'first garbage' }),
+      expect.objectContaining({ source: 'spool-1700000000001-1-2.ndjson', line: 'second garbage' }),
+    ]);
+    expect(await readdir(dir)).toEqual(['rejected.ndjson']);
+    expect(await sut.size()).toBe(0);
+  });
+
+  it('keeps a file whose dead letters cannot be written, and writes them once they can', async () => {
+    await writeFile(join(dir, 'spool-1700000000000-1-1.ndjson'), 'garbage\n{"id":"r0"}\n');
+    // A directory where the dead-letter file belongs: appending to it fails.
+    await mkdir(join(dir, 'rejected.ndjson'));
+
+    await expect(sut.replay(collector().store, 10)).rejects.toThrow();
+    expect((await readdir(dir)).sort()).toEqual(['rejected.ndjson', 'spool-1700000000000-1-1.ndjson']);
+    expect(reported).toEqual([]);
+
+    await rm(join(dir, 'rejected.ndjson'), { recursive: true });
+    await expect(sut.replay(collector().store, 10)).resolves.toBe(1);
+    expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'unparseable', line: 'garbage' })]);
+    expect(reported).toHaveLength(1);
+  });
+
+  it('writes its files for their owner only', async () => {
+    await sut.append(rows(0, 1));
+    await sut.reject([{ reason: 'refused', detail: 'value too long (SQLSTATE 22001)', record: { id: 'r9' } }]);
+
+    for (const file of await readdir(dir))
+      expect({ file, mode: (await stat(join(dir, file))).mode & 0o777 }).toEqual({ file, mode: 0o600 });
+  });
+
+  it('has nothing to replay, no size and no oldest record before its directory exists, and writes nothing for nothing', async () => {
+    await rm(dir, { recursive: true });
+    const { batches, store } = collector();
+
+    await expect(sut.replay(store, 10)).resolves.toBe(0);
+    await expect(sut.size()).resolves.toBe(0);
+    await expect(sut.oldestRecordAt()).resolves.toBeUndefined();
+    await sut.append([]);
+    await sut.reject([]);
+
+    expect(batches).toEqual([]);
+    expect(reported).toEqual([]);
+    await expect(readdir(dir)).rejects.toThrow('ENOENT');
   });
 
   it('dates a file without a time in its name by its modification time', async () => {

@@ -55,7 +55,10 @@ export class UsageSpool {
     await mkdir(this.dir, { recursive: true });
     const name = `spool-${oldestAt}-${process.pid}-${++this.written}.ndjson`;
     const aside = join(this.dir, `${name}.tmp`);
-    await writeFile(aside, records.map((record) => `${JSON.stringify(record)}\n`).join(''), { mode: 0o600, flag: 'wx' });
+    await writeFile(aside, records.map((record) => `${JSON.stringify(record)}\n`).join(''), {
+      mode: 0o600,
+      flag: 'wx',
+    });
     await rename(aside, join(this.dir, name));
   }
 
@@ -73,7 +76,9 @@ export class UsageSpool {
     if (rejections.length === 0) return;
     await mkdir(this.dir, { recursive: true });
     const rejectedAt = new Date().toISOString();
-    const lines = rejections.map((rejection) => `${JSON.stringify({ rejected_at: rejectedAt, source, ...rejection })}\n`);
+    const lines = rejections.map(
+      (rejection) => `${JSON.stringify({ rejected_at: rejectedAt, source, ...rejection })}\n`,
+    );
     await appendFile(join(this.dir, REJECTED_FILE), lines.join(''), { mode: 0o600 });
     this.onRejected(rejections);
   }
@@ -149,7 +154,11 @@ export class UsageSpool {
         if (!line.trim()) continue;
         const record = parseRecord(line);
         if (record === undefined) {
-          rejections.push({ reason: 'unparseable', detail: `line ${number} is not a JSON record`, line: line.slice(0, KEPT_LINE_CHARS) });
+          rejections.push({
+            reason: 'unparseable',
+            detail: `line ${number} is not a JSON record`,
+            line: line.slice(0, KEPT_LINE_CHARS),
+          });
           continue;
         }
         batch.push(record as T);

@@ -6,19 +6,36 @@ import { ProvidersModule } from '../providers/providers.module.js';
 import { CostEstimator } from './pricing/cost-estimator.js';
 import { PriceBook } from './pricing/price-book.service.js';
 import { PriceVersionEntity } from './pricing/price-version.entity.js';
+import { PriceVersionRepository } from './pricing/price-version.repository.js';
 import { PricingService } from './pricing/pricing.service.js';
-import { UsageRecordEntity } from './usage-record.entity.js';
 import { PricingAdminController } from './pricing/pricing-admin.controller.js';
+import { RequestMeter } from './request-meter.js';
+import { UsageRecorder } from './usage.recorder.js';
 import { UsageAdminController } from './usage-admin.controller.js';
 import { UsageAdminService } from './usage-admin.service.js';
-import { UsageHttpHook } from './usage-http.hook.js';
+import { UsageRecordEntity } from './usage-record.entity.js';
+import { UsageRecordWriter } from './usage-record.writer.js';
 import { UsageReportRepository } from './usage-report.repository.js';
-import { UsageRecorder } from './usage.recorder.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]), ProvidersModule, BudgetsModule, MetricsModule],
+  imports: [
+    TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]),
+    ProvidersModule,
+    BudgetsModule,
+    MetricsModule,
+  ],
   controllers: [UsageAdminController, PricingAdminController],
-  providers: [PricingService, CostEstimator, PriceBook, UsageRecorder, UsageHttpHook, UsageReportRepository, UsageAdminService],
-  exports: [PricingService, CostEstimator, PriceBook, UsageRecorder],
+  providers: [
+    PricingService,
+    CostEstimator,
+    PriceBook,
+    PriceVersionRepository,
+    RequestMeter,
+    UsageRecorder,
+    UsageRecordWriter,
+    UsageReportRepository,
+    UsageAdminService,
+  ],
+  exports: [PricingService, CostEstimator, PriceBook, RequestMeter, UsageRecorder],
 })
 export class UsageModule {}

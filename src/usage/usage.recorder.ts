@@ -1,13 +1,17 @@
 import { join } from 'node:path';
-import { Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { BudgetsService, type ReservationToSettle } from '../budgets/budgets.service.js';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import type { ReservationToSettle } from '../budgets/budgets.service.js';
 import { AppConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { storableText } from './storable-text.js';
-import { UsageJournal, type JournalSegment } from './usage-journal.js';
-import { UsageRecordEntity } from './usage-record.entity.js';
+import { type JournalSegment, UsageJournal } from './usage-journal.js';
+import type { UsageRecordEntity } from './usage-record.entity.js';
+import { isDataError, isUnreachable, sqlState, UsageRecordWriter } from './usage-record.writer.js';
 import { type Rejection, UsageSpool } from './usage-spool.js';
 
 const FLUSH_INTERVAL_MS = 100;
@@ -25,16 +29,19 @@ export const SPOOL_STALL_MS = 60_000;
  * A record as queued, journaled and spooled: plain JSON (dates as ISO strings), with the budget
  * reservation its request holds, settled when the record is first stored.
  */
-export type UsageRecordRow = Omit<UsageRecordEntity, 'createdAt'> & { createdAt: string; reservation?: ReservationToSettle };
+export type UsageRecordRow = Omit<UsageRecordEntity, 'createdAt'> & {
+  createdAt: string;
+  reservation?: ReservationToSettle;
+};
 
 /**
  * Writes usage records off the hot path, and never loses one:
  * - `record()` cleans the row (text PostgreSQL cannot store: NUL removed, lone surrogates
  *   replaced, lengths clipped to the columns), appends it to the local journal (one write system
  *   call, before the response completes) and queues it; a timer inserts batches.
- * - Inserts are `ON CONFLICT DO NOTHING` on the record id, in one transaction with the budget
- *   settlements of the rows actually inserted: a record replayed twice is stored, and settles
- *   its reservation, once.
+ * - `UsageRecordWriter` inserts them `ON CONFLICT DO NOTHING` on the record id, in one
+ *   transaction with the budget settlements of the rows actually inserted: a record replayed
+ *   twice is stored, and settles its reservation, once.
  * - A batch PostgreSQL refuses for its data (SQLSTATE class 22 or 23) is split until the bad
  *   records are alone; those go to the dead-letter file (`usage-spool/rejected.ndjson`, a log
  *   line, `easel_usage_records_rejected_total`) and the others are stored.
@@ -59,35 +66,45 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
   /** When the spool was last seen empty or shrinking, or unable to drain for want of a database. */
   private spoolMovedAt = Date.now();
   private readonly lastLogged = new Map<string, number>();
-  private readonly insertStatement: ReturnType<typeof buildInsert>;
-  private readonly textColumns: ReadonlyArray<{ property: keyof UsageRecordRow; length: number | undefined }>;
 
   constructor(
-    @InjectRepository(UsageRecordEntity) private readonly records: Repository<UsageRecordEntity>,
+    private readonly writer: UsageRecordWriter,
     config: AppConfig,
-    private readonly budgets: BudgetsService,
     @Optional() metrics?: MetricsService,
   ) {
-    const rejected = metrics?.counter('easel_usage_records_rejected_total', 'Usage records moved to the dead-letter file (usage-spool/rejected.ndjson)', ['reason']);
+    const rejected = metrics?.counter(
+      'easel_usage_records_rejected_total',
+      'Usage records moved to the dead-letter file (usage-spool/rejected.ndjson)',
+      ['reason'],
+    );
     this.spool = new UsageSpool(join(config.dataDir, 'usage-spool'), (rejections) => {
       for (const rejection of rejections) {
         rejected?.inc({ reason: rejection.reason });
-        this.logger.error(`Usage record moved to usage-spool/rejected.ndjson (${rejection.reason}): ${rejection.detail}`);
+        this.logger.error(
+          `Usage record moved to usage-spool/rejected.ndjson (${rejection.reason}): ${rejection.detail}`,
+        );
       }
     });
     this.journal = new UsageJournal(join(config.dataDir, 'usage-journal'), (error) =>
-      this.warnNowAndThen('journal', `Usage journal not writable (${describe(error)}); records are held in memory until stored`),
+      this.warnNowAndThen(
+        'journal',
+        `Usage journal not writable (${describe(error)}); records are held in memory until stored`,
+      ),
     );
-    this.insertStatement = buildInsert(records);
-    this.textColumns = records.metadata.columns
-      .filter((column) => ['varchar', 'char', 'text'].includes(String(column.type)))
-      .map((column) => ({ property: column.propertyName as keyof UsageRecordRow, length: column.length ? Number(column.length) : undefined }));
     metrics?.gauge('easel_usage_queue_depth', 'Usage records waiting to be written', () => this.queueDepth);
-    metrics?.gauge('easel_usage_spool_bytes', 'Bytes of usage records waiting in the spool for PostgreSQL (unreachable or refusing them)', () => this.spool.size());
-    metrics?.gauge('easel_usage_spool_oldest_record_age_seconds', 'Age of the oldest usage record waiting in the spool (0 when it is empty)', async () => {
-      const oldest = await this.spool.oldestRecordAt();
-      return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
-    });
+    metrics?.gauge(
+      'easel_usage_spool_bytes',
+      'Bytes of usage records waiting in the spool for PostgreSQL (unreachable or refusing them)',
+      () => this.spool.size(),
+    );
+    metrics?.gauge(
+      'easel_usage_spool_oldest_record_age_seconds',
+      'Age of the oldest usage record waiting in the spool (0 when it is empty)',
+      async () => {
+        const oldest = await this.spool.oldestRecordAt();
+        return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
+      },
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -100,7 +117,7 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Cleans, journals and queues a record; never waits for the database. */
   record(row: UsageRecordRow): void {
-    const clean = this.storable(row);
+    const clean = this.writer.storable(row);
     this.journal.write(clean, `${JSON.stringify(clean)}\n`);
     if (this.journal.openDepth >= BATCH_SIZE) void this.flush();
   }
@@ -131,7 +148,10 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
     await this.replaying;
     await this.flush();
     for (let round = 0; round < 3 && this.journal.depth > 0; round++) await this.flush();
-    if (this.journal.depth > 0) this.logger.error(`${this.journal.depth} usage records could be neither stored nor spooled; the journal keeps those it holds for the next start`);
+    if (this.journal.depth > 0)
+      this.logger.error(
+        `${this.journal.depth} usage records could be neither stored nor spooled; the journal keeps those it holds for the next start`,
+      );
     this.journal.close();
   }
 
@@ -150,7 +170,10 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
       try {
         rejected = await this.store(segment.rows);
       } catch (error) {
-        this.warnNowAndThen('store', `PostgreSQL refused ${segment.rows.length} usage records (${describe(error)}); spooling them`);
+        this.warnNowAndThen(
+          'store',
+          `PostgreSQL refused ${segment.rows.length} usage records (${describe(error)}); spooling them`,
+        );
         await this.toSpool(segment);
         return;
       }
@@ -198,12 +221,15 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
       try {
         await this.spool.adopt(leftover);
       } catch (error) {
-        this.warnNowAndThen('adopt', `Could not move a usage journal segment of an earlier process into the spool: ${describe(error)}`);
+        this.warnNowAndThen(
+          'adopt',
+          `Could not move a usage journal segment of an earlier process into the spool: ${describe(error)}`,
+        );
       }
     }
     try {
       const replayed = await this.spool.replay<UsageRecordRow>(async (batch) => {
-        const rejected = await this.store(batch.map((row) => this.storable(row)));
+        const rejected = await this.store(batch.map((row) => this.writer.storable(row)));
         this.spoolMovedAt = Date.now();
         return rejected;
       }, BATCH_SIZE);
@@ -214,7 +240,10 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
       this.spoolPending = true;
       // Not the spool's fault when PostgreSQL cannot be reached (readiness reports the database).
       if (isUnreachable(error)) this.spoolMovedAt = Date.now();
-      this.warnNowAndThen('replay', `Usage spool replay failed (${describe(error)}); retrying every ${REPLAY_INTERVAL_MS / 1000} s`);
+      this.warnNowAndThen(
+        'replay',
+        `Usage spool replay failed (${describe(error)}); retrying every ${REPLAY_INTERVAL_MS / 1000} s`,
+      );
     }
   }
 
@@ -224,55 +253,29 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
    */
   private async store(rows: readonly UsageRecordRow[]): Promise<Rejection[]> {
     const rejected: Rejection[] = [];
-    for (let start = 0; start < rows.length; start += BATCH_SIZE) rejected.push(...(await this.storeBatch(rows.slice(start, start + BATCH_SIZE))));
+    for (let start = 0; start < rows.length; start += BATCH_SIZE)
+      rejected.push(...(await this.storeBatch(rows.slice(start, start + BATCH_SIZE))));
     return rejected;
   }
 
   /** A batch refused for its data is halved until each bad row is alone: one bad row holds back no other. */
   private async storeBatch(rows: readonly UsageRecordRow[]): Promise<Rejection[]> {
     try {
-      await this.insert(rows);
+      await this.writer.insert(rows);
       return [];
     } catch (error) {
       if (!isDataError(error)) throw error;
-      if (rows.length === 1) return [{ reason: 'refused', detail: `${describe(error)} (SQLSTATE ${sqlState(error)}), request ${rows[0]!.requestId}`, record: rows[0] }];
+      if (rows.length === 1)
+        return [
+          {
+            reason: 'refused',
+            detail: `${describe(error)} (SQLSTATE ${sqlState(error)}), request ${rows[0]!.requestId}`,
+            record: rows[0],
+          },
+        ];
       const middle = Math.ceil(rows.length / 2);
       return [...(await this.storeBatch(rows.slice(0, middle))), ...(await this.storeBatch(rows.slice(middle)))];
     }
-  }
-
-  /**
-   * One statement per batch: a parameter per column holding that column's values as an array,
-   * expanded with unnest (31 parameters whatever the batch size, no per-row SQL to build). Rows
-   * that carry a budget reservation settle it in the same transaction, for the rows inserted now.
-   */
-  private async insert(rows: readonly UsageRecordRow[]): Promise<void> {
-    const { sql, columns } = this.insertStatement;
-    const parameters = columns.map(({ property }) => rows.map((row) => row[property]));
-    if (!rows.some((row) => row.reservation)) {
-      await this.records.query(sql, parameters);
-      return;
-    }
-    await this.records.manager.transaction(async (manager) => {
-      const inserted: Array<{ id: string }> = await manager.query(`${sql} RETURNING "id"`, parameters);
-      const ids = new Set(inserted.map(({ id }) => id.toLowerCase()));
-      const settlements = rows
-        .filter((row) => row.reservation && ids.has(String(row.id).toLowerCase()))
-        .map((row) => ({ reservation: row.reservation!, actual: row.costUsd }));
-      await this.budgets.settle(manager, settlements);
-    });
-  }
-
-  /** The row with every text value as PostgreSQL can store it in its column. */
-  private storable(row: UsageRecordRow): UsageRecordRow {
-    let clean: UsageRecordRow | undefined;
-    for (const { property, length } of this.textColumns) {
-      const value = row[property];
-      if (typeof value !== 'string') continue;
-      const text = storableText(value, length);
-      if (text !== value) (clean ??= { ...row })[property] = text as never;
-    }
-    return clean ?? row;
   }
 
   private warnNowAndThen(topic: string, message: string): void {
@@ -281,50 +284,6 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
     this.lastLogged.set(topic, now);
     this.logger.warn(message);
   }
-}
-
-const SQL_ARRAY_TYPES: Record<string, string> = {
-  uuid: 'uuid',
-  timestamptz: 'timestamptz',
-  varchar: 'text',
-  char: 'text',
-  text: 'text',
-  integer: 'int4',
-  smallint: 'int2',
-  numeric: 'numeric',
-};
-
-function buildInsert(records: Repository<UsageRecordEntity>) {
-  const columns = records.metadata.columns.map((column) => {
-    const type = SQL_ARRAY_TYPES[String(column.type)];
-    if (!type) throw new Error(`usage_records.${column.databaseName}: no array type for ${String(column.type)}`);
-    return { property: column.propertyName as keyof UsageRecordRow, name: column.databaseName, type };
-  });
-  const names = columns.map((column) => `"${column.name}"`).join(', ');
-  const arrays = columns.map((column, i) => `$${i + 1}::${column.type}[]`).join(', ');
-  return {
-    columns,
-    sql: `INSERT INTO "usage_records" (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT ("id") DO NOTHING`,
-  };
-}
-
-/** The SQLSTATE of a PostgreSQL error (TypeORM copies the driver's fields onto its own error). */
-function sqlState(error: unknown): string | undefined {
-  const fields = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = typeof fields.code === 'string' ? fields.code : fields.driverError?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-/** Refused for the data itself (class 22 data exception, 23 integrity violation): retrying cannot help. */
-function isDataError(error: unknown): boolean {
-  const state = sqlState(error);
-  return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
-}
-
-/** PostgreSQL could not be reached or is not taking connections (no SQLSTATE, class 08 or 57). */
-function isUnreachable(error: unknown): boolean {
-  const state = sqlState(error);
-  return state === undefined || state.startsWith('08') || state.startsWith('57');
 }
 
 function describe(error: unknown): string {

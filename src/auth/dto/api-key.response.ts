@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { ApiKeyEntity } from '../api-key.entity.js';
 import { formatNumeric } from '../../teams/dto/team.dto.js';
+import type { ApiKeyEntity } from '../api-key.entity.js';
 
 export class ApiKeyResponse {
   @ApiProperty({ format: 'uuid', example: '5b0e4c59-6d8f-4d4b-9c35-0d4d1c7c3b0a' })
@@ -30,7 +30,13 @@ export class ApiKeyResponse {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
   expires_at!: string | null;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null, description: 'Updated at most once a minute' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: null,
+    description: 'Updated at most once a minute',
+  })
   last_used_at!: string | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
@@ -69,4 +75,3 @@ export class ApiKeyListResponse {
   @ApiProperty({ type: [ApiKeyResponse] })
   data!: ApiKeyResponse[];
 }
-

@@ -10,10 +10,22 @@ import {
 } from '../../common/validation/field.decorators.js';
 
 export class CreateApiKeyDto {
-  @StringField({ description: 'What the key is for', example: 'checkout-banner-service', required: true, min: 1, max: 200 })
+  @StringField({
+    description: 'What the key is for',
+    example: 'checkout-banner-service',
+    required: true,
+    min: 1,
+    max: 200,
+  })
   name!: string;
 
-  @StringField({ description: 'The team the key belongs to (usage is reported per team)', example: 'growth', required: true, min: 1, max: 100 })
+  @StringField({
+    description: 'The team the key belongs to (usage is reported per team)',
+    example: 'growth',
+    required: true,
+    min: 1,
+    max: 100,
+  })
   team!: string;
 
   @StringListField({
@@ -26,13 +38,26 @@ export class CreateApiKeyDto {
   @DateTimeField({ description: 'When the key stops working; omit for never', example: '2027-01-01T00:00:00Z' })
   expires_at?: Date | null;
 
-  @IntField({ description: 'Requests per minute; omit or null for RATE_LIMIT_RPM', example: 30, min: 1, max: 1_000_000 })
+  @IntField({
+    description: 'Requests per minute; omit or null for RATE_LIMIT_RPM',
+    example: 30,
+    min: 1,
+    max: 1_000_000,
+  })
   rpm?: number | null;
 
-  @UsdField({ description: 'Spending limit per calendar month (UTC) in USD; omit or null for none', example: '50.00', digits: NUMERIC_20_12 })
+  @UsdField({
+    description: 'Spending limit per calendar month (UTC) in USD; omit or null for none',
+    example: '50.00',
+    digits: NUMERIC_20_12,
+  })
   monthly_budget_usd?: string | null;
 
-  @BooleanField({ description: 'An admin key manages Easel (/admin) and cannot call /v1', example: false, default: false })
+  @BooleanField({
+    description: 'An admin key manages Easel (/admin) and cannot call /v1',
+    example: false,
+    default: false,
+  })
   admin?: boolean;
 }
 

@@ -22,6 +22,8 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
   /** Counts `request` (whose principal is resolved) now; throws the 429 when the key is over its limit. */
   async limitAtEdge(request: EaselRequest, reply: FastifyReply): Promise<void> {
     // No controller has been chosen yet: a context without handler metadata (none of our routes has any).
+    // The handler is only a key for metadata lookups (it has none), never called: unbound is fine.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const context = new ExecutionContextHost([request, reply], KeyThrottlerGuard, this.limitAtEdge);
     context.setType('http');
     await this.canActivate(context);
@@ -38,7 +40,10 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
     return principal.keyId ?? principal.prefix;
   }
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     throw new GatewayError(
       ErrorCode.RateLimitExceeded,
       `Rate limit reached: ${detail.limit} requests per minute for this API key. Retry after ${detail.timeToBlockExpire} s.`,

@@ -36,7 +36,10 @@ describe(LocalWindowCounter.name, () => {
     const sut = new LocalWindowCounter();
     sut.increment('key', MINUTE, 0, start);
 
-    expect(sut.increment('key', MINUTE, 0, start + MINUTE - 10)).toMatchObject({ isBlocked: true, timeToBlockExpire: 1 });
+    expect(sut.increment('key', MINUTE, 0, start + MINUTE - 10)).toMatchObject({
+      isBlocked: true,
+      timeToBlockExpire: 1,
+    });
   });
 
   it('forgets ended windows when it sweeps, a minute after the last sweep', () => {

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface.js';
 import { RedisService } from '../../redis/redis.service.js';
+
+/** What a hit reports to the throttler (the package names this type but does not export it). */
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 const REDIS_RETRY_MS = 5_000;
 const SWEEP_INTERVAL_MS = 60_000;
@@ -60,17 +62,28 @@ export class RateLimitStorage implements ThrottlerStorage {
 
   constructor(private readonly redis: RedisService) {}
 
-  async increment(key: string, ttl: number, limit: number, _blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    _blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const client = this.redis.client();
     if (client && Date.now() >= this.redisDownUntil) {
       try {
-        const [hits, remainingMs] = (await client.eval(INCREMENT, 1, `easel:rl:${throttlerName}:${key}`, ttl)) as [number, number];
+        const [hits, remainingMs] = (await client.eval(INCREMENT, 1, `easel:rl:${throttlerName}:${key}`, ttl)) as [
+          number,
+          number,
+        ];
         const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
         const isBlocked = hits > limit;
         return { totalHits: hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
       } catch (error) {
         this.redisDownUntil = Date.now() + REDIS_RETRY_MS;
-        this.logger.warn(`Rate limits counted in this instance for ${REDIS_RETRY_MS / 1000} s: Redis failed (${error instanceof Error ? error.message : String(error)})`);
+        this.logger.warn(
+          `Rate limits counted in this instance for ${REDIS_RETRY_MS / 1000} s: Redis failed (${error instanceof Error ? error.message : String(error)})`,
+        );
       }
     }
     return this.local.increment(`${throttlerName}:${key}`, ttl, limit);

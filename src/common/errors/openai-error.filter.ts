@@ -1,9 +1,9 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, errorShapeOf } from './error-code.enum.js';
-import { GatewayError } from './gateway.error.js';
 import { requestContextOf } from '../http/request-context.js';
 import { formatBytes } from '../http/route-policy.js';
+import { ErrorCode, errorShapeOf } from './error-code.enum.js';
+import { GatewayError } from './gateway.error.js';
 
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -63,7 +63,8 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
 }
 
 function describeCause(cause: unknown): string {
-  if (cause instanceof Error) return `${cause.name}: ${cause.message}${cause.cause === undefined ? '' : ` <- ${describeCause(cause.cause)}`}`;
+  if (cause instanceof Error)
+    return `${cause.name}: ${cause.message}${cause.cause === undefined ? '' : ` <- ${describeCause(cause.cause)}`}`;
   return String(cause);
 }
 
@@ -96,7 +97,10 @@ function fromClientStatus(status: number, fastifyCode: string | undefined, messa
     case 413:
       return new GatewayError(ErrorCode.BodyTooLarge, 'Request body is too large.');
     case 415:
-      return new GatewayError(ErrorCode.UnsupportedMediaType, 'Unsupported Content-Type: send the body as JSON with the header "Content-Type: application/json".');
+      return new GatewayError(
+        ErrorCode.UnsupportedMediaType,
+        'Unsupported Content-Type: send the body as JSON with the header "Content-Type: application/json".',
+      );
     case 401:
       return new GatewayError(ErrorCode.InvalidApiKey, message);
     case 403:
@@ -133,11 +137,18 @@ function withBodyLimit(exception: unknown, request: FastifyRequest): unknown {
   // Nest hands Fastify's 4xx errors on as HttpExceptions caused by them.
   const error = (exception instanceof HttpException ? exception.cause : exception) as FastifyStyleError | undefined;
   if (error?.code !== 'FST_ERR_CTP_BODY_TOO_LARGE' || !limit) return exception;
-  return new GatewayError(ErrorCode.BodyTooLarge, `Request body is too large: this route takes at most ${formatBytes(limit)}.`);
+  return new GatewayError(
+    ErrorCode.BodyTooLarge,
+    `Request body is too large: this route takes at most ${formatBytes(limit)}.`,
+  );
 }
 
 export function sendError(reply: FastifyReply, response: ErrorResponse): void {
   if (reply.sent) return;
   // An error describes this attempt only: no cache may keep it (a refused image URL, say).
-  void reply.status(response.status).headers({ 'cache-control': 'no-store', ...response.headers }).type('application/json').send(response.body);
+  void reply
+    .status(response.status)
+    .headers({ 'cache-control': 'no-store', ...response.headers })
+    .type('application/json')
+    .send(response.body);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RawJsonString, SplicedJson, concatJsonText, parseJsonKeepingRaw, stringifyJson } from './raw-json.js';
+import { concatJsonText, parseJsonKeepingRaw, RawJsonString, SplicedJson, stringifyJson } from './raw-json.js';
 
 const IMAGE = randomBytes(9000).toString('base64');
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -8,7 +8,11 @@ describe(parseJsonKeepingRaw.name, () => {
   it('keeps a long value of a named key as the bytes of the body, and parses the rest', () => {
     const source = body({ created: 1, data: [{ b64_json: IMAGE }], usage: { output_tokens: 272 } });
 
-    const parsed = parseJsonKeepingRaw(source, ['b64_json']) as { created: number; data: Array<{ b64_json: unknown }>; usage: object };
+    const parsed = parseJsonKeepingRaw(source, ['b64_json']) as {
+      created: number;
+      data: Array<{ b64_json: unknown }>;
+      usage: object;
+    };
 
     expect(parsed.created).toBe(1);
     expect(parsed.usage).toEqual({ output_tokens: 272 });
@@ -21,9 +25,14 @@ describe(parseJsonKeepingRaw.name, () => {
 
   it('finds every occurrence, of several keys, with whitespace around the colon', () => {
     const other = randomBytes(6000).toString('base64');
-    const source = Buffer.from(`{ "data" : [ { "b64_json" :\n "${IMAGE}" }, { "b64_json":"${other}" } ], "inline": { "data":\t"${other}" } }`);
+    const source = Buffer.from(
+      `{ "data" : [ { "b64_json" :\n "${IMAGE}" }, { "b64_json":"${other}" } ], "inline": { "data":\t"${other}" } }`,
+    );
 
-    const parsed = parseJsonKeepingRaw(source, ['b64_json', 'data']) as { data: Array<{ b64_json: RawJsonString }>; inline: { data: RawJsonString } };
+    const parsed = parseJsonKeepingRaw(source, ['b64_json', 'data']) as {
+      data: Array<{ b64_json: RawJsonString }>;
+      inline: { data: RawJsonString };
+    };
 
     expect(parsed.data.map((item) => item.b64_json.toString())).toEqual([IMAGE, other]);
     expect(parsed.inline.data).toBeInstanceOf(RawJsonString);
@@ -67,22 +76,33 @@ describe(stringifyJson.name, () => {
   });
 
   it('splices raw strings in as their bytes, giving the JSON the plain strings would', () => {
-    const parsed = parseJsonKeepingRaw(body({ data: [{ b64_json: IMAGE }, { b64_json: IMAGE }] }), ['b64_json']) as { data: Array<{ b64_json: RawJsonString }> };
-    const response = { created: 7, data: parsed.data.map((item) => ({ b64_json: item.b64_json })), note: 'ok "quoted"' };
+    const parsed = parseJsonKeepingRaw(body({ data: [{ b64_json: IMAGE }, { b64_json: IMAGE }] }), ['b64_json']) as {
+      data: Array<{ b64_json: RawJsonString }>;
+    };
+    const response = {
+      created: 7,
+      data: parsed.data.map((item) => ({ b64_json: item.b64_json })),
+      note: 'ok "quoted"',
+    };
 
     const written = stringifyJson(response) as SplicedJson;
 
     expect(written).toBeInstanceOf(SplicedJson);
     expect(written.pieces).toContain(parsed.data[0]!.b64_json.parts[0]);
     expect(written.byteLength).toBe(Buffer.concat(written.pieces).length);
-    expect(Buffer.concat(written.pieces).toString()).toBe(JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }));
+    expect(Buffer.concat(written.pieces).toString()).toBe(
+      JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }),
+    );
   });
 
   it('leaves a client string that merely looks like a marker alone', () => {
     const raw = parseJsonKeepingRaw(body({ b64_json: IMAGE }), ['b64_json']) as { b64_json: RawJsonString };
     const value = { user: '\u0000raw:0000000000000000:0', image: raw.b64_json };
 
-    expect(JSON.parse(Buffer.concat((stringifyJson(value) as SplicedJson).pieces).toString())).toEqual({ user: '\u0000raw:0000000000000000:0', image: IMAGE });
+    expect(JSON.parse(Buffer.concat((stringifyJson(value) as SplicedJson).pieces).toString())).toEqual({
+      user: '\u0000raw:0000000000000000:0',
+      image: IMAGE,
+    });
   });
 
   it('lets plain JSON.stringify write a raw string as the string', () => {
@@ -100,7 +120,9 @@ describe(concatJsonText.name, () => {
 
     expect(joined).toBeInstanceOf(RawJsonString);
     expect(joined.toString()).toBe(`data:image/png;base64,${IMAGE}`);
-    expect(Buffer.concat((stringifyJson({ url: joined }) as SplicedJson).pieces).toString()).toBe(JSON.stringify({ url: `data:image/png;base64,${IMAGE}` }));
+    expect(Buffer.concat((stringifyJson({ url: joined }) as SplicedJson).pieces).toString()).toBe(
+      JSON.stringify({ url: `data:image/png;base64,${IMAGE}` }),
+    );
   });
 
   it('becomes a string when a part would need escaping', () => {

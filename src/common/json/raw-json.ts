@@ -90,8 +90,11 @@ const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** The texts joined; still raw bytes when a raw one is among them and the others are plain. */
 export function concatJsonText(...texts: JsonText[]): JsonText {
   const raw = texts.some((text) => text instanceof RawJsonString);
-  if (!raw || texts.some((text) => typeof text === 'string' && !PLAIN.test(text))) return texts.map(jsonTextToString).join('');
-  return new RawJsonString(texts.flatMap((text) => (typeof text === 'string' ? [Buffer.from(text, 'latin1')] : text.parts)));
+  if (!raw || texts.some((text) => typeof text === 'string' && !PLAIN.test(text)))
+    return texts.map(jsonTextToString).join('');
+  return new RawJsonString(
+    texts.flatMap((text) => (typeof text === 'string' ? [Buffer.from(text, 'latin1')] : text.parts)),
+  );
 }
 
 let splicing: RawJsonString[] | undefined;
@@ -178,7 +181,7 @@ function rawSpans(body: Buffer, keys: readonly string[]): Array<[number, number]
   const spans: Array<[number, number]> = [];
   for (const key of keys) {
     const pattern = Buffer.from(JSON.stringify(key), 'utf8');
-    let next = 0;
+    let next: number;
     for (let at = body.indexOf(pattern); at >= 0; at = body.indexOf(pattern, next)) {
       next = at + pattern.length;
       // A quote inside a JSON string is escaped, so an unescaped `"key"` followed by `:` and `"`

@@ -1,4 +1,13 @@
-import { canonicalUsd, decimalOfNumber, formatUsd, NUMERIC_20_12, parseUsd, toNumericString, usdAmountProblem, USD_SCALE } from './usd.js';
+import {
+  canonicalUsd,
+  decimalOfNumber,
+  formatUsd,
+  NUMERIC_20_12,
+  parseUsd,
+  toNumericString,
+  USD_SCALE,
+  usdAmountProblem,
+} from './usd.js';
 
 describe('parseUsd', () => {
   it('parses a decimal string into exact pico-dollars', () => {
@@ -111,9 +120,12 @@ describe('decimalOfNumber', () => {
 describe('usdAmountProblem', () => {
   const price = { integer: 6, fraction: 6 };
 
-  it.each(['0', '5', '5.1', '99999999.999999999999', '0007.50', '1.000000000000000', '0.000000000001'])('takes %p for numeric(20,12)', (value) => {
-    expect(usdAmountProblem(value, NUMERIC_20_12)).toBeUndefined();
-  });
+  it.each(['0', '5', '5.1', '99999999.999999999999', '0007.50', '1.000000000000000', '0.000000000001'])(
+    'takes %p for numeric(20,12)',
+    (value) => {
+      expect(usdAmountProblem(value, NUMERIC_20_12)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['123456789', /more than 8 digits before the decimal point \(at most 99999999\.999999999999\)/],

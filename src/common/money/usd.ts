@@ -47,7 +47,11 @@ export function decimalOfNumber(value: number): string | undefined {
   const digits = `${whole}${fraction}`;
   const point = whole!.length + Number(exponent);
   const plain =
-    point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? `${digits}${'0'.repeat(point - digits.length)}` : `${digits.slice(0, point)}.${digits.slice(point)}`;
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? `${digits}${'0'.repeat(point - digits.length)}`
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
   return `${sign}${plain}`;
 }
 
@@ -71,17 +75,26 @@ export function usdAmountProblem(value: unknown, digits: UsdDigits): string | un
   if (typeof value !== 'string') return 'must be a decimal string such as "12.50" or a JSON number';
   if (value.startsWith('-')) return 'must not be negative';
   const match = PLAIN_DECIMAL.exec(value);
-  if (!match) return 'must be a decimal string such as "12.50" or a JSON number (digits and one decimal point; no sign, exponent or spaces)';
+  if (!match)
+    return 'must be a decimal string such as "12.50" or a JSON number (digits and one decimal point; no sign, exponent or spaces)';
   const whole = match[1]!.replace(/^0+(?=\d)/, '');
   const fraction = (match[2] ?? '').replace(/0+$/, '');
   if (whole.length > digits.integer) {
     return `has more than ${digits.integer} digits before the decimal point (at most ${'9'.repeat(digits.integer)}.${'9'.repeat(digits.fraction)})`;
   }
-  if (fraction.length > digits.fraction) return `has more than ${digits.fraction} decimals (the most that is stored; amounts are never rounded)`;
+  if (fraction.length > digits.fraction)
+    return `has more than ${digits.fraction} decimals (the most that is stored; amounts are never rounded)`;
   return undefined;
 }
 
 /** An amount `usdAmountProblem` accepted, in its shortest form: "0007.50" → "7.5". */
 export function canonicalUsd(value: string): string {
-  return formatUsd(parseUsd(value.replace(/^0+(?=\d)/, '').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '')));
+  return formatUsd(
+    parseUsd(
+      value
+        .replace(/^0+(?=\d)/, '')
+        .replace(/(\.\d*?)0+$/, '$1')
+        .replace(/\.$/, ''),
+    ),
+  );
 }

@@ -79,7 +79,11 @@ const globalIpv6 = subnets('ipv6', [GLOBAL_IPV6]);
 const blockedIpv6 = subnets('ipv6', BLOCKED_IPV6);
 const embedding = subnets('ipv6', IPV4_EMBEDDING);
 
-function subnets(family: 'ipv4' | 'ipv6', ranges: ReadonlyArray<readonly [string, number]>, list = new BlockList()): BlockList {
+function subnets(
+  family: 'ipv4' | 'ipv6',
+  ranges: ReadonlyArray<readonly [string, number]>,
+  list = new BlockList(),
+): BlockList {
   for (const [address, prefix] of ranges) list.addSubnet(address, prefix, family);
   return list;
 }

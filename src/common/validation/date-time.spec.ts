@@ -61,7 +61,10 @@ describe('dateTimeProblem', () => {
     expect(dateTimeProblem(parseIsoDateTime('1970-01-01T00:00:00+01:00'))).toMatch(/between/);
   });
 
-  it.each(['2026-01-01', 0, null, undefined, new Date(Number.NaN)])('refuses %p, which is not a parsed date', (value) => {
-    expect(dateTimeProblem(value)).toMatch(/ISO 8601 date-time/);
-  });
+  it.each(['2026-01-01', 0, null, undefined, new Date(Number.NaN)])(
+    'refuses %p, which is not a parsed date',
+    (value) => {
+      expect(dateTimeProblem(value)).toMatch(/ISO 8601 date-time/);
+    },
+  );
 });

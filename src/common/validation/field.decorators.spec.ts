@@ -23,9 +23,14 @@ class PageQuery {
 }
 
 const sut = new RequestValidationPipe();
-const body = <T>(metatype: new () => T, value: unknown) => sut.transform(value, { type: 'body', metatype }) as Promise<T>;
+const body = <T>(metatype: new () => T, value: unknown) =>
+  sut.transform(value, { type: 'body', metatype }) as Promise<T>;
 
-async function problemOf(metatype: new () => unknown, value: unknown, type: 'body' | 'query' = 'body'): Promise<InvalidRequestError> {
+async function problemOf(
+  metatype: new () => unknown,
+  value: unknown,
+  type: 'body' | 'query' = 'body',
+): Promise<InvalidRequestError> {
   try {
     await sut.transform(value, { type, metatype });
   } catch (error) {
@@ -81,36 +86,49 @@ describe('UsdField', () => {
 
 describe('DateTimeField', () => {
   it('turns an ISO 8601 text into a Date', async () => {
-    await expect(body(DateDto, { at: '2027-01-01T01:00:00+01:00' })).resolves.toEqual({ at: new Date('2027-01-01T00:00:00Z') });
+    await expect(body(DateDto, { at: '2027-01-01T01:00:00+01:00' })).resolves.toEqual({
+      at: new Date('2027-01-01T00:00:00Z'),
+    });
     await expect(body(DateDto, { at: null })).resolves.toEqual({ at: null });
   });
 
-  it.each(['-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', '1969-12-31T23:59:59Z', '0000-01-01'])('refuses %p as out of range', async (value) => {
-    const error = await problemOf(DateDto, { at: value });
+  it.each(['-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', '1969-12-31T23:59:59Z', '0000-01-01'])(
+    'refuses %p as out of range',
+    async (value) => {
+      const error = await problemOf(DateDto, { at: value });
 
-    expect(error.param).toBe('at');
-    expect(error.message).toMatch(/between 1970-01-01 and 9999-12-31|ISO 8601/);
-  });
+      expect(error.param).toBe('at');
+      expect(error.message).toMatch(/between 1970-01-01 and 9999-12-31|ISO 8601/);
+    },
+  );
 
-  it.each([0, 1_700_000_000_000, true, 'soon', '2026', '2026-02-30', {}, []])('refuses %p, which is not an ISO 8601 text', async (value) => {
-    const error = await problemOf(DateDto, { at: value });
+  it.each([0, 1_700_000_000_000, true, 'soon', '2026', '2026-02-30', {}, []])(
+    'refuses %p, which is not an ISO 8601 text',
+    async (value) => {
+      const error = await problemOf(DateDto, { at: value });
 
-    expect(error.param).toBe('at');
-    expect(error.message).toContain('ISO 8601 date-time');
-  });
+      expect(error.param).toBe('at');
+      expect(error.message).toContain('ISO 8601 date-time');
+    },
+  );
 });
 
 describe('QueryIntField', () => {
   it('reads plain digits', async () => {
-    await expect(sut.transform({ limit: '25' }, { type: 'query', metatype: PageQuery })).resolves.toEqual({ limit: 25 });
+    await expect(sut.transform({ limit: '25' }, { type: 'query', metatype: PageQuery })).resolves.toEqual({
+      limit: 25,
+    });
   });
 
-  it.each(['1e2', '0x10', ' 5', '5 ', '1.5', '-1', '0', '1001', '', '1e309', '99999999999999999999'])('refuses %p', async (value) => {
-    const error = await problemOf(PageQuery, { limit: value }, 'query');
+  it.each(['1e2', '0x10', ' 5', '5 ', '1.5', '-1', '0', '1001', '', '1e309', '99999999999999999999'])(
+    'refuses %p',
+    async (value) => {
+      const error = await problemOf(PageQuery, { limit: value }, 'query');
 
-    expect(error.param).toBe('limit');
-    expect(error.message).toBe("'limit' must be a whole number from 1 to 1000");
-  });
+      expect(error.param).toBe('limit');
+      expect(error.message).toBe("'limit' must be a whole number from 1 to 1000");
+    },
+  );
 
   it('refuses a repeated parameter', async () => {
     expect((await problemOf(PageQuery, { limit: ['1', '2'] }, 'query')).param).toBe('limit');

@@ -13,10 +13,10 @@ import {
   Length,
   Max,
   Min,
-  ValidateIf,
   registerDecorator,
+  ValidateIf,
 } from 'class-validator';
-import { canonicalUsd, decimalOfNumber, type UsdDigits, usdAmountProblem } from '../money/usd.js';
+import { canonicalUsd, decimalOfNumber, usdAmountProblem, type UsdDigits } from '../money/usd.js';
 import { dateTimeProblem, parseIsoDateTime } from './date-time.js';
 
 interface FieldOptions<T> {
@@ -29,7 +29,12 @@ interface FieldOptions<T> {
 const swagger = <T>(options: FieldOptions<T>, extra: Record<string, unknown>) =>
   options.required
     ? ApiProperty({ description: options.description, example: options.example, ...extra })
-    : ApiPropertyOptional({ description: options.description, example: options.example, default: options.default, ...extra });
+    : ApiPropertyOptional({
+        description: options.description,
+        example: options.example,
+        default: options.default,
+        ...extra,
+      });
 
 /** Required fields fail first with "is required"; optional ones may be absent or null. */
 const optional = (required?: boolean) =>
@@ -64,11 +69,14 @@ export const IntField = (options: FieldOptions<number> & { min: number; max: num
 
 /** An integer in `min..max` from a query string: plain decimal digits only ("1e2", "0x10", " 5" are refused). */
 export const QueryIntField = (options: FieldOptions<number> & { min: number; max: number }) => {
-  const message = ({ property }: { property: string }) => `${property} must be a whole number from ${options.min} to ${options.max}`;
+  const message = ({ property }: { property: string }) =>
+    `${property} must be a whole number from ${options.min} to ${options.max}`;
   return applyDecorators(
     swagger(options, { type: 'integer', minimum: options.min, maximum: options.max }),
     IsOptional(),
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value)),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value,
+    ),
     IsInt({ message }),
     Min(options.min, { message }),
     Max(options.max, { message }),
@@ -84,9 +92,15 @@ export const BooleanField = (options: FieldOptions<boolean>) =>
  */
 export const DateTimeField = (options: FieldOptions<string> & { nullable?: boolean }) =>
   applyDecorators(
-    swagger(options, { type: String, format: 'date-time', ...((options.nullable ?? !options.required) ? { nullable: true } : {}) }),
+    swagger(options, {
+      type: String,
+      format: 'date-time',
+      ...((options.nullable ?? !options.required) ? { nullable: true } : {}),
+    }),
     ...optional(options.required),
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (parseIsoDateTime(value) ?? value) : value)),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? (parseIsoDateTime(value) ?? value) : value,
+    ),
     Satisfies('isEaselDateTime', dateTimeProblem),
   );
 
@@ -114,8 +128,18 @@ export const UsdField = (options: FieldOptions<string> & { digits: UsdDigits; nu
       example: options.example,
       ...(nullable && !options.required ? { nullable: true } : {}),
       oneOf: [
-        { type: 'string', pattern: `^\\d{1,${digits.integer}}(\\.\\d{1,${digits.fraction}})?$`, example: options.example },
-        { type: 'number', minimum: 0, maximum: 10 ** digits.integer, exclusiveMaximum: true, example: options.example === undefined ? undefined : Number(options.example) },
+        {
+          type: 'string',
+          pattern: `^\\d{1,${digits.integer}}(\\.\\d{1,${digits.fraction}})?$`,
+          example: options.example,
+        },
+        {
+          type: 'number',
+          minimum: 0,
+          maximum: 10 ** digits.integer,
+          exclusiveMaximum: true,
+          example: options.example === undefined ? undefined : Number(options.example),
+        },
       ],
     }),
     ...(nullable ? optional(options.required) : [ValidateIf((_object, value) => value !== undefined)]),

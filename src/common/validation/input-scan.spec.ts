@@ -38,13 +38,26 @@ describe('printable', () => {
 
 describe('scanInput', () => {
   it('finds nothing wrong with an ordinary body', () => {
-    const body = { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:,' } }] }], n: 1, stream: null };
+    const body = {
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:,' } }] }],
+      n: 1,
+      stream: null,
+    };
 
     expect(scanInput(body)).toBeUndefined();
   });
 
   it('names the path of a value with a NUL', () => {
-    expect(scanInput({ model: 'm', messages: [{ role: 'user', content: 'ok' }, { role: 'user', content: 'x\u0000' }] })).toEqual({
+    expect(
+      scanInput({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'ok' },
+          { role: 'user', content: 'x\u0000' },
+        ],
+      }),
+    ).toEqual({
       path: 'messages[1].content',
       message: expect.stringContaining("'messages[1].content' contains a character"),
       code: ErrorCode.InvalidRequest,
@@ -59,8 +72,14 @@ describe('scanInput', () => {
   });
 
   it('reports a field named like an Object.prototype member as an unknown field', () => {
-    expect(scanInput(JSON.parse('{"a":{"__proto__":{"x":1}}}'))).toMatchObject({ path: 'a.__proto__', code: ErrorCode.UnknownField });
-    expect(scanInput({ a: [{ constructor: 1 }] })).toMatchObject({ path: 'a[0].constructor', code: ErrorCode.UnknownField });
+    expect(scanInput(JSON.parse('{"a":{"__proto__":{"x":1}}}'))).toMatchObject({
+      path: 'a.__proto__',
+      code: ErrorCode.UnknownField,
+    });
+    expect(scanInput({ a: [{ constructor: 1 }] })).toMatchObject({
+      path: 'a[0].constructor',
+      code: ErrorCode.UnknownField,
+    });
   });
 
   it('reports the first problem in document order', () => {
@@ -70,8 +89,13 @@ describe('scanInput', () => {
 
   it(`takes ${MAX_INPUT_DEPTH} levels and refuses one more`, () => {
     expect(scanInput(nestedArrays(MAX_INPUT_DEPTH))).toBeUndefined();
-    expect(scanInput(nestedArrays(MAX_INPUT_DEPTH + 1))).toMatchObject({ path: '[0]'.repeat(MAX_INPUT_DEPTH), code: ErrorCode.InvalidRequest });
-    expect(scanInput({ a: nestedArrays(MAX_INPUT_DEPTH) })).toMatchObject({ path: `a${'[0]'.repeat(MAX_INPUT_DEPTH - 1)}` });
+    expect(scanInput(nestedArrays(MAX_INPUT_DEPTH + 1))).toMatchObject({
+      path: '[0]'.repeat(MAX_INPUT_DEPTH),
+      code: ErrorCode.InvalidRequest,
+    });
+    expect(scanInput({ a: nestedArrays(MAX_INPUT_DEPTH) })).toMatchObject({
+      path: `a${'[0]'.repeat(MAX_INPUT_DEPTH - 1)}`,
+    });
   });
 
   it('refuses 100,000 levels without exhausting the stack', () => {

@@ -72,7 +72,11 @@ export function scanInput(value: unknown, rootPath = ''): InputProblem | undefin
     if (typeof node !== 'object' || node === null) continue;
     if (frame.depth >= MAX_INPUT_DEPTH) {
       const path = printable(pathOf(frame));
-      return { path, message: `'${path}' is nested too deeply (at most ${MAX_INPUT_DEPTH} levels).`, code: ErrorCode.InvalidRequest };
+      return {
+        path,
+        message: `'${path}' is nested too deeply (at most ${MAX_INPUT_DEPTH} levels).`,
+        code: ErrorCode.InvalidRequest,
+      };
     }
     const depth = frame.depth + 1;
     if (Array.isArray(node)) {

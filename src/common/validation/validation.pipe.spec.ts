@@ -1,6 +1,17 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../errors/gateway.error.js';
 import { RequestValidationPipe } from './validation.pipe.js';
@@ -165,12 +176,18 @@ describe(RequestValidationPipe.name, () => {
   });
 
   it('scans query strings and path parameters too, naming the parameter', async () => {
-    await expect(sut.transform({ team: 'a\u0000' }, { type: 'query', metatype: Object })).rejects.toMatchObject({ param: 'team' });
-    await expect(sut.transform('\u0000', { type: 'param', metatype: String, data: 'id' })).rejects.toMatchObject({ param: 'id' });
+    await expect(sut.transform({ team: 'a\u0000' }, { type: 'query', metatype: Object })).rejects.toMatchObject({
+      param: 'team',
+    });
+    await expect(sut.transform('\u0000', { type: 'param', metatype: String, data: 'id' })).rejects.toMatchObject({
+      param: 'id',
+    });
   });
 
   it('names a query parameter given more than once', async () => {
-    await expect(sut.transform({ team: ['a', 'b'], model: 'm' }, { type: 'query', metatype: Object })).rejects.toMatchObject({
+    await expect(
+      sut.transform({ team: ['a', 'b'], model: 'm' }, { type: 'query', metatype: Object }),
+    ).rejects.toMatchObject({
       param: 'team',
       message: "'team' is given more than once; give it once.",
     });

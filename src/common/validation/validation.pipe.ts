@@ -1,4 +1,4 @@
-import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, Injectable, type ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { InvalidRequestError } from '../errors/gateway.error.js';
 import { scanInput } from './input-scan.js';

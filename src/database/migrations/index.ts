@@ -5,4 +5,10 @@ import { IdempotencyRecords1795490062446 } from './1795490062446-IdempotencyReco
 import { IdempotencyLeases1796223977738 } from './1796223977738-IdempotencyLeases.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
-export const migrations = [InitialSchema1795485210429, UsageTeamsPricing1795485802472, KeyLimitsAndBudgets1795487870877, IdempotencyRecords1795490062446, IdempotencyLeases1796223977738];
+export const migrations = [
+  InitialSchema1795485210429,
+  UsageTeamsPricing1795485802472,
+  KeyLimitsAndBudgets1795487870877,
+  IdempotencyRecords1795490062446,
+  IdempotencyLeases1796223977738,
+];

@@ -51,7 +51,10 @@ export class ModelDto {
   @ApiProperty({ description: 'false when the provider lacks its settings on this server', example: true })
   available!: boolean;
 
-  @ApiPropertyOptional({ description: 'Why the model is unavailable', example: 'set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY' })
+  @ApiPropertyOptional({
+    description: 'Why the model is unavailable',
+    example: 'set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY',
+  })
   unavailable_reason?: string;
 
   @ApiProperty({ type: ModelCapabilitiesDto })

@@ -7,7 +7,11 @@ export class CreateTeamDto {
   @StringField({ description: 'Unique team name', example: 'growth', required: true, min: 1, max: 100 })
   name!: string;
 
-  @UsdField({ description: 'Spending limit per calendar month in USD; omit for none', example: '250.00', digits: NUMERIC_20_12 })
+  @UsdField({
+    description: 'Spending limit per calendar month in USD; omit for none',
+    example: '250.00',
+    digits: NUMERIC_20_12,
+  })
   monthly_budget_usd?: string | null;
 }
 

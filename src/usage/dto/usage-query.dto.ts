@@ -8,13 +8,18 @@ export type GroupBy = (typeof GROUP_BY)[number];
 /** Filters shared by the report and the record listing. */
 export class UsageFilterDto {
   @DateTimeField({
-    description: 'Start (inclusive), ISO 8601 (a date is midnight UTC; a time without an offset is UTC); default: the start of the current month (UTC)',
+    description:
+      'Start (inclusive), ISO 8601 (a date is midnight UTC; a time without an offset is UTC); default: the start of the current month (UTC)',
     example: '2026-11-01T00:00:00Z',
     nullable: false,
   })
   from?: Date;
 
-  @DateTimeField({ description: 'End (exclusive), ISO 8601 as for from; default: now', example: '2026-12-01T00:00:00Z', nullable: false })
+  @DateTimeField({
+    description: 'End (exclusive), ISO 8601 as for from; default: now',
+    example: '2026-12-01T00:00:00Z',
+    nullable: false,
+  })
   to?: Date;
 
   @ApiPropertyOptional({ description: 'Only this model id', example: 'azure/openai/gpt-image-1' })

@@ -21,7 +21,10 @@ export class UsageTotalsDto {
 }
 
 export class UsageRowDto extends UsageTotalsDto {
-  @ApiProperty({ description: 'The group value (model id, key id, team, YYYY-MM-DD, provider or endpoint)', example: 'azure/openai/gpt-image-1' })
+  @ApiProperty({
+    description: 'The group value (model id, key id, team, YYYY-MM-DD, provider or endpoint)',
+    example: 'azure/openai/gpt-image-1',
+  })
   group!: string;
 }
 
@@ -70,7 +73,8 @@ export class UsageRecordDto {
   @ApiProperty({ description: 'USD, exact decimal string', example: '0.04231' }) cost_usd!: string;
   @ApiProperty({ type: Number, nullable: true, example: 1 }) price_version!: number | null;
   @ApiProperty({ type: String, nullable: true }) user!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'SHA-256 of the prompt, hex' }) prompt_sha256!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'SHA-256 of the prompt, hex' }) prompt_sha256!:
+    string | null;
   @ApiProperty({ type: Number, nullable: true }) prompt_length!: number | null;
   @ApiProperty({ type: String, nullable: true, description: 'Only with LOG_PROMPTS=true' }) prompt_text!: string | null;
 }

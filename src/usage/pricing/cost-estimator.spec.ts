@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadModelCatalogue, type ModelDefinition } from '../../config/models.catalogue.js';
 import { formatUsd } from '../../common/money/usd.js';
+import { loadModelCatalogue, type ModelDefinition } from '../../config/models.catalogue.js';
 import { CostEstimator } from './cost-estimator.js';
 import { PricingService } from './pricing.service.js';
 
@@ -13,7 +13,9 @@ describe(CostEstimator.name, () => {
 
   it('prices the token table for the quality and size asked (gpt-image-1, medium 1024x1024)', () => {
     // prompt of 40 chars → 10 text tokens; 1056 output tokens per image; n = 2
-    expect(estimate('azure/openai/gpt-image-1', { prompt: 'x'.repeat(40), n: 2, size: '1024x1024', quality: 'medium' })).toBe(
+    expect(
+      estimate('azure/openai/gpt-image-1', { prompt: 'x'.repeat(40), n: 2, size: '1024x1024', quality: 'medium' }),
+    ).toBe(
       '0.08453', // (10 × 5 + 2112 × 40) / 1e6
     );
   });

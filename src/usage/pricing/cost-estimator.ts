@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ModelDefinition } from '../../config/models.catalogue.js';
 import type { Pico } from '../../common/money/usd.js';
+import type { ModelDefinition } from '../../config/models.catalogue.js';
 import type { PriceSheet } from './price-sheet.js';
 import { PricingService } from './pricing.service.js';
 
@@ -45,6 +45,8 @@ function outputTokensPerImage(model: ModelDefinition, quality: string | undefine
   if (table === undefined) return 0;
   if (typeof table === 'number') return table;
   const qualities = quality && quality !== 'auto' && table[quality] ? [table[quality]] : Object.values(table);
-  const counts = qualities.flatMap((bySize) => (size !== 'auto' && bySize[size] !== undefined ? [bySize[size]] : Object.values(bySize)));
+  const counts = qualities.flatMap((bySize) =>
+    size !== 'auto' && bySize[size] !== undefined ? [bySize[size]] : Object.values(bySize),
+  );
   return counts.length === 0 ? 0 : Math.max(...counts);
 }

@@ -1,12 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { formatUsd, parseUsd } from '../../common/money/usd.js';
 import { ProviderRegistry } from '../../providers/provider-registry.service.js';
-import { PRICE_KINDS, type PriceSheet, mapPriceKinds } from './price-sheet.js';
-import { PriceVersionEntity } from './price-version.entity.js';
+import { mapPriceKinds, PRICE_KINDS, type PriceSheet } from './price-sheet.js';
+import type { PriceVersionEntity } from './price-version.entity.js';
+import { PriceVersionRepository } from './price-version.repository.js';
 
 export interface CurrentPrice {
   model: string;
@@ -19,7 +18,6 @@ export interface CurrentPrice {
 export type PriceInput = { [K in keyof PriceSheet]?: string };
 
 const REFRESH_MS = 15_000;
-const PRICING_LOCK_ID = 0x45_41_53_47;
 
 /**
  * The price versions in force, per model. Seeded from the catalogue at start (a new version when
@@ -34,14 +32,17 @@ export class PriceBook implements OnApplicationBootstrap, OnApplicationShutdown 
   private refresher?: NodeJS.Timeout;
 
   constructor(
-    @InjectRepository(PriceVersionEntity) private readonly versions: Repository<PriceVersionEntity>,
+    private readonly versions: PriceVersionRepository,
     private readonly registry: ProviderRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.seedFromCatalogue();
     await this.refresh();
-    this.refresher = setInterval(() => void this.refresh().catch((error) => this.logger.warn(`Price refresh failed: ${String(error)}`)), REFRESH_MS);
+    this.refresher = setInterval(
+      () => void this.refresh().catch((error) => this.logger.warn(`Price refresh failed: ${String(error)}`)),
+      REFRESH_MS,
+    );
     this.refresher.unref();
   }
 
@@ -62,7 +63,7 @@ export class PriceBook implements OnApplicationBootstrap, OnApplicationShutdown 
 
   async history(model: string): Promise<CurrentPrice[]> {
     this.assertKnown(model);
-    return (await this.versions.find({ where: { model }, order: { version: 'DESC' } })).map(toCurrent);
+    return (await this.versions.history(model)).map(toCurrent);
   }
 
   /** A new version, in force from now; kinds left out keep their current price. */
@@ -77,13 +78,15 @@ export class PriceBook implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private assertKnown(model: string): void {
     if (!this.registry.list().some((candidate) => candidate.definition.id === model)) {
-      throw new GatewayError(ErrorCode.ModelNotFound, `The model '${model}' is not in the catalogue.`, { param: 'model' });
+      throw new GatewayError(ErrorCode.ModelNotFound, `The model '${model}' is not in the catalogue.`, {
+        param: 'model',
+      });
     }
   }
 
   private async seedFromCatalogue(): Promise<void> {
     for (const { definition } of this.registry.list()) {
-      const latest = await this.versions.findOne({ where: { model: definition.id }, order: { version: 'DESC' } });
+      const latest = await this.versions.latest(definition.id);
       if (latest && latest.source === 'admin') {
         if (!samePrices(toCurrent(latest).prices, definition.prices)) {
           this.logger.warn(`${definition.id}: prices set with PUT /admin/pricing override the catalogue's.`);
@@ -96,30 +99,17 @@ export class PriceBook implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async insertVersion(model: string, prices: PriceSheet, source: 'catalogue' | 'admin'): Promise<CurrentPrice> {
-    return this.versions.manager.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [PRICING_LOCK_ID, model]);
-      const repository = manager.getRepository(PriceVersionEntity);
-      const latest = await repository.findOne({ where: { model }, order: { version: 'DESC' } });
-      if (source === 'catalogue' && latest && samePrices(toCurrent(latest).prices, prices)) return toCurrent(latest);
-      const entity = repository.create({
-        model,
-        version: (latest?.version ?? 0) + 1,
-        effectiveFrom: new Date(),
-        source,
-        ...mapPriceKinds((kind) => formatUsd(prices[kind])),
-      });
-      return toCurrent(await repository.save(entity));
-    });
+    const saved = await this.versions.addVersion(
+      model,
+      { source, ...mapPriceKinds((kind) => formatUsd(prices[kind])) },
+      // The catalogue's prices are added once: another instance starting may have just done it.
+      (latest) => source === 'catalogue' && samePrices(toCurrent(latest).prices, prices),
+    );
+    return toCurrent(saved);
   }
 
   private async refresh(): Promise<void> {
-    const rows = await this.versions
-      .createQueryBuilder('p')
-      .distinctOn(['p.model'])
-      .where('p.effective_from <= now()')
-      .orderBy('p.model')
-      .addOrderBy('p.version', 'DESC')
-      .getMany();
+    const rows = await this.versions.inForce();
     const next = new Map(rows.map((row) => [row.model, toCurrent(row)]));
     for (const { definition } of this.registry.list()) {
       if (!next.has(definition.id)) throw new Error(`Model ${definition.id} has no price in price_versions`);

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AdminOnly } from '../../auth/auth.decorators.js';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto.js';
 import { PriceListResponse, PriceVersionResponse, SetPriceDto } from './dto/pricing.dto.js';

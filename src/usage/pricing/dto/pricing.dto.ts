@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsObject, IsOptional, ValidateNested } from 'class-validator';
-import { UsdField } from '../../../common/validation/field.decorators.js';
 import { formatUsd, type UsdDigits } from '../../../common/money/usd.js';
+import { UsdField } from '../../../common/validation/field.decorators.js';
 import type { CurrentPrice } from '../price-book.service.js';
 
 /**
@@ -16,13 +16,23 @@ export class TokenPricesDto {
   @UsdField({ description: 'USD per 1M text input tokens', example: '5.00', digits: PRICE_DIGITS, nullable: false })
   input_text?: string;
 
-  @UsdField({ description: 'USD per 1M cached text input tokens', example: '1.25', digits: PRICE_DIGITS, nullable: false })
+  @UsdField({
+    description: 'USD per 1M cached text input tokens',
+    example: '1.25',
+    digits: PRICE_DIGITS,
+    nullable: false,
+  })
   input_text_cached?: string;
 
   @UsdField({ description: 'USD per 1M image input tokens', example: '10.00', digits: PRICE_DIGITS, nullable: false })
   input_image?: string;
 
-  @UsdField({ description: 'USD per 1M cached image input tokens', example: '2.50', digits: PRICE_DIGITS, nullable: false })
+  @UsdField({
+    description: 'USD per 1M cached image input tokens',
+    example: '2.50',
+    digits: PRICE_DIGITS,
+    nullable: false,
+  })
   input_image_cached?: string;
 
   @UsdField({ description: 'USD per 1M text output tokens', example: '0', digits: PRICE_DIGITS, nullable: false })

@@ -17,12 +17,15 @@ const TTL = `interval '24 hours'`;
 const LEGACY_LEASE = `interval '1 hour'`;
 
 /**
- * The idempotency records' queries. Times are the database's (`now()`), so instances whose
- * clocks disagree still agree on when a lease has run out.
+ * Where `Idempotency-Key` claims, leases and first answers live (table `idempotency_records`).
+ * Times are the database's (`now()`), so instances whose clocks disagree still agree on when a
+ * lease has run out.
  */
 @Injectable()
-export class IdempotencyRepository {
-  constructor(@InjectRepository(IdempotencyRecordEntity) private readonly records: Repository<IdempotencyRecordEntity>) {}
+export class IdempotencyStore {
+  constructor(
+    @InjectRepository(IdempotencyRecordEntity) private readonly records: Repository<IdempotencyRecordEntity>,
+  ) {}
 
   /**
    * Claims the key for `owner`, leased for `leaseMs`: a new key, an answer past its 24 h, or a
@@ -81,11 +84,10 @@ export class IdempotencyRepository {
 
   /** Forgets `owner`'s claim (its request failed), so the key can be retried. */
   async release(id: IdempotencyId, owner: string): Promise<void> {
-    await this.records.query(`DELETE FROM idempotency_records WHERE api_key_id = $1 AND idempotency_key = $2 AND lease_owner = $3`, [
-      id.apiKeyId,
-      id.idempotencyKey,
-      owner,
-    ]);
+    await this.records.query(
+      `DELETE FROM idempotency_records WHERE api_key_id = $1 AND idempotency_key = $2 AND lease_owner = $3`,
+      [id.apiKeyId, id.idempotencyKey, owner],
+    );
   }
 
   /** Deletes the answers past their 24 h (they can hold whole images). */

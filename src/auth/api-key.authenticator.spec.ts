@@ -2,22 +2,35 @@ import { jest } from '@jest/globals';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
 import { RedisService } from '../redis/redis.service.js';
-import type { TeamsService } from '../teams/teams.service.js';
+import { ApiKeyAuthenticator } from './api-key.authenticator.js';
 import type { ApiKeyEntity } from './api-key.entity.js';
-import { generateApiKeySecret } from './api-key.secret.js';
-import { ApiKeysService } from './api-keys.service.js';
+import { generateApiKeySecret, type NewApiKeySecret } from './api-key.secret.js';
 import { KeyInvalidationBus } from './key-invalidation.bus.js';
+import { KeyLastUsedTracker } from './key-last-used.tracker.js';
+
+/** The row of a valid key, with what the authenticator reads of it. */
+function keyEntity(id: string, secret: NewApiKeySecret): ApiKeyEntity {
+  return {
+    id,
+    prefix: secret.prefix,
+    name: 'app',
+    team: 'default',
+    isAdmin: false,
+    allowedModels: null,
+    expiresAt: null,
+    rpm: null,
+    monthlyBudgetUsd: null,
+    keyHash: secret.hash,
+  } as unknown as ApiKeyEntity;
+}
 
 /** The key cache in front of PostgreSQL: how often it reads, not what it stores (e2e tests do that). */
-describe(`${ApiKeysService.name} key cache`, () => {
+describe(`${ApiKeyAuthenticator.name} key cache`, () => {
   const secret = generateApiKeySecret();
-  const entity = {
-    id: '9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e01', prefix: secret.prefix, name: 'app', team: 'default', isAdmin: false,
-    allowedModels: null, expiresAt: null, rpm: null, monthlyBudgetUsd: null, keyHash: secret.hash,
-  } as unknown as ApiKeyEntity;
+  const entity = keyEntity('9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e01', secret);
   let reads: Array<(value: ApiKeyEntity | null) => void>;
   let bus: KeyInvalidationBus;
-  let sut: ApiKeysService;
+  let sut: ApiKeyAuthenticator;
 
   beforeEach(() => {
     reads = [];
@@ -27,7 +40,7 @@ describe(`${ApiKeysService.name} key cache`, () => {
     } as unknown as Repository<ApiKeyEntity>;
     const config = AppConfig.fromEnv({});
     bus = new KeyInvalidationBus(new RedisService(config));
-    sut = new ApiKeysService(keys, config, {} as TeamsService, bus);
+    sut = new ApiKeyAuthenticator(keys, config, bus, new KeyLastUsedTracker(keys));
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -77,17 +90,14 @@ describe(`${ApiKeysService.name} key cache`, () => {
 });
 
 /** Unknown keys (random, well-formed) against the cache: they must not push known keys out of it. */
-describe(`${ApiKeysService.name} key cache under a flood of unknown keys`, () => {
+describe(`${ApiKeyAuthenticator.name} key cache under a flood of unknown keys`, () => {
   const secret = generateApiKeySecret();
-  const entity = {
-    id: '9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e02', prefix: secret.prefix, name: 'app', team: 'default', isAdmin: false,
-    allowedModels: null, expiresAt: null, rpm: null, monthlyBudgetUsd: null, keyHash: secret.hash,
-  } as unknown as ApiKeyEntity;
+  const entity = keyEntity('9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e02', secret);
   let reads: Map<string, number>;
   let databaseDown: boolean;
   let revoked: boolean;
   let now: ReturnType<typeof jest.spyOn>;
-  let sut: ApiKeysService;
+  let sut: ApiKeyAuthenticator;
 
   beforeEach(() => {
     reads = new Map();
@@ -102,7 +112,8 @@ describe(`${ApiKeysService.name} key cache under a flood of unknown keys`, () =>
       update: () => Promise.resolve(),
     } as unknown as Repository<ApiKeyEntity>;
     const config = AppConfig.fromEnv({});
-    sut = new ApiKeysService(keys, config, {} as TeamsService, new KeyInvalidationBus(new RedisService(config)));
+    const bus = new KeyInvalidationBus(new RedisService(config));
+    sut = new ApiKeyAuthenticator(keys, config, bus, new KeyLastUsedTracker(keys));
     now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
   });
 

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { useMigratedDataSource } from '../../test/utils/migrated-data-source.js';
+import { BudgetSpendRepository } from '../budgets/budget-spend.repository.js';
+import { BudgetsService, monthOf } from '../budgets/budgets.service.js';
+import { TeamEntity } from '../teams/team.entity.js';
+import { TeamsService } from '../teams/teams.service.js';
+import type { UsageRecordRow } from './usage.recorder.js';
+import { UsageRecordEntity } from './usage-record.entity.js';
+import { isDataError, UsageRecordWriter } from './usage-record.writer.js';
+
+/** A failed chat request's record: the fewest fields a test has to think about. */
+function failedChat(overrides: Partial<UsageRecordRow> = {}): UsageRecordRow {
+  return {
+    id: randomUUID(),
+    createdAt: new Date().toISOString(),
+    requestId: `writer-${randomUUID()}`,
+    team: 'default',
+    apiKeyId: null,
+    endpoint: 'chat',
+    model: null,
+    provider: null,
+    route: null,
+    status: 'error',
+    httpStatus: 502,
+    errorCode: 'upstream_error',
+    latencyMs: 3,
+    upstreamLatencyMs: null,
+    images: 0,
+    size: null,
+    quality: null,
+    inputTextTokens: 0,
+    inputImageTokens: 0,
+    cachedInputTokens: 0,
+    outputTextTokens: 0,
+    outputImageTokens: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: '0.000000000000',
+    priceVersion: null,
+    user: null,
+    promptSha256: null,
+    promptLength: null,
+    promptText: null,
+    ...overrides,
+  };
+}
+
+/** The usage_records insert on a real PostgreSQL: each record once, its reservation settled with it. */
+describe(UsageRecordWriter.name, () => {
+  const database = useMigratedDataSource();
+  let spend: BudgetSpendRepository;
+  let sut: UsageRecordWriter;
+
+  beforeAll(() => {
+    const { dataSource } = database;
+    spend = new BudgetSpendRepository(dataSource);
+    const budgets = new BudgetsService(spend, new TeamsService(dataSource.getRepository(TeamEntity)));
+    sut = new UsageRecordWriter(dataSource.getRepository(UsageRecordEntity), budgets);
+  });
+
+  const stored = (rows: UsageRecordRow[]) =>
+    database.dataSource.getRepository(UsageRecordEntity).countBy(rows.map(({ id }) => ({ id })));
+
+  it('stores a record written twice once', async () => {
+    const rows = [failedChat(), failedChat(), failedChat()];
+
+    await sut.insert(rows);
+    await sut.insert([...rows, failedChat()].reverse());
+
+    await expect(stored(rows)).resolves.toBe(3);
+  });
+
+  it("settles a record's reservation when it stores the record, and only then", async () => {
+    const scope = `key:${randomUUID()}`;
+    const month = monthOf(new Date());
+    await expect(spend.reserve([{ scope, limit: '1' }], month, '0.5')).resolves.toBe(-1);
+    const row = failedChat({ costUsd: '0.200000000000', reservation: { scopes: [scope], month, estimate: '0.5' } });
+
+    await sut.insert([row]);
+    await sut.insert([row]);
+
+    const [budget] = await database.dataSource.query('SELECT spent, reserved FROM budget_spend WHERE scope = $1', [
+      scope,
+    ]);
+    expect(budget).toEqual({ spent: '0.200000000000', reserved: '0.000000000000' });
+  });
+
+  it("throws PostgreSQL's refusal of a record's data as a data error, storing none of its batch", async () => {
+    const rows = [failedChat(), failedChat({ costUsd: 'not a number' })];
+
+    const error = await sut.insert(rows).catch((caught: unknown) => caught);
+
+    expect(isDataError(error)).toBe(true);
+    await expect(stored(rows)).resolves.toBe(0);
+  });
+
+  it('makes text storable in its column: NUL removed, clipped to the column', () => {
+    const row = failedChat({ user: `a\u0000b${'x'.repeat(300)}` });
+
+    const clean = sut.storable(row);
+
+    expect(clean.user).toBe(`ab${'x'.repeat(254)}`);
+    expect(sut.storable(clean)).toBe(clean);
+  });
+});
