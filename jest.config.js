@@ -9,7 +9,8 @@ export default {
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)'],
   setupFilesAfterEnv: ['<rootDir>/test/setup/esm-peers.setup.ts'],
-  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+  // Unit specs beside what they test (the fakes' own included); e2e specs, which boot the app, in test/e2e.
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/fakes/**/*.spec.ts', '<rootDir>/test/e2e/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/test/setup/global-setup.mjs',
   globalTeardown: '<rootDir>/test/setup/global-teardown.mjs',
   testTimeout: 60_000,

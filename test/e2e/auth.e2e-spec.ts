@@ -1,8 +1,11 @@
 import { jest } from '@jest/globals';
 import { AdminKeyBanner } from '../../src/auth/admin-key.banner.js';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
+import { createTeam } from '../factories/team.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
-const LOCAL = { model: 'local/easel/sketch', prompt: 'auth check', size: '256x256', response_format: 'b64_json' };
+const LOCAL = imageRequest({ prompt: 'auth check' });
 
 describe('API keys and the admin API', () => {
   let sut: TestApp;
@@ -16,7 +19,7 @@ describe('API keys and the admin API', () => {
   });
 
   it('creates a key whose secret is shown once and never listed', async () => {
-    expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'growth' } })).status).toBe(201);
+    await createTeam(sut, { name: 'growth' });
     const created = await sut.http('/admin/keys', {
       key: sut.adminKey,
       body: { name: 'banner-service', team: 'growth', allowed_models: ['local/easel/sketch'] },
@@ -37,22 +40,29 @@ describe('API keys and the admin API', () => {
     const list = await (await sut.http('/admin/keys', { key: sut.adminKey })).text();
     expect(list).toContain(body.id as string);
     expect(list).not.toContain(body.key as string);
-    const one = (await (await sut.http(`/admin/keys/${body.id}`, { key: sut.adminKey })).json()) as Record<string, unknown>;
+    const one = (await (await sut.http(`/admin/keys/${body.id as string}`, { key: sut.adminKey })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(one).not.toHaveProperty('key');
     expect(one.name).toBe('banner-service');
   });
 
   it('stores only a hash of the key', async () => {
-    const { id, key } = await sut.createKey();
+    const { id, key } = await createApiKey(sut);
     const { DataSource } = await import('typeorm');
     const dataSource = sut.app.get(DataSource);
-    const [row] = (await dataSource.query('SELECT * FROM api_keys WHERE id = $1', [id])) as Array<Record<string, unknown>>;
+    const [row] = (await dataSource.query('SELECT * FROM api_keys WHERE id = $1', [id])) as Array<
+      Record<string, unknown>
+    >;
     expect(JSON.stringify(row)).not.toContain(key.slice(9));
     expect(row!.key_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('answers 401 invalid_api_key for a missing, malformed or unknown key', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer sk-easel-unknown' }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer sk-easel-unknown' }] as Array<
+      Record<string, string>
+    >) {
       const response = await sut.http('/v1/images/generations', { body: LOCAL, headers });
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({
@@ -68,7 +78,7 @@ describe('API keys and the admin API', () => {
   });
 
   it('refuses a revoked key at once, and revoking is idempotent', async () => {
-    const { id, key } = await sut.createKey();
+    const { id, key } = await createApiKey(sut);
     expect((await sut.http('/v1/images/generations', { key, body: LOCAL })).status).toBe(200);
 
     const revoked = await sut.http(`/admin/keys/${id}`, { key: sut.adminKey, method: 'DELETE' });
@@ -81,14 +91,14 @@ describe('API keys and the admin API', () => {
   });
 
   it('refuses an expired key', async () => {
-    const { key } = await sut.createKey({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    const { key } = await createApiKey(sut, { expires_at: new Date(Date.now() - 1000).toISOString() });
     const response = await sut.http('/v1/models', { key });
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/expired/);
   });
 
   it('keeps admin keys and API keys apart (403 permission_error)', async () => {
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const asUser = await sut.http('/admin/keys', { key });
     expect(asUser.status).toBe(403);
     expect(await asUser.json()).toMatchObject({ error: { type: 'permission_error' } });
@@ -98,7 +108,7 @@ describe('API keys and the admin API', () => {
   });
 
   it('limits a key to its allowed_models, in /v1/models and on requests', async () => {
-    const { key } = await sut.createKey({ allowed_models: ['azure/openai/gpt-image-1'] });
+    const { key } = await createApiKey(sut, { allowed_models: ['azure/openai/gpt-image-1'] });
 
     const models = (await (await sut.http('/v1/models', { key })).json()) as { data: Array<{ id: string }> };
     expect(models.data.map((model) => model.id)).toEqual(['azure/openai/gpt-image-1']);
@@ -109,7 +119,7 @@ describe('API keys and the admin API', () => {
   });
 
   it('retrieves one model by its URL-encoded id, as the SDK sends it', async () => {
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const model = await sut.openai(key).models.retrieve('local/easel/sketch');
     expect(model).toMatchObject({ id: 'local/easel/sketch', object: 'model', available: true });
   });
@@ -121,12 +131,19 @@ describe('API keys and the admin API', () => {
 
     const unknownTeam = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x', team: 'nobody' } });
     expect(unknownTeam.status).toBe(400);
-    expect(await unknownTeam.json()).toMatchObject({ error: { param: 'team', message: expect.stringContaining('POST /admin/teams') } });
+    expect(await unknownTeam.json()).toMatchObject({
+      error: { param: 'team', message: expect.stringContaining('POST /admin/teams') },
+    });
 
-    const badDate = await sut.http('/admin/keys', { key: sut.adminKey, body: { name: 'x', team: 't', expires_at: 'soon' } });
+    const badDate = await sut.http('/admin/keys', {
+      key: sut.adminKey,
+      body: { name: 'x', team: 't', expires_at: 'soon' },
+    });
     expect(await badDate.json()).toMatchObject({ error: { param: 'expires_at' } });
 
-    expect((await sut.http('/admin/keys/00000000-0000-4000-8000-000000000000', { key: sut.adminKey })).status).toBe(404);
+    expect((await sut.http('/admin/keys/00000000-0000-4000-8000-000000000000', { key: sut.adminKey })).status).toBe(
+      404,
+    );
     expect((await sut.http('/admin/keys/not-a-uuid', { key: sut.adminKey })).status).toBe(400);
   });
 });
@@ -136,7 +153,9 @@ describe('Admin key bootstrap', () => {
 
   it('prints a new admin key once, as a plain block with a curl line that works, never in a JSON log line', async () => {
     const blocks: string[] = [];
-    const banner = jest.spyOn(AdminKeyBanner.prototype, 'print').mockImplementation((block: string) => void blocks.push(block));
+    const banner = jest
+      .spyOn(AdminKeyBanner.prototype, 'print')
+      .mockImplementation((block: string) => void blocks.push(block));
     const lines: string[] = [];
     const first = await createTestApp({ env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' }, logs: lines });
     let adminKey: string;
@@ -156,12 +175,21 @@ describe('Admin key bootstrap', () => {
       expect(curl).toBeDefined();
       const created = await runCurl(curl!);
       expect(created.status).toBe(201);
-      expect(await created.json()).toMatchObject({ name: 'my-app', team: 'default', key: expect.stringMatching(/^sk-easel-/) });
+      expect(await created.json()).toMatchObject({
+        name: 'my-app',
+        team: 'default',
+        key: expect.stringMatching(/^sk-easel-/),
+      });
     } finally {
       await first.close({ keep: true });
     }
 
-    const second = await createTestApp({ env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' }, logs: lines, database: first.database, dataDir: first.dataDir });
+    const second = await createTestApp({
+      env: { ADMIN_API_KEY: undefined, LOG_LEVEL: 'info' },
+      logs: lines,
+      database: first.database,
+      dataDir: first.dataDir,
+    });
     try {
       expect(blocks).toHaveLength(1);
       expect(lines.join('\n')).not.toMatch(KEY);
@@ -175,7 +203,9 @@ describe('Admin key bootstrap', () => {
 
 /** Runs a printed `curl -s URL -H "…" -d '…'` line as `fetch` (the shell's quoting, nothing else). */
 function runCurl(line: string): Promise<Response> {
-  const words = [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!);
+  const words = [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map(
+    (m) => m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!,
+  );
   expect(words.shift()).toBe('curl');
   const headers: Record<string, string> = {};
   let url: string | undefined;

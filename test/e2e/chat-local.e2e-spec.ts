@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 const MODEL = 'local/easel/sketch';
@@ -23,7 +24,7 @@ describe('POST /v1/chat/completions with local/easel/sketch (no upstream)', () =
   beforeAll(async () => {
     // No provider settings at all: the local model must still serve chat.
     sut = await createTestApp();
-    ({ key } = await sut.createKey());
+    ({ key } = await createApiKey(sut));
   });
 
   afterAll(async () => {
@@ -81,7 +82,9 @@ describe('POST /v1/chat/completions with local/easel/sketch (no upstream)', () =
   });
 
   it('answers n = 2 with two choices, each with its own image', async () => {
-    const completion = await sut.openai(key).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Two owls' }], n: 2 });
+    const completion = await sut
+      .openai(key)
+      .chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Two owls' }], n: 2 });
 
     expect(completion.choices.map((choice) => choice.index)).toEqual([0, 1]);
     const urls: string[] = [];
@@ -131,19 +134,29 @@ describe('POST /v1/chat/completions with local/easel/sketch (no upstream)', () =
     const finishes = deltas.flatMap((choice) => (choice.finish_reason ? [choice.finish_reason] : []));
     expect(finishes).toEqual(['stop']);
     const finishAt = chunks.findIndex((chunk) => chunk.choices.some((choice) => choice.finish_reason));
-    const lastContentAt = chunks.findLastIndex((chunk) => chunk.choices.some((choice) => choice.delta.content || imagesOf(choice.delta)));
+    const lastContentAt = chunks.findLastIndex((chunk) =>
+      chunk.choices.some((choice) => choice.delta.content || imagesOf(choice.delta)),
+    );
     expect(finishAt).toBeGreaterThan(lastContentAt);
 
     const usageChunks = chunks.filter((chunk) => chunk.usage);
     expect(usageChunks).toHaveLength(1);
-    expect(usageChunks[0]).toMatchObject({ choices: [], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } });
+    expect(usageChunks[0]).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    });
     expect(chunks.at(-1)).toBe(usageChunks[0]);
   });
 
   it('puts the stream on the wire as text/event-stream of data events ending with data: [DONE]', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: { model: MODEL, messages: [{ role: 'user', content: 'A boat' }], stream: true, stream_options: { include_usage: true } },
+      body: {
+        model: MODEL,
+        messages: [{ role: 'user', content: 'A boat' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      },
       headers: { 'x-request-id': 'local-chat-stream' },
     });
 
@@ -153,7 +166,11 @@ describe('POST /v1/chat/completions with local/easel/sketch (no upstream)', () =
     const events = (await response.text()).split(/\r?\n\r?\n/).filter((event) => event.trim() !== '');
     expect(events.every((event) => event.startsWith('data: '))).toBe(true);
     expect(events.at(-1)).toBe('data: [DONE]');
-    const last = JSON.parse(events.at(-2)!.slice('data: '.length)) as { id: string; choices: unknown[]; usage: unknown };
+    const last = JSON.parse(events.at(-2)!.slice('data: '.length)) as {
+      id: string;
+      choices: unknown[];
+      usage: unknown;
+    };
     expect(last).toMatchObject({ id: 'chatcmpl-local-chat-stream', choices: [], usage: { total_tokens: 0 } });
   });
 
@@ -173,6 +190,8 @@ describe('POST /v1/chat/completions with local/easel/sketch (no upstream)', () =
     }
 
     expect(text).toBe(completion.choices[0]!.message.content);
-    expect(images.map((image) => image.image_url.url)).toEqual(imagesOf(completion.choices[0]!.message)!.map((image) => image.image_url.url));
+    expect(images.map((image) => image.image_url.url)).toEqual(
+      imagesOf(completion.choices[0]!.message)!.map((image) => image.image_url.url),
+    );
   });
 });

@@ -18,7 +18,13 @@ const TIMEOUT_MS = 2000;
 const withImageUrls = (...urls: string[]) => ({
   model: MODEL,
   messages: [
-    { role: 'user', content: [{ type: 'text', text: 'Make it blue' }, ...urls.map((url) => ({ type: 'image_url', image_url: { url } }))] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'Make it blue' },
+        ...urls.map((url) => ({ type: 'image_url', image_url: { url } })),
+      ],
+    },
   ],
 });
 
@@ -48,7 +54,10 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
   async function usageRecordOf(sut: TestApp, requestId: string): Promise<Record<string, unknown>> {
     const dataSource = sut.app.get(DataSource);
     const query = () =>
-      dataSource.query(`SELECT status, http_status, error_code, endpoint, model FROM usage_records WHERE request_id = $1`, [requestId]);
+      dataSource.query(
+        `SELECT status, http_status, error_code, endpoint, model FROM usage_records WHERE request_id = $1`,
+        [requestId],
+      );
     await waitFor<unknown[]>(query, (rows) => rows.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 150));
     const rows = (await query()) as Array<Record<string, unknown>>;
@@ -56,13 +65,21 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
     return rows[0]!;
   }
 
-  async function expectRefused(sut: TestApp, key: string, body: unknown, param: string, message: RegExp): Promise<void> {
+  async function expectRefused(
+    sut: TestApp,
+    key: string,
+    body: unknown,
+    param: string,
+    message: RegExp,
+  ): Promise<void> {
     const { response, requestId } = await post(sut, key, body);
 
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const error = (await response.json()) as ErrorBody;
-    expect(error).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: 'invalid_value' } });
+    expect(error).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param, code: 'invalid_value' },
+    });
     expect(error.error.message).toMatch(message);
     expect(await usageRecordOf(sut, requestId)).toEqual({
       status: 'error',
@@ -85,7 +102,11 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
 
     it.each([
       ['127.0.0.1', '127.0.0.1', /host is a private, loopback or otherwise reserved address/],
-      ['localhost, by the addresses its name resolves to', 'localhost', /host name does not resolve to a public address/],
+      [
+        'localhost, by the addresses its name resolves to',
+        'localhost',
+        /host name does not resolve to a public address/,
+      ],
       ['[::1]', '[::1]', /host is a private/],
       ['[::ffff:127.0.0.1], IPv4-mapped', '[::ffff:127.0.0.1]', /host is a private/],
       ['0.0.0.0, which reaches this host', '0.0.0.0', /host is a private/],
@@ -93,7 +114,13 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
       ['0x7f.1, 127.0.0.1 in short hex', '0x7f.1', /host is a private/],
       ['169.254.169.254, the cloud metadata service', '169.254.169.254', /host is a private/],
     ])('refuses %s before connecting', async (_name, hostname, message) => {
-      await expectRefused(sut, key, withImageUrls(host.url('/image.png', hostname)), 'messages[0].content[1].image_url.url', message);
+      await expectRefused(
+        sut,
+        key,
+        withImageUrls(host.url('/image.png', hostname)),
+        'messages[0].content[1].image_url.url',
+        message,
+      );
 
       expect(host.hits).toEqual([]);
       expect(vertex.requests).toHaveLength(0);
@@ -132,7 +159,11 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
       expect(vertex.generationRequests[0]!.body).toMatchObject({
         contents: [{ role: 'user', parts: [{ text: 'Make it blue' }, inlinePng()] }],
       });
-      expect(await usageRecordOf(sut, requestId)).toMatchObject({ status: 'success', http_status: 200, error_code: null });
+      expect(await usageRecordOf(sut, requestId)).toMatchObject({
+        status: 'success',
+        http_status: 200,
+        error_code: null,
+      });
     });
 
     it('follows up to 3 redirects, relative ones included', async () => {
@@ -140,11 +171,17 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
 
       expect(response.status).toBe(200);
       expect(host.hits).toEqual(['/redirect/3', '/redirect/2', '/redirect/1', '/redirect/0']);
-      expect(vertex.generationRequests[0]!.body).toMatchObject({ contents: [{ parts: [{ text: 'Make it blue' }, inlinePng()] }] });
+      expect(vertex.generationRequests[0]!.body).toMatchObject({
+        contents: [{ parts: [{ text: 'Make it blue' }, inlinePng()] }],
+      });
     });
 
     it('fetches the images of one request concurrently and keeps their order', async () => {
-      const { response } = await post(sut, key, withImageUrls(host.url('/gate/a.png'), host.url('/gate/b.png'), host.url('/gate/c.png')));
+      const { response } = await post(
+        sut,
+        key,
+        withImageUrls(host.url('/gate/a.png'), host.url('/gate/b.png'), host.url('/gate/c.png')),
+      );
 
       expect(response.status).toBe(200);
       expect([...host.hits].sort()).toEqual(['/gate/a.png', '/gate/b.png', '/gate/c.png']);
@@ -171,17 +208,39 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
       expect(await response.text()).toMatch(/data: \[DONE\]/);
-      expect(vertex.generationRequests[0]!.body).toMatchObject({ contents: [{ parts: [{ text: 'Make it blue' }, inlinePng()] }] });
+      expect(vertex.generationRequests[0]!.body).toMatchObject({
+        contents: [{ parts: [{ text: 'Make it blue' }, inlinePng()] }],
+      });
     });
 
     const PARAM = 'messages[0].content[1].image_url.url';
     it.each<[string, () => string, RegExp, string[]]>([
-      ['a text/html page', () => host.url('/page.html'), /sent text\/html, not a PNG, JPEG or WebP image/, ['/page.html']],
-      ['image/png whose bytes are not a PNG', () => host.url('/disguised.png'), /says image\/png, but the bytes it sent are not such an image/, ['/disguised.png']],
+      [
+        'a text/html page',
+        () => host.url('/page.html'),
+        /sent text\/html, not a PNG, JPEG or WebP image/,
+        ['/page.html'],
+      ],
+      [
+        'image/png whose bytes are not a PNG',
+        () => host.url('/disguised.png'),
+        /says image\/png, but the bytes it sent are not such an image/,
+        ['/disguised.png'],
+      ],
       ['an image announced as larger than 7 MB', () => host.url('/huge.png'), /larger than 7 MB/, ['/huge.png']],
-      ['an image that turns out larger than 7 MB', () => host.url('/huge-unannounced.png'), /larger than 7 MB/, ['/huge-unannounced.png']],
+      [
+        'an image that turns out larger than 7 MB',
+        () => host.url('/huge-unannounced.png'),
+        /larger than 7 MB/,
+        ['/huge-unannounced.png'],
+      ],
       ['a 404', () => host.url('/missing.png'), /^The image host answered HTTP 404\.$/, ['/missing.png']],
-      ['an image that does not arrive in time', () => host.url('/slow.png'), new RegExp(`did not arrive within ${TIMEOUT_MS} ms`), ['/slow.png']],
+      [
+        'an image that does not arrive in time',
+        () => host.url('/slow.png'),
+        new RegExp(`did not arrive within ${TIMEOUT_MS} ms`),
+        ['/slow.png'],
+      ],
       [
         'a redirect to the cloud metadata service',
         () => host.url(`/redirect-to?location=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`),
@@ -194,11 +253,36 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
         /redirects to a private/,
         ['/redirect-to'],
       ],
-      ['a redirect to a file: URL', () => host.url(`/redirect-to?location=${encodeURIComponent('file:///etc/passwd')}`), /redirected to must be http:\/\/ or https:\/\//, ['/redirect-to']],
-      ['more than 3 redirects', () => host.url('/redirect/4'), /redirects more than 3 times/, ['/redirect/4', '/redirect/3', '/redirect/2', '/redirect/1']],
-      ['a loopback address outside the allowed network', () => host.url('/image.png', '127.0.0.2'), /host is a private/, []],
-      ['a URL with a user name and password', () => host.url('/image.png', 'user:secret@127.0.0.1'), /must not contain a user name or password/, []],
-      ['a scheme other than http(s) and data', () => `ftp://127.0.0.1:${host.port}/image.png`, /must be an http\(s\) URL or a data URL/, []],
+      [
+        'a redirect to a file: URL',
+        () => host.url(`/redirect-to?location=${encodeURIComponent('file:///etc/passwd')}`),
+        /redirected to must be http:\/\/ or https:\/\//,
+        ['/redirect-to'],
+      ],
+      [
+        'more than 3 redirects',
+        () => host.url('/redirect/4'),
+        /redirects more than 3 times/,
+        ['/redirect/4', '/redirect/3', '/redirect/2', '/redirect/1'],
+      ],
+      [
+        'a loopback address outside the allowed network',
+        () => host.url('/image.png', '127.0.0.2'),
+        /host is a private/,
+        [],
+      ],
+      [
+        'a URL with a user name and password',
+        () => host.url('/image.png', 'user:secret@127.0.0.1'),
+        /must not contain a user name or password/,
+        [],
+      ],
+      [
+        'a scheme other than http(s) and data',
+        () => `ftp://127.0.0.1:${host.port}/image.png`,
+        /must be an http\(s\) URL or a data URL/,
+        [],
+      ],
     ])('refuses %s with 400 on the image, without calling Vertex', async (_name, url, message, hits) => {
       await expectRefused(sut, key, withImageUrls(url()), PARAM, message);
 
@@ -228,11 +312,17 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
     });
 
     it('refuses a stream before it starts: a JSON 400, not an event', async () => {
-      const response = await sut.http(CHAT, { key, body: { ...withImageUrls(host.url('/missing.png')), stream: true } });
+      const response = await sut.http(CHAT, {
+        key,
+        body: { ...withImageUrls(host.url('/missing.png')), stream: true },
+      });
 
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(((await response.json()) as ErrorBody).error).toMatchObject({ param: PARAM, message: expect.stringMatching(/HTTP 404/) });
+      expect(((await response.json()) as ErrorBody).error).toMatchObject({
+        param: PARAM,
+        message: expect.stringMatching(/HTTP 404/),
+      });
       expect(vertex.requests).toHaveLength(0);
     });
 
@@ -250,17 +340,28 @@ describe('POST /v1/chat/completions with remote image URLs', () => {
       const client = httpRequest(`${sut.baseUrl}${CHAT}`, {
         method: 'POST',
         agent: false,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': 'remote-image-client-left' },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'x-request-id': 'remote-image-client-left',
+        },
       });
       client.on('error', () => undefined);
       client.end(JSON.stringify(withImageUrls(host.url('/slow.png'))));
-      await waitFor(async () => host.hits.length, (hits) => hits === 1);
+      await waitFor(
+        async () => host.hits.length,
+        (hits) => hits === 1,
+      );
 
       client.destroy();
       const abortedAt = Date.now();
 
       // Well before the 2 s deadline: the client's disconnect, not the timeout, closed the fetch.
-      await waitFor(async () => host.abortedResponses, (count) => count === 1, TIMEOUT_MS / 2);
+      await waitFor(
+        async () => host.abortedResponses,
+        (count) => count === 1,
+        TIMEOUT_MS / 2,
+      );
       expect(Date.now() - abortedAt).toBeLessThan(TIMEOUT_MS / 2);
       expect(await usageRecordOf(sut, 'remote-image-client-left')).toMatchObject({
         status: 'error',

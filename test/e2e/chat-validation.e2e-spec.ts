@@ -1,17 +1,22 @@
+import { createApiKey } from '../factories/api-key.factory.js';
+import { chatRequest } from '../factories/request-body.factory.js';
 import { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 
 const MODEL = 'vertex/google/gemini-2.5-flash-image-preview';
-const valid = { model: MODEL, messages: [{ role: 'user', content: 'A lighthouse at dusk' }] };
+const valid = chatRequest({ model: MODEL, content: 'A lighthouse at dusk' });
 
 /** A real 1x1 PNG. */
 const PNG_DATA_URL =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
-const user = (content: unknown) => ({ ...valid, messages: [{ role: 'user', content }] });
+const user = (content: unknown) => chatRequest({ model: MODEL, content });
 const withImages = (count: number) =>
-  user([{ type: 'text', text: 'Combine these' }, ...Array.from({ length: count }, () => ({ type: 'image_url', image_url: { url: PNG_DATA_URL } }))]);
+  user([
+    { type: 'text', text: 'Combine these' },
+    ...Array.from({ length: count }, () => ({ type: 'image_url', image_url: { url: PNG_DATA_URL } })),
+  ]);
 
 interface Expected {
   param: string;
@@ -28,7 +33,11 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
   ['a message without role', { ...valid, messages: [{ content: 'hi' }] }, { param: 'messages[0].role' }],
   ['an unknown role', { ...valid, messages: [{ role: 'robot', content: 'hi' }] }, { param: 'messages[0].role' }],
   ['content that is a number', user(42), { param: 'messages[0].content' }],
-  ['a content part of unknown type', user([{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }]), { param: 'messages[0].content' }],
+  [
+    'a content part of unknown type',
+    user([{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }]),
+    { param: 'messages[0].content' },
+  ],
   ['a text part without text', user([{ type: 'text' }]), { param: 'messages[0].content' }],
   [
     'an image part with a remote https URL',
@@ -36,7 +45,10 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
       { type: 'text', text: 'Make it blue' },
       { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
     ]),
-    { param: 'messages[0].content[1].image_url.url', message: /Remote image URLs are not enabled.*REMOTE_IMAGE_URLS=true.*data URL/ },
+    {
+      param: 'messages[0].content[1].image_url.url',
+      message: /Remote image URLs are not enabled.*REMOTE_IMAGE_URLS=true.*data URL/,
+    },
   ],
   [
     'a data URL that is not an image',
@@ -47,8 +59,16 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
     { param: 'messages[0].content[1].image_url.url' },
   ],
   ['4 input images when the model takes 3', withImages(4), { param: 'messages', message: /\b3\b/ }],
-  ['only a system message', { ...valid, messages: [{ role: 'system', content: 'You draw posters.' }] }, { param: 'messages' }],
-  ['only an assistant message', { ...valid, messages: [{ role: 'assistant', content: 'Here you go.' }] }, { param: 'messages', message: /user message/ }],
+  [
+    'only a system message',
+    { ...valid, messages: [{ role: 'system', content: 'You draw posters.' }] },
+    { param: 'messages' },
+  ],
+  [
+    'only an assistant message',
+    { ...valid, messages: [{ role: 'assistant', content: 'Here you go.' }] },
+    { param: 'messages', message: /user message/ },
+  ],
   ['empty string content', user(''), { param: 'messages[0].content', message: /empty/ }],
   ['an empty text part', user([{ type: 'text', text: '' }]), { param: 'messages[0].content', message: /empty/ }],
   [
@@ -64,11 +84,19 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
   ['n 9', { ...valid, n: 9 }, { param: 'n' }],
   ['max_tokens 0', { ...valid, max_tokens: 0 }, { param: 'max_tokens' }],
   ["modalities ['audio']", { ...valid, modalities: ['audio'] }, { param: 'modalities' }],
-  ["image_config.aspect_ratio '7:3'", { ...valid, image_config: { aspect_ratio: '7:3' } }, { param: 'image_config.aspect_ratio' }],
+  [
+    "image_config.aspect_ratio '7:3'",
+    { ...valid, image_config: { aspect_ratio: '7:3' } },
+    { param: 'image_config.aspect_ratio' },
+  ],
   ["stream 'yes'", { ...valid, stream: 'yes' }, { param: 'stream' }],
   ['an unknown top-level field', { ...valid, style: 'vivid' }, { param: 'style', code: 'unknown_parameter' }],
   ['a message that is an array', { ...valid, messages: [[{ role: 'user', content: 'hi' }]] }, { param: 'messages' }],
-  ['a nested field named like an Object method', { ...valid, stream_options: { include_usage: true, constructor: [] } }, { param: 'stream_options.constructor', code: 'unknown_parameter' }],
+  [
+    'a nested field named like an Object method',
+    { ...valid, stream_options: { include_usage: true, constructor: [] } },
+    { param: 'stream_options.constructor', code: 'unknown_parameter' },
+  ],
   [
     'an unknown field inside stream_options',
     { ...valid, stream: true, stream_options: { include_usage: true, chunk_size: 3 } },
@@ -81,19 +109,21 @@ describe('POST /v1/chat/completions validation', () => {
   let sut: TestApp;
   let key: string;
 
-
   useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
 
-  it.each(INVALID)('rejects %s with 400 naming the field, without calling Vertex', async (_name, body, { param, code = 'invalid_value', message }) => {
-    const response = await sut.http('/v1/chat/completions', { key, body });
+  it.each(INVALID)(
+    'rejects %s with 400 naming the field, without calling Vertex',
+    async (_name, body, { param, code = 'invalid_value', message }) => {
+      const response = await sut.http('/v1/chat/completions', { key, body });
 
-    expect(response.status).toBe(400);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    const error = (await response.json()) as { error: { message: string } };
-    expect(error).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code } });
-    if (message) expect(error.error.message).toMatch(message);
-    expect(vertex.requests).toHaveLength(0);
-  });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      const error = (await response.json()) as { error: { message: string } };
+      expect(error).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code } });
+      if (message) expect(error.error.message).toMatch(message);
+      expect(vertex.requests).toHaveLength(0);
+    },
+  );
 
   it('accepts the valid request those cases were derived from, images included', async () => {
     const response = await sut.http('/v1/chat/completions', {
@@ -106,7 +136,10 @@ describe('POST /v1/chat/completions validation', () => {
   });
 
   it('answers an unknown model with 404 model_not_found', async () => {
-    const response = await sut.http('/v1/chat/completions', { key, body: { ...valid, model: 'vertex/google/gemini-9-ultra-image' } });
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: { ...valid, model: 'vertex/google/gemini-9-ultra-image' },
+    });
 
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({
@@ -116,17 +149,22 @@ describe('POST /v1/chat/completions validation', () => {
   });
 
   it('refuses an images-only model on chat with 400 on model', async () => {
-    const response = await sut.http('/v1/chat/completions', { key, body: { ...valid, model: 'azure/openai/gpt-image-1' } });
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: { ...valid, model: 'azure/openai/gpt-image-1' },
+    });
 
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { message: string } };
-    expect(body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: 'model', code: 'invalid_value' } });
+    expect(body).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param: 'model', code: 'invalid_value' },
+    });
     expect(body.error.message).toContain('/v1/images/generations');
     expect(vertex.requests).toHaveLength(0);
   });
 
   it('refuses a key whose allowed_models excludes the model with 403', async () => {
-    const { key: limited } = await sut.createKey({ allowed_models: ['local/easel/sketch'] });
+    const { key: limited } = await createApiKey(sut, { allowed_models: ['local/easel/sketch'] });
 
     const response = await sut.http('/v1/chat/completions', { key: limited, body: valid });
 
@@ -138,11 +176,16 @@ describe('POST /v1/chat/completions validation', () => {
   });
 
   it('answers malformed JSON with 400 invalid_json', async () => {
-    const response = await sut.http('/v1/chat/completions', { key, body: '{"model":"vertex/google/gemini-2.5-flash-image-preview","messages":[' });
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: '{"model":"vertex/google/gemini-2.5-flash-image-preview","messages":[',
+    });
 
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_json' } });
+    expect(await response.json()).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_json' },
+    });
     expect(vertex.requests).toHaveLength(0);
   });
 });

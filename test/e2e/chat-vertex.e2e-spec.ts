@@ -1,13 +1,9 @@
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
-import {
-  FakeVertexServer,
-  IMAGE_SAFETY_REFUSAL,
-  PROMPT_BLOCKED,
-  googleError,
-} from '../fakes/fake-vertex.server.js';
+import { chatRequest } from '../factories/request-body.factory.js';
+import { FakeVertexServer, googleError, IMAGE_SAFETY_REFUSAL, PROMPT_BLOCKED } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
-import { VERTEX_TOKEN, startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
+import { startWithVertex, useUpstreamApp, VERTEX_TOKEN } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
@@ -29,7 +25,6 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   let sut: TestApp;
   let key: string;
 
-
   useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
 
   it('answers text and a PNG in message.images, with usage and finish_reason, from exactly the request Vertex expects', async () => {
@@ -47,7 +42,9 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
       generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
     });
 
-    const message = completion.choices[0]!.message as typeof completion.choices[0]['message'] & { images: ChatImage[] };
+    const message = completion.choices[0]!.message as (typeof completion.choices)[0]['message'] & {
+      images: ChatImage[];
+    };
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices[0]!.finish_reason).toBe('stop');
     expect(message.content).toEqual(expect.stringContaining('Here is your image'));
@@ -65,7 +62,11 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   });
 
   it('maps system messages, input images, aspect ratio, n and sampling settings', async () => {
-    const inputPng = (await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer()).toString('base64');
+    const inputPng = (
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
 
     const completion = await sut.openai(key).chat.completions.create({
       model: 'vertex/google/gemini-2.5-flash-image',
@@ -89,7 +90,12 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     });
 
     expect(vertex.generationRequests[0]!.body).toEqual({
-      contents: [{ role: 'user', parts: [{ text: 'Make this wider' }, { inlineData: { mimeType: 'image/png', data: inputPng } }] }],
+      contents: [
+        {
+          role: 'user',
+          parts: [{ text: 'Make this wider' }, { inlineData: { mimeType: 'image/png', data: inputPng } }],
+        },
+      ],
       systemInstruction: { parts: [{ text: 'You draw posters.' }] },
       generationConfig: {
         responseModalities: ['IMAGE'],
@@ -138,7 +144,10 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     expect(images).toHaveLength(1);
     expect(await pngOf(images[0]!.image_url.url)).toMatchObject({ width: 1024, height: 1024 });
     expect(finishReasons).toEqual(['stop']);
-    expect(usage).toMatchObject({ completion_tokens_details: { image_tokens: 1290 }, cost_usd: expect.stringMatching(/^0\.0\d+$/) });
+    expect(usage).toMatchObject({
+      completion_tokens_details: { image_tokens: 1290 },
+      cost_usd: expect.stringMatching(/^0\.0\d+$/),
+    });
   });
 
   it.each([
@@ -147,83 +156,42 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   ])('answers %s with finish_reason content_filter and no content', async (_name, body) => {
     vertex.enqueue({ status: 200, body });
 
-    const completion = await sut.openai(key).chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }] });
+    const completion = await sut
+      .openai(key)
+      .chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }] });
 
     expect(completion.choices).toHaveLength(1);
-    expect(completion.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { role: 'assistant', content: null } });
+    expect(completion.choices[0]).toMatchObject({
+      finish_reason: 'content_filter',
+      message: { role: 'assistant', content: null },
+    });
     expect((completion.choices[0]!.message as { images?: unknown }).images).toBeUndefined();
   });
 
   it('streams a refusal as finish_reason content_filter', async () => {
     vertex.enqueue({ status: 200, body: PROMPT_BLOCKED });
-    const stream = await sut.openai(key).chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }], stream: true });
+    const stream = await sut
+      .openai(key)
+      .chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }], stream: true });
     const reasons: string[] = [];
-    for await (const chunk of stream) for (const choice of chunk.choices) if (choice.finish_reason) reasons.push(choice.finish_reason);
+    for await (const chunk of stream)
+      for (const choice of chunk.choices) if (choice.finish_reason) reasons.push(choice.finish_reason);
     expect(reasons).toEqual(['content_filter']);
-  });
-
-  it('ends a stream that fails upstream mid-way with an error event, never a hang', async () => {
-    const events = await vertex.streamEventsFor({
-      contents: [{ role: 'user', parts: [{ text: 'a broken stream' }] }],
-      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
-    });
-    vertex.enqueueStream(events, { failAfter: 1 });
-
-    const stream = await sut.openai(key).chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'a broken stream' }], stream: true });
-    const received: string[] = [];
-    await expect(
-      (async () => {
-        for await (const chunk of stream) for (const choice of chunk.choices) received.push(choice.delta.content ?? '');
-      })(),
-    ).rejects.toThrow(/Vertex AI/);
-    expect(received.join('')).not.toBe('');
-  });
-
-  it('retries a 429 after its RetryInfo delay and reports it as 502 with that Retry-After when it persists', async () => {
-    const exhausted = googleError(429, 'RESOURCE_EXHAUSTED', 'Resource exhausted.', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' }]);
-    vertex.enqueue(exhausted, exhausted, exhausted);
-    const response = await sut.http('/v1/chat/completions', { key, body: { model: PREVIEW, messages: [{ role: 'user', content: 'busy' }] } });
-    expect(response.status).toBe(502);
-    expect(response.headers.get('retry-after')).toBe('1');
-    expect(vertex.generationRequests).toHaveLength(3);
-    expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
-  });
-
-  it('aborts the upstream stream when the client disconnects, and still records the request', async () => {
-    const events = await vertex.streamEventsFor({
-      contents: [{ role: 'user', parts: [{ text: 'slow' }] }],
-      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
-    });
-    vertex.enqueueStream(events, { intervalMs: 1000 });
-    const controller = new AbortController();
-    const response = await fetch(`${sut.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': 'disconnecting-client' },
-      body: JSON.stringify({ model: PREVIEW, stream: true, messages: [{ role: 'user', content: 'slow' }] }),
-      signal: controller.signal,
-    });
-    const reader = response.body!.getReader();
-    await reader.read();
-    controller.abort();
-
-    await waitFor(async () => vertex.abortedResponses, (count) => count === 1, 5_000);
-    const dataSource = sut.app.get(DataSource);
-    const [record] = await waitFor<Array<Record<string, unknown>>>(
-      () => dataSource.query(`SELECT status, http_status, error_code, endpoint FROM usage_records WHERE request_id = 'disconnecting-client'`),
-      (rows) => rows.length === 1,
-    );
-    expect(record).toEqual({ status: 'error', http_status: 499, error_code: 'client_closed_request', endpoint: 'chat' });
   });
 
   it('records chat usage and cost at the Gemini prices', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: { model: PREVIEW, messages: [{ role: 'user', content: 'abcdefgh' }] },
+      body: chatRequest({ model: PREVIEW, content: 'abcdefgh' }),
       headers: { 'x-request-id': 'chat-cost' },
     });
     const completion = (await response.json()) as { usage: Record<string, unknown> };
     // The fake counts 'abcdefgh' as 2 tokens, its 28-character answer as 7, and 1290 per image.
-    expect(completion.usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 1297, completion_tokens_details: { image_tokens: 1290 } });
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: 2,
+      completion_tokens: 1297,
+      completion_tokens_details: { image_tokens: 1290 },
+    });
     // (2 × 0.30 + 7 × 2.50 + 1290 × 30) / 1e6
     expect(response.headers.get('x-easel-cost-usd')).toBe('0.0387181');
 
@@ -243,6 +211,94 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
       output_text_tokens: 7,
       cost_usd: '0.038718100000',
       price_version: 1,
+    });
+  });
+});
+
+describe('POST /v1/chat/completions through a failing Vertex AI', () => {
+  let vertex: FakeVertexServer;
+  let sut: TestApp;
+  let key: string;
+
+  // A failure counts against the route's circuit breaker, which lives as long as the app: each
+  // test gets an app of its own, so none inherits the failures of the tests before it.
+  useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app), { appPerTest: true });
+
+  it('ends a stream that fails upstream mid-way with an error event, never a hang', async () => {
+    const events = await vertex.streamEventsFor({
+      contents: [{ role: 'user', parts: [{ text: 'a broken stream' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    });
+    vertex.enqueueStream(events, { failAfter: 1 });
+
+    const stream = await sut.openai(key).chat.completions.create({
+      model: PREVIEW,
+      messages: [{ role: 'user', content: 'a broken stream' }],
+      stream: true,
+    });
+    const received: string[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of stream) for (const choice of chunk.choices) received.push(choice.delta.content ?? '');
+      })(),
+    ).rejects.toThrow(/Vertex AI/);
+    expect(received.join('')).not.toBe('');
+  });
+
+  it('retries a 429 after its RetryInfo delay and reports it as 502 with that Retry-After when it persists', async () => {
+    const exhausted = googleError(429, 'RESOURCE_EXHAUSTED', 'Resource exhausted.', [
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' },
+    ]);
+    vertex.enqueue(exhausted, exhausted, exhausted);
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: chatRequest({ model: PREVIEW, content: 'busy' }),
+    });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(vertex.generationRequests).toHaveLength(3);
+    expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
+  });
+
+  it('aborts the upstream stream when the client disconnects, and still records the request', async () => {
+    const events = await vertex.streamEventsFor({
+      contents: [{ role: 'user', parts: [{ text: 'slow' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    });
+    vertex.enqueueStream(events, { intervalMs: 1000 });
+    const controller = new AbortController();
+    const response = await fetch(`${sut.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        'x-request-id': 'disconnecting-client',
+      },
+      body: JSON.stringify(chatRequest({ model: PREVIEW, stream: true, content: 'slow' })),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+
+    await waitFor(
+      async () => vertex.abortedResponses,
+      (count) => count === 1,
+      5_000,
+    );
+    const dataSource = sut.app.get(DataSource);
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () =>
+        dataSource.query(
+          `SELECT status, http_status, error_code, endpoint FROM usage_records WHERE request_id = 'disconnecting-client'`,
+        ),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toEqual({
+      status: 'error',
+      http_status: 499,
+      error_code: 'client_closed_request',
+      endpoint: 'chat',
     });
   });
 });

@@ -1,10 +1,18 @@
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[]; requestBody?: RequestBody }>>;
-  components: { securitySchemes: Record<string, { type: string; scheme: string; bearerFormat?: string }>; schemas: Record<string, Schema> };
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, unknown>; security?: unknown[]; requestBody?: RequestBody }>
+  >;
+  components: {
+    securitySchemes: Record<string, { type: string; scheme: string; bearerFormat?: string }>;
+    schemas: Record<string, Schema>;
+  };
 }
 
 interface RequestBody {
@@ -35,7 +43,11 @@ interface Schema {
  */
 function swaggerUiSample(schema: Schema, document: OpenApiDocument): unknown {
   if (schema.$ref) return swaggerUiSample(document.components.schemas[schema.$ref.split('/').pop()!]!, document);
-  if (schema.allOf) return swaggerUiSample(Object.assign({}, ...schema.allOf.map((part) => resolved(part, document)), { ...schema, allOf: undefined }), document);
+  if (schema.allOf)
+    return swaggerUiSample(
+      Object.assign({}, ...schema.allOf.map((part) => resolved(part, document)), { ...schema, allOf: undefined }),
+      document,
+    );
   if (schema.example !== undefined) return schema.example;
   if (schema.default !== undefined) return schema.default;
   const alternative = schema.oneOf?.[0] ?? schema.anyOf?.[0];
@@ -113,7 +125,9 @@ describe('Swagger docs and health', () => {
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(document.components.securitySchemes.bearer!.bearerFormat).not.toMatch(/JWT/);
     const generate = document.paths['/v1/images/generations']!.post!;
-    expect(Object.keys(generate.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '502', '503', '504']));
+    expect(Object.keys(generate.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '404', '502', '503', '504']),
+    );
     expect(generate.security).toEqual([{ bearer: [] }]);
     expect(document.components.schemas).toHaveProperty('CreateImageDto');
     expect(document.components.schemas).toHaveProperty('ImagesResponseDto');
@@ -122,16 +136,20 @@ describe('Swagger docs and health', () => {
   });
 
   it('serves Prometheus metrics without a key, counting requests by endpoint, model and status', async () => {
-    const { key } = await sut.createKey();
-    await sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'metrics', size: '256x256', response_format: 'b64_json' } });
+    const { key } = await createApiKey(sut);
+    await sut.http('/v1/images/generations', { key, body: imageRequest({ prompt: 'metrics' }) });
     await sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: '' } });
 
     const metrics = await waitFor(
       async () => (await sut.http('/metrics')).text(),
       (text) => text.includes('status="400"'),
     );
-    expect(metrics).toMatch(/easel_requests_total\{endpoint="images",model="local\/easel\/sketch",provider="local",status="200"\} 1/);
-    expect(metrics).toMatch(/easel_requests_total\{endpoint="images",model="local\/easel\/sketch",provider="\(none\)",status="400"\} 1/);
+    expect(metrics).toMatch(
+      /easel_requests_total\{endpoint="images",model="local\/easel\/sketch",provider="local",status="200"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /easel_requests_total\{endpoint="images",model="local\/easel\/sketch",provider="\(none\)",status="400"\} 1/,
+    );
     expect(metrics).toMatch(/easel_images_total\{model="local\/easel\/sketch",provider="local"\} 1/);
     expect(metrics).toContain('easel_request_duration_seconds_bucket');
     expect(metrics).toMatch(/easel_usage_queue_depth \d+/);
@@ -141,7 +159,10 @@ describe('Swagger docs and health', () => {
 
   it('reports liveness and database readiness without a key', async () => {
     expect(await (await sut.http('/health/live')).json()).toEqual({ status: 'ok' });
-    expect(await (await sut.http('/health/ready')).json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    expect(await (await sut.http('/health/ready')).json()).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up' } },
+    });
   });
 });
 
@@ -159,7 +180,7 @@ describe('Swagger request-body examples', () => {
 
   it('offers request-body examples for the /v1 routes that work when tried on a fresh install (only the local model)', async () => {
     const document = (await (await sut.http('/docs-json')).json()) as OpenApiDocument;
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const tried: Array<{ route: string; example: string; sent: unknown; status: number; answer: string }> = [];
 
     for (const route of ['/v1/images/generations', '/v1/chat/completions']) {

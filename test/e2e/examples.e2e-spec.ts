@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,18 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
     expect(await sharp(file).metadata()).toMatchObject({ format: 'png', width: 1024, height: 1024 });
   }, 60_000);
 
+  it("models.ts lists the key's models with their endpoints and availability", async () => {
+    const run = await runExample('models.ts', env);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.split('\n')).toEqual(
+      expect.arrayContaining([
+        'local/easel/sketch [images, chat] available',
+        'vertex/google/gemini-2.5-flash-image-preview [chat, images] unavailable: set VERTEX_PROJECT',
+      ]),
+    );
+  }, 60_000);
+
   it('exits non-zero with a one-line reason when the key is wrong', async () => {
     const run = await runExample('images-url.ts', { ...env, EASEL_API_KEY: 'sk-easel-not-a-real-key' });
 
@@ -138,19 +150,73 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
     ['chat.ts', 'Chat completion failed: 401'],
     ['chat-stream.ts', 'Chat completion failed: 401'],
     ['images-stream.ts', 'Image generation failed: 401'],
-  ])('%s exits 1 with a one-line reason when the key is wrong', async (file, reason) => {
-    const dir = await ownOutDir(`wrong-key-${file}`);
-    const run = await runExample(file, { ...env, OUT_DIR: dir, EASEL_API_KEY: 'sk-easel-not-a-real-key' });
+    ['models.ts', 'Listing models failed: 401'],
+  ])(
+    '%s exits 1 with a one-line reason when the key is wrong',
+    async (file, reason) => {
+      const dir = await ownOutDir(`wrong-key-${file}`);
+      const run = await runExample(file, { ...env, OUT_DIR: dir, EASEL_API_KEY: 'sk-easel-not-a-real-key' });
 
-    expect(run.code).toBe(1);
-    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(reason)]);
-    expect(await readdir(dir)).toEqual([]);
-  }, 60_000);
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(reason)]);
+      expect(await readdir(dir)).toEqual([]);
+    },
+    60_000,
+  );
 
   it('chat-stream.ts exits 1 naming the model when it is not configured here', async () => {
-    const run = await runExample('chat-stream.ts', { ...env, EASEL_MODEL: 'vertex/google/gemini-2.5-flash-image-preview' });
+    const run = await runExample('chat-stream.ts', {
+      ...env,
+      EASEL_MODEL: 'vertex/google/gemini-2.5-flash-image-preview',
+    });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^Chat completion failed: 503 .*VERTEX_PROJECT/);
   }, 60_000);
+});
+
+/**
+ * The README's TypeScript blocks are excerpts of these scripts, so the README shows code the tests
+ * above run. A block's first line names its script (`// examples/chat.ts, abridged`); its other
+ * code lines must appear in that script in the same order (indentation aside). Blank lines and
+ * comment lines are the README's own (elisions, notes).
+ */
+describe('the TypeScript blocks of README.md', () => {
+  async function readmeBlocks(): Promise<string[][]> {
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map(([, body]) => body!.split('\n'));
+  }
+
+  /** The lines of `block` not found, in order, in `source`. */
+  function missingLines(block: string[], source: string): string[] {
+    const sourceLines = source.split('\n').map((line) => line.trim());
+    let from = 0;
+    const missing: string[] = [];
+    for (const line of block.map((text) => text.trim()).filter((text) => text !== '' && !text.startsWith('//'))) {
+      const at = sourceLines.indexOf(line, from);
+      if (at === -1) missing.push(line);
+      else from = at + 1;
+    }
+    return missing;
+  }
+
+  it('are excerpts, in order, of the examples/ script each one names', async () => {
+    const blocks = await readmeBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+
+    for (const block of blocks) {
+      const script = /^\/\/ (examples\/[\w.-]+\.ts)\b/.exec(block[0] ?? '')?.[1];
+      expect({ block: block[0], script }).toEqual({ block: block[0], script: expect.any(String) });
+      const source = await readFile(join(REPO_ROOT, script!), 'utf8');
+      expect({ script, missing: missingLines(block, source) }).toEqual({ script, missing: [] });
+    }
+  });
+
+  it('would notice a line the script does not have, or has in another order', () => {
+    const source = 'const a = 1;\nconst b = 2;\n';
+
+    expect(missingLines(['// note', 'const a = 1;', '', '  const b = 2;'], source)).toEqual([]);
+    expect(missingLines(['const b = 2;', 'const a = 1;'], source)).toEqual(['const a = 1;']);
+    expect(missingLines(['const c = 3;'], source)).toEqual(['const c = 3;']);
+  });
 });

@@ -2,12 +2,19 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { createApiKey } from '../factories/api-key.factory.js';
 import type { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const BODY = { model: 'azure/openai/gpt-image-1', prompt: 'x'.repeat(40), size: '1024x1024', quality: 'low', response_format: 'b64_json' };
+const BODY = {
+  model: 'azure/openai/gpt-image-1',
+  prompt: 'x'.repeat(40),
+  size: '1024x1024',
+  quality: 'low',
+  response_format: 'b64_json',
+};
 
 describe('Idempotency-Key', () => {
   let azure: FakeAzureOpenAiServer;
@@ -28,7 +35,14 @@ describe('Idempotency-Key', () => {
     sut.app.get(DataSource).query(
       `INSERT INTO idempotency_records (api_key_id, idempotency_key, request_hash, state, lease_owner, lease_expires_at, expires_at)
        VALUES ($1, $2, $3, 'pending', gen_random_uuid(), now() + $4::interval, now() + interval '24 hours')`,
-      [apiKeyId, idempotencyKey, createHash('sha256').update(`/v1/images/generations\n${JSON.stringify(BODY)}`).digest('hex'), leaseEnds],
+      [
+        apiKeyId,
+        idempotencyKey,
+        createHash('sha256')
+          .update(`/v1/images/generations\n${JSON.stringify(BODY)}`)
+          .digest('hex'),
+        leaseEnds,
+      ],
     );
 
   it('answers two identical requests with one upstream call, the same images and created, and one charge', async () => {
@@ -65,7 +79,7 @@ describe('Idempotency-Key', () => {
     expect(conflict.status).toBe(409);
     expect(await conflict.json()).toMatchObject({ error: { param: 'Idempotency-Key', type: 'invalid_request_error' } });
 
-    const { key: otherKey } = await sut.createKey();
+    const { key: otherKey } = await createApiKey(sut);
     expect((await generate('order-3', BODY, otherKey)).status).toBe(200);
     expect(azure.generationRequests).toHaveLength(2);
   });
@@ -84,7 +98,7 @@ describe('Idempotency-Key', () => {
 
   describe('when the first request dies with its instance', () => {
     it('lets a retry take over a pending request whose lease ran out: 200, one upstream call, and its answer kept', async () => {
-      const { id: apiKeyId, key: ownKey } = await sut.createKey();
+      const { id: apiKeyId, key: ownKey } = await createApiKey(sut);
       await insertPending(apiKeyId, 'dead-1', '-1 second');
 
       const response = await generate('dead-1', BODY, ownKey);
@@ -99,7 +113,7 @@ describe('Idempotency-Key', () => {
     });
 
     it('makes a duplicate wait while the lease lives, and answers the first result', async () => {
-      const { id: apiKeyId, key: ownKey } = await sut.createKey();
+      const { id: apiKeyId, key: ownKey } = await createApiKey(sut);
       await insertPending(apiKeyId, 'live-1', '30 seconds');
       let answered = false;
       const duplicate = generate('live-1', BODY, ownKey).finally(() => (answered = true));
@@ -121,7 +135,7 @@ describe('Idempotency-Key', () => {
     });
 
     it('makes a duplicate wait for a lease that then runs out, and take the request over', async () => {
-      const { id: apiKeyId, key: ownKey } = await sut.createKey();
+      const { id: apiKeyId, key: ownKey } = await createApiKey(sut);
       await insertPending(apiKeyId, 'dying-1', '1 second');
 
       const response = await generate('dying-1', BODY, ownKey);
@@ -132,7 +146,7 @@ describe('Idempotency-Key', () => {
     });
 
     it('does not let a retry with another body take over an expired lease', async () => {
-      const { id: apiKeyId, key: ownKey } = await sut.createKey();
+      const { id: apiKeyId, key: ownKey } = await createApiKey(sut);
       await insertPending(apiKeyId, 'dead-2', '-1 second');
 
       const response = await generate('dead-2', { ...BODY, prompt: 'something else' }, ownKey);
@@ -143,7 +157,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('finishes a request whose client went away and stores its answer: the retry gets the image, and the call is paid and charged once', async () => {
-    const { id: apiKeyId, key: ownKey } = await sut.createKey({ monthly_budget_usd: '5' });
+    const { id: apiKeyId, key: ownKey } = await createApiKey(sut, { monthly_budget_usd: '5' });
     azure.responseDelayMs = 1_000;
     const abortedBefore = azure.abortedResponses;
     const client = new AbortController();
@@ -153,11 +167,19 @@ describe('Idempotency-Key', () => {
     const first = undiciFetch(`${sut.baseUrl}/v1/images/generations`, {
       dispatcher: agent,
       method: 'POST',
-      headers: { authorization: `Bearer ${ownKey}`, 'content-type': 'application/json', 'idempotency-key': 'gone-1', 'x-request-id': 'gone-first' },
+      headers: {
+        authorization: `Bearer ${ownKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'gone-1',
+        'x-request-id': 'gone-first',
+      },
       body: JSON.stringify(BODY),
       signal: client.signal,
     });
-    await waitFor(async () => azure.generationRequests.length, (count) => count === 1);
+    await waitFor(
+      async () => azure.generationRequests.length,
+      (count) => count === 1,
+    );
     client.abort();
     await expect(first).rejects.toThrow();
     await agent.destroy();

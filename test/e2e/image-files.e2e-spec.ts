@@ -1,3 +1,4 @@
+import { createApiKey } from '../factories/api-key.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 /** GET/HEAD /v1/images/files/{file}: caching, ranges and refusals of the signed image URLs. */
@@ -8,8 +9,10 @@ describe('GET /v1/images/files/:file', () => {
 
   beforeAll(async () => {
     sut = await createTestApp();
-    const { key } = await sut.createKey();
-    const result = await sut.openai(key).images.generate({ model: 'local/easel/sketch', prompt: 'a kite', size: '256x256' });
+    const { key } = await createApiKey(sut);
+    const result = await sut
+      .openai(key)
+      .images.generate({ model: 'local/easel/sketch', prompt: 'a kite', size: '256x256' });
     url = new URL(result.data![0]!.url!);
     whole = Buffer.from(await (await fetch(url)).arrayBuffer());
   });
@@ -60,13 +63,16 @@ describe('GET /v1/images/files/:file', () => {
     expect(Buffer.from(await response.arrayBuffer())).toEqual(whole.subarray(first, last + 1));
   });
 
-  it.each(['bytes=999999999-', 'bytes=-0'])('answers an unsatisfiable Range %s with 416 and the size', async (range) => {
-    const response = await fetch(url, { headers: { range } });
+  it.each(['bytes=999999999-', 'bytes=-0'])(
+    'answers an unsatisfiable Range %s with 416 and the size',
+    async (range) => {
+      const response = await fetch(url, { headers: { range } });
 
-    expect(response.status).toBe(416);
-    expect(response.headers.get('content-range')).toBe(`bytes */${whole.length}`);
-    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'range' } });
-  });
+      expect(response.status).toBe(416);
+      expect(response.headers.get('content-range')).toBe(`bytes */${whole.length}`);
+      expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'range' } });
+    },
+  );
 
   it.each(['items=0-1', 'bytes=0-1,5-9', 'bytes=5-2', 'bytes=abc', 'bytes=1-2-3'])(
     'serves the whole image for a Range it does not honour (%s), as RFC 9110 allows',

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { CONTENT_FILTER_BODIES, FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY, startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
-
 
 describe('POST /v1/images/generations through Azure OpenAI', () => {
   let azure: FakeAzureOpenAiServer;
   let sut: TestApp;
   let key: string;
-
 
   useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app));
 
@@ -81,7 +80,13 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     const prompt = 'x'.repeat(200); // the fake counts 50 text tokens
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt, size: '1024x1024', quality: 'low', response_format: 'b64_json' },
+      body: {
+        model: 'azure/openai/gpt-image-1',
+        prompt,
+        size: '1024x1024',
+        quality: 'low',
+        response_format: 'b64_json',
+      },
     });
 
     expect(response.status).toBe(200);
@@ -98,9 +103,16 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
   });
 
   it('never forwards response_format and stores the image for url responses', async () => {
-    const result = await sut.openai(key).images.generate({ model: 'azure/openai/gpt-image-1.5', prompt: 'a kite', size: '1024x1536' });
+    const result = await sut
+      .openai(key)
+      .images.generate({ model: 'azure/openai/gpt-image-1.5', prompt: 'a kite', size: '1024x1536' });
 
-    expect(azure.generationRequests[0]!.body).toEqual({ prompt: 'a kite', n: 1, size: '1024x1536', output_format: 'png' });
+    expect(azure.generationRequests[0]!.body).toEqual({
+      prompt: 'a kite',
+      n: 1,
+      size: '1024x1536',
+      output_format: 'png',
+    });
     const download = await fetch(result.data![0]!.url!);
     expect(download.headers.get('content-type')).toBe('image/png');
     const metadata = await sharp(Buffer.from(await download.arrayBuffer())).metadata();
@@ -112,30 +124,62 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     async (code) => {
       azure.enqueue({ status: 400, body: CONTENT_FILTER_BODIES[code] });
 
-      const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'something refused' } });
+      const response = await sut.http('/v1/images/generations', {
+        key,
+        body: { model: 'azure/openai/gpt-image-1', prompt: 'something refused' },
+      });
 
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({
-        error: { message: expect.any(String), type: 'invalid_request_error', param: 'prompt', code: 'content_policy_violation' },
+        error: {
+          message: expect.any(String),
+          type: 'invalid_request_error',
+          param: 'prompt',
+          code: 'content_policy_violation',
+        },
       });
       expect(azure.generationRequests).toHaveLength(1);
     },
   );
+});
+
+describe('POST /v1/images/generations through a failing Azure OpenAI', () => {
+  let azure: FakeAzureOpenAiServer;
+  let sut: TestApp;
+  let key: string;
+
+  // Every failure counts against the route's circuit breaker, which lives as long as the app:
+  // each test gets an app of its own, so none inherits the failures of the tests before it.
+  useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app), { appPerTest: true });
 
   it('retries an upstream 429 after its Retry-After, then succeeds', async () => {
-    azure.enqueue({ status: 429, headers: { 'retry-after-ms': '100' }, body: { error: { code: '429', message: 'Please retry after 0.1 seconds.' } } });
+    azure.enqueue({
+      status: 429,
+      headers: { 'retry-after-ms': '100' },
+      body: { error: { code: '429', message: 'Please retry after 0.1 seconds.' } },
+    });
 
-    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'busy', response_format: 'b64_json' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'busy', response_format: 'b64_json' },
+    });
 
     expect(response.status).toBe(200);
     expect(azure.generationRequests).toHaveLength(2);
   });
 
   it('reports an upstream that keeps answering 429 as 502 upstream_error with its Retry-After, after two retries', async () => {
-    const busy = { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: '429', message: 'Please retry after 1 second.' } } };
+    const busy = {
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { error: { code: '429', message: 'Please retry after 1 second.' } },
+    };
     azure.enqueue(busy, busy, busy);
 
-    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'busy' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'busy' },
+    });
 
     expect(response.status).toBe(502);
     expect(response.headers.get('retry-after')).toBe('1');
@@ -146,21 +190,35 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
   it('retries a 500 once and succeeds', async () => {
     azure.enqueue({ status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } } });
 
-    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'flaky', response_format: 'b64_json' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'flaky', response_format: 'b64_json' },
+    });
 
     expect(response.status).toBe(200);
     expect(azure.generationRequests).toHaveLength(2);
   });
 
   it.each([
-    ['a 500 three times', [500, 500, 500].map((status) => ({ status, body: { error: { code: 'InternalServerError', message: 'boom' } } })), 3],
+    [
+      'a 500 three times',
+      [500, 500, 500].map((status) => ({ status, body: { error: { code: 'InternalServerError', message: 'boom' } } })),
+      3,
+    ],
     ['a non-JSON body (not retried)', [{ status: 200, raw: '<html>oops</html>' }], 1],
     ['a 200 without images (not retried)', [{ status: 200, body: { created: 1, data: [] } }], 1],
-    ['a 401, wrong Easel credentials (not retried)', [{ status: 401, body: { error: { code: '401', message: 'Access denied' } } }], 1],
+    [
+      'a 401, wrong Easel credentials (not retried)',
+      [{ status: 401, body: { error: { code: '401', message: 'Access denied' } } }],
+      1,
+    ],
   ])('reports %s from Azure as 502 upstream_error', async (_name, scripted, calls) => {
     azure.enqueue(...scripted);
 
-    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'p' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'p' },
+    });
 
     expect(azure.generationRequests).toHaveLength(calls);
     expect(response.status).toBe(502);
@@ -176,7 +234,7 @@ describe('Azure models without Azure settings', () => {
 
   beforeAll(async () => {
     sut = await createTestApp();
-    ({ key } = await sut.createKey());
+    ({ key } = await createApiKey(sut));
   });
 
   afterAll(async () => {
@@ -185,10 +243,19 @@ describe('Azure models without Azure settings', () => {
 
   it('lists them as unavailable and answers 503 model_unavailable naming the missing variables', async () => {
     const models = await sut.openai(key).models.list();
-    const azureModel = models.data.find((model) => model.id === 'azure/openai/gpt-image-1') as unknown as Record<string, unknown>;
-    expect(azureModel).toMatchObject({ available: false, unavailable_reason: expect.stringContaining('AZURE_OPENAI_ENDPOINT') });
+    const azureModel = models.data.find((model) => model.id === 'azure/openai/gpt-image-1') as unknown as Record<
+      string,
+      unknown
+    >;
+    expect(azureModel).toMatchObject({
+      available: false,
+      unavailable_reason: expect.stringContaining('AZURE_OPENAI_ENDPOINT'),
+    });
 
-    const response = await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'p' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1', prompt: 'p' },
+    });
     expect(response.status).toBe(503);
     const body = (await response.json()) as { error: { message: string; code: string } };
     expect(body.error.code).toBe('model_unavailable');

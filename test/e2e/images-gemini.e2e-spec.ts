@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
+import { createApiKey } from '../factories/api-key.factory.js';
 import {
   FakeVertexServer,
   GEMINI_IMAGE_SIZES,
@@ -8,12 +9,13 @@ import {
   PROMPT_BLOCKED,
 } from '../fakes/fake-vertex.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
-import { VERTEX_TOKEN, startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
+import { startWithVertex, useUpstreamApp, VERTEX_TOKEN } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
 const GA = 'vertex/google/gemini-2.5-flash-image';
-const UPSTREAM_PATH = '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image:generateContent';
+const UPSTREAM_PATH =
+  '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image:generateContent';
 
 /** The body Easel must send for an images request: image output only, the ratio, candidates when n > 1. */
 function upstreamBody(prompt: string, aspectRatio: GeminiAspectRatio, candidateCount?: number) {
@@ -35,7 +37,6 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   let vertex: FakeVertexServer;
   let sut: TestApp;
   let key: string;
-
 
   useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
 
@@ -59,13 +60,20 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     expect(call!.body).toEqual(upstreamBody(prompt, aspectRatio));
 
     const { width, height } = GEMINI_IMAGE_SIZES[aspectRatio];
-    expect(result).toMatchObject({ size: `${width}x${height}`, quality: 'auto', output_format: 'png', background: 'opaque' });
+    expect(result).toMatchObject({
+      size: `${width}x${height}`,
+      quality: 'auto',
+      output_format: 'png',
+      background: 'opaque',
+    });
     expect(result.data).toHaveLength(1);
     expect(await pngMetadata(result.data![0]!.b64_json!)).toMatchObject({ format: 'png', width, height });
   });
 
   it('reports 1248x832 for 1536x1024 and stores that PNG behind the default url response', async () => {
-    const result = await sut.openai(key).images.generate({ model: PREVIEW, prompt: 'a wide harbour', size: '1536x1024' });
+    const result = await sut
+      .openai(key)
+      .images.generate({ model: PREVIEW, prompt: 'a wide harbour', size: '1536x1024' });
 
     expect(result.size).toBe('1248x832');
     const url = result.data![0]!.url!;
@@ -73,11 +81,17 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     const download = await fetch(url);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('image/png');
-    expect(await sharp(Buffer.from(await download.arrayBuffer())).metadata()).toMatchObject({ format: 'png', width: 1248, height: 832 });
+    expect(await sharp(Buffer.from(await download.arrayBuffer())).metadata()).toMatchObject({
+      format: 'png',
+      width: 1248,
+      height: 832,
+    });
   });
 
   it('asks for n = 3 as one call with candidateCount 3 and returns the 3 images', async () => {
-    const result = await sut.openai(key).images.generate({ model: GA, prompt: 'three kites', n: 3, size: '1024x1024', response_format: 'b64_json' });
+    const result = await sut
+      .openai(key)
+      .images.generate({ model: GA, prompt: 'three kites', n: 3, size: '1024x1024', response_format: 'b64_json' });
 
     expect(vertex.generationRequests).toHaveLength(1);
     expect(vertex.generationRequests[0]!.body).toEqual(upstreamBody('three kites', '1:1', 3));
@@ -91,16 +105,21 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
 
   it('splits n = 10 into two calls (8 + 2 candidates) and returns all 10 images with the summed usage', async () => {
     const prompt = 'abcdefghij'; // the fake counts 3 text tokens per call
-    const result = await sut.openai(key).images.generate({ model: PREVIEW, prompt, n: 10, size: '1024x1792', response_format: 'b64_json' });
+    const result = await sut
+      .openai(key)
+      .images.generate({ model: PREVIEW, prompt, n: 10, size: '1024x1792', response_format: 'b64_json' });
 
     expect(vertex.generationRequests).toHaveLength(2);
-    const bodies = vertex.generationRequests.map((request) => request.body as { generationConfig: { candidateCount: number } });
+    const bodies = vertex.generationRequests.map(
+      (request) => request.body as { generationConfig: { candidateCount: number } },
+    );
     expect(bodies.map((body) => body.generationConfig.candidateCount).sort((a, b) => a - b)).toEqual([2, 8]);
     for (const body of bodies) expect(body).toEqual(upstreamBody(prompt, '9:16', body.generationConfig.candidateCount));
 
     expect(result.data).toHaveLength(10);
     expect(result.size).toBe('768x1344');
-    for (const datum of result.data!) expect(await pngMetadata(datum.b64_json!)).toMatchObject({ width: 768, height: 1344 });
+    for (const datum of result.data!)
+      expect(await pngMetadata(datum.b64_json!)).toMatchObject({ width: 768, height: 1344 });
     expect(result.usage).toEqual({
       input_tokens: 6,
       input_tokens_details: { text_tokens: 6, image_tokens: 0 },
@@ -166,11 +185,19 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   ])('answers %s with 400 content_policy_violation on prompt, without retrying', async (_name, refusal) => {
     vertex.enqueue({ status: 200, body: refusal });
 
-    const response = await sut.http('/v1/images/generations', { key, body: { model: PREVIEW, prompt: 'something refused' } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: PREVIEW, prompt: 'something refused' },
+    });
 
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: { message: expect.any(String), type: 'invalid_request_error', param: 'prompt', code: 'content_policy_violation' },
+      error: {
+        message: expect.any(String),
+        type: 'invalid_request_error',
+        param: 'prompt',
+        code: 'content_policy_violation',
+      },
     });
     expect(vertex.generationRequests).toHaveLength(1);
   });
@@ -181,10 +208,15 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     ['quality high', { quality: 'high' }, 'quality'],
     ['size 512x512', { size: '512x512' }, 'size'],
   ])('refuses %s, which Gemini cannot make, with 400 and no upstream call', async (_name, fields, param) => {
-    const response = await sut.http('/v1/images/generations', { key, body: { model: PREVIEW, prompt: 'a lantern', ...fields } });
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: PREVIEW, prompt: 'a lantern', ...fields },
+    });
 
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) } });
+    expect(await response.json()).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) },
+    });
     expect(vertex.requests).toHaveLength(0);
   });
 
@@ -202,7 +234,7 @@ describe('Gemini models on the images endpoint without VERTEX_PROJECT', () => {
 
   beforeAll(async () => {
     sut = await createTestApp({ env: { VERTEX_ACCESS_VERTEX_TOKEN: VERTEX_TOKEN } });
-    ({ key } = await sut.createKey());
+    ({ key } = await createApiKey(sut));
   });
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 describe('POST /v1/images/generations with local/easel/sketch', () => {
@@ -7,7 +8,7 @@ describe('POST /v1/images/generations with local/easel/sketch', () => {
 
   beforeAll(async () => {
     sut = await createTestApp();
-    ({ key } = await sut.createKey());
+    ({ key } = await createApiKey(sut));
   });
 
   afterAll(async () => {
@@ -37,7 +38,9 @@ describe('POST /v1/images/generations with local/easel/sketch', () => {
   });
 
   it('returns a signed URL by default that serves the PNG without an API key', async () => {
-    const result = await sut.openai(key).images.generate({ model: 'local/easel/sketch', prompt: 'a red fox', size: '1024x1024' });
+    const result = await sut
+      .openai(key)
+      .images.generate({ model: 'local/easel/sketch', prompt: 'a red fox', size: '1024x1024' });
 
     const url = result.data![0]!.url!;
     expect(url).toMatch(new RegExp(`^${sut.baseUrl}/v1/images/files/[A-Za-z0-9_-]+\\.png\\?expires=\\d+&sig=`));
@@ -67,7 +70,13 @@ describe('POST /v1/images/generations with local/easel/sketch', () => {
   });
 
   it('renders the same bytes for the same prompt and size, and n different images', async () => {
-    const request = { model: 'local/easel/sketch', prompt: 'two cats', size: '256x256', n: 2, response_format: 'b64_json' } as const;
+    const request = {
+      model: 'local/easel/sketch',
+      prompt: 'two cats',
+      size: '256x256',
+      n: 2,
+      response_format: 'b64_json',
+    } as const;
     const first = await sut.openai(key).images.generate(request);
     const second = await sut.openai(key).images.generate(request);
 

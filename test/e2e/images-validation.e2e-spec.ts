@@ -44,7 +44,6 @@ describe('POST /v1/images/generations validation', () => {
   let sut: TestApp;
   let key: string;
 
-
   useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app));
 
   it.each(INVALID)('rejects %s with 400 naming the field, without calling Azure', async (_name, body, param) => {

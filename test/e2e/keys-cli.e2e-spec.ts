@@ -18,7 +18,11 @@ interface CliRun {
 async function runCli(env: Record<string, string | undefined>, args: string[]): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runKeysCli(args, { LOG_LEVEL: 'error', ...env }, { out: (line) => out.push(line), err: (line) => err.push(line) });
+  const code = await runKeysCli(
+    args,
+    { LOG_LEVEL: 'error', ...env },
+    { out: (line) => out.push(line), err: (line) => err.push(line) },
+  );
   return { code, out, err };
 }
 
@@ -48,10 +52,24 @@ describe('npm run keys (the key and team CLI)', () => {
     expect(team).toMatchObject({ code: 0, err: [] });
     expect(JSON.parse(team.out[0]!)).toMatchObject({ name: 'research', monthly_budget_usd: '25.5' });
 
-    const created = await cli('create', '--name', 'notebook', '--team', 'research', '--rpm', '7', '--models', 'local/easel/sketch');
+    const created = await cli(
+      'create',
+      '--name',
+      'notebook',
+      '--team',
+      'research',
+      '--rpm',
+      '7',
+      '--models',
+      'local/easel/sketch',
+    );
     expect(created.code).toBe(0);
     const key = JSON.parse(created.out[0]!) as { id: string; key: string; rpm: number; allowed_models: string[] };
-    expect(key).toMatchObject({ rpm: 7, allowed_models: ['local/easel/sketch'], key: expect.stringMatching(/^sk-easel-/) });
+    expect(key).toMatchObject({
+      rpm: 7,
+      allowed_models: ['local/easel/sketch'],
+      key: expect.stringMatching(/^sk-easel-/),
+    });
 
     const models = await sut.http('/v1/models', { key: key.key });
     expect(models.status).toBe(200);
@@ -62,7 +80,11 @@ describe('npm run keys (the key and team CLI)', () => {
     expect(listed.out.join('\n')).not.toContain(key.key);
 
     expect((await cli('revoke', key.id)).code).toBe(0);
-    await waitFor(async () => (await sut.http('/v1/models', { key: key.key })).status, (status) => status === 401, 6_000);
+    await waitFor(
+      async () => (await sut.http('/v1/models', { key: key.key })).status,
+      (status) => status === 401,
+      6_000,
+    );
   });
 
   it('--help prints the usage on stdout and exits 0', async () => {
@@ -120,16 +142,23 @@ describe('npm run keys (the key and team CLI)', () => {
   it('a database it cannot reach: exit 1 at once, naming DATABASE_URL, no stack trace', async () => {
     const port = await freePort();
 
-    const run = await runCli({ DATABASE_URL: `postgres://easel:secret@127.0.0.1:${port}/easel`, EASEL_DATA_DIR: dataDir }, ['list']);
+    const run = await runCli(
+      { DATABASE_URL: `postgres://easel:secret@127.0.0.1:${port}/easel`, EASEL_DATA_DIR: dataDir },
+      ['list'],
+    );
 
     expect(run.code).toBe(1);
-    expect(run.err.join('\n')).toMatch(new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}.*DATABASE_URL`));
+    expect(run.err.join('\n')).toMatch(
+      new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}.*DATABASE_URL`),
+    );
     expect(run.err.join('\n')).not.toContain('secret');
     expectNoStackTrace(run);
   });
 
   it('an invalid environment: exit 1 naming the variable', async () => {
-    const run = await runCli({ DATABASE_URL: sut.database.url, EASEL_DATA_DIR: dataDir, RATE_LIMIT_RPM: '0' }, ['list']);
+    const run = await runCli({ DATABASE_URL: sut.database.url, EASEL_DATA_DIR: dataDir, RATE_LIMIT_RPM: '0' }, [
+      'list',
+    ]);
 
     expect(run.code).toBe(1);
     expect(run.err.join('\n')).toMatch(/RATE_LIMIT_RPM: must be between 1 and 1000000/);
@@ -156,7 +185,9 @@ describe('npm run keys beside a server on the embedded database (no DATABASE_URL
       await rm(runningDatabaseFile(server.dataDir));
       const unrecorded = await cli('list');
       expect(unrecorded).toMatchObject({ code: 1, out: [] });
-      expect(unrecorded.err.join('\n')).toMatch(/already running in another process.*Restart the server with this version.*DATABASE_URL/);
+      expect(unrecorded.err.join('\n')).toMatch(
+        /already running in another process.*Restart the server with this version.*DATABASE_URL/,
+      );
       expectNoStackTrace(unrecorded);
       expect((await server.http('/v1/models', { key: key.key })).status).toBe(200);
     } finally {
@@ -165,11 +196,19 @@ describe('npm run keys beside a server on the embedded database (no DATABASE_URL
 
     try {
       const stopped = await cli('list');
-      expect(stopped).toMatchObject({ code: 0, err: [`note: no running Easel server recorded a database in ${server.dataDir}; starting its embedded database for this command.`] });
+      expect(stopped).toMatchObject({
+        code: 0,
+        err: [
+          `note: no running Easel server recorded a database in ${server.dataDir}; starting its embedded database for this command.`,
+        ],
+      });
       expect(stopped.out.map((line) => JSON.parse(line).id)).toContain(keyId);
 
       // A record left by a server that was killed names a port nobody answers on: still works.
-      await writeFile(runningDatabaseFile(server.dataDir), JSON.stringify({ url: `postgres://postgres:x@127.0.0.1:${await freePort()}/easel`, pid: 2 ** 22 }));
+      await writeFile(
+        runningDatabaseFile(server.dataDir),
+        JSON.stringify({ url: `postgres://postgres:x@127.0.0.1:${await freePort()}/easel`, pid: 2 ** 22 }),
+      );
       const stale = await cli('team-list');
       expect(stale).toMatchObject({ code: 0, err: [expect.stringMatching(/^note: no running Easel server/)] });
       expect(stale.out.map((line) => JSON.parse(line).name)).toContain('beside');

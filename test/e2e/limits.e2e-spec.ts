@@ -1,19 +1,28 @@
 import { DataSource } from 'typeorm';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
+import { createTeam } from '../factories/team.factory.js';
 import type { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const LOCAL = { model: 'local/easel/sketch', prompt: 'limits', size: '256x256', response_format: 'b64_json' };
+const LOCAL = imageRequest({ prompt: 'limits' });
 /** gpt-image-1, low quality 1024x1024: estimated (1 × 5 + 272 × 40) / 1e6 = 0.010885 USD. */
-const CHEAP_AZURE = { model: 'azure/openai/gpt-image-1', prompt: 'abcd', size: '1024x1024', quality: 'low', response_format: 'b64_json' };
+const CHEAP_AZURE = imageRequest({
+  model: 'azure/openai/gpt-image-1',
+  prompt: 'abcd',
+  size: '1024x1024',
+  quality: 'low',
+});
 
 describe('Rate limits, budgets and key changes (one instance)', () => {
   let app: UpstreamApp<FakeAzureOpenAiServer>;
   let azure: FakeAzureOpenAiServer;
   let sut: TestApp;
 
-  const patch = (id: string, body: object) => sut.http(`/admin/keys/${id}`, { key: sut.adminKey, method: 'PATCH', body });
+  const patch = (id: string, body: object) =>
+    sut.http(`/admin/keys/${id}`, { key: sut.adminKey, method: 'PATCH', body });
 
   beforeAll(async () => {
     app = await startWithAzure();
@@ -25,8 +34,8 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
   afterAll(() => stopUpstreamApp(app));
 
   it("refuses a key's third request in a minute with rpm 2: 429 rate_limit_exceeded, Retry-After, rate-limit headers", async () => {
-    const { key } = await sut.createKey({ rpm: 2 });
-    const { key: other } = await sut.createKey({ rpm: 2 });
+    const { key } = await createApiKey(sut, { rpm: 2 });
+    const { key: other } = await createApiKey(sut, { rpm: 2 });
 
     const first = await sut.http('/v1/images/generations', { key, body: LOCAL });
     expect(first.status).toBe(200);
@@ -34,12 +43,21 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
     expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
     expect((await sut.http('/v1/models', { key })).status).toBe(200);
 
-    const third = await sut.http('/v1/images/generations', { key, body: LOCAL, headers: { 'x-request-id': 'rate-limited' } });
+    const third = await sut.http('/v1/images/generations', {
+      key,
+      body: LOCAL,
+      headers: { 'x-request-id': 'rate-limited' },
+    });
     expect(third.status).toBe(429);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(third.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     expect(await third.json()).toEqual({
-      error: { message: expect.stringContaining('2 requests per minute'), type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' },
+      error: {
+        message: expect.stringContaining('2 requests per minute'),
+        type: 'rate_limit_error',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
     });
 
     // The limit is the key's, not the caller's address.
@@ -47,20 +65,26 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
 
     const dataSource = sut.app.get(DataSource);
     const [record] = await waitFor<Array<Record<string, unknown>>>(
-      () => dataSource.query(`SELECT status, http_status, error_code FROM usage_records WHERE request_id = 'rate-limited'`),
+      () =>
+        dataSource.query(`SELECT status, http_status, error_code FROM usage_records WHERE request_id = 'rate-limited'`),
       (rows) => rows.length === 1,
     );
     expect(record).toEqual({ status: 'error', http_status: 429, error_code: 'rate_limit_exceeded' });
   });
 
   it('refuses a request whose estimate exceeds a monthly_budget_usd of 0.01 before any upstream call', async () => {
-    const { key } = await sut.createKey({ monthly_budget_usd: '0.01' });
+    const { key } = await createApiKey(sut, { monthly_budget_usd: '0.01' });
 
     const response = await sut.http('/v1/images/generations', { key, body: CHEAP_AZURE });
 
     expect(response.status).toBe(429);
     expect(await response.json()).toEqual({
-      error: { message: expect.stringContaining('0.01 USD'), type: 'insufficient_quota', param: null, code: 'insufficient_quota' },
+      error: {
+        message: expect.stringContaining('0.01 USD'),
+        type: 'insufficient_quota',
+        param: null,
+        code: 'insufficient_quota',
+      },
     });
     expect(azure.requests).toHaveLength(0);
     // Free requests still pass.
@@ -68,8 +92,10 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
   });
 
   it('lets concurrent requests overrun a budget by no more than one estimate (reserve, then settle)', async () => {
-    const { key, id } = await sut.createKey({ monthly_budget_usd: '0.033' }); // three estimates of 0.010885
-    const responses = await Promise.all(Array.from({ length: 6 }, () => sut.http('/v1/images/generations', { key, body: CHEAP_AZURE })));
+    const { key, id } = await createApiKey(sut, { monthly_budget_usd: '0.033' }); // three estimates of 0.010885
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, () => sut.http('/v1/images/generations', { key, body: CHEAP_AZURE })),
+    );
     const statuses = responses.map((response) => response.status).sort();
 
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
@@ -86,8 +112,8 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
   });
 
   it("applies a team's monthly budget to every key of the team", async () => {
-    expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'frugal', monthly_budget_usd: '0.005' } })).status).toBe(201);
-    const { key } = await sut.createKey({ team: 'frugal' });
+    await createTeam(sut, { name: 'frugal', monthly_budget_usd: '0.005' });
+    const { key } = await createApiKey(sut, { team: 'frugal' });
 
     const response = await sut.http('/v1/images/generations', { key, body: CHEAP_AZURE });
     expect(response.status).toBe(429);
@@ -96,40 +122,60 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
   });
 
   it('changes limits with PATCH at once, null clearing them, and validates the input', async () => {
-    const { key, id } = await sut.createKey();
-    const patched = await patch(id, { rpm: 1, monthly_budget_usd: '12.5', allowed_models: ['local/easel/sketch'], name: 'renamed' });
+    const { key, id } = await createApiKey(sut);
+    const patched = await patch(id, {
+      rpm: 1,
+      monthly_budget_usd: '12.5',
+      allowed_models: ['local/easel/sketch'],
+      name: 'renamed',
+    });
     expect(patched.status).toBe(200);
-    expect(await patched.json()).toMatchObject({ id, name: 'renamed', rpm: 1, monthly_budget_usd: '12.5', allowed_models: ['local/easel/sketch'] });
+    expect(await patched.json()).toMatchObject({
+      id,
+      name: 'renamed',
+      rpm: 1,
+      monthly_budget_usd: '12.5',
+      allowed_models: ['local/easel/sketch'],
+    });
 
     expect((await sut.http('/v1/images/generations', { key, body: CHEAP_AZURE })).status).toBe(403);
     // rpm 1: the refused request counted.
     expect((await sut.http('/v1/images/generations', { key, body: LOCAL })).status).toBe(429);
 
-    const cleared = (await (await patch(id, { monthly_budget_usd: null, allowed_models: null })).json()) as Record<string, unknown>;
+    const cleared = (await (await patch(id, { monthly_budget_usd: null, allowed_models: null })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(cleared).toMatchObject({ monthly_budget_usd: null, allowed_models: null, rpm: 1 });
 
     expect(await (await patch(id, { name: null })).json()).toMatchObject({ error: { param: 'name' } });
     expect(await (await patch(id, { team: 'no-such-team' })).json()).toMatchObject({ error: { param: 'team' } });
     expect(await (await patch(id, { rpm: 0 })).json()).toMatchObject({ error: { param: 'rpm' } });
-    expect(await (await patch(id, { monthly_budget_usd: '123456789' })).json()).toMatchObject({ error: { param: 'monthly_budget_usd' } });
+    expect(await (await patch(id, { monthly_budget_usd: '123456789' })).json()).toMatchObject({
+      error: { param: 'monthly_budget_usd' },
+    });
     expect(await (await patch(id, { monthly_budget_usd: 5 })).json()).toMatchObject({ monthly_budget_usd: '5' });
     expect(await (await patch(id, { key_hash: 'x' })).json()).toMatchObject({ error: { code: 'unknown_parameter' } });
   });
 
   it('expires a key at once when PATCH sets expires_at in the past', async () => {
-    const { key, id } = await sut.createKey();
+    const { key, id } = await createApiKey(sut);
     expect((await sut.http('/v1/models', { key })).status).toBe(200);
     await patch(id, { expires_at: new Date(Date.now() - 1000).toISOString() });
     expect((await sut.http('/v1/models', { key })).status).toBe(401);
   });
 
   it('records when a key was last used', async () => {
-    const { key, id } = await sut.createKey();
-    const before = (await (await sut.http(`/admin/keys/${id}`, { key: sut.adminKey })).json()) as { last_used_at: string | null };
+    const { key, id } = await createApiKey(sut);
+    const before = (await (await sut.http(`/admin/keys/${id}`, { key: sut.adminKey })).json()) as {
+      last_used_at: string | null;
+    };
     expect(before.last_used_at).toBeNull();
     await sut.http('/v1/models', { key });
     const after = await waitFor(
-      async () => ((await (await sut.http(`/admin/keys/${id}`, { key: sut.adminKey })).json()) as { last_used_at: string | null }).last_used_at,
+      async () =>
+        ((await (await sut.http(`/admin/keys/${id}`, { key: sut.adminKey })).json()) as { last_used_at: string | null })
+          .last_used_at,
       (value) => value !== null,
     );
     expect(Date.now() - Date.parse(after!)).toBeLessThan(60_000);
@@ -141,7 +187,7 @@ describe('RATE_LIMIT_RPM', () => {
     const { createTestApp } = await import('../utils/test-app.js');
     const sut = await createTestApp({ env: { RATE_LIMIT_RPM: '3' } });
     try {
-      const { key } = await sut.createKey();
+      const { key } = await createApiKey(sut);
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await sut.http('/v1/models', { key })).status);
       expect(statuses).toEqual([200, 200, 200, 429]);

@@ -1,3 +1,5 @@
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
@@ -9,8 +11,13 @@ import { waitFor } from '../utils/wait-for.js';
  */
 const describeWithRedis = process.env.REDIS_URL ? describe : describe.skip;
 
-const LOCAL = { model: 'local/easel/sketch', prompt: 'two instances', size: '256x256', response_format: 'b64_json' };
-const CHEAP_AZURE = { model: 'azure/openai/gpt-image-1', prompt: 'abcd', size: '1024x1024', quality: 'low', response_format: 'b64_json' };
+const LOCAL = imageRequest({ prompt: 'two instances' });
+const CHEAP_AZURE = imageRequest({
+  model: 'azure/openai/gpt-image-1',
+  prompt: 'abcd',
+  size: '1024x1024',
+  quality: 'low',
+});
 
 describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
   let azure: FakeAzureOpenAiServer;
@@ -19,7 +26,11 @@ describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
 
   beforeAll(async () => {
     azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
-    const env = { REDIS_URL: process.env.REDIS_URL!, AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY };
+    const env = {
+      REDIS_URL: process.env.REDIS_URL!,
+      AZURE_OPENAI_ENDPOINT: azure.baseUrl,
+      AZURE_OPENAI_API_KEY: AZURE_KEY,
+    };
     a = await createTestApp({ env });
     b = await createTestApp({ env: { ...env, ADMIN_API_KEY: a.adminKey }, database: a.database });
   });
@@ -31,11 +42,14 @@ describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
   });
 
   it('reports Redis in readiness', async () => {
-    expect(await (await a.http('/health/ready')).json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } } });
+    expect(await (await a.http('/health/ready')).json()).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up' }, redis: { status: 'up' } },
+    });
   });
 
   it('holds a key with rpm 2 to two requests a minute across both instances', async () => {
-    const { key } = await a.createKey({ rpm: 2 });
+    const { key } = await createApiKey(a, { rpm: 2 });
 
     expect((await a.http('/v1/images/generations', { key, body: LOCAL })).status).toBe(200);
     expect((await b.http('/v1/images/generations', { key, body: LOCAL })).status).toBe(200);
@@ -47,30 +61,44 @@ describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
   });
 
   it('refuses a key revoked on one instance on the other within 5 seconds', async () => {
-    const { key, id } = await a.createKey();
+    const { key, id } = await createApiKey(a);
     expect((await b.http('/v1/models', { key })).status).toBe(200); // now cached on b
 
     const revokedAt = Date.now();
     expect((await a.http(`/admin/keys/${id}`, { key: a.adminKey, method: 'DELETE' })).status).toBe(200);
-    await waitFor(async () => (await b.http('/v1/models', { key })).status, (status) => status === 401, 5_000);
+    await waitFor(
+      async () => (await b.http('/v1/models', { key })).status,
+      (status) => status === 401,
+      5_000,
+    );
     expect(Date.now() - revokedAt).toBeLessThan(5_000);
   });
 
   it('refuses a key expired on one instance on the other within 5 seconds', async () => {
-    const { key, id } = await a.createKey();
+    const { key, id } = await createApiKey(a);
     expect((await b.http('/v1/models', { key })).status).toBe(200);
 
     const expiredAt = Date.now();
-    await a.http(`/admin/keys/${id}`, { key: a.adminKey, method: 'PATCH', body: { expires_at: new Date(expiredAt - 1000).toISOString() } });
-    await waitFor(async () => (await b.http('/v1/models', { key })).status, (status) => status === 401, 5_000);
+    await a.http(`/admin/keys/${id}`, {
+      key: a.adminKey,
+      method: 'PATCH',
+      body: { expires_at: new Date(expiredAt - 1000).toISOString() },
+    });
+    await waitFor(
+      async () => (await b.http('/v1/models', { key })).status,
+      (status) => status === 401,
+      5_000,
+    );
     expect(Date.now() - expiredAt).toBeLessThan(5_000);
   });
 
   it('holds a budget under concurrent requests spread over both instances', async () => {
     azure.reset();
-    const { key } = await a.createKey({ monthly_budget_usd: '0.033' }); // three estimates of 0.010885
+    const { key } = await createApiKey(a, { monthly_budget_usd: '0.033' }); // three estimates of 0.010885
     const responses = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).http('/v1/images/generations', { key, body: CHEAP_AZURE })),
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 === 0 ? a : b).http('/v1/images/generations', { key, body: CHEAP_AZURE }),
+      ),
     );
 
     expect(responses.filter((response) => response.status === 200)).toHaveLength(3);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { freePort } from '../utils/free-port.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -17,8 +18,16 @@ describeWithRedisServer('Redis stopped mid-traffic', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await waitFor(async () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim(), (answer) => answer === 'PONG');
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    await waitFor(
+      async () =>
+        spawnSync('redis-cli', ['-p', String(port), 'ping'])
+          .stdout?.toString()
+          .trim(),
+      (answer) => answer === 'PONG',
+    );
     sut = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
   });
 
@@ -28,13 +37,16 @@ describeWithRedisServer('Redis stopped mid-traffic', () => {
   });
 
   it('keeps serving, with the rate limit counted in the instance, and reports Redis as not ready', async () => {
-    const { key } = await sut.createKey({ rpm: 4 });
+    const { key } = await createApiKey(sut, { rpm: 4 });
     const request = () => sut.http('/v1/models', { key });
     expect((await request()).status).toBe(200);
     expect((await sut.http('/health/ready')).status).toBe(200);
 
     redis.kill('SIGKILL');
-    await waitFor(async () => (await sut.http('/health/ready')).status, (status) => status === 503);
+    await waitFor(
+      async () => (await sut.http('/health/ready')).status,
+      (status) => status === 503,
+    );
 
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await request()).status);

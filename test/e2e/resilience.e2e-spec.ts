@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
@@ -22,17 +23,27 @@ describe('Upstream faults', () => {
   let key: string;
 
   beforeAll(async () => {
-    primary = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
-    secondary = await new FakeAzureOpenAiServer({ apiKey: 'secondary-key-0123456789', deployments: ['gpt-image-1-eu'] }).start();
+    primary = await new FakeAzureOpenAiServer({
+      apiKey: AZURE_KEY,
+      deployments: ['gpt-image-1', 'gpt-image-1.5'],
+    }).start();
+    secondary = await new FakeAzureOpenAiServer({
+      apiKey: 'secondary-key-0123456789',
+      deployments: ['gpt-image-1-eu'],
+    }).start();
     // The shipped catalogue, with a second route for gpt-image-1 on another resource.
-    const catalogue = parse(await readFile('config/models.yaml', 'utf8')) as { models: Array<{ id: string; routes: object[] }> };
-    catalogue.models.find((model) => model.id === 'azure/openai/gpt-image-1')!.routes.push({
-      name: 'secondary',
-      deployment: 'gpt-image-1-eu',
-      endpoint_env: 'AZURE_SECONDARY_ENDPOINT',
-      api_key_env: 'AZURE_SECONDARY_API_KEY',
-      fallback: true,
-    });
+    const catalogue = parse(await readFile('config/models.yaml', 'utf8')) as {
+      models: Array<{ id: string; routes: object[] }>;
+    };
+    catalogue.models
+      .find((model) => model.id === 'azure/openai/gpt-image-1')!
+      .routes.push({
+        name: 'secondary',
+        deployment: 'gpt-image-1-eu',
+        endpoint_env: 'AZURE_SECONDARY_ENDPOINT',
+        api_key_env: 'AZURE_SECONDARY_API_KEY',
+        fallback: true,
+      });
     dir = await mkdtemp(join(tmpdir(), 'easel-catalogue-'));
     await writeFile(join(dir, 'models.yaml'), stringify(catalogue));
     sut = await createTestApp({
@@ -46,12 +57,16 @@ describe('Upstream faults', () => {
         MAX_RESPONSE_BYTES: '1000000',
       },
     });
-    ({ key } = await sut.createKey());
+    ({ key } = await createApiKey(sut));
   });
 
-  beforeEach(() => {
+  // Every test here makes routes fail, and a route's circuit breaker lives as long as the app: each
+  // test gets a new app on the same database, so its breakers start closed and the usage rows of
+  // all the tests stay for the last one.
+  beforeEach(async () => {
     primary.reset();
     secondary.reset();
+    sut = await sut.restart();
   });
 
   afterAll(async () => {
@@ -122,11 +137,14 @@ describe('Upstream faults', () => {
   it('left exactly one usage record per request, retries and fallbacks included', async () => {
     const { DataSource } = await import('typeorm');
     const dataSource = sut.app.get(DataSource);
-    const count = async () => Number((await dataSource.query(`SELECT count(*) AS n FROM usage_records WHERE endpoint = 'images'`))[0].n);
+    const count = async () =>
+      Number((await dataSource.query(`SELECT count(*) AS n FROM usage_records WHERE endpoint = 'images'`))[0].n);
     await waitFor(count, (n) => n >= sent);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await count()).toBe(sent);
-    const routes = (await dataSource.query(`SELECT route, status FROM usage_records WHERE endpoint = 'images' ORDER BY created_at LIMIT 1`)) as Array<{ route: string; status: string }>;
+    const routes = (await dataSource.query(
+      `SELECT route, status FROM usage_records WHERE endpoint = 'images' ORDER BY created_at LIMIT 1`,
+    )) as Array<{ route: string; status: string }>;
     // The first request fell back: its record names the route that answered.
     expect(routes[0]).toEqual({ route: 'secondary', status: 'success' });
   });
@@ -147,7 +165,7 @@ describe('The circuit breaker', () => {
   });
 
   it('opens for a route after 5 failed calls and stops calling it for a while', async () => {
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const generate = () => sut.http('/v1/images/generations', { key, body: BODY });
     for (let call = 0; call < 5; call++) {
       azure.enqueue(FAILING, FAILING, FAILING);

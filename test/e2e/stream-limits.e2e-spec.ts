@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { chatRequest } from '../factories/request-body.factory.js';
 import type { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
@@ -24,12 +25,15 @@ describe('MAX_RESPONSE_BYTES on upstream event streams (Vertex streamGenerateCon
     fetch(`${sut.baseUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': requestId },
-      body: JSON.stringify({ model: PREVIEW, stream: true, messages: [{ role: 'user', content: 'draw' }] }),
+      body: JSON.stringify(chatRequest({ model: PREVIEW, stream: true, content: 'draw' })),
     });
 
   const usageOf = (requestId: string) =>
     waitFor<Array<Record<string, unknown>>>(
-      () => sut.app.get(DataSource).query(`SELECT status, http_status, error_code FROM usage_records WHERE request_id = $1`, [requestId]),
+      () =>
+        sut.app
+          .get(DataSource)
+          .query(`SELECT status, http_status, error_code FROM usage_records WHERE request_id = $1`, [requestId]),
       (rows) => rows.length === 1,
     );
 
@@ -38,7 +42,13 @@ describe('MAX_RESPONSE_BYTES on upstream event streams (Vertex streamGenerateCon
     // One `data:` line that grows chunk after chunk and never reaches a line end.
     vertex.enqueue({
       status: 200,
-      stream: { events: ['data: {"candidates":[{"content":{"parts":[{"text":"', ...Array<string>(CHUNKS).fill('A'.repeat(CHUNK_CHARS))], intervalMs: 5 },
+      stream: {
+        events: [
+          'data: {"candidates":[{"content":{"parts":[{"text":"',
+          ...Array<string>(CHUNKS).fill('A'.repeat(CHUNK_CHARS)),
+        ],
+        intervalMs: 5,
+      },
     });
 
     const response = await streamChat('endless-line');
@@ -47,14 +57,22 @@ describe('MAX_RESPONSE_BYTES on upstream event streams (Vertex streamGenerateCon
     const body = (await response.json()) as { error: { type: string; code: string; message: string } };
     expect(body.error).toMatchObject({ type: 'upstream_error', code: 'upstream_error' });
     expect(body.error.message).toContain(`MAX_RESPONSE_BYTES (${MAX_RESPONSE_BYTES} bytes)`);
-    await waitFor(async () => vertex.abortedResponses, (count) => count === abortedBefore + 1, 5_000);
+    await waitFor(
+      async () => vertex.abortedResponses,
+      (count) => count === abortedBefore + 1,
+      5_000,
+    );
     expect(vertex.generationRequests).toHaveLength(1);
-    expect(await usageOf('endless-line')).toEqual([{ status: 'error', http_status: 502, error_code: 'upstream_error' }]);
+    expect(await usageOf('endless-line')).toEqual([
+      { status: 'error', http_status: 502, error_code: 'upstream_error' },
+    ]);
   });
 
   it('ends a stream already under way with an error event once the upstream has sent more than MAX_RESPONSE_BYTES, and closes the upstream connection', async () => {
     const abortedBefore = vertex.abortedResponses;
-    const chunk = { candidates: [{ content: { role: 'model', parts: [{ text: 'T'.repeat(CHUNK_CHARS) }] }, index: 0 }] };
+    const chunk = {
+      candidates: [{ content: { role: 'model', parts: [{ text: 'T'.repeat(CHUNK_CHARS) }] }, index: 0 }],
+    };
     vertex.enqueueStream(Array<object>(CHUNKS).fill(chunk), { intervalMs: 5 });
 
     const response = await streamChat('long-stream');
@@ -62,14 +80,20 @@ describe('MAX_RESPONSE_BYTES on upstream event streams (Vertex streamGenerateCon
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const events = (await response.text()).split('\n\n').filter(Boolean);
-    const text = events.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> });
+    const text = events
+      .slice(0, -1)
+      .map((event) => JSON.parse(event.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> });
     const received = text.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('').length;
     expect(received).toBeGreaterThan(0);
     expect(received).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
     const last = JSON.parse(events.at(-1)!.slice('data: '.length)) as { error: { code: string; message: string } };
     expect(last.error.code).toBe('upstream_error');
     expect(last.error.message).toContain('MAX_RESPONSE_BYTES');
-    await waitFor(async () => vertex.abortedResponses, (count) => count === abortedBefore + 1, 5_000);
+    await waitFor(
+      async () => vertex.abortedResponses,
+      (count) => count === abortedBefore + 1,
+      5_000,
+    );
     expect(await usageOf('long-stream')).toEqual([{ status: 'error', http_status: 200, error_code: 'upstream_error' }]);
   });
 

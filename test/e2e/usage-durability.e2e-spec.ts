@@ -4,26 +4,55 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { generateApiKeySecret } from '../../src/auth/api-key.secret.js';
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { parseUsd, toNumericString } from '../../src/common/money/usd.js';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { SPOOL_STALL_MS, UsageRecorder, type UsageRecordRow } from '../../src/usage/usage.recorder.js';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
+import { createTeam } from '../factories/team.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
-import { startServerProcess, type ServerProcess } from '../utils/server-process.js';
+import { type ServerProcess, startServerProcess } from '../utils/server-process.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { createTestDatabase } from '../utils/test-database.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const LOCAL = { model: 'local/easel/sketch', size: '256x256', response_format: 'b64_json' };
+const LOCAL = imageRequest();
 
 /** A usage record as the HTTP hook makes one (for records written straight to the recorder). */
 function usageRow(requestId: string, overrides: Partial<UsageRecordRow> = {}): UsageRecordRow {
   return {
-    id: randomUUID(), createdAt: new Date().toISOString(), requestId, apiKeyId: null, team: 'default', endpoint: 'images',
-    model: 'local/easel/sketch', provider: 'local', route: 'local', status: 'success', httpStatus: 200, errorCode: null,
-    latencyMs: 5, upstreamLatencyMs: 4, images: 1, size: '256x256', quality: 'low', inputTextTokens: 0, inputImageTokens: 0,
-    cachedInputTokens: 0, outputTextTokens: 0, outputImageTokens: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.000000000000',
-    priceVersion: null, user: null, promptSha256: null, promptLength: null, promptText: null, ...overrides,
+    id: randomUUID(),
+    createdAt: new Date().toISOString(),
+    requestId,
+    apiKeyId: null,
+    team: 'default',
+    endpoint: 'images',
+    model: 'local/easel/sketch',
+    provider: 'local',
+    route: 'local',
+    status: 'success',
+    httpStatus: 200,
+    errorCode: null,
+    latencyMs: 5,
+    upstreamLatencyMs: 4,
+    images: 1,
+    size: '256x256',
+    quality: 'low',
+    inputTextTokens: 0,
+    inputImageTokens: 0,
+    cachedInputTokens: 0,
+    outputTextTokens: 0,
+    outputImageTokens: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: '0.000000000000',
+    priceVersion: null,
+    user: null,
+    promptSha256: null,
+    promptLength: null,
+    promptText: null,
+    ...overrides,
   };
 }
 
@@ -52,7 +81,9 @@ async function readDeadLetters(dataDir: string): Promise<Array<Record<string, un
 }
 
 async function spoolFiles(dataDir: string): Promise<string[]> {
-  return (await readdir(join(dataDir, 'usage-spool')).catch(() => [] as string[])).filter((name) => name !== 'rejected.ndjson');
+  return (await readdir(join(dataDir, 'usage-spool')).catch(() => [] as string[])).filter(
+    (name) => name !== 'rejected.ndjson',
+  );
 }
 
 describe('Usage records that PostgreSQL refuses', () => {
@@ -67,11 +98,15 @@ describe('Usage records that PostgreSQL refuses', () => {
   afterAll(() => sut.close());
 
   it('stores every other record of a batch that has NUL bytes in its text, the NUL bytes removed', async () => {
-    expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'neighbours' } })).status).toBe(201);
-    const { key } = await sut.createKey();
-    const { key: neighbour } = await sut.createKey({ team: 'neighbours' });
+    await createTeam(sut, { name: 'neighbours' });
+    const { key } = await createApiKey(sut);
+    const { key: neighbour } = await createApiKey(sut, { team: 'neighbours' });
     const send = (apiKey: string, id: string, body: object) =>
-      sut.http('/v1/images/generations', { key: apiKey, body: { ...LOCAL, prompt: id, ...body }, headers: { 'x-request-id': id } });
+      sut.http('/v1/images/generations', {
+        key: apiKey,
+        body: { ...LOCAL, prompt: id, ...body },
+        headers: { 'x-request-id': id },
+      });
 
     // At once, so the records share a batch.
     const responses = await Promise.all([
@@ -83,10 +118,11 @@ describe('Usage records that PostgreSQL refuses', () => {
     expect(responses.slice(0, 6).map((response) => response.status)).toEqual(Array(6).fill(200));
 
     const rows = await waitFor(
-      () => query<{ request_id: string; team: string; model: string | null; user: string | null }>(
-        sut.database.url,
-        `SELECT request_id, team, model, "user" FROM usage_records WHERE request_id LIKE 'nul-%' ORDER BY request_id`,
-      ),
+      () =>
+        query<{ request_id: string; team: string; model: string | null; user: string | null }>(
+          sut.database.url,
+          `SELECT request_id, team, model, "user" FROM usage_records WHERE request_id LIKE 'nul-%' ORDER BY request_id`,
+        ),
       (found) => found.length === 9,
     );
     expect(rows.filter((row) => row.team === 'neighbours')).toHaveLength(6);
@@ -107,13 +143,24 @@ describe('Usage records that PostgreSQL refuses', () => {
     recorder.record(usageRow('dead-letter-after'));
 
     const rows = await waitFor(
-      () => query<{ request_id: string }>(sut.database.url, `SELECT request_id FROM usage_records WHERE request_id LIKE 'dead-letter-%' ORDER BY request_id`),
+      () =>
+        query<{ request_id: string }>(
+          sut.database.url,
+          `SELECT request_id FROM usage_records WHERE request_id LIKE 'dead-letter-%' ORDER BY request_id`,
+        ),
       (found) => found.length === 2,
     );
     expect(rows.map((row) => row.request_id)).toEqual(['dead-letter-after', 'dead-letter-before']);
-    const letters = await waitFor(() => readDeadLetters(sut.dataDir), (found) => found.some((letter) => JSON.stringify(letter).includes('dead-letter-overflow')));
+    const letters = await waitFor(
+      () => readDeadLetters(sut.dataDir),
+      (found) => found.some((letter) => JSON.stringify(letter).includes('dead-letter-overflow')),
+    );
     expect(letters).toContainEqual(
-      expect.objectContaining({ reason: 'refused', detail: expect.stringContaining('22003'), record: expect.objectContaining({ requestId: 'dead-letter-overflow', costUsd: '123456789.5' }) }),
+      expect.objectContaining({
+        reason: 'refused',
+        detail: expect.stringContaining('22003'),
+        record: expect.objectContaining({ requestId: 'dead-letter-overflow', costUsd: '123456789.5' }),
+      }),
     );
     expect(await metric(sut, /easel_usage_records_rejected_total\{reason="refused"\}/)).toBe(rejectedBefore + 1);
     expect(logged('dead-letter-overflow')).toEqual([expect.stringContaining('rejected.ndjson')]);
@@ -122,14 +169,28 @@ describe('Usage records that PostgreSQL refuses', () => {
   });
 
   it('spools records while PostgreSQL refuses them for another reason, shows the spool ageing, and replays it once it can', async () => {
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const recorder = sut.app.get(UsageRecorder);
     await query(sut.database.url, 'ALTER TABLE usage_records RENAME TO usage_records_away');
     try {
-      expect((await sut.http('/v1/images/generations', { key, body: { ...LOCAL, prompt: 'away' }, headers: { 'x-request-id': 'table-away' } })).status).toBe(200);
-      await waitFor(() => spoolFiles(sut.dataDir), (files) => files.length > 0);
+      expect(
+        (
+          await sut.http('/v1/images/generations', {
+            key,
+            body: { ...LOCAL, prompt: 'away' },
+            headers: { 'x-request-id': 'table-away' },
+          })
+        ).status,
+      ).toBe(200);
+      await waitFor(
+        () => spoolFiles(sut.dataDir),
+        (files) => files.length > 0,
+      );
       // Two replays or more have failed: PostgreSQL answers, and the spool does not shrink.
-      await waitFor(async () => recorder.spoolStalledMs(), (stalled) => stalled > 4_500);
+      await waitFor(
+        async () => recorder.spoolStalledMs(),
+        (stalled) => stalled > 4_500,
+      );
       expect(await metric(sut, /easel_usage_spool_oldest_record_age_seconds/)).toBeGreaterThan(1);
       expect(await metric(sut, /easel_usage_spool_bytes/)).toBeGreaterThan(0);
       expect(logged('Usage spool replay failed')).toEqual([expect.stringContaining('usage_records')]); // once, not every 2 s
@@ -139,8 +200,14 @@ describe('Usage records that PostgreSQL refuses', () => {
     } finally {
       await query(sut.database.url, 'ALTER TABLE usage_records_away RENAME TO usage_records');
     }
-    await waitFor(() => query(sut.database.url, `SELECT 1 FROM usage_records WHERE request_id = 'table-away'`), (rows) => rows.length === 1);
-    await waitFor(() => metric(sut, /easel_usage_spool_oldest_record_age_seconds/), (age) => age === 0);
+    await waitFor(
+      () => query(sut.database.url, `SELECT 1 FROM usage_records WHERE request_id = 'table-away'`),
+      (rows) => rows.length === 1,
+    );
+    await waitFor(
+      () => metric(sut, /easel_usage_spool_oldest_record_age_seconds/),
+      (age) => age === 0,
+    );
     expect(recorder.spoolStalledMs()).toBe(0);
   });
 });
@@ -149,18 +216,30 @@ describe('A usage spool torn by a crash', () => {
   it('replays its whole records at start and moves the torn and garbage lines to the dead-letter file', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'easel-torn-'));
     await mkdir(join(dataDir, 'usage-spool'));
-    const lines = [JSON.stringify(usageRow('torn-1')), '\u0000\u0000\u0000garbage', JSON.stringify(usageRow('torn-2')), JSON.stringify(usageRow('torn-3')).slice(0, 57)];
+    const lines = [
+      JSON.stringify(usageRow('torn-1')),
+      '\u0000\u0000\u0000garbage',
+      JSON.stringify(usageRow('torn-2')),
+      JSON.stringify(usageRow('torn-3')).slice(0, 57),
+    ];
     // The file an earlier version appended to: a crash tore its last line.
     await writeFile(join(dataDir, 'usage-spool', 'spool.ndjson'), lines.join('\n'));
 
     const sut = await createTestApp({ dataDir });
     try {
       const rows = await waitFor(
-        () => query<{ request_id: string }>(sut.database.url, `SELECT request_id FROM usage_records WHERE request_id LIKE 'torn-%' ORDER BY request_id`),
+        () =>
+          query<{ request_id: string }>(
+            sut.database.url,
+            `SELECT request_id FROM usage_records WHERE request_id LIKE 'torn-%' ORDER BY request_id`,
+          ),
         (found) => found.length === 2,
       );
       expect(rows.map((row) => row.request_id)).toEqual(['torn-1', 'torn-2']);
-      const letters = await waitFor(() => readDeadLetters(dataDir), (found) => found.length === 2);
+      const letters = await waitFor(
+        () => readDeadLetters(dataDir),
+        (found) => found.length === 2,
+      );
       expect(letters).toEqual([
         expect.objectContaining({ reason: 'unparseable', line: lines[1] }),
         expect.objectContaining({ reason: 'unparseable', line: lines[3] }),
@@ -187,7 +266,10 @@ describe('A budget reservation whose request ends while PostgreSQL is away', () 
     dir = await mkdtemp(join(tmpdir(), 'easel-settle-'));
     server = await startEmbeddedPostgres({ dataDir: dir, database: 'easel' });
     azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
-    sut = await createTestApp({ database: { url: server.url, drop: async () => undefined }, env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
+    sut = await createTestApp({
+      database: { url: server.url, drop: async () => undefined },
+      env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY },
+    });
   });
 
   afterAll(async () => {
@@ -198,13 +280,24 @@ describe('A budget reservation whose request ends while PostgreSQL is away', () 
   });
 
   it('settles it once PostgreSQL is back: spent is the actual cost, nothing stays reserved, and a replay does not settle it twice', async () => {
-    const { key, id } = await sut.createKey({ monthly_budget_usd: '1' });
-    const spend = () => query<{ spent: string; reserved: string }>(sut.database.url, `SELECT spent, reserved FROM budget_spend WHERE scope = $1`, [`key:${id}`]);
+    const { key, id } = await createApiKey(sut, { monthly_budget_usd: '1' });
+    const spend = () =>
+      query<{ spent: string; reserved: string }>(
+        sut.database.url,
+        `SELECT spent, reserved FROM budget_spend WHERE scope = $1`,
+        [`key:${id}`],
+      );
     azure.responseDelayMs = 1_500;
 
     const answer = sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'settle later', size: '1024x1024', quality: 'low', response_format: 'b64_json' },
+      body: {
+        model: 'azure/openai/gpt-image-1',
+        prompt: 'settle later',
+        size: '1024x1024',
+        quality: 'low',
+        response_format: 'b64_json',
+      },
       headers: { 'x-request-id': 'settle-later' },
     });
     const [reserved] = await waitFor(spend, (rows) => rows[0] !== undefined && rows[0].reserved !== '0.000000000000');
@@ -230,13 +323,21 @@ describe('A budget reservation whose request ends while PostgreSQL is away', () 
     await copyFile(join(spoolDir, spooled!.file), copy);
     await server.start();
 
-    expect(await waitFor(spend, (rows) => rows[0]?.reserved === '0.000000000000', 20_000)).toEqual([{ spent: cost, reserved: '0.000000000000' }]);
+    expect(await waitFor(spend, (rows) => rows[0]?.reserved === '0.000000000000', 20_000)).toEqual([
+      { spent: cost, reserved: '0.000000000000' },
+    ]);
 
     // The same record replayed again (a crash before its spool file was deleted): no second settlement.
     await copyFile(copy, join(spoolDir, 'spool-1-1-1.ndjson'));
-    await waitFor(() => spoolFiles(sut.dataDir), (files) => files.length === 0, 20_000);
+    await waitFor(
+      () => spoolFiles(sut.dataDir),
+      (files) => files.length === 0,
+      20_000,
+    );
     expect(await spend()).toEqual([{ spent: cost, reserved: '0.000000000000' }]);
-    expect(await query(sut.database.url, `SELECT status, cost_usd FROM usage_records WHERE request_id = 'settle-later'`)).toEqual([{ status: 'success', cost_usd: cost }]);
+    expect(
+      await query(sut.database.url, `SELECT status, cost_usd FROM usage_records WHERE request_id = 'settle-later'`),
+    ).toEqual([{ status: 'success', cost_usd: cost }]);
   }, 90_000);
 });
 
@@ -256,7 +357,13 @@ describe('Easel killed (SIGKILL) mid-traffic', () => {
     const database = await createTestDatabase();
     const dataDir = await mkdtemp(join(tmpdir(), 'easel-sigkill-'));
     const adminKey = generateApiKeySecret().key;
-    const env = { DATABASE_URL: database.url, EASEL_DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'warn', RATE_LIMIT_RPM: '100000' };
+    const env = {
+      DATABASE_URL: database.url,
+      EASEL_DATA_DIR: dataDir,
+      ADMIN_API_KEY: adminKey,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_RPM: '100000',
+    };
     const locker = new pg.Client({ connectionString: database.url });
     let server: ServerProcess | undefined;
     try {
@@ -281,14 +388,20 @@ describe('Easel killed (SIGKILL) mid-traffic', () => {
           const response = await fetch(`${killed.baseUrl}/v1/images/generations`, {
             method: 'POST',
             headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': id },
-            body: JSON.stringify(stream ? { model: LOCAL.model, size: LOCAL.size, prompt: `kill ${i}`, stream: true } : { ...LOCAL, prompt: `kill ${i}` }),
+            body: JSON.stringify(
+              stream
+                ? { model: LOCAL.model, size: LOCAL.size, prompt: `kill ${i}`, stream: true }
+                : { ...LOCAL, prompt: `kill ${i}` },
+            ),
           });
           const body = await response.text(); // throws when the process dies before the response is complete
-          if (response.status === 200 && body.includes(stream ? 'image_generation.completed' : '"b64_json"')) answered.push(id);
+          if (response.status === 200 && body.includes(stream ? 'image_generation.completed' : '"b64_json"'))
+            answered.push(id);
         } catch {
           return; // no complete answer: not counted
         }
-        if (answered.length === SLOW_AFTER) gate = locker.query('BEGIN').then(() => locker.query('LOCK TABLE usage_records IN ACCESS EXCLUSIVE MODE'));
+        if (answered.length === SLOW_AFTER)
+          gate = locker.query('BEGIN').then(() => locker.query('LOCK TABLE usage_records IN ACCESS EXCLUSIVE MODE'));
         if (answered.length === KILL_AFTER) killed.child.kill('SIGKILL');
       };
       await Promise.all(
@@ -307,7 +420,10 @@ describe('Easel killed (SIGKILL) mid-traffic', () => {
       const counts = async () =>
         new Map(
           (
-            await query<{ request_id: string; n: string }>(database.url, `SELECT request_id, count(*) AS n FROM usage_records WHERE request_id LIKE 'sigkill-%' GROUP BY request_id`)
+            await query<{ request_id: string; n: string }>(
+              database.url,
+              `SELECT request_id, count(*) AS n FROM usage_records WHERE request_id LIKE 'sigkill-%' GROUP BY request_id`,
+            )
           ).map((row) => [row.request_id, Number(row.n)]),
         );
       await waitFor(counts, (found) => answered.every((id) => found.has(id)), 30_000).catch(() => undefined);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -34,11 +36,11 @@ describe('Usage recording while PostgreSQL is down', () => {
   });
 
   it('serves requests through the outage and stores every record exactly once afterwards', async () => {
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const send = async (i: number) => {
       const response = await sut.http('/v1/images/generations', {
         key,
-        body: { model: 'local/easel/sketch', prompt: `outage ${i}`, size: '256x256', response_format: 'b64_json' },
+        body: imageRequest({ prompt: `outage ${i}` }),
         headers: { 'x-request-id': `outage-${i}` },
       });
       expect({ i, status: response.status }).toEqual({ i, status: 200 });
@@ -48,28 +50,43 @@ describe('Usage recording while PostgreSQL is down', () => {
     await server.stop();
     const notReady = await sut.http('/health/ready');
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ error: { code: 'not_ready', message: expect.stringContaining('database') } });
+    expect(await notReady.json()).toMatchObject({
+      error: { code: 'not_ready', message: expect.stringContaining('database') },
+    });
     for (let i = 10; i < 30; i++) await send(i);
     await new Promise((resolve) => setTimeout(resolve, 6_000)); // past the key cache's freshness
     for (let i = 30; i < 40; i++) await send(i);
-    const spooled = await waitFor(() => readSpool(join(sut.dataDir, 'usage-spool')), (text) => (text.match(/outage-39/g) ?? []).length === 1);
+    const spooled = await waitFor(
+      () => readSpool(join(sut.dataDir, 'usage-spool')),
+      (text) => (text.match(/outage-39/g) ?? []).length === 1,
+    );
     expect(spooled).toContain('outage-10');
     expect(spooled).not.toContain('outage ');
     await server.start();
-    await waitFor(async () => (await sut.http('/health/ready')).status, (status) => status === 200);
+    await waitFor(
+      async () => (await sut.http('/health/ready')).status,
+      (status) => status === 200,
+    );
     for (let i = 40; i < 50; i++) await send(i);
 
     const client = new pg.Client({ connectionString: sut.database.url });
     await client.connect();
     try {
       const rows = await waitFor(
-        async () => (await client.query<{ request_id: string; n: string }>(`SELECT request_id, count(*) AS n FROM usage_records GROUP BY request_id`)).rows,
+        async () =>
+          (
+            await client.query<{ request_id: string; n: string }>(
+              `SELECT request_id, count(*) AS n FROM usage_records GROUP BY request_id`,
+            )
+          ).rows,
         (found) => found.length >= 50,
         20_000,
       );
       expect(rows).toHaveLength(50);
       expect(rows.every((row) => row.n === '1')).toBe(true);
-      expect(new Set(rows.map((row) => row.request_id))).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `outage-${i}`)));
+      expect(new Set(rows.map((row) => row.request_id))).toEqual(
+        new Set(Array.from({ length: 50 }, (_, i) => `outage-${i}`)),
+      );
     } finally {
       await client.end();
     }

@@ -1,14 +1,16 @@
 import pg from 'pg';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
 import { createTestApp } from '../utils/test-app.js';
 
 describe('Usage records at shutdown', () => {
   it('flushes queued records before the app stops', async () => {
     const sut = await createTestApp();
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     const requests = Array.from({ length: 20 }, (_, i) =>
       sut.http('/v1/images/generations', {
         key,
-        body: { model: 'local/easel/sketch', prompt: `shutdown ${i}`, size: '256x256', response_format: 'b64_json' },
+        body: imageRequest({ prompt: `shutdown ${i}` }),
         headers: { 'x-request-id': `shutdown-${i}` },
       }),
     );
@@ -18,7 +20,9 @@ describe('Usage records at shutdown', () => {
     const client = new pg.Client({ connectionString: sut.database.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'shutdown-%'`);
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'shutdown-%'`,
+      );
       expect(rows[0]!.n).toBe('20');
     } finally {
       await client.end();
@@ -34,7 +38,7 @@ describe('Graceful shutdown', () => {
     const azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
     const sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
     try {
-      const { key } = await sut.createKey();
+      const { key } = await createApiKey(sut);
       azure.responseDelayMs = 700;
       const inFlight = sut.http('/v1/images/generations', {
         key,
@@ -49,7 +53,9 @@ describe('Graceful shutdown', () => {
       const client = new pg.Client({ connectionString: sut.database.url });
       await client.connect();
       try {
-        const { rows } = await client.query(`SELECT status FROM usage_records WHERE request_id = 'in-flight-at-shutdown'`);
+        const { rows } = await client.query(
+          `SELECT status FROM usage_records WHERE request_id = 'in-flight-at-shutdown'`,
+        );
         expect(rows).toEqual([{ status: 'success' }]);
       } finally {
         await client.end();

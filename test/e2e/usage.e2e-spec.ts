@@ -1,4 +1,7 @@
 import { DataSource } from 'typeorm';
+import { createApiKey } from '../factories/api-key.factory.js';
+import { imageRequest } from '../factories/request-body.factory.js';
+import { createTeam } from '../factories/team.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
@@ -28,8 +31,23 @@ function azureAnswer(textTokens: number, outputTokens: number) {
 }
 
 interface Report {
-  rows: Array<{ group: string; requests: number; errors: number; images: number; input_tokens: number; output_tokens: number; cost_usd: string }>;
-  totals: { requests: number; errors: number; images: number; input_tokens: number; output_tokens: number; cost_usd: string };
+  rows: Array<{
+    group: string;
+    requests: number;
+    errors: number;
+    images: number;
+    input_tokens: number;
+    output_tokens: number;
+    cost_usd: string;
+  }>;
+  totals: {
+    requests: number;
+    errors: number;
+    images: number;
+    input_tokens: number;
+    output_tokens: number;
+    cost_usd: string;
+  };
 }
 
 describe('Usage records, prices and spend reports', () => {
@@ -46,8 +64,8 @@ describe('Usage records, prices and spend reports', () => {
   beforeAll(async () => {
     app = await startWithAzure();
     ({ fake: azure, sut } = app);
-    expect((await sut.http('/admin/teams', { key: sut.adminKey, body: { name: 'design' } })).status).toBe(201);
-    ({ key, id: keyId } = await sut.createKey({ team: 'design' }));
+    await createTeam(sut, { name: 'design' });
+    ({ key, id: keyId } = await createApiKey(sut, { team: 'design' }));
     dataSource = sut.app.get(DataSource);
   });
 
@@ -135,7 +153,10 @@ describe('Usage records, prices and spend reports', () => {
     expect(after.headers.get('x-easel-cost-usd')).toBe('0.02005');
 
     const rows = await waitFor(
-      () => dataSource.query(`SELECT request_id, cost_usd, price_version FROM usage_records WHERE request_id IN ('before-price-change', 'after-price-change') ORDER BY request_id DESC`),
+      () =>
+        dataSource.query(
+          `SELECT request_id, cost_usd, price_version FROM usage_records WHERE request_id IN ('before-price-change', 'after-price-change') ORDER BY request_id DESC`,
+        ),
       (found: unknown[]) => found.length === 2,
     );
     expect(rows).toEqual([
@@ -144,33 +165,96 @@ describe('Usage records, prices and spend reports', () => {
     ]);
     const pricing = await admin<{ data: Array<{ model: string; version: number }> }>('/admin/pricing');
     expect(pricing.data.find((p) => p.model === 'azure/openai/gpt-image-1')?.version).toBe(2);
-    const history = await admin<{ data: Array<{ version: number }> }>(`/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`);
+    const history = await admin<{ data: Array<{ version: number }> }>(
+      `/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`,
+    );
     expect(history.data.map((v) => v.version)).toEqual([2, 1]);
   });
 
   it('validates price changes', async () => {
     const path = `/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`;
-    const bad = await sut.http(path, { key: sut.adminKey, method: 'PUT', body: { per_million_tokens: { output_image: '1.1234567' } } });
+    const bad = await sut.http(path, {
+      key: sut.adminKey,
+      method: 'PUT',
+      body: { per_million_tokens: { output_image: '1.1234567' } },
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { param: 'per_million_tokens.output_image' } });
     const negative = await sut.http(path, { key: sut.adminKey, method: 'PUT', body: { per_image: '-1' } });
     expect(negative.status).toBe(400);
-    const unknown = await sut.http(`/admin/pricing/${encodeURIComponent('no/such/model')}`, { key: sut.adminKey, method: 'PUT', body: { per_image: '1' } });
+    const unknown = await sut.http(`/admin/pricing/${encodeURIComponent('no/such/model')}`, {
+      key: sut.adminKey,
+      method: 'PUT',
+      body: { per_image: '1' },
+    });
     expect(unknown.status).toBe(404);
   });
 
   it('leaves exactly one record per request for mixed models and outcomes, and reports add up (JSON and CSV)', async () => {
     await dataSource.query('DELETE FROM usage_records');
-    const other = await sut.createKey();
+    const other = await createApiKey(sut);
     const outcomes: Array<[string, () => Promise<Response>, number]> = [
-      ['local ok', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'a', size: '256x256', response_format: 'b64_json', n: 2 } }), 200],
-      ['azure ok', () => { azure.enqueue(azureAnswer(20, 272)); return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'b', response_format: 'b64_json' } }); }, 200],
-      ['azure 1.5 ok', () => { azure.enqueue(azureAnswer(8, 400)); return sut.http('/v1/images/generations', { key: other.key, body: { model: 'azure/openai/gpt-image-1.5', prompt: 'c', response_format: 'b64_json' } }); }, 200],
-      ['validation error', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'd', n: 99 } }), 400],
-      ['unknown field', () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'e', colour: 'red' } }), 400],
-      ['unknown model', () => sut.http('/v1/images/generations', { key, body: { model: 'nope/nope/nope', prompt: 'f' } }), 404],
-      ['refusal', () => { azure.enqueue({ status: 400, body: { error: { code: 'contentFilter', message: 'blocked' } } }); return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'g' } }); }, 400],
-      ['upstream 500 (after retries)', () => { azure.enqueue(...Array(3).fill({ status: 500, body: { error: { code: 'x', message: 'y' } } })); return sut.http('/v1/images/generations', { key: other.key, body: { model: 'azure/openai/gpt-image-1', prompt: 'h' } }); }, 502],
+      ['local ok', () => sut.http('/v1/images/generations', { key, body: imageRequest({ prompt: 'a', n: 2 }) }), 200],
+      [
+        'azure ok',
+        () => {
+          azure.enqueue(azureAnswer(20, 272));
+          return sut.http('/v1/images/generations', {
+            key,
+            body: { model: 'azure/openai/gpt-image-1', prompt: 'b', response_format: 'b64_json' },
+          });
+        },
+        200,
+      ],
+      [
+        'azure 1.5 ok',
+        () => {
+          azure.enqueue(azureAnswer(8, 400));
+          return sut.http('/v1/images/generations', {
+            key: other.key,
+            body: { model: 'azure/openai/gpt-image-1.5', prompt: 'c', response_format: 'b64_json' },
+          });
+        },
+        200,
+      ],
+      [
+        'validation error',
+        () => sut.http('/v1/images/generations', { key, body: { model: 'local/easel/sketch', prompt: 'd', n: 99 } }),
+        400,
+      ],
+      [
+        'unknown field',
+        () =>
+          sut.http('/v1/images/generations', {
+            key,
+            body: { model: 'local/easel/sketch', prompt: 'e', colour: 'red' },
+          }),
+        400,
+      ],
+      [
+        'unknown model',
+        () => sut.http('/v1/images/generations', { key, body: { model: 'nope/nope/nope', prompt: 'f' } }),
+        404,
+      ],
+      [
+        'refusal',
+        () => {
+          azure.enqueue({ status: 400, body: { error: { code: 'contentFilter', message: 'blocked' } } });
+          return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'g' } });
+        },
+        400,
+      ],
+      [
+        'upstream 500 (after retries)',
+        () => {
+          azure.enqueue(...Array(3).fill({ status: 500, body: { error: { code: 'x', message: 'y' } } }));
+          return sut.http('/v1/images/generations', {
+            key: other.key,
+            body: { model: 'azure/openai/gpt-image-1', prompt: 'h' },
+          });
+        },
+        502,
+      ],
       ['models list', () => sut.http('/v1/models', { key }), 200],
       ['bad json', () => sut.http('/v1/images/generations', { key, body: '{"model":' }), 400],
     ];
@@ -179,18 +263,33 @@ describe('Usage records, prices and spend reports', () => {
       expect({ name, status: response.status }).toEqual({ name, status });
     }
     // Not charged to anyone: no valid key.
-    expect((await sut.http('/v1/images/generations', { body: { model: 'local/easel/sketch', prompt: 'x' } })).status).toBe(401);
+    expect(
+      (await sut.http('/v1/images/generations', { body: { model: 'local/easel/sketch', prompt: 'x' } })).status,
+    ).toBe(401);
 
     await waitFor(count, (n) => n >= outcomes.length);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await count()).toBe(outcomes.length);
 
-    const records = (await dataSource.query('SELECT * FROM usage_records')) as Array<Record<string, string | number | null>>;
+    const records = (await dataSource.query('SELECT * FROM usage_records')) as Array<
+      Record<string, string | number | null>
+    >;
     const errors = records.filter((r) => r.status === 'error');
     expect(errors.map((r) => r.error_code).sort()).toEqual(
-      ['content_policy_violation', 'invalid_json', 'invalid_value', 'model_not_found', 'unknown_parameter', 'upstream_error'].sort(),
+      [
+        'content_policy_violation',
+        'invalid_json',
+        'invalid_value',
+        'model_not_found',
+        'unknown_parameter',
+        'upstream_error',
+      ].sort(),
     );
-    expect(errors.find((r) => r.error_code === 'upstream_error')).toMatchObject({ provider: 'azure-openai', route: 'default', model: 'azure/openai/gpt-image-1' });
+    expect(errors.find((r) => r.error_code === 'upstream_error')).toMatchObject({
+      provider: 'azure-openai',
+      route: 'default',
+      model: 'azure/openai/gpt-image-1',
+    });
 
     const all = await admin<Report>('/admin/usage?group_by=model');
     const sumCost = records.reduce((sum, r) => sum + BigInt(String(r.cost_usd).replace('.', '')), 0n);
@@ -206,7 +305,11 @@ describe('Usage records, prices and spend reports', () => {
     for (const field of ['requests', 'errors', 'images', 'input_tokens', 'output_tokens'] as const) {
       expect(all.rows.reduce((s, row) => s + row[field], 0)).toBe(all.totals[field]);
     }
-    expect(all.rows.find((row) => row.group === 'local/easel/sketch')).toMatchObject({ requests: 3, images: 2, cost_usd: '0' });
+    expect(all.rows.find((row) => row.group === 'local/easel/sketch')).toMatchObject({
+      requests: 3,
+      images: 2,
+      cost_usd: '0',
+    });
 
     for (const groupBy of ['api_key', 'team', 'day', 'provider', 'endpoint']) {
       const report = await admin<Report>(`/admin/usage?group_by=${groupBy}`);
@@ -217,12 +320,19 @@ describe('Usage records, prices and spend reports', () => {
     const byEndpoint = await admin<Report>('/admin/usage?group_by=endpoint');
     expect(byEndpoint.rows.map((row) => row.group).sort()).toEqual(['images', 'models']);
 
-    const csvResponse = await sut.http('/admin/usage?group_by=model', { key: sut.adminKey, headers: { accept: 'text/csv' } });
+    const csvResponse = await sut.http('/admin/usage?group_by=model', {
+      key: sut.adminKey,
+      headers: { accept: 'text/csv' },
+    });
     expect(csvResponse.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...lines] = (await csvResponse.text()).trim().split('\n');
     expect(header).toBe('group,requests,errors,images,input_tokens,output_tokens,cost_usd');
     expect(lines.map((line) => line.split(','))).toEqual(
-      all.rows.map((row) => [row.group, row.requests, row.errors, row.images, row.input_tokens, row.output_tokens, row.cost_usd].map(String)),
+      all.rows.map((row) =>
+        [row.group, row.requests, row.errors, row.images, row.input_tokens, row.output_tokens, row.cost_usd].map(
+          String,
+        ),
+      ),
     );
     const csvByParam = await sut.http('/admin/usage?group_by=model&format=csv', { key: sut.adminKey });
     expect(csvByParam.headers.get('content-type')).toMatch(/^text\/csv/);
@@ -233,12 +343,17 @@ describe('Usage records, prices and spend reports', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { data: Array<{ id: string; created_at: string; request_id: string; cost_usd: string }>; next_cursor: string | null } = await admin(
-        `/admin/usage/records?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
-      );
+      const page: {
+        data: Array<{ id: string; created_at: string; request_id: string; cost_usd: string }>;
+        next_cursor: string | null;
+      } = await admin(`/admin/usage/records?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.data.length).toBeLessThanOrEqual(3);
       seen.push(...page.data.map((record) => record.id));
-      for (const record of page.data) expect(record).toMatchObject({ request_id: expect.any(String), cost_usd: expect.stringMatching(/^\d+(\.\d+)?$/) });
+      for (const record of page.data)
+        expect(record).toMatchObject({
+          request_id: expect.any(String),
+          cost_usd: expect.stringMatching(/^\d+(\.\d+)?$/),
+        });
       cursor = page.next_cursor;
     } while (cursor);
     expect(seen).toHaveLength(total);

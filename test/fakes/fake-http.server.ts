@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -74,7 +80,9 @@ export abstract class FakeHttpServer {
     this.script.length = 0;
   }
 
-  protected abstract respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> | ScriptedResponse | undefined;
+  protected abstract respond(
+    request: RecordedRequest,
+  ): Promise<ScriptedResponse | undefined> | ScriptedResponse | undefined;
 
   /** Lets a concrete fake adapt an `enqueue()`d response to the request it answers (default: as is). */
   protected adaptScripted(_request: RecordedRequest, scripted: ScriptedResponse): ScriptedResponse {
@@ -120,9 +128,17 @@ export abstract class FakeHttpServer {
   }
 }
 
-async function sendStream(response: ServerResponse, answer: ScriptedResponse, stream: NonNullable<ScriptedResponse['stream']>): Promise<void> {
+async function sendStream(
+  response: ServerResponse,
+  answer: ScriptedResponse,
+  stream: NonNullable<ScriptedResponse['stream']>,
+): Promise<void> {
   if (response.destroyed) return;
-  response.writeHead(answer.status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...answer.headers });
+  response.writeHead(answer.status, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    ...answer.headers,
+  });
   response.flushHeaders();
   const count = Math.min(stream.failAfter ?? Infinity, stream.events.length);
   for (let index = 0; index < count; index++) {

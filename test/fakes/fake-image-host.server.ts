@@ -45,7 +45,9 @@ export class FakeImageHost extends FakeHttpServer {
   }
 
   override async start(): Promise<this> {
-    this.png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#2a6f97' } }).png().toBuffer();
+    this.png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#2a6f97' } })
+      .png()
+      .toBuffer();
     return super.start();
   }
 
@@ -57,21 +59,41 @@ export class FakeImageHost extends FakeHttpServer {
 
   protected async respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> {
     const redirect = /^\/redirect\/(\d+)$/.exec(request.path);
-    if (redirect) return Number(redirect[1]) === 0 ? this.image() : { status: 302, headers: { location: `/redirect/${Number(redirect[1]) - 1}` } };
-    if (request.path.startsWith('/gate/')) return (await this.atGate()) ? this.image() : { status: 503, raw: 'Waited alone at the gate' };
+    if (redirect)
+      return Number(redirect[1]) === 0
+        ? this.image()
+        : { status: 302, headers: { location: `/redirect/${Number(redirect[1]) - 1}` } };
+    if (request.path.startsWith('/gate/'))
+      return (await this.atGate()) ? this.image() : { status: 503, raw: 'Waited alone at the gate' };
     switch (request.path) {
       case '/image.png':
         return this.image();
       case '/redirect-to':
         return { status: 302, headers: { location: request.query.get('location') ?? '/' } };
       case '/page.html':
-        return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, raw: '<!doctype html><title>Not an image</title>' };
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8' },
+          raw: '<!doctype html><title>Not an image</title>',
+        };
       case '/disguised.png':
-        return { status: 200, headers: { 'content-type': 'image/png' }, raw: '<!doctype html><title>Not an image either</title>' };
+        return {
+          status: 200,
+          headers: { 'content-type': 'image/png' },
+          raw: '<!doctype html><title>Not an image either</title>',
+        };
       case '/huge.png':
-        return { status: 200, headers: { 'content-type': 'image/png', 'content-length': String(OVERSIZED.length) }, raw: OVERSIZED };
+        return {
+          status: 200,
+          headers: { 'content-type': 'image/png', 'content-length': String(OVERSIZED.length) },
+          raw: OVERSIZED,
+        };
       case '/huge-unannounced.png':
-        return { status: 200, headers: { 'content-type': 'image/png', 'transfer-encoding': 'chunked' }, raw: OVERSIZED };
+        return {
+          status: 200,
+          headers: { 'content-type': 'image/png', 'transfer-encoding': 'chunked' },
+          raw: OVERSIZED,
+        };
       case '/slow.png':
         return { ...this.image(), delayMs: SLOW_MS };
       case '/missing.png':

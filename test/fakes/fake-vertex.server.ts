@@ -41,7 +41,8 @@ export const IMAGE_SAFETY_REFUSAL = {
   candidates: [
     {
       finishReason: 'IMAGE_SAFETY',
-      finishMessage: "Unable to show the generated image. The image was filtered out because it violated Google's Generative AI Prohibited Use policy.",
+      finishMessage:
+        "Unable to show the generated image. The image was filtered out because it violated Google's Generative AI Prohibited Use policy.",
       index: 0,
       safetyRatings: [],
     },
@@ -90,26 +91,54 @@ export interface EnqueueStreamOptions {
 type Json = Record<string, unknown>;
 type Part = { text: string } | { inlineData: { mimeType: string; data: string } };
 
-const ROUTE = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const ROUTE =
+  /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const SSE_INTERVAL_MS = 5;
 const TOP_LEVEL = new Set(['contents', 'systemInstruction', 'generationConfig', 'safetySettings']);
-const GENERATION_CONFIG = new Set(['responseModalities', 'imageConfig', 'candidateCount', 'temperature', 'topP', 'maxOutputTokens', 'seed']);
+const GENERATION_CONFIG = new Set([
+  'responseModalities',
+  'imageConfig',
+  'candidateCount',
+  'temperature',
+  'topP',
+  'maxOutputTokens',
+  'seed',
+]);
 const MIME_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
 const MAX_INPUT_IMAGES = 3;
 const MAX_INPUT_IMAGE_BYTES = 7 * 1024 * 1024;
 const MAX_OUTPUT_TOKENS = 32768;
 const HARM_CATEGORIES = new Set([
-  'HARM_CATEGORY_UNSPECIFIED', 'HARM_CATEGORY_HATE_SPEECH', 'HARM_CATEGORY_DANGEROUS_CONTENT', 'HARM_CATEGORY_HARASSMENT',
-  'HARM_CATEGORY_SEXUALLY_EXPLICIT', 'HARM_CATEGORY_CIVIC_INTEGRITY', 'HARM_CATEGORY_IMAGE_HATE', 'HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT',
-  'HARM_CATEGORY_IMAGE_HARASSMENT', 'HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT', 'HARM_CATEGORY_JAILBREAK',
+  'HARM_CATEGORY_UNSPECIFIED',
+  'HARM_CATEGORY_HATE_SPEECH',
+  'HARM_CATEGORY_DANGEROUS_CONTENT',
+  'HARM_CATEGORY_HARASSMENT',
+  'HARM_CATEGORY_SEXUALLY_EXPLICIT',
+  'HARM_CATEGORY_CIVIC_INTEGRITY',
+  'HARM_CATEGORY_IMAGE_HATE',
+  'HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT',
+  'HARM_CATEGORY_IMAGE_HARASSMENT',
+  'HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT',
+  'HARM_CATEGORY_JAILBREAK',
 ]);
 const HARM_THRESHOLDS = new Set([
-  'HARM_BLOCK_THRESHOLD_UNSPECIFIED', 'BLOCK_LOW_AND_ABOVE', 'BLOCK_MEDIUM_AND_ABOVE', 'BLOCK_ONLY_HIGH', 'BLOCK_NONE', 'OFF',
+  'HARM_BLOCK_THRESHOLD_UNSPECIFIED',
+  'BLOCK_LOW_AND_ABOVE',
+  'BLOCK_MEDIUM_AND_ABOVE',
+  'BLOCK_ONLY_HIGH',
+  'BLOCK_NONE',
+  'OFF',
 ]);
 const HARM_METHODS = new Set(['HARM_BLOCK_METHOD_UNSPECIFIED', 'SEVERITY', 'PROBABILITY']);
 const PALETTE = [
-  { r: 40, g: 90, b: 160 }, { r: 170, g: 60, b: 50 }, { r: 50, g: 140, b: 80 }, { r: 200, g: 160, b: 40 },
-  { r: 120, g: 60, b: 160 }, { r: 30, g: 150, b: 160 }, { r: 200, g: 100, b: 150 }, { r: 90, g: 90, b: 90 },
+  { r: 40, g: 90, b: 160 },
+  { r: 170, g: 60, b: 50 },
+  { r: 50, g: 140, b: 80 },
+  { r: 200, g: 160, b: 40 },
+  { r: 120, g: 60, b: 160 },
+  { r: 30, g: 150, b: 160 },
+  { r: 200, g: 100, b: 150 },
+  { r: 90, g: 90, b: 90 },
 ];
 
 /** Google's error envelope (§3.9). */
@@ -156,7 +185,11 @@ export class FakeVertexServer extends FakeHttpServer {
   enqueueStream(events: unknown[], options: EnqueueStreamOptions = {}): void {
     this.streamScript.push({
       status: options.status ?? 200,
-      stream: { events: events.map(sseEvent), failAfter: options.failAfter, intervalMs: options.intervalMs ?? SSE_INTERVAL_MS },
+      stream: {
+        events: events.map(sseEvent),
+        failAfter: options.failAfter,
+        intervalMs: options.intervalMs ?? SSE_INTERVAL_MS,
+      },
     });
   }
 
@@ -183,7 +216,10 @@ export class FakeVertexServer extends FakeHttpServer {
   async streamEventsFor(body: unknown): Promise<Json[]> {
     const plan = planOf(body as Json);
     const meta = metadata();
-    const chunk = (index: number, parts: Part[]) => ({ candidates: [{ content: { role: 'model', parts }, index }], ...meta });
+    const chunk = (index: number, parts: Part[]) => ({
+      candidates: [{ content: { role: 'model', parts }, index }],
+      ...meta,
+    });
     const events: Json[] = [];
     for (let index = 0; index < plan.candidateCount; index++) {
       if (plan.text) {
@@ -192,7 +228,10 @@ export class FakeVertexServer extends FakeHttpServer {
         events.push(chunk(index, [{ text: text.slice(0, half) }]), chunk(index, [{ text: text.slice(half) }]));
       }
       if (plan.image) events.push(chunk(index, [await this.imagePart(plan, index)]));
-      events.push({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index, safetyRatings: [] }], ...meta });
+      events.push({
+        candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index, safetyRatings: [] }],
+        ...meta,
+      });
     }
     events[events.length - 1]!.usageMetadata = usageOf(plan);
     return events;
@@ -200,8 +239,18 @@ export class FakeVertexServer extends FakeHttpServer {
 
   protected override adaptScripted(request: RecordedRequest, scripted: ScriptedResponse): ScriptedResponse {
     // A 200 body enqueued for a streaming call arrives the way Vertex streams it: as one SSE event.
-    if (isStreamPath(request.path) && scripted.status === 200 && scripted.body !== undefined && scripted.raw === undefined && !scripted.stream) {
-      return { ...scripted, body: undefined, stream: { events: [sseEvent(scripted.body)], intervalMs: SSE_INTERVAL_MS } };
+    if (
+      isStreamPath(request.path) &&
+      scripted.status === 200 &&
+      scripted.body !== undefined &&
+      scripted.raw === undefined &&
+      !scripted.stream
+    ) {
+      return {
+        ...scripted,
+        body: undefined,
+        stream: { events: [sseEvent(scripted.body)], intervalMs: SSE_INTERVAL_MS },
+      };
     }
     return scripted;
   }
@@ -209,7 +258,13 @@ export class FakeVertexServer extends FakeHttpServer {
   protected async respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> {
     const match = ROUTE.exec(request.path);
     if (!match || request.method !== 'POST') return undefined;
-    const [, project, location, model, method] = match.map((part) => decodeURIComponent(part ?? '')) as [string, string, string, string, string];
+    const [, project, location, model, method] = match.map((part) => decodeURIComponent(part ?? '')) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const resource = `projects/${project}/locations/${location}/publishers/google/models/${model}`;
     const rpc = `google.cloud.aiplatform.v1.PredictionService.${method === 'generateContent' ? 'GenerateContent' : 'StreamGenerateContent'}`;
 
@@ -235,11 +290,22 @@ export class FakeVertexServer extends FakeHttpServer {
         403,
         'PERMISSION_DENIED',
         `Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform.googleapis.com/${resource}' (or it may not exist).`,
-        [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'IAM_PERMISSION_DENIED', domain: 'aiplatform.googleapis.com', metadata: { permission: 'aiplatform.endpoints.predict', resource } }],
+        [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'IAM_PERMISSION_DENIED',
+            domain: 'aiplatform.googleapis.com',
+            metadata: { permission: 'aiplatform.endpoints.predict', resource },
+          },
+        ],
       );
     }
     if (location !== this.options.location) {
-      return googleError(404, 'NOT_FOUND', `Location \`${location}\` is not found or not supported for project \`${project}\`.`);
+      return googleError(
+        404,
+        'NOT_FOUND',
+        `Location \`${location}\` is not found or not supported for project \`${project}\`.`,
+      );
     }
     if (!this.options.models.includes(model)) {
       return googleError(
@@ -253,14 +319,20 @@ export class FakeVertexServer extends FakeHttpServer {
     for (const name of request.query.keys()) {
       if (name !== 'alt') {
         return badRequest(
-          new Invalid(`Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`, name),
+          new Invalid(
+            `Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`,
+            name,
+          ),
         );
       }
     }
     const alt = request.query.get('alt');
     if (streaming && alt !== 'sse') {
       return badRequest(
-        new Invalid(`streamGenerateContent needs alt=sse (got ${alt === null ? 'no alt' : `alt=${alt}`}): without it Vertex answers one JSON array, not an event stream.`, 'alt'),
+        new Invalid(
+          `streamGenerateContent needs alt=sse (got ${alt === null ? 'no alt' : `alt=${alt}`}): without it Vertex answers one JSON array, not an event stream.`,
+          'alt',
+        ),
       );
     }
     if (!streaming && alt !== null && alt !== 'json') {
@@ -280,7 +352,11 @@ export class FakeVertexServer extends FakeHttpServer {
       const events = await this.streamEventsFor(request.body);
       return { status: 200, stream: { events: events.map(sseEvent), intervalMs: SSE_INTERVAL_MS } };
     }
-    return { status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: await this.responseFor(request.body) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+      body: await this.responseFor(request.body),
+    };
   }
 
   private async partsFor(plan: Plan, index: number): Promise<Part[]> {
@@ -379,7 +455,11 @@ function usageOf(plan: Plan): Json {
 }
 
 function metadata(): Json {
-  return { modelVersion: MODEL_VERSION, createTime: new Date().toISOString(), responseId: randomBytes(12).toString('base64url') };
+  return {
+    modelVersion: MODEL_VERSION,
+    createTime: new Date().toISOString(),
+    responseId: randomBytes(12).toString('base64url'),
+  };
 }
 
 function sseEvent(event: unknown): string {
@@ -400,8 +480,13 @@ function errorInfo(reason: string, method: string): Json {
 }
 
 function badRequest(problem: Invalid): ScriptedResponse {
-  const violation = problem.field === undefined ? { description: problem.message } : { field: problem.field, description: problem.message };
-  return googleError(400, 'INVALID_ARGUMENT', problem.message, [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [violation] }]);
+  const violation =
+    problem.field === undefined
+      ? { description: problem.message }
+      : { field: problem.field, description: problem.message };
+  return googleError(400, 'INVALID_ARGUMENT', problem.message, [
+    { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [violation] },
+  ]);
 }
 
 // ---- request validation, with the proto field paths (snake_case) the real API reports ----
@@ -423,46 +508,65 @@ function onlyKeys(value: Json, allowed: Iterable<string>, at: string | undefined
   for (const key of Object.keys(value)) {
     if (!known.has(key)) {
       const where = at === undefined ? '' : ` at '${at}'`;
-      throw new Invalid(`Invalid JSON payload received. Unknown name "${key}"${where}: Cannot find field.`, at === undefined ? key : `${at}.${key}`);
+      throw new Invalid(
+        `Invalid JSON payload received. Unknown name "${key}"${where}: Cannot find field.`,
+        at === undefined ? key : `${at}.${key}`,
+      );
     }
   }
 }
 
 function expectObject(value: unknown, at: string, type: string): Json {
-  if (!isObject(value)) throw new Invalid(`Invalid value at '${at}' (type.googleapis.com/google.cloud.aiplatform.v1.${type}), ${show(value)}`, at);
+  if (!isObject(value))
+    throw new Invalid(
+      `Invalid value at '${at}' (type.googleapis.com/google.cloud.aiplatform.v1.${type}), ${show(value)}`,
+      at,
+    );
   return value;
 }
 
 function expectArray(value: unknown, at: string, type: string): unknown[] {
   if (!Array.isArray(value)) {
-    throw new Invalid(`Invalid JSON payload received. Expected an array for '${at}' (${type}), got ${show(value)}.`, at);
+    throw new Invalid(
+      `Invalid JSON payload received. Expected an array for '${at}' (${type}), got ${show(value)}.`,
+      at,
+    );
   }
   return value;
 }
 
 function expectInteger(value: unknown, at: string, type = 'TYPE_INT32'): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new Invalid(`Invalid value at '${at}' (${type}), ${show(value)}`, at);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new Invalid(`Invalid value at '${at}' (${type}), ${show(value)}`, at);
   return value;
 }
 
 function expectNumber(value: unknown, at: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Invalid(`Invalid value at '${at}' (TYPE_FLOAT), ${show(value)}`, at);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new Invalid(`Invalid value at '${at}' (TYPE_FLOAT), ${show(value)}`, at);
   return value;
 }
 
 function expectEnum(value: unknown, at: string, type: string, allowed: Set<string>): void {
   if (typeof value !== 'string' || !allowed.has(value)) {
-    throw new Invalid(`Invalid value at '${at}' (type.googleapis.com/google.cloud.aiplatform.v1.${type}), ${show(value)}`, at);
+    throw new Invalid(
+      `Invalid value at '${at}' (type.googleapis.com/google.cloud.aiplatform.v1.${type}), ${show(value)}`,
+      at,
+    );
   }
 }
 
 function validate(body: unknown): void {
-  if (typeof body === 'string') throw new Invalid(`Invalid JSON payload received. Unexpected token.\n${body.slice(0, 40)}\n^`);
+  if (typeof body === 'string')
+    throw new Invalid(`Invalid JSON payload received. Unexpected token.\n${body.slice(0, 40)}\n^`);
   if (!isObject(body)) throw new Invalid(`Invalid JSON payload received. Expected an object, got ${show(body)}.`);
   onlyKeys(body, TOP_LEVEL, undefined);
 
   if (body.contents === undefined || (Array.isArray(body.contents) && body.contents.length === 0)) {
-    throw new Invalid('Unable to submit request because it has an empty contents field. contents is not specified.', 'contents');
+    throw new Invalid(
+      'Unable to submit request because it has an empty contents field. contents is not specified.',
+      'contents',
+    );
   }
   let inputImages = 0;
   expectArray(body.contents, 'contents', 'Content').forEach((content, index) => {
@@ -479,11 +583,17 @@ function validate(body: unknown): void {
     const system = expectObject(body.systemInstruction, 'system_instruction', 'Content');
     onlyKeys(system, ['role', 'parts'], 'system_instruction');
     if (system.role !== undefined && typeof system.role !== 'string') {
-      throw new Invalid(`Invalid value at 'system_instruction.role' (TYPE_STRING), ${show(system.role)}`, 'system_instruction.role');
+      throw new Invalid(
+        `Invalid value at 'system_instruction.role' (TYPE_STRING), ${show(system.role)}`,
+        'system_instruction.role',
+      );
     }
     const parts = expectArray(system.parts ?? [], 'system_instruction.parts', 'Part');
     if (parts.length === 0) {
-      throw new Invalid('Unable to submit request because system_instruction must include at least one parts field.', 'system_instruction.parts');
+      throw new Invalid(
+        'Unable to submit request because system_instruction must include at least one parts field.',
+        'system_instruction.parts',
+      );
     }
     parts.forEach((part, index) => {
       const at = `system_instruction.parts[${index}]`;
@@ -492,7 +602,8 @@ function validate(body: unknown): void {
     });
   }
 
-  if (body.generationConfig !== undefined) validateGenerationConfig(expectObject(body.generationConfig, 'generation_config', 'GenerationConfig'));
+  if (body.generationConfig !== undefined)
+    validateGenerationConfig(expectObject(body.generationConfig, 'generation_config', 'GenerationConfig'));
 
   if (body.safetySettings !== undefined) {
     expectArray(body.safetySettings, 'safety_settings', 'SafetySetting').forEach((setting, index) => {
@@ -501,7 +612,8 @@ function validate(body: unknown): void {
       onlyKeys(value, ['category', 'threshold', 'method'], at);
       expectEnum(value.category, `${at}.category`, 'HarmCategory', HARM_CATEGORIES);
       expectEnum(value.threshold, `${at}.threshold`, 'SafetySetting.HarmBlockThreshold', HARM_THRESHOLDS);
-      if (value.method !== undefined) expectEnum(value.method, `${at}.method`, 'SafetySetting.HarmBlockMethod', HARM_METHODS);
+      if (value.method !== undefined)
+        expectEnum(value.method, `${at}.method`, 'SafetySetting.HarmBlockMethod', HARM_METHODS);
     });
   }
 }
@@ -511,7 +623,10 @@ function validateContent(content: unknown, at: string): number {
   const value = expectObject(content, at, 'Content');
   onlyKeys(value, ['role', 'parts'], at);
   if (value.role !== 'user' && value.role !== 'model') {
-    throw new Invalid(`Please use a valid role: user, model. Invalid value at '${at}.role': ${show(value.role)}`, `${at}.role`);
+    throw new Invalid(
+      `Please use a valid role: user, model. Invalid value at '${at}.role': ${show(value.role)}`,
+      `${at}.role`,
+    );
   }
   const parts = expectArray(value.parts ?? [], `${at}.parts`, 'Part');
   if (parts.length === 0) {
@@ -526,7 +641,10 @@ function validateContent(content: unknown, at: string): number {
     const fields = expectObject(part, partAt, 'Part');
     onlyKeys(fields, ['text', 'inlineData'], partAt);
     if (fields.text !== undefined && fields.inlineData !== undefined) {
-      throw new Invalid(`Invalid JSON payload received. Oneof field 'data' is already set. Cannot set 'inline_data' at '${partAt}'.`, `${partAt}.inline_data`);
+      throw new Invalid(
+        `Invalid JSON payload received. Oneof field 'data' is already set. Cannot set 'inline_data' at '${partAt}'.`,
+        `${partAt}.inline_data`,
+      );
     }
     if (fields.inlineData !== undefined) {
       validateInlineData(fields.inlineData, `${partAt}.inline_data`);
@@ -534,7 +652,10 @@ function validateContent(content: unknown, at: string): number {
     } else if (fields.text !== undefined) {
       validateText(fields.text, `${partAt}.text`);
     } else {
-      throw new Invalid(`Unable to submit request because it has an empty part at '${partAt}': a part needs text or inline_data.`, partAt);
+      throw new Invalid(
+        `Unable to submit request because it has an empty part at '${partAt}': a part needs text or inline_data.`,
+        partAt,
+      );
     }
   });
   return images;
@@ -543,33 +664,53 @@ function validateContent(content: unknown, at: string): number {
 function validateText(text: unknown, at: string): void {
   if (typeof text !== 'string') throw new Invalid(`Invalid value at '${at}' (TYPE_STRING), ${show(text)}`, at);
   if (text.length === 0) {
-    throw new Invalid(`Unable to submit request because it has an empty text parameter at '${at}'. Add a value to the parameter and try again.`, at);
+    throw new Invalid(
+      `Unable to submit request because it has an empty text parameter at '${at}'. Add a value to the parameter and try again.`,
+      at,
+    );
   }
 }
 
 function validateInlineData(inlineData: unknown, at: string): void {
   const value = expectObject(inlineData, at, 'Blob');
   onlyKeys(value, ['mimeType', 'data'], at);
-  if (typeof value.mimeType !== 'string') throw new Invalid(`Invalid value at '${at}.mime_type' (TYPE_STRING), ${show(value.mimeType)}`, `${at}.mime_type`);
+  if (typeof value.mimeType !== 'string')
+    throw new Invalid(`Invalid value at '${at}.mime_type' (TYPE_STRING), ${show(value.mimeType)}`, `${at}.mime_type`);
   if (!MIME_TYPES.has(value.mimeType)) {
-    throw new Invalid(`Unsupported MIME type: ${value.mimeType} at '${at}.mime_type'. Supported: ${[...MIME_TYPES].join(', ')}.`, `${at}.mime_type`);
+    throw new Invalid(
+      `Unsupported MIME type: ${value.mimeType} at '${at}.mime_type'. Supported: ${[...MIME_TYPES].join(', ')}.`,
+      `${at}.mime_type`,
+    );
   }
-  if (typeof value.data !== 'string') throw new Invalid(`Invalid value at '${at}.data' (TYPE_BYTES), ${show(value.data)}`, `${at}.data`);
-  if (value.data.length === 0) throw new Invalid(`Unable to submit request because it has an empty inline_data.data at '${at}.data'.`, `${at}.data`);
+  if (typeof value.data !== 'string')
+    throw new Invalid(`Invalid value at '${at}.data' (TYPE_BYTES), ${show(value.data)}`, `${at}.data`);
+  if (value.data.length === 0)
+    throw new Invalid(
+      `Unable to submit request because it has an empty inline_data.data at '${at}.data'.`,
+      `${at}.data`,
+    );
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value.data) || value.data.length % 4 === 1) {
-    throw new Invalid(`Invalid value at '${at}.data' (TYPE_BYTES), Base64 decoding failed for ${show(value.data.slice(0, 40))}`, `${at}.data`);
+    throw new Invalid(
+      `Invalid value at '${at}.data' (TYPE_BYTES), Base64 decoding failed for ${show(value.data.slice(0, 40))}`,
+      `${at}.data`,
+    );
   }
   const bytes = Buffer.from(value.data, 'base64');
   if (bytes.length > MAX_INPUT_IMAGE_BYTES) {
-    throw new Invalid(`Unable to submit request because the image at '${at}' is ${bytes.length} bytes; the limit is 7 MB.`, `${at}.data`);
+    throw new Invalid(
+      `Unable to submit request because the image at '${at}' is ${bytes.length} bytes; the limit is 7 MB.`,
+      `${at}.data`,
+    );
   }
-  if (!sniffImage(bytes)) throw new Invalid(`Provided image is not valid: '${at}.data' is not a PNG, JPEG or WebP image.`, `${at}.data`);
+  if (!sniffImage(bytes))
+    throw new Invalid(`Provided image is not valid: '${at}.data' is not a PNG, JPEG or WebP image.`, `${at}.data`);
 }
 
 function sniffImage(bytes: Buffer): string | undefined {
   if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
   if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  if (bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP')
+    return 'image/webp';
   return undefined;
 }
 
@@ -580,10 +721,18 @@ function validateGenerationConfig(config: Json): void {
   if (config.responseModalities !== undefined) {
     const modalities = expectArray(config.responseModalities, at('responseModalities'), 'Modality');
     if (modalities.length === 0) {
-      throw new Invalid(`Invalid value at '${at('responseModalities')}': responseModalities must list TEXT and/or IMAGE.`, at('responseModalities'));
+      throw new Invalid(
+        `Invalid value at '${at('responseModalities')}': responseModalities must list TEXT and/or IMAGE.`,
+        at('responseModalities'),
+      );
     }
     modalities.forEach((modality, index) =>
-      expectEnum(modality, `${at('responseModalities')}[${index}]`, 'GenerationConfig.Modality', new Set(['TEXT', 'IMAGE'])),
+      expectEnum(
+        modality,
+        `${at('responseModalities')}[${index}]`,
+        'GenerationConfig.Modality',
+        new Set(['TEXT', 'IMAGE']),
+      ),
     );
   }
   if (config.imageConfig !== undefined) {
@@ -601,7 +750,10 @@ function validateGenerationConfig(config: Json): void {
   if (config.candidateCount !== undefined) {
     const count = expectInteger(config.candidateCount, at('candidateCount'));
     if (count < 1 || count > 8) {
-      throw new Invalid(`Unable to submit request because candidateCount (${at('candidateCount')}) is ${count}; the supported range is 1 to 8.`, at('candidateCount'));
+      throw new Invalid(
+        `Unable to submit request because candidateCount (${at('candidateCount')}) is ${count}; the supported range is 1 to 8.`,
+        at('candidateCount'),
+      );
     }
   }
   if (config.temperature !== undefined) {
@@ -633,6 +785,7 @@ function validateGenerationConfig(config: Json): void {
   }
   if (config.seed !== undefined) {
     const seed = expectInteger(config.seed, at('seed'));
-    if (seed < -(2 ** 31) || seed >= 2 ** 31) throw new Invalid(`Invalid value at '${at('seed')}' (TYPE_INT32), ${seed}`, at('seed'));
+    if (seed < -(2 ** 31) || seed >= 2 ** 31)
+      throw new Invalid(`Invalid value at '${at('seed')}' (TYPE_INT32), ${seed}`, at('seed'));
   }
 }

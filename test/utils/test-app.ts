@@ -8,6 +8,7 @@ import { AppModule } from '../../src/app.module.js';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
 import { generateApiKeySecret } from '../../src/auth/api-key.secret.js';
 import { AppConfig } from '../../src/config/app.config.js';
+import { createApiKey, type CreatedApiKey } from '../factories/api-key.factory.js';
 import { freePort } from './free-port.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -30,13 +31,22 @@ export interface TestApp {
   database: TestDatabase;
   dataDir: string;
   /** Calls Easel over real HTTP. */
-  http(path: string, init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
-  /** Creates an API key through the admin API and returns its secret. */
-  createKey(body?: Record<string, unknown>): Promise<{ id: string; key: string }>;
+  http(
+    path: string,
+    init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
+  /** `createApiKey(this, body)` (test/factories), for the callers that predate the factories. */
+  createKey(body?: Record<string, unknown>): Promise<CreatedApiKey>;
   /** The official OpenAI SDK pointed at this app. */
   openai(key: string): OpenAI;
   /** Closes the app; drops the database and data dir unless `keep` (restart tests). */
   close(options?: { keep?: boolean }): Promise<void>;
+  /**
+   * Closes this app and boots a new one on the same database, data dir, env and admin key: what
+   * an app keeps in memory for its life (circuit breakers, caches, rate-limit counters) starts
+   * afresh, while keys and usage rows stay.
+   */
+  restart(): Promise<TestApp>;
 }
 
 /**
@@ -60,9 +70,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   if (options.logs) logCaptures.add(options.logs);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logSink), createFastifyAdapter(), {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logSink),
+    createFastifyAdapter(),
+    {
+      bufferLogs: true,
+    },
+  );
   configureApp(app);
   await app.listen(port, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -78,7 +92,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
     });
 
-  return {
+  const testApp: TestApp = {
     app,
     config,
     baseUrl,
@@ -86,11 +100,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database,
     dataDir,
     http,
-    async createKey(body = {}) {
-      const response = await http('/admin/keys', { key: adminKey, body: { name: 'test key', team: 'default', ...body } });
-      if (response.status !== 201) throw new Error(`creating a key failed: ${response.status} ${await response.text()}`);
-      return (await response.json()) as { id: string; key: string };
-    },
+    createKey: (body) => createApiKey(testApp, body),
     openai: (key) => new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0 }),
     async close({ keep = false } = {}) {
       await app.close();
@@ -100,7 +110,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         await rm(dataDir, { recursive: true, force: true });
       }
     },
+    async restart() {
+      await testApp.close({ keep: true });
+      return createTestApp({ ...options, env: { ...options.env, ADMIN_API_KEY: adminKey }, database, dataDir });
+    },
   };
+  return testApp;
 }
 
 /**
@@ -113,4 +128,3 @@ const logSink = {
     for (const capture of logCaptures) capture.push(line);
   },
 };
-

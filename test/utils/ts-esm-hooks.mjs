@@ -28,7 +28,10 @@ export async function load(url, context, next) {
   if (!url.startsWith('file:') || !url.endsWith('.ts') || url.includes('/node_modules/')) return next(url, context);
   const fileName = fileURLToPath(url);
   const source = await readFile(fileName, 'utf8');
-  const cached = join(CACHE, `${createHash('sha256').update(`${OPTIONS_VERSION}\0${fileName}\0${source}`).digest('hex')}.js`);
+  const cached = join(
+    CACHE,
+    `${createHash('sha256').update(`${OPTIONS_VERSION}\0${fileName}\0${source}`).digest('hex')}.js`,
+  );
   const hit = await readFile(cached, 'utf8').catch(() => undefined);
   if (hit !== undefined) return { format: 'module', source: hit, shortCircuit: true };
   const ts = (typescript ??= (await import('typescript')).default);

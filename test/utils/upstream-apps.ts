@@ -1,6 +1,7 @@
+import { createApiKey } from '../factories/api-key.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
-import { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import type { FakeHttpServer } from '../fakes/fake-http.server.js';
+import { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import { createTestApp, type TestApp } from './test-app.js';
 
 export const AZURE_KEY = 'azure-test-key-0123456789';
@@ -17,9 +18,12 @@ export interface UpstreamApp<F extends FakeHttpServer> {
 
 /** A fake Azure OpenAI resource with both gpt-image deployments, and an app pointed at it. */
 export async function startWithAzure(): Promise<UpstreamApp<FakeAzureOpenAiServer>> {
-  const fake = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1', 'gpt-image-1.5'] }).start();
+  const fake = await new FakeAzureOpenAiServer({
+    apiKey: AZURE_KEY,
+    deployments: ['gpt-image-1', 'gpt-image-1.5'],
+  }).start();
   const sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: fake.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
-  return { fake, sut, key: (await sut.createKey()).key };
+  return { fake, sut, key: (await createApiKey(sut)).key };
 }
 
 /** A fake Vertex AI serving gemini-2.5-flash-image, and an app pointed at it (plus any `env` of the test's own). */
@@ -33,7 +37,7 @@ export async function startWithVertex(env: Record<string, string> = {}): Promise
   const sut = await createTestApp({
     env: { VERTEX_PROJECT, VERTEX_LOCATION, VERTEX_BASE_URL: fake.baseUrl, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN, ...env },
   });
-  return { fake, sut, key: (await sut.createKey()).key };
+  return { fake, sut, key: (await createApiKey(sut)).key };
 }
 
 export async function stopUpstreamApp(app: UpstreamApp<FakeHttpServer> | undefined): Promise<void> {
@@ -41,18 +45,41 @@ export async function stopUpstreamApp(app: UpstreamApp<FakeHttpServer> | undefin
   await app?.fake.stop();
 }
 
+export interface UpstreamAppLifecycle {
+  /**
+   * A new app before every test but the first, on the same fake and database (keys and usage rows
+   * stay): what an app keeps for its life, a circuit breaker per model and route above all, does
+   * not carry from one test to the next. For describe blocks whose tests make upstream calls fail.
+   */
+  appPerTest?: boolean;
+}
+
 /**
  * Registers the usual lifecycle for a describe block: start the fake and the app before all
- * tests (handing them to `assign`), reset the fake before each, fail a test that sent the fake an
- * unexpected request, and stop both at the end.
+ * tests (handing them to `assign`, again after each restart), reset the fake before each, fail a
+ * test that sent the fake an unexpected request, and stop both at the end.
  */
-export function useUpstreamApp<F extends FakeHttpServer>(start: () => Promise<UpstreamApp<F>>, assign: (app: UpstreamApp<F>) => void): void {
+export function useUpstreamApp<F extends FakeHttpServer>(
+  start: () => Promise<UpstreamApp<F>>,
+  assign: (app: UpstreamApp<F>) => void,
+  { appPerTest = false }: UpstreamAppLifecycle = {},
+): void {
   let app: UpstreamApp<F> | undefined;
+  /** True until the first test has run on the app `start` booted. */
+  let fresh = false;
   beforeAll(async () => {
     app = await start();
+    fresh = true;
     assign(app);
   });
-  beforeEach(() => app!.fake.reset());
+  beforeEach(async () => {
+    app!.fake.reset();
+    if (appPerTest && !fresh) {
+      app!.sut = await app!.sut.restart();
+      assign(app!);
+    }
+    fresh = false;
+  });
   afterEach(() => {
     expect(app!.fake.unexpected).toEqual([]);
   });

@@ -7,7 +7,7 @@ import {
   INTERNAL_ERROR,
   PROMPT_BLOCKED,
   RESOURCE_EXHAUSTED,
-} from '../fakes/fake-vertex.server.js';
+} from './fake-vertex.server.js';
 
 const TOKEN = 'ya29.fake-access-token';
 const PROJECT = 'easel-test';
@@ -35,7 +35,10 @@ describe('FakeVertexServer (the fake itself)', () => {
   /** Its own connection pool, closed at the end, so no socket outlives the file. */
   const agent = new Agent();
 
-  const url = (method: 'generateContent' | 'streamGenerateContent', overrides: { project?: string; location?: string; model?: string } = {}) =>
+  const url = (
+    method: 'generateContent' | 'streamGenerateContent',
+    overrides: { project?: string; location?: string; model?: string } = {},
+  ) =>
     `${vertex.baseUrl}/v1/projects/${overrides.project ?? PROJECT}/locations/${overrides.location ?? LOCATION}/publishers/google/models/${
       overrides.model ?? MODEL
     }:${method}${method === 'streamGenerateContent' ? '?alt=sse' : ''}`;
@@ -48,10 +51,18 @@ describe('FakeVertexServer (the fake itself)', () => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
 
-  const prompt = (text: string, extra: Record<string, unknown> = {}) => ({ contents: [{ role: 'user', parts: [{ text }] }], ...extra });
+  const prompt = (text: string, extra: Record<string, unknown> = {}) => ({
+    contents: [{ role: 'user', parts: [{ text }] }],
+    ...extra,
+  });
 
   beforeAll(async () => {
-    vertex = await new FakeVertexServer({ accessToken: TOKEN, project: PROJECT, location: LOCATION, models: [MODEL] }).start();
+    vertex = await new FakeVertexServer({
+      accessToken: TOKEN,
+      project: PROJECT,
+      location: LOCATION,
+      models: [MODEL],
+    }).start();
   });
 
   beforeEach(() => vertex.reset());
@@ -98,7 +109,9 @@ describe('FakeVertexServer (the fake itself)', () => {
       expect(model.status).toBe(404);
       const modelBody = await json(model);
       expect(modelBody.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
-      expect(modelBody.error.message).toContain(`Publisher Model \`projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-9-ultra\` was not found`);
+      expect(modelBody.error.message).toContain(
+        `Publisher Model \`projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-9-ultra\` was not found`,
+      );
       expect(vertex.generationRequests).toHaveLength(3);
       expect(vertex.unexpected).toEqual([]);
     });
@@ -107,7 +120,9 @@ describe('FakeVertexServer (the fake itself)', () => {
       const wrongVersion = await post(url('generateContent').replace('/v1/', '/v1beta1/'), prompt('a cat'));
       expect(wrongVersion.status).toBe(404);
       const get = await fetch(url('generateContent'), {
-        dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}` } });
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(get.status).toBe(404);
       const predict = await post(url('generateContent').replace(':generateContent', ':predict'), prompt('a cat'));
       expect(predict.status).toBe(404);
@@ -139,7 +154,10 @@ describe('FakeVertexServer (the fake itself)', () => {
     };
 
     it('names an unknown top-level field like Google does', async () => {
-      const error = await rejects(prompt('a cat', { foo: 1 }), 'Invalid JSON payload received. Unknown name "foo": Cannot find field.');
+      const error = await rejects(
+        prompt('a cat', { foo: 1 }),
+        'Invalid JSON payload received. Unknown name "foo": Cannot find field.',
+      );
       expect(error.details[0].fieldViolations[0].description).toBe(error.message);
     });
 
@@ -148,7 +166,10 @@ describe('FakeVertexServer (the fake itself)', () => {
         prompt('a cat', { generationConfig: { imageConfig: { aspectRatio: '1:1', imageSize: '2K' } } }),
         `Invalid JSON payload received. Unknown name "imageSize" at 'generation_config.image_config': Cannot find field.`,
       );
-      await rejects(prompt('a cat', { generationConfig: { n: 2 } }), `Invalid JSON payload received. Unknown name "n" at 'generation_config': Cannot find field.`);
+      await rejects(
+        prompt('a cat', { generationConfig: { n: 2 } }),
+        `Invalid JSON payload received. Unknown name "n" at 'generation_config': Cannot find field.`,
+      );
       await rejects(
         { contents: [{ role: 'user', parts: [{ text: 'a', image_url: 'x' }] }] },
         `Invalid JSON payload received. Unknown name "image_url" at 'contents[0].parts[0]': Cannot find field.`,
@@ -156,7 +177,10 @@ describe('FakeVertexServer (the fake itself)', () => {
     });
 
     it('rejects lower-case response modalities', async () => {
-      await rejects(prompt('a cat', { generationConfig: { responseModalities: ['text', 'image'] } }), /generation_config\.response_modalities\[0\].*"text"/);
+      await rejects(
+        prompt('a cat', { generationConfig: { responseModalities: ['text', 'image'] } }),
+        /generation_config\.response_modalities\[0\].*"text"/,
+      );
       await rejects(prompt('a cat', { generationConfig: { responseModalities: [] } }), /response_modalities/);
     });
 
@@ -167,14 +191,32 @@ describe('FakeVertexServer (the fake itself)', () => {
       await rejects({ contents: [{ role: 'assistant', parts: [{ text: 'a cat' }] }] }, /valid role/);
       await rejects({ contents: [{ role: 'user', parts: [] }] }, /parts/);
       await rejects({ contents: [{ role: 'user', parts: [{ text: 5 }] }] }, /contents\[0\]\.parts\[0\]\.text/);
-      const png = (await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } }).png().toBuffer()).toString('base64');
+      const png = (
+        await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } })
+          .png()
+          .toBuffer()
+      ).toString('base64');
       const image = (data: string, mimeType = 'image/png') => ({ inlineData: { mimeType, data } });
-      await rejects({ contents: [{ role: 'user', parts: [{ text: 'x', inlineData: image(png).inlineData }] }] }, /Oneof field/);
+      await rejects(
+        { contents: [{ role: 'user', parts: [{ text: 'x', inlineData: image(png).inlineData }] }] },
+        /Oneof field/,
+      );
       await rejects({ contents: [{ role: 'user', parts: [image(png, 'image/gif')] }] }, /image\/gif/);
-      await rejects({ contents: [{ role: 'user', parts: [image(`data:image/png;base64,${png}`)] }] }, /Base64 decoding failed/);
-      await rejects({ contents: [{ role: 'user', parts: [image(Buffer.from('hello').toString('base64'))] }] }, /not valid/);
-      await rejects({ contents: [{ role: 'user', parts: [image(png), image(png), image(png), image(png), { text: 'merge' }] }] }, /too many images/);
-      const ok = await post(url('generateContent'), { contents: [{ role: 'user', parts: [image(png), image(png), image(png), { text: 'merge' }] }] });
+      await rejects(
+        { contents: [{ role: 'user', parts: [image(`data:image/png;base64,${png}`)] }] },
+        /Base64 decoding failed/,
+      );
+      await rejects(
+        { contents: [{ role: 'user', parts: [image(Buffer.from('hello').toString('base64'))] }] },
+        /not valid/,
+      );
+      await rejects(
+        { contents: [{ role: 'user', parts: [image(png), image(png), image(png), image(png), { text: 'merge' }] }] },
+        /too many images/,
+      );
+      const ok = await post(url('generateContent'), {
+        contents: [{ role: 'user', parts: [image(png), image(png), image(png), { text: 'merge' }] }],
+      });
       expect(ok.status).toBe(200);
     });
 
@@ -186,13 +228,23 @@ describe('FakeVertexServer (the fake itself)', () => {
       await rejects(prompt('a', { generationConfig: { topP: 1.5 } }), /topP/);
       await rejects(prompt('a', { generationConfig: { maxOutputTokens: 0 } }), /maxOutputTokens/);
       await rejects(prompt('a', { generationConfig: { seed: 'x' } }), /generation_config\.seed/);
-      await rejects(prompt('a', { systemInstruction: { parts: [{ text: 'be nice' }], foo: 1 } }), /Unknown name "foo" at 'system_instruction'/);
+      await rejects(
+        prompt('a', { systemInstruction: { parts: [{ text: 'be nice' }], foo: 1 } }),
+        /Unknown name "foo" at 'system_instruction'/,
+      );
       const ok = await post(
         url('generateContent'),
         prompt('a', {
           systemInstruction: { parts: [{ text: 'be nice' }] },
           safetySettings: [{ category: 'HARM_CATEGORY_HATE_SPEECH', threshold: 'BLOCK_ONLY_HIGH' }],
-          generationConfig: { responseModalities: ['IMAGE'], temperature: 0, topP: 1, maxOutputTokens: 100, seed: 42, candidateCount: 1 },
+          generationConfig: {
+            responseModalities: ['IMAGE'],
+            temperature: 0,
+            topP: 1,
+            maxOutputTokens: 100,
+            seed: 42,
+            candidateCount: 1,
+          },
         }),
       );
       expect(ok.status).toBe(200);
@@ -202,7 +254,12 @@ describe('FakeVertexServer (the fake itself)', () => {
   describe('success', () => {
     it('answers a real PNG of 1344x768 for 16:9 and the documented usage', async () => {
       const text = 'a lighthouse at dawn, watercolour style';
-      const response = await post(url('generateContent'), prompt(text, { generationConfig: { responseModalities: ['TEXT', 'IMAGE'], imageConfig: { aspectRatio: '16:9' } } }));
+      const response = await post(
+        url('generateContent'),
+        prompt(text, {
+          generationConfig: { responseModalities: ['TEXT', 'IMAGE'], imageConfig: { aspectRatio: '16:9' } },
+        }),
+      );
       expect(response.status).toBe(200);
       const body = await json(response);
       expect(body.modelVersion).toBe('gemini-2.5-flash-image');
@@ -233,10 +290,16 @@ describe('FakeVertexServer (the fake itself)', () => {
     });
 
     it('defaults to 1:1, counts input images and answers every candidate', async () => {
-      const png = (await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).png().toBuffer()).toString('base64');
+      const png = (
+        await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
+          .png()
+          .toBuffer()
+      ).toString('base64');
       const body = {
         systemInstruction: { parts: [{ text: 'abcd' }] },
-        contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: png } }, { text: 'make it blue' }] }],
+        contents: [
+          { role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: png } }, { text: 'make it blue' }] },
+        ],
         generationConfig: { candidateCount: 3, responseModalities: ['IMAGE'] },
       };
       const response = await post(url('generateContent'), body);
@@ -264,7 +327,10 @@ describe('FakeVertexServer (the fake itself)', () => {
 
   describe('streaming', () => {
     it('streams text in two chunks, the image, then STOP with usage, without [DONE]', async () => {
-      const response = await post(url('streamGenerateContent'), prompt('a red bicycle', { generationConfig: { imageConfig: { aspectRatio: '9:16' } } }));
+      const response = await post(
+        url('streamGenerateContent'),
+        prompt('a red bicycle', { generationConfig: { imageConfig: { aspectRatio: '9:16' } } }),
+      );
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const { raw, events } = await readSse(response);
@@ -283,7 +349,10 @@ describe('FakeVertexServer (the fake itself)', () => {
     });
 
     it('streams every candidate index', async () => {
-      const response = await post(url('streamGenerateContent'), prompt('a boat', { generationConfig: { candidateCount: 2 } }));
+      const response = await post(
+        url('streamGenerateContent'),
+        prompt('a boat', { generationConfig: { candidateCount: 2 } }),
+      );
       const { events } = await readSse(response);
       expect(events).toHaveLength(8);
       expect(events.map((event) => event.candidates[0].index)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
@@ -292,7 +361,10 @@ describe('FakeVertexServer (the fake itself)', () => {
     });
 
     it('validates streaming requests like unary ones', async () => {
-      const response = await post(url('streamGenerateContent'), prompt('a', { generationConfig: { responseModalities: ['image'] } }));
+      const response = await post(
+        url('streamGenerateContent'),
+        prompt('a', { generationConfig: { responseModalities: ['image'] } }),
+      );
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     });
@@ -359,7 +431,10 @@ describe('FakeVertexServer (the fake itself)', () => {
       expect(limited.status).toBe(429);
       const limitedBody = await json(limited);
       expect(limitedBody.error.status).toBe('RESOURCE_EXHAUSTED');
-      expect(limitedBody.error.details).toContainEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3s' });
+      expect(limitedBody.error.details).toContainEqual({
+        '@type': 'type.googleapis.com/google.rpc.RetryInfo',
+        retryDelay: '3s',
+      });
       const broken = await post(url('streamGenerateContent'), prompt('a cat'));
       expect(broken.status).toBe(500);
       expect((await json(broken)).error.status).toBe('INTERNAL');
