@@ -55,7 +55,9 @@ try {
   }
   process.stdout.write('\n');
 
-  if (finishReason === 'content_filter') throw new Error('the upstream refused the prompt (finish_reason content_filter)');
+  if (finishReason === 'content_filter') {
+    throw new Error('the upstream refused the prompt (finish_reason content_filter)');
+  }
   const match = /^data:image\/(\w+);base64,(.+)$/.exec(first?.image_url.url ?? '');
   if (!match) throw new Error('the stream carried no image in delta.images');
   const bytes = Buffer.from(match[2]!, 'base64');

@@ -43,7 +43,9 @@ try {
 
   const choice = completion.choices[0];
   if (!choice) throw new Error('the response has no choices');
-  if (choice.finish_reason === 'content_filter') throw new Error('the upstream refused the prompt (finish_reason content_filter)');
+  if (choice.finish_reason === 'content_filter') {
+    throw new Error('the upstream refused the prompt (finish_reason content_filter)');
+  }
   console.log(choice.message.content ?? '(no text)');
 
   const images = (choice.message as { images?: EaselImage[] }).images ?? [];
