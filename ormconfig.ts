@@ -8,7 +8,6 @@ import { buildDataSourceOptions } from './src/database/typeorm.options.js';
  * same options as the app: `DATABASE_URL`, or the embedded PostgreSQL in `EASEL_DATA_DIR`.
  */
 const config = AppConfig.fromProcess();
-const url =
-  config.database.url ?? (await startEmbeddedPostgres({ dataDir: config.dataDir, database: 'easel' })).url;
+const url = config.database.url ?? (await startEmbeddedPostgres({ dataDir: config.dataDir, database: 'easel' })).url;
 
 export default new DataSource(buildDataSourceOptions(url));

@@ -13,7 +13,8 @@ function newestSource(dir) {
   for (const item of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, item.name);
     if (item.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (item.name.endsWith('.ts') && !item.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (item.name.endsWith('.ts') && !item.name.endsWith('.spec.ts'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -31,7 +32,9 @@ if (builtAt() < newestSource('src')) {
   process.stderr.write('Building Easel first (npm run build)…\n');
   const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: ['ignore', process.stderr, process.stderr] });
   if (build.status !== 0) {
-    process.stderr.write('Error: the build failed (see above). Run `npm run build` to see why, fix it, and try again.\n');
+    process.stderr.write(
+      'Error: the build failed (see above). Run `npm run build` to see why, fix it, and try again.\n',
+    );
     process.exit(1);
   }
 }
