@@ -87,6 +87,14 @@ describe(RequestLifecycle.name, () => {
     url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   };
 
+  /** Opens a GET of a slow route and, once the route holds the request, leaves (closes the connection) unanswered. */
+  const leaveBeforeAnswer = async (path: string): Promise<void> => {
+    const request = httpGet(`${url}${path}`, { agent: false });
+    request.on('error', () => undefined);
+    await until(() => slowContext !== undefined);
+    request.destroy();
+  };
+
   afterEach(async () => {
     await server.close();
     slowContext = undefined;
@@ -130,11 +138,8 @@ describe(RequestLifecycle.name, () => {
 
   it('reports a client that leaves before its answer as 499, and aborts its signal', async () => {
     await start();
-    const request = httpGet(`${url}/v1/models/slow`, { agent: false });
-    request.on('error', () => undefined);
-    await until(() => slowContext !== undefined);
 
-    request.destroy();
+    await leaveBeforeAnswer('/v1/models/slow');
     await until(() => seen.length === 6);
 
     expect(seen).toEqual([
@@ -150,11 +155,8 @@ describe(RequestLifecycle.name, () => {
 
   it('finishes a request whose work outlives its client only once that work has ended', async () => {
     await start();
-    const request = httpGet(`${url}/v1/models/outlives`, { agent: false });
-    request.on('error', () => undefined);
-    await until(() => slowContext !== undefined);
 
-    request.destroy();
+    await leaveBeforeAnswer('/v1/models/outlives');
     await until(() => seen.length === 3);
     expect(seen).toEqual(['usage closed 499', 'metrics closed 499', 'log closed 499']);
     expect(slowContext!.signal.aborted).toBe(false);

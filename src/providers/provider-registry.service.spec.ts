@@ -7,45 +7,55 @@ import { AppConfig } from '../config/app.config.js';
 import type { RoutedProvider } from './provider.interface.js';
 import { ProviderRegistry } from './provider-registry.service.js';
 
-function registryWith(routes: object[]): ProviderRegistry {
-  const dir = mkdtempSync(join(tmpdir(), 'easel-registry-'));
-  const file = join(dir, 'models.yaml');
-  writeFileSync(
-    file,
-    stringify({
-      models: [
-        {
-          id: 'local/test/model',
-          provider: 'local',
-          endpoints: ['images'],
-          routes,
-          capabilities: {
-            sizes: ['auto'],
-            qualities: ['auto'],
-            backgrounds: ['auto'],
-            output_formats: ['png'],
-            max_n: 1,
-            max_prompt_chars: 100,
-          },
-          pricing: { per_image: '0' },
-        },
-      ],
-    }),
-  );
-  const local = {
+const CAPABILITIES = {
+  sizes: ['auto'],
+  qualities: ['auto'],
+  backgrounds: ['auto'],
+  output_formats: ['png'],
+  max_n: 1,
+  max_prompt_chars: 100,
+};
+
+/** A catalogue entry for an images model of the local provider; a test overrides what it is about. */
+function localModel(overrides: object = {}): object {
+  return {
+    id: 'local/test/model',
+    provider: 'local',
+    endpoints: ['images'],
+    routes: [{ name: 'a' }],
+    capabilities: CAPABILITIES,
+    pricing: { per_image: '0' },
+    ...overrides,
+  };
+}
+
+/** A local adapter that serves images only (no chat), plus whatever `extra` methods it is given. */
+function imagesOnlyProvider(extra: object = {}): RoutedProvider {
+  return {
     kind: 'local',
     resolveRoute: () => ({ target: null, missing: [] }),
     generateImages: async () => ({}),
+    ...extra,
   } as unknown as RoutedProvider;
-  return new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [local]);
+}
+
+/** The registry that boots from a catalogue file listing `models`. */
+function registryOf(models: object[], adapter: RoutedProvider = imagesOnlyProvider()): ProviderRegistry {
+  const file = join(mkdtempSync(join(tmpdir(), 'easel-registry-')), 'models.yaml');
+  writeFileSync(file, stringify({ models }));
+  return new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [adapter]);
 }
 
 describe(ProviderRegistry.name, () => {
   it('draws the first route by weight and never draws a fallback route first', () => {
-    const sut = registryWith([
-      { name: 'a', weight: 3 },
-      { name: 'b', weight: 1 },
-      { name: 'backup', weight: 1000, fallback: true },
+    const sut = registryOf([
+      localModel({
+        routes: [
+          { name: 'a', weight: 3 },
+          { name: 'b', weight: 1 },
+          { name: 'backup', weight: 1000, fallback: true },
+        ],
+      }),
     ]);
     const model = sut.list()[0]!;
     const firsts = new Map<string, number>();
@@ -62,81 +72,20 @@ describe(ProviderRegistry.name, () => {
   });
 
   it('refuses to boot when an adapter cannot serve an endpoint the catalogue gives the model', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'easel-registry-'));
-    const file = join(dir, 'models.yaml');
-    writeFileSync(
-      file,
-      stringify({
-        models: [
-          {
-            id: 'local/test/model',
-            provider: 'local',
-            endpoints: ['chat'],
-            routes: [{ name: 'a' }],
-            capabilities: {
-              sizes: ['auto'],
-              qualities: ['auto'],
-              backgrounds: ['auto'],
-              output_formats: ['png'],
-              max_n: 1,
-              max_prompt_chars: 100,
-            },
-            pricing: { per_image: '0' },
-          },
-        ],
-      }),
-    );
-    const imagesOnly = {
-      kind: 'local',
-      resolveRoute: () => ({ target: null, missing: [] }),
-      generateImages: async () => ({}),
-    } as unknown as RoutedProvider;
-    expect(() => new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [imagesOnly])).toThrow(
+    expect(() => registryOf([localModel({ endpoints: ['chat'] })], imagesOnlyProvider())).toThrow(
       /cannot serve \/v1\/chat\/completions/,
     );
   });
 
   it('looks a model up typed for its endpoint, with the errors a client gets for the wrong one', () => {
-    const capabilities = {
-      sizes: ['auto'],
-      qualities: ['auto'],
-      backgrounds: ['auto'],
-      output_formats: ['png'],
-      max_n: 1,
-      max_prompt_chars: 100,
-    };
-    const dir = mkdtempSync(join(tmpdir(), 'easel-registry-'));
-    const file = join(dir, 'models.yaml');
-    writeFileSync(
-      file,
-      stringify({
-        models: [
-          {
-            id: 'local/test/still',
-            provider: 'local',
-            endpoints: ['images'],
-            routes: [{ name: 'a' }],
-            capabilities,
-            pricing: { per_image: '0' },
-          },
-          {
-            id: 'local/test/streams',
-            provider: 'local',
-            endpoints: ['images'],
-            routes: [{ name: 'a' }],
-            capabilities: { ...capabilities, streaming: true },
-            pricing: { per_image: '0' },
-          },
-        ],
-      }),
+    const streaming = imagesOnlyProvider({ generateImagesStream: async function* () {} });
+    const sut = registryOf(
+      [
+        localModel({ id: 'local/test/still' }),
+        localModel({ id: 'local/test/streams', capabilities: { ...CAPABILITIES, streaming: true } }),
+      ],
+      streaming,
     );
-    const streaming = {
-      kind: 'local',
-      resolveRoute: () => ({ target: null, missing: [] }),
-      generateImages: async () => ({}),
-      generateImagesStream: async function* () {},
-    } as unknown as RoutedProvider;
-    const sut = new ProviderRegistry(AppConfig.fromEnv({ EASEL_MODELS_FILE: file }), [streaming]);
 
     expect(sut.imageModel('local/test/still').provider).toBe(streaming);
     expect(sut.imageStreamModel('local/test/streams').provider).toBe(streaming);

@@ -1,21 +1,25 @@
 import { assertJsonBody, BODY_LIMITS, formatBytes, routePolicy } from './route-policy.js';
 
 describe(routePolicy.name, () => {
+  // The policies of the routes without a body limit of their own.
+  const NEEDS_KEY = { needsKey: true, bodyLimit: BODY_LIMITS.default };
+  const PUBLIC = { needsKey: false, bodyLimit: BODY_LIMITS.default };
+
   it.each([
-    ['/v1/images/generations', true, BODY_LIMITS.imageGenerations],
-    ['/v1/chat/completions', true, BODY_LIMITS.chat],
-    ['/v1/models/:id', true, BODY_LIMITS.default],
-    ['/v1/does-not-exist', true, BODY_LIMITS.default],
-    ['/admin/keys/:id', true, BODY_LIMITS.default],
-    ['/admin', true, BODY_LIMITS.default],
-    ['/v1/images/files/:file', false, BODY_LIMITS.default],
-    ['/health/live', false, BODY_LIMITS.default],
-    ['/metrics', false, BODY_LIMITS.default],
-    ['/docs', false, BODY_LIMITS.default],
-    ['/v1x', false, BODY_LIMITS.default],
-    ['/administrator', false, BODY_LIMITS.default],
-  ])('%s: needs a key %s, takes %i bytes', (path, needsKey, bodyLimit) => {
-    expect(routePolicy(path)).toEqual({ needsKey, bodyLimit });
+    ['/v1/images/generations', { needsKey: true, bodyLimit: BODY_LIMITS.imageGenerations }],
+    ['/v1/chat/completions', { needsKey: true, bodyLimit: BODY_LIMITS.chat }],
+    ['/v1/models/:id', NEEDS_KEY],
+    ['/v1/does-not-exist', NEEDS_KEY],
+    ['/admin/keys/:id', NEEDS_KEY],
+    ['/admin', NEEDS_KEY],
+    ['/v1/images/files/:file', PUBLIC],
+    ['/health/live', PUBLIC],
+    ['/metrics', PUBLIC],
+    ['/docs', PUBLIC],
+    ['/v1x', PUBLIC],
+    ['/administrator', PUBLIC],
+  ])('%s: %p', (path, policy) => {
+    expect(routePolicy(path)).toEqual(policy);
   });
 });
 

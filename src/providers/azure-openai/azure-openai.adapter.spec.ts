@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { errorThrownBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue } from '../../config/models.catalogue.js';
-import type { ImageGenerationRequest } from '../provider.interface.js';
+import { EMPTY_USAGE } from '../../usage/usage-measure.js';
+import type { ImageGenerationRequest } from '../image-provider.interface.js';
 import { AzureOpenAiAdapter, fromAzureResponse, toAzureBody } from './azure-openai.adapter.js';
 import type { AzureImagesResponse } from './azure-openai.types.js';
 
@@ -116,14 +118,7 @@ describe('fromAzureResponse', () => {
   it('reports zero tokens when there is no usage', () => {
     const result = fromAzureResponse({ data: [{ b64_json: PNG_B64 }, { b64_json: PNG_B64 }] }, request({ n: 2 }));
 
-    expect(result.usage).toEqual({
-      inputTextTokens: 0,
-      inputImageTokens: 0,
-      cachedInputTokens: 0,
-      outputTextTokens: 0,
-      outputImageTokens: 0,
-      images: 2,
-    });
+    expect(result.usage).toEqual({ ...EMPTY_USAGE, images: 2 });
   });
 
   it('ignores negative or fractional token counts', () => {
@@ -177,15 +172,7 @@ describe('fromAzureResponse', () => {
     ['an empty b64_json', { data: [{ b64_json: '' }] }],
     ['one image of two without base64', { data: [{ b64_json: PNG_B64 }, {}] }],
   ])('throws upstream_error for %s', (_what, body) => {
-    let thrown: unknown;
-    try {
-      fromAzureResponse(body, request());
-    } catch (error) {
-      thrown = error;
-    }
-
-    expect(thrown).toBeInstanceOf(GatewayError);
-    expect((thrown as GatewayError).code).toBe(ErrorCode.UpstreamError);
+    expect(errorThrownBy(() => fromAzureResponse(body, request()), GatewayError).code).toBe(ErrorCode.UpstreamError);
   });
 });
 
@@ -196,19 +183,23 @@ describe(AzureOpenAiAdapter.name, () => {
     return new AzureOpenAiAdapter(AppConfig.fromEnv(env), {} as never);
   }
 
+  /** What `resolveRoute` answers for a route whose variables are all set. */
+  function servedAt(url: string, apiKey: string): object {
+    return { target: { url, apiKey }, missing: [] };
+  }
+
   describe('resolveRoute', () => {
     it('builds the deployment URL with the default api-version', () => {
       const sut = adapter(ENV);
 
       const resolved = sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!);
 
-      expect(resolved).toEqual({
-        target: {
-          url: 'https://res.openai.azure.com/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview',
-          apiKey: 'azure-key-123',
-        },
-        missing: [],
-      });
+      expect(resolved).toEqual(
+        servedAt(
+          'https://res.openai.azure.com/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview',
+          'azure-key-123',
+        ),
+      );
     });
 
     it('handles a trailing slash on the endpoint', () => {
@@ -245,13 +236,12 @@ describe(AzureOpenAiAdapter.name, () => {
         api_version: '2025-01-01',
       });
 
-      expect(resolved).toEqual({
-        target: {
-          url: 'https://eu.openai.azure.com/openai/deployments/img%20one/images/generations?api-version=2025-01-01',
-          apiKey: 'eu-key',
-        },
-        missing: [],
-      });
+      expect(resolved).toEqual(
+        servedAt(
+          'https://eu.openai.azure.com/openai/deployments/img%20one/images/generations?api-version=2025-01-01',
+          'eu-key',
+        ),
+      );
     });
 
     it('lists both missing variables by name', () => {
