@@ -1,13 +1,5 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  type Relation,
-} from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+import { CreatedAtColumn, TimestampColumn, UsdColumn } from '../database/columns.js';
 import { TeamEntity } from '../teams/team.entity.js';
 
 @Entity('api_keys')
@@ -47,18 +39,18 @@ export class ApiKeyEntity {
   rpm!: number | null;
 
   /** USD per calendar month (UTC), numeric; null = no key budget. */
-  @Column({ name: 'monthly_budget_usd', type: 'numeric', precision: 20, scale: 12, nullable: true })
+  @UsdColumn('monthly_budget_usd', { nullable: true })
   monthlyBudgetUsd!: string | null;
 
-  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  @TimestampColumn('last_used_at', { nullable: true })
   lastUsedAt!: Date | null;
 
-  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  @TimestampColumn('expires_at', { nullable: true })
   expiresAt!: Date | null;
 
-  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  @TimestampColumn('revoked_at', { nullable: true })
   revokedAt!: Date | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 }

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { CreatedAtColumn, TimestampColumn } from '../database/columns.js';
 
 /**
  * The first answer to a request sent with an `Idempotency-Key`, per API key, for 24 hours:
@@ -30,12 +31,12 @@ export class IdempotencyRecordEntity {
   leaseOwner!: string | null;
 
   /** Until when the pending request's owner is taken to be alive; null once done. */
-  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  @TimestampColumn('lease_expires_at', { nullable: true })
   leaseExpiresAt!: Date | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 
-  @Column({ name: 'expires_at', type: 'timestamptz' })
+  @TimestampColumn('expires_at')
   expiresAt!: Date;
 }

@@ -15,43 +15,26 @@ export interface RequestObservation {
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 600];
+const REQUEST_LABELS = ['endpoint', 'model', 'provider', 'status'] as const;
+const MODEL_LABELS = ['model', 'provider'] as const;
 
 /** Prometheus metrics of this instance (SPEC §9), on its own registry. */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'easel_requests_total',
-    help: 'Requests to /v1 with a valid key',
-    labelNames: ['endpoint', 'model', 'provider', 'status'],
-    registers: [this.registry],
-  });
-  private readonly latency = new Histogram({
-    name: 'easel_request_duration_seconds',
-    help: 'Time from request to the end of the response',
-    labelNames: ['endpoint', 'model', 'provider', 'status'],
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
-  private readonly upstreamLatency = new Histogram({
-    name: 'easel_upstream_duration_seconds',
-    help: 'Time spent waiting for the upstream',
-    labelNames: ['model', 'provider'],
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
-  private readonly images = new Counter({
-    name: 'easel_images_total',
-    help: 'Images generated',
-    labelNames: ['model', 'provider'],
-    registers: [this.registry],
-  });
-  private readonly cost = new Counter({
-    name: 'easel_cost_usd_total',
-    help: 'Cost charged, USD',
-    labelNames: ['model', 'provider'],
-    registers: [this.registry],
-  });
+  private readonly requests = this.counter('easel_requests_total', 'Requests to /v1 with a valid key', REQUEST_LABELS);
+  private readonly latency = this.histogram(
+    'easel_request_duration_seconds',
+    'Time from request to the end of the response',
+    REQUEST_LABELS,
+  );
+  private readonly upstreamLatency = this.histogram(
+    'easel_upstream_duration_seconds',
+    'Time spent waiting for the upstream',
+    MODEL_LABELS,
+  );
+  private readonly images = this.counter('easel_images_total', 'Images generated', MODEL_LABELS);
+  private readonly cost = this.counter('easel_cost_usd_total', 'Cost charged, USD', MODEL_LABELS);
 
   constructor(executor: UpstreamExecutor) {
     collectDefaultMetrics({ register: this.registry, prefix: 'easel_process_' });
@@ -81,8 +64,12 @@ export class MetricsService {
   }
 
   /** A counter of this instance's registry (usage records rejected, …). */
-  counter(name: string, help: string, labelNames: readonly string[] = []): Counter<string> {
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets: SECONDS, registers: [this.registry] });
   }
 
   observe(o: RequestObservation): void {

@@ -14,15 +14,16 @@ import type { RequestContext } from '../common/http/request-context.js';
 import type { RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
 import { ProviderRegistry } from './provider-registry.service.js';
 
-/** Retries after the first attempt on the same route. */
-const MAX_RETRIES = 2;
-const BASE_DELAY_MS = 500;
-const MAX_DELAY_MS = 8_000;
-/** A Retry-After longer than this is not waited for: the next route is tried instead. */
-const MAX_RETRY_AFTER_S = 30;
+/** On one route: retries after the first attempt, their jittered exponential backoff, and Retry-After. */
+const RETRY = {
+  maxRetries: 2,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  /** A Retry-After longer than this is not waited for: the next route is tried instead. */
+  maxRetryAfterS: 30,
+} as const;
 /** Consecutive failed calls (after retries) that open a route's breaker, and how long it stays open. */
-const BREAKER_FAILURES = 5;
-const BREAKER_OPEN_MS = 30_000;
+const BREAKER = { failures: 5, openMs: 30_000 } as const;
 
 /** Failures that say nothing about the request itself: worth another try or another route. */
 function isUpstreamFault(error: unknown): error is GatewayError {
@@ -68,7 +69,7 @@ export class UpstreamExecutor {
             try {
               return await call(route);
             } catch (error) {
-              const delay = retry < MAX_RETRIES && !signal.aborted ? retryDelayMs(error, retry) : undefined;
+              const delay = retry < RETRY.maxRetries && !signal.aborted ? retryDelayMs(error, retry) : undefined;
               if (delay === undefined) throw error;
               this.logger.warn(
                 `${model.definition.id} via ${route.name}: ${(error as Error).message} Retrying in ${delay} ms.`,
@@ -86,7 +87,7 @@ export class UpstreamExecutor {
     throw (
       lastError ??
       new GatewayError(ErrorCode.UpstreamError, `Every route of ${model.definition.id} is failing; retry later.`, {
-        headers: { 'retry-after': String(BREAKER_OPEN_MS / 1000) },
+        headers: { 'retry-after': String(BREAKER.openMs / 1000) },
       })
     );
   }
@@ -128,11 +129,11 @@ export class UpstreamExecutor {
     let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = circuitBreaker(handleWhen(isUpstreamFault), {
-        halfOpenAfter: BREAKER_OPEN_MS,
-        breaker: new ConsecutiveBreaker(BREAKER_FAILURES),
+        halfOpenAfter: BREAKER.openMs,
+        breaker: new ConsecutiveBreaker(BREAKER.failures),
       });
       breaker.onBreak(() =>
-        this.logger.warn(`Circuit opened for ${model.definition.id} via ${route.name} for ${BREAKER_OPEN_MS / 1000} s`),
+        this.logger.warn(`Circuit opened for ${model.definition.id} via ${route.name} for ${BREAKER.openMs / 1000} s`),
       );
       this.breakers.set(key, breaker);
     }
@@ -146,8 +147,8 @@ function retryDelayMs(error: unknown, retry: number): number | undefined {
   const retryAfter = error.headers?.['retry-after'];
   if (retryAfter !== undefined) {
     const seconds = Number(retryAfter);
-    return seconds > MAX_RETRY_AFTER_S ? undefined : Math.max(0, seconds * 1000);
+    return seconds > RETRY.maxRetryAfterS ? undefined : Math.max(0, seconds * 1000);
   }
-  const cap = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** retry);
+  const cap = Math.min(RETRY.maxDelayMs, RETRY.baseDelayMs * 2 ** retry);
   return Math.round(cap / 2 + Math.random() * (cap / 2));
 }

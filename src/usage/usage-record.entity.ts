@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { CountColumn, TimestampColumn, UsdColumn } from '../database/columns.js';
 
 /**
  * One row per request to /v1 after authentication, success or failure (SPEC §7). Never image bytes;
@@ -14,7 +15,7 @@ export class UsageRecordEntity {
   @PrimaryColumn('uuid')
   id!: string;
 
-  @Column({ name: 'created_at', type: 'timestamptz' })
+  @TimestampColumn('created_at')
   createdAt!: Date;
 
   @Index('idx_usage_records_request_id')
@@ -54,7 +55,7 @@ export class UsageRecordEntity {
   @Column({ name: 'upstream_latency_ms', type: 'integer', nullable: true })
   upstreamLatencyMs!: number | null;
 
-  @Column({ type: 'integer', default: 0 })
+  @CountColumn('images')
   images!: number;
 
   @Column({ type: 'varchar', length: 32, nullable: true })
@@ -63,29 +64,29 @@ export class UsageRecordEntity {
   @Column({ type: 'varchar', length: 16, nullable: true })
   quality!: string | null;
 
-  @Column({ name: 'input_text_tokens', type: 'integer', default: 0 })
+  @CountColumn('input_text_tokens')
   inputTextTokens!: number;
 
-  @Column({ name: 'input_image_tokens', type: 'integer', default: 0 })
+  @CountColumn('input_image_tokens')
   inputImageTokens!: number;
 
-  @Column({ name: 'cached_input_tokens', type: 'integer', default: 0 })
+  @CountColumn('cached_input_tokens')
   cachedInputTokens!: number;
 
-  @Column({ name: 'output_text_tokens', type: 'integer', default: 0 })
+  @CountColumn('output_text_tokens')
   outputTextTokens!: number;
 
-  @Column({ name: 'output_image_tokens', type: 'integer', default: 0 })
+  @CountColumn('output_image_tokens')
   outputImageTokens!: number;
 
-  @Column({ name: 'input_tokens', type: 'integer', default: 0 })
+  @CountColumn('input_tokens')
   inputTokens!: number;
 
-  @Column({ name: 'output_tokens', type: 'integer', default: 0 })
+  @CountColumn('output_tokens')
   outputTokens!: number;
 
   /** USD, exact. */
-  @Column({ name: 'cost_usd', type: 'numeric', precision: 20, scale: 12, default: 0 })
+  @UsdColumn('cost_usd', { default: 0 })
   costUsd!: string;
 
   @Column({ name: 'price_version', type: 'integer', nullable: true })

@@ -43,53 +43,38 @@ export interface ErrorShape {
   wireCode: string | null;
 }
 
-/** The one place where an error code becomes HTTP: the compiler forces a branch per code. */
+/**
+ * The one place where an error code becomes HTTP. Keyed by every code: the compiler refuses a new
+ * code until it has its line here.
+ */
+const STATUS_AND_TYPE: Readonly<Record<ErrorCode, Omit<ErrorShape, 'wireCode'>>> = {
+  [ErrorCode.InvalidRequest]: { status: 400, type: 'invalid_request_error' },
+  [ErrorCode.UnknownField]: { status: 400, type: 'invalid_request_error' },
+  [ErrorCode.InvalidJson]: { status: 400, type: 'invalid_request_error' },
+  [ErrorCode.BodyTooLarge]: { status: 413, type: 'invalid_request_error' },
+  [ErrorCode.UnsupportedMediaType]: { status: 415, type: 'invalid_request_error' },
+  [ErrorCode.RequestTimeout]: { status: 408, type: 'invalid_request_error' },
+  [ErrorCode.HeadersTooLarge]: { status: 431, type: 'invalid_request_error' },
+  [ErrorCode.RouteNotFound]: { status: 404, type: 'invalid_request_error' },
+  [ErrorCode.InvalidApiKey]: { status: 401, type: 'authentication_error' },
+  [ErrorCode.PermissionDenied]: { status: 403, type: 'permission_error' },
+  [ErrorCode.ModelNotFound]: { status: 404, type: 'invalid_request_error' },
+  [ErrorCode.ResourceNotFound]: { status: 404, type: 'invalid_request_error' },
+  [ErrorCode.RateLimitExceeded]: { status: 429, type: 'rate_limit_error' },
+  [ErrorCode.InsufficientQuota]: { status: 429, type: 'insufficient_quota' },
+  [ErrorCode.ContentPolicyViolation]: { status: 400, type: 'invalid_request_error' },
+  [ErrorCode.UpstreamError]: { status: 502, type: 'upstream_error' },
+  [ErrorCode.UpstreamTimeout]: { status: 504, type: 'upstream_error' },
+  [ErrorCode.ModelUnavailable]: { status: 503, type: 'server_error' },
+  [ErrorCode.NotReady]: { status: 503, type: 'server_error' },
+  [ErrorCode.NotImplemented]: { status: 501, type: 'invalid_request_error' },
+  [ErrorCode.RangeNotSatisfiable]: { status: 416, type: 'invalid_request_error' },
+  [ErrorCode.Conflict]: { status: 409, type: 'invalid_request_error' },
+  // Nobody reads it: the client has gone. 499 is what the usage record and logs show.
+  [ErrorCode.ClientClosedRequest]: { status: 499, type: 'invalid_request_error' },
+  [ErrorCode.InternalError]: { status: 500, type: 'server_error' },
+};
+
 export function errorShapeOf(code: ErrorCode): ErrorShape {
-  switch (code) {
-    case ErrorCode.InvalidRequest:
-    case ErrorCode.UnknownField:
-    case ErrorCode.InvalidJson:
-      return { status: 400, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.BodyTooLarge:
-      return { status: 413, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.UnsupportedMediaType:
-      return { status: 415, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.RequestTimeout:
-      return { status: 408, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.HeadersTooLarge:
-      return { status: 431, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.RouteNotFound:
-    case ErrorCode.ResourceNotFound:
-      return { status: 404, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.InvalidApiKey:
-      return { status: 401, type: 'authentication_error', wireCode: code };
-    case ErrorCode.PermissionDenied:
-      return { status: 403, type: 'permission_error', wireCode: code };
-    case ErrorCode.ModelNotFound:
-      return { status: 404, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.RateLimitExceeded:
-      return { status: 429, type: 'rate_limit_error', wireCode: code };
-    case ErrorCode.InsufficientQuota:
-      return { status: 429, type: 'insufficient_quota', wireCode: code };
-    case ErrorCode.ContentPolicyViolation:
-      return { status: 400, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.UpstreamError:
-      return { status: 502, type: 'upstream_error', wireCode: code };
-    case ErrorCode.UpstreamTimeout:
-      return { status: 504, type: 'upstream_error', wireCode: code };
-    case ErrorCode.ModelUnavailable:
-    case ErrorCode.NotReady:
-      return { status: 503, type: 'server_error', wireCode: code };
-    case ErrorCode.NotImplemented:
-      return { status: 501, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.Conflict:
-      return { status: 409, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.RangeNotSatisfiable:
-      return { status: 416, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.ClientClosedRequest:
-      // Nobody reads it: the client has gone. 499 is what the usage record and logs show.
-      return { status: 499, type: 'invalid_request_error', wireCode: code };
-    case ErrorCode.InternalError:
-      return { status: 500, type: 'server_error', wireCode: code };
-  }
+  return { ...STATUS_AND_TYPE[code], wireCode: code };
 }

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { CreatedAtColumn, TimestampColumn, UsdPriceColumn } from '../../database/columns.js';
 
 /**
  * One version of a model's prices, in force from `effective_from` until the next version.
@@ -16,34 +17,34 @@ export class PriceVersionEntity {
   @Column({ type: 'integer' })
   version!: number;
 
-  @Column({ name: 'effective_from', type: 'timestamptz' })
+  @TimestampColumn('effective_from')
   effectiveFrom!: Date;
 
   /** `catalogue` when seeded from config/models.yaml, `admin` when set with PUT /admin/pricing. */
   @Column({ type: 'varchar', length: 16 })
   source!: 'catalogue' | 'admin';
 
-  @Column({ name: 'input_text_per_mtok', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('input_text_per_mtok')
   inputText!: string;
 
-  @Column({ name: 'input_text_cached_per_mtok', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('input_text_cached_per_mtok')
   inputTextCached!: string;
 
-  @Column({ name: 'input_image_per_mtok', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('input_image_per_mtok')
   inputImage!: string;
 
-  @Column({ name: 'input_image_cached_per_mtok', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('input_image_cached_per_mtok')
   inputImageCached!: string;
 
-  @Column({ name: 'output_text_per_mtok', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('output_text_per_mtok')
   outputText!: string;
 
-  @Column({ name: 'output_image_per_mtok', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('output_image_per_mtok')
   outputImage!: string;
 
-  @Column({ name: 'per_image', type: 'numeric', precision: 18, scale: 6 })
+  @UsdPriceColumn('per_image')
   perImage!: string;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 }
