@@ -1,6 +1,6 @@
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
-import type { ChatMessage, ChatPart, ChatRequest, InlineImage } from '../providers/provider.interface.js';
+import type { ChatMessage, ChatPart, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
 import { parseRemoteImageUrl } from './remote-image-url.js';
 

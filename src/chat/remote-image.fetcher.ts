@@ -5,7 +5,7 @@ import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici'
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import { AddressPolicy } from '../common/net/address.policy.js';
 import { AppConfig } from '../config/app.config.js';
-import type { InlineImage } from '../providers/provider.interface.js';
+import type { InlineImage } from '../providers/chat-provider.interface.js';
 import { hasImageSignature, MAX_INPUT_IMAGE_BYTES, type RemoteImagePart } from './chat-request.mapper.js';
 import { parseRemoteImageUrl } from './remote-image-url.js';
 

@@ -3,15 +3,14 @@ import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
 import { AppConfig } from '../config/app.config.js';
 import { type EndpointKind, loadModelCatalogue, type ModelDefinition } from '../config/models.catalogue.js';
+import { type ChatProvider, isChatProvider } from './chat-provider.interface.js';
 import {
-  type ChatProvider,
   type ImageProvider,
   type ImageStreamProvider,
-  isChatProvider,
   isImageProvider,
   isImageStreamProvider,
-  type RoutedProvider,
-} from './provider.interface.js';
+} from './image-provider.interface.js';
+import type { RoutedProvider } from './provider.interface.js';
 import { PROVIDER_ADAPTERS } from './provider.tokens.js';
 
 export interface RegisteredRoute {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
-import type { ImageFormat } from '../providers/provider.interface.js';
+import type { ImageFormat } from '../providers/image-provider.interface.js';
 import type { ByteRangeSpec } from './byte-range.js';
 import { ImageUrlSigner } from './image-url.signer.js';
 import { OBJECT_STORAGE, type ObjectStorage, type StoredObject } from './object-storage.interface.js';

@@ -10,8 +10,8 @@ import {
   ImagePayload,
   type ImageStreamEvent,
   type ImageStreamProvider,
-  type ResolvedTarget,
-} from '../provider.interface.js';
+} from '../image-provider.interface.js';
+import type { ResolvedTarget } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamHttpError, UpstreamTransportError } from '../upstream-http.js';
 import type { AzureImageGenerationBody, AzureImagesResponse, AzureImageStreamEvent } from './azure-openai.types.js';

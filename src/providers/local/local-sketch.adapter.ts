@@ -2,19 +2,21 @@ import { Injectable } from '@nestjs/common';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
 import { GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
+import type {
+  ChatProvider,
+  ChatRequest,
+  ChatResult,
+  ChatStreamEvent,
+  InlineImage,
+} from '../chat-provider.interface.js';
 import {
-  type ChatProvider,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamEvent,
   type GeneratedImages,
   type ImageGenerationRequest,
   ImagePayload,
   type ImageStreamEvent,
   type ImageStreamProvider,
-  type InlineImage,
-  type ResolvedTarget,
-} from '../provider.interface.js';
+} from '../image-provider.interface.js';
+import type { ResolvedTarget } from '../provider.interface.js';
 import { blurImage, renderSketch } from './sketch.renderer.js';
 
 const DEFAULT_SIZE = '1024x1024';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ImageFormat } from '../provider.interface.js';
+import type { ImageFormat } from '../image-provider.interface.js';
 
 /** sharp (libvips, some 30 MB resident) is loaded when the local model first renders, not at boot. */
 let sharpModule: Promise<typeof import('sharp')> | undefined;

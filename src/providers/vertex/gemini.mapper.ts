@@ -1,5 +1,5 @@
 import type { UsageMeasure } from '../../usage/usage-measure.js';
-import type { ChatChoice, ChatFinishReason, ChatRequest, InlineImage } from '../provider.interface.js';
+import type { ChatChoice, ChatFinishReason, ChatRequest, InlineImage } from '../chat-provider.interface.js';
 import type {
   GeminiCandidate,
   GeminiPart,

@@ -5,17 +5,14 @@ import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE, type UsageMeasure } from '../../usage/usage-measure.js';
 import { closestAspectRatio, GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
+import type { ChatProvider, ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
 import {
-  type ChatProvider,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamEvent,
   type GeneratedImages,
   type ImageGenerationRequest,
   ImagePayload,
   type ImageProvider,
-  type ResolvedTarget,
-} from '../provider.interface.js';
+} from '../image-provider.interface.js';
+import type { ResolvedTarget } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamTransportError } from '../upstream-http.js';
 import {

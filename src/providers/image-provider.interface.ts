@@ -1,0 +1,97 @@
+import type { JsonText } from '../common/json/raw-json.js';
+import type { UsageMeasure } from '../usage/usage-measure.js';
+import type { RoutedProvider } from './provider.interface.js';
+
+export type ImageQuality = 'auto' | 'low' | 'medium' | 'high';
+export type ImageBackground = 'auto' | 'transparent' | 'opaque';
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+/** An image generation request in Easel's own terms; optional fields unset = the upstream's default. */
+export interface ImageGenerationRequest {
+  prompt: string;
+  n: number;
+  size: string;
+  quality?: ImageQuality;
+  background?: ImageBackground;
+  outputFormat: ImageFormat;
+  outputCompression?: number;
+  moderation?: 'auto' | 'low';
+  user?: string;
+}
+
+/**
+ * One generated image, held as the upstream delivered it (base64, possibly still the bytes of the
+ * upstream's JSON, or image bytes) and converted lazily, only when something needs the other form.
+ */
+export class ImagePayload {
+  private constructor(
+    private base64Value?: JsonText,
+    private bytesValue?: Buffer,
+  ) {}
+
+  static fromBase64(base64: JsonText): ImagePayload {
+    return new ImagePayload(base64, undefined);
+  }
+
+  static fromBytes(bytes: Buffer): ImagePayload {
+    return new ImagePayload(undefined, bytes);
+  }
+
+  /** The base64 text, passed through as it arrived when it came from an upstream's JSON. */
+  base64(): JsonText {
+    this.base64Value ??= this.bytesValue!.toString('base64');
+    return this.base64Value;
+  }
+
+  bytes(): Buffer {
+    const base64 = this.base64Value!;
+    this.bytesValue ??= typeof base64 === 'string' ? Buffer.from(base64, 'base64') : base64.decodeBase64();
+    return this.bytesValue;
+  }
+}
+
+export interface GeneratedImages {
+  images: ImagePayload[];
+  /** What the upstream actually produced. */
+  size: string;
+  quality: string;
+  background: string;
+  outputFormat: ImageFormat;
+  usage: UsageMeasure;
+}
+
+/** What a streamed image generation yields: partial frames, each finished image, then the summary. */
+export type ImageStreamEvent =
+  | { type: 'partial'; imageIndex: number; partialIndex: number; image: ImagePayload }
+  | { type: 'completed'; imageIndex: number; image: ImagePayload }
+  | { type: 'done'; size: string; quality: string; background: string; outputFormat: ImageFormat; usage: UsageMeasure };
+
+/** Serves `POST /v1/images/generations`. */
+export interface ImageProvider<T = unknown> extends RoutedProvider<T> {
+  generateImages(target: T, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages>;
+}
+
+/**
+ * Also serves it with `stream: true`, for models whose catalogue capabilities say `streaming: true`
+ * (the registry refuses to boot when such a model's adapter is not one of these).
+ */
+export interface ImageStreamProvider<T = unknown> extends ImageProvider<T> {
+  generateImagesStream(
+    target: T,
+    request: ImageGenerationRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent>;
+}
+
+export function isImageProvider(provider: RoutedProvider): provider is ImageProvider {
+  return 'generateImages' in provider && typeof provider.generateImages === 'function';
+}
+
+export function isImageStreamProvider(provider: RoutedProvider): provider is ImageStreamProvider {
+  return (
+    isImageProvider(provider) &&
+    'generateImagesStream' in provider &&
+    typeof provider.generateImagesStream === 'function'
+  );
+}
