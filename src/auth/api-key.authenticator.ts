@@ -155,15 +155,7 @@ function envAdmin(): Principal {
 }
 
 function toPrincipal(entity: ApiKeyEntity): Principal {
-  return {
-    keyId: entity.id,
-    prefix: entity.prefix,
-    name: entity.name,
-    team: entity.team,
-    isAdmin: entity.isAdmin,
-    allowedModels: entity.allowedModels,
-    expiresAt: entity.expiresAt,
-    rpm: entity.rpm,
-    monthlyBudget: entity.monthlyBudgetUsd === null ? null : parseUsd(entity.monthlyBudgetUsd),
-  };
+  const { prefix, name, team, isAdmin, allowedModels, expiresAt, rpm } = entity;
+  const monthlyBudget = entity.monthlyBudgetUsd === null ? null : parseUsd(entity.monthlyBudgetUsd);
+  return { keyId: entity.id, prefix, name, team, isAdmin, allowedModels, expiresAt, rpm, monthlyBudget };
 }

@@ -1,29 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
-import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { uuidPipe } from '../common/validation/uuid.pipe.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { AdminOnly } from './auth.decorators.js';
+import { AdminController } from './auth.decorators.js';
 import { ApiKeyListResponse, ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.response.js';
 import { CreateApiKeyDto, UpdateApiKeyDto } from './dto/create-api-key.dto.js';
 
-@ApiTags('admin')
-@AdminOnly()
-@Controller('admin/keys')
+@AdminController('admin/keys')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create an API key (the secret is returned once)' })
-  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiEndpoint('Create an API key (the secret is returned once)', { created: CreatedApiKeyResponse, errors: [400] })
   async create(@Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
     const { entity, key } = await this.apiKeys.create({
       name: body.name,
@@ -38,12 +26,10 @@ export class ApiKeysController {
   }
 
   @Patch(':id')
-  @ApiOperation({
-    summary: "Change a key's name, team, allowed models, expiry, rpm or monthly budget (null clears a limit)",
+  @ApiEndpoint("Change a key's name, team, allowed models, expiry, rpm or monthly budget (null clears a limit)", {
+    ok: ApiKeyResponse,
+    errors: [400, 404],
   })
-  @ApiOkResponse({ type: ApiKeyResponse })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   async update(@Param('id', uuidPipe) id: string, @Body() body: UpdateApiKeyDto): Promise<ApiKeyResponse> {
     const entity = await this.apiKeys.update(id, {
       name: body.name,
@@ -57,25 +43,20 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List API keys (never their secrets)' })
-  @ApiOkResponse({ type: ApiKeyListResponse })
+  @ApiEndpoint('List API keys (never their secrets)', { ok: ApiKeyListResponse })
   async list(): Promise<ApiKeyListResponse> {
     return { object: 'list', data: (await this.apiKeys.list()).map(ApiKeyResponse.from) };
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one API key' })
-  @ApiOkResponse({ type: ApiKeyResponse })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiEndpoint('Get one API key', { ok: ApiKeyResponse, errors: [404] })
   async get(@Param('id', uuidPipe) id: string): Promise<ApiKeyResponse> {
     return ApiKeyResponse.from(await this.apiKeys.get(id));
   }
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke an API key (idempotent)' })
-  @ApiOkResponse({ type: ApiKeyResponse })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiEndpoint('Revoke an API key (idempotent)', { ok: ApiKeyResponse, errors: [404] })
   async revoke(@Param('id', uuidPipe) id: string): Promise<ApiKeyResponse> {
     return ApiKeyResponse.from(await this.apiKeys.revoke(id));
   }

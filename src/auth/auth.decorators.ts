@@ -1,5 +1,5 @@
-import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { applyDecorators, Controller, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import type { EaselRequest } from '../common/http/request-context.js';
 import type { Principal } from './principal.js';
@@ -25,6 +25,14 @@ export const ApiKeyAuth = () =>
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ description: 'Missing or invalid key', type: ErrorResponseDto }),
   );
+
+/** A controller under /admin: every route needs an admin key; the docs list them under `admin`. */
+export const AdminController = (path: `admin/${string}`) =>
+  applyDecorators(ApiTags('admin'), AdminOnly(), Controller(path));
+
+/** A controller of OpenAI's surface, `/v1/<resource>`: every route needs an API key; the docs list them under it. */
+export const V1Controller = (resource: string) =>
+  applyDecorators(ApiTags(resource), ApiKeyAuth(), Controller(`v1/${resource}`));
 
 export type { EaselRequest as AuthenticatedRequest } from '../common/http/request-context.js';
 

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { BudgetsModule } from '../budgets/budgets.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { UsageModule } from '../usage/usage.module.js';
@@ -8,7 +7,7 @@ import { ChatService } from './chat.service.js';
 import { RemoteImageFetcher } from './remote-image.fetcher.js';
 
 @Module({
-  imports: [ProvidersModule, UsageModule, BudgetsModule, IdempotencyModule],
+  imports: [ProvidersModule, UsageModule, IdempotencyModule],
   controllers: [ChatController],
   providers: [ChatService, RemoteImageFetcher],
 })

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
-import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
 import { concatJsonText } from '../common/json/raw-json.js';
 import { formatUsd, type Pico } from '../common/money/usd.js';
-import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/provider.interface.js';
+import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { type MeteredRequest, RequestMeter } from '../usage/request-meter.js';
@@ -31,12 +30,8 @@ export class ChatService {
     private readonly remoteImages: RemoteImageFetcher,
   ) {}
 
-  async complete(
-    dto: CreateChatCompletionDto,
-    principal: Principal,
-    context: RequestContext,
-  ): Promise<ChatCompletionDto> {
-    const chat = await this.prepare(dto, principal, context);
+  async complete(dto: CreateChatCompletionDto, context: RequestContext): Promise<ChatCompletionDto> {
+    const chat = await this.prepare(dto, context);
     const result = await this.upstream.run(chat.model, context, (route) =>
       chat.model.provider.chat(route.target, chat.request, context.signal),
     );
@@ -55,9 +50,9 @@ export class ChatService {
    * The response as `chat.completion.chunk` events (already JSON), then `[DONE]`. Everything that
    * can be refused is checked before the first event, so such errors are ordinary JSON responses.
    */
-  async *stream(dto: CreateChatCompletionDto, principal: Principal, context: RequestContext): AsyncGenerator<string> {
+  async *stream(dto: CreateChatCompletionDto, context: RequestContext): AsyncGenerator<string> {
     const includeUsage = dto.stream_options?.include_usage === true;
-    const chat = await this.prepare(dto, principal, context);
+    const chat = await this.prepare(dto, context);
     const chunk = (choices: object[], extra: object = {}) =>
       JSON.stringify({
         id: chat.id,
@@ -122,14 +117,10 @@ export class ChatService {
    * then the remote images (the first network work, so only for requests that passed the cheap
    * checks), then the budget (reserved only for a request that is ready to send).
    */
-  private async prepare(
-    dto: CreateChatCompletionDto,
-    principal: Principal,
-    context: RequestContext,
-  ): Promise<PreparedChat> {
+  private async prepare(dto: CreateChatCompletionDto, context: RequestContext): Promise<PreparedChat> {
     Object.assign(context.usage, { model: dto.model, user: dto.user });
     const model = this.registry.chatModel(dto.model);
-    assertMayUseModel(principal, dto.model);
+    assertMayUseModel(context.principal, dto.model);
     const draft = toChatDraft(dto, dto.model, model.definition.capabilities, {
       remoteImages: this.remoteImages.enabled,
     });
@@ -138,7 +129,7 @@ export class ChatService {
     this.registry.assertAvailable(model);
     this.meter.recordProvider(context, model);
     const request = withFetchedImages(draft, await this.remoteImages.fetchAll(remoteImagesOf(draft), context.signal));
-    const metered = await this.meter.reserve(principal, context, model, {
+    const metered = await this.meter.reserve(context.principal, context, model, {
       prompt,
       n: request.modalities.includes('image') ? request.n : 0,
       size: 'auto',

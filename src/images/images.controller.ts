@@ -1,36 +1,25 @@
-import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
-import { ApiKeyAuth, CurrentPrincipal } from '../auth/auth.decorators.js';
-import type { Principal } from '../auth/principal.js';
-import { ApiGenerationErrors } from '../common/errors/api-errors.decorator.js';
+import { Body } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse } from '@nestjs/swagger';
+import { V1Controller } from '../auth/auth.decorators.js';
+import { GenerationRoute } from '../common/http/generation-route.decorator.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
-import { easelStreamOptions, sendEventStream } from '../common/http/sse.js';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
+import { jsonOrEventStream } from '../common/http/sse.js';
+import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { CreateImageDto } from './dto/create-image.dto.js';
 import { ImagesResponseDto } from './dto/images.response.js';
 import { ImagesService } from './images.service.js';
 
-@ApiTags('images')
-@ApiKeyAuth()
-@Controller('v1/images')
+@V1Controller('images')
 export class ImagesController {
   constructor(private readonly images: ImagesService) {}
 
-  @Post('generations')
-  @HttpCode(200)
-  @UseInterceptors(IdempotencyInterceptor)
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description:
-      'Same key and body within 24 h: the first result again, no second upstream call or charge (not with stream)',
-  })
-  @ApiOperation({
+  @GenerationRoute('generations', {
     summary: 'Create images from a prompt (OpenAI Images API)',
     description:
       'With `stream: true` (models that stream) the answer is `text/event-stream`: `image_generation.partial_image` events (`partial_images` of them per image), then `image_generation.completed` with `usage`.',
+    badRequest: 'Invalid field, unknown field, bad JSON or a refused prompt',
   })
+  @Idempotent()
   @ApiHeader({ name: 'x-request-id', required: false, description: 'Echoed back; generated when absent' })
   @ApiOkResponse({
     type: ImagesResponseDto,
@@ -39,19 +28,11 @@ export class ImagesController {
       'x-easel-cost-usd': { description: "This request's cost in USD", schema: { type: 'string', example: '0.04224' } },
     },
   })
-  @ApiGenerationErrors('Invalid field, unknown field, bad JSON or a refused prompt')
-  async generate(
-    @Body() body: CreateImageDto,
-    @CurrentPrincipal() principal: Principal,
-    @Ctx() context: RequestContext,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ImagesResponseDto | undefined> {
-    if (!body.stream) return this.images.generate(body, principal, context);
-    await sendEventStream(
-      reply,
-      this.images.generateStream(body, principal, context),
-      easelStreamOptions(context, (data) => ({ event: 'error', data })),
-    );
-    return undefined;
+  async generate(@Body() body: CreateImageDto, @Ctx() context: RequestContext): Promise<ImagesResponseDto | undefined> {
+    return jsonOrEventStream(body.stream, context, {
+      json: () => this.images.generate(body, context),
+      events: () => this.images.generateStream(body, context),
+      errorEvent: (data) => ({ event: 'error', data }),
+    });
   }
 }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
-import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../common/http/request-context.js';
 import type { ServerSentEvent } from '../common/http/sse.js';
 import type {
@@ -8,7 +7,7 @@ import type {
   ImageGenerationRequest,
   ImagePayload,
   ImageProvider,
-} from '../providers/provider.interface.js';
+} from '../providers/image-provider.interface.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { ImageStore } from '../storage/image.store.js';
@@ -34,8 +33,8 @@ export class ImagesService {
   ) {}
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
-  async generate(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<ImagesResponseDto> {
-    const { model, metered } = await this.prepare(dto, principal, context);
+  async generate(dto: CreateImageDto, context: RequestContext): Promise<ImagesResponseDto> {
+    const { model, metered } = await this.prepare(dto, context);
     const request = toDomainRequest(dto);
     const result = await this.upstream.run(model, context, (route) =>
       model.provider.generateImages(route.target, request, context.signal),
@@ -57,12 +56,8 @@ export class ImagesService {
    * `image_generation.completed` per image carrying the request's usage. Refusable input is
    * checked before the first event, so such errors are ordinary JSON responses.
    */
-  async *generateStream(
-    dto: CreateImageDto,
-    principal: Principal,
-    context: RequestContext,
-  ): AsyncGenerator<ServerSentEvent> {
-    const { metered } = await this.prepare(dto, principal, context);
+  async *generateStream(dto: CreateImageDto, context: RequestContext): AsyncGenerator<ServerSentEvent> {
+    const { metered } = await this.prepare(dto, context);
     // `prepare`'s validation has refused `stream` for a model that cannot stream.
     const model = this.registry.imageStreamModel(dto.model);
     const created = Math.floor(Date.now() / 1000);
@@ -103,7 +98,7 @@ export class ImagesService {
   }
 
   /** Everything that can refuse the request, before any upstream work: model, access, input, route, budget. */
-  private async prepare(dto: CreateImageDto, principal: Principal, context: RequestContext): Promise<PreparedImages> {
+  private async prepare(dto: CreateImageDto, context: RequestContext): Promise<PreparedImages> {
     Object.assign(context.usage, {
       model: dto.model,
       prompt: dto.prompt,
@@ -112,11 +107,11 @@ export class ImagesService {
       quality: dto.quality,
     });
     const model = this.registry.imageModel(dto.model);
-    assertMayUseModel(principal, dto.model);
+    assertMayUseModel(context.principal, dto.model);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     this.registry.assertAvailable(model);
     this.meter.recordProvider(context, model);
-    const metered = await this.meter.reserve(principal, context, model, {
+    const metered = await this.meter.reserve(context.principal, context, model, {
       prompt: dto.prompt,
       n: dto.n ?? 1,
       size: dto.size ?? 'auto',

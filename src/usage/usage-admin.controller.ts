@@ -1,22 +1,21 @@
-import { Controller, Get, Headers, Query, StreamableFile } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../auth/auth.decorators.js';
-import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
+import { Get, Headers, Query, StreamableFile } from '@nestjs/common';
+import { ApiProduces } from '@nestjs/swagger';
+import { AdminController } from '../auth/auth.decorators.js';
+import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { UsageRecordsQueryDto, UsageReportQueryDto } from './dto/usage-query.dto.js';
 import { UsageRecordPageDto, UsageReportDto } from './dto/usage-report.response.js';
 import { UsageAdminService } from './usage-admin.service.js';
 
-@ApiTags('admin')
-@AdminOnly()
-@Controller('admin/usage')
+@AdminController('admin/usage')
 export class UsageAdminController {
   constructor(private readonly usage: UsageAdminService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Spend report grouped by model, api_key, team, day, provider or endpoint (JSON or CSV)' })
+  @ApiEndpoint('Spend report grouped by model, api_key, team, day, provider or endpoint (JSON or CSV)', {
+    ok: { type: UsageReportDto, description: 'JSON; with Accept: text/csv or format=csv, the rows as CSV' },
+    errors: [400],
+  })
   @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: UsageReportDto, description: 'JSON; with Accept: text/csv or format=csv, the rows as CSV' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
   async report(
     @Query() query: UsageReportQueryDto,
     @Headers('accept') accept?: string,
@@ -30,9 +29,7 @@ export class UsageAdminController {
   }
 
   @Get('records')
-  @ApiOperation({ summary: 'Usage records, newest first, with cursor pagination' })
-  @ApiOkResponse({ type: UsageRecordPageDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiEndpoint('Usage records, newest first, with cursor pagination', { ok: UsageRecordPageDto, errors: [400] })
   records(@Query() query: UsageRecordsQueryDto): Promise<UsageRecordPageDto> {
     return this.usage.records(query);
   }

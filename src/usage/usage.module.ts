@@ -36,6 +36,6 @@ import { UsageReportRepository } from './usage-report.repository.js';
     UsageReportRepository,
     UsageAdminService,
   ],
-  exports: [PricingService, CostEstimator, PriceBook, RequestMeter, UsageRecorder],
+  exports: [RequestMeter, UsageRecorder],
 })
 export class UsageModule {}

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ListResponse } from '../../common/http/list.response.js';
 import { formatNumeric } from '../../teams/dto/team.dto.js';
 import type { ApiKeyEntity } from '../api-key.entity.js';
 
@@ -46,14 +47,15 @@ export class ApiKeyResponse {
   created_at!: string;
 
   static from(entity: ApiKeyEntity): ApiKeyResponse {
+    const { id, prefix, name, team, rpm } = entity;
     return {
-      id: entity.id,
-      prefix: entity.prefix,
-      name: entity.name,
-      team: entity.team,
+      id,
+      prefix,
+      name,
+      team,
       admin: entity.isAdmin,
       allowed_models: entity.allowedModels,
-      rpm: entity.rpm,
+      rpm,
       monthly_budget_usd: entity.monthlyBudgetUsd === null ? null : formatNumeric(entity.monthlyBudgetUsd),
       expires_at: entity.expiresAt?.toISOString() ?? null,
       last_used_at: entity.lastUsedAt?.toISOString() ?? null,
@@ -68,10 +70,4 @@ export class CreatedApiKeyResponse extends ApiKeyResponse {
   key!: string;
 }
 
-export class ApiKeyListResponse {
-  @ApiProperty({ example: 'list' })
-  object!: 'list';
-
-  @ApiProperty({ type: [ApiKeyResponse] })
-  data!: ApiKeyResponse[];
-}
+export class ApiKeyListResponse extends ListResponse(ApiKeyResponse) {}

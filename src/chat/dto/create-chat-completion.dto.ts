@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -10,32 +11,26 @@ import {
   IsNumber,
   IsObject,
   IsOptional,
-  IsString,
-  Length,
   Max,
   Min,
-  registerDecorator,
   ValidateNested,
 } from 'class-validator';
-import { BooleanField, EnumField, StringField } from '../../common/validation/field.decorators.js';
+import {
+  BooleanField,
+  EnumField,
+  ModelIdField,
+  NestedObjectField,
+  Satisfies,
+  StringField,
+} from '../../common/validation/field.decorators.js';
 
 export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
 export const ROLES = ['system', 'developer', 'user', 'assistant'] as const;
 
-/** `content` is a string, or parts `{type:"text",text}` / `{type:"image_url",image_url:{url}}`. */
-function IsChatContent() {
-  return (target: object, propertyName: string) =>
-    registerDecorator({
-      name: 'isChatContent',
-      target: target.constructor,
-      propertyName,
-      validator: {
-        validate: (value: unknown) => describeContentProblem(value) === undefined,
-        defaultMessage: (args) => `${args?.property} ${describeContentProblem(args?.value)}`,
-      },
-    });
-}
-
+/**
+ * What is wrong with a message's `content` (undefined: nothing): a string, or parts
+ * `{type:"text",text}` / `{type:"image_url",image_url:{url}}`.
+ */
 export function describeContentProblem(value: unknown): string | undefined {
   if (typeof value === 'string') {
     if (value.length === 0) return 'must not be empty';
@@ -81,7 +76,7 @@ export class ChatMessageDto {
     example: 'Draw a lighthouse at dusk in watercolour',
   })
   @IsDefined({ message: 'content is required' })
-  @IsChatContent()
+  @Satisfies('isChatContent', describeContentProblem)
   content!: ChatContent;
 
   @StringField({
@@ -103,12 +98,34 @@ export class StreamOptionsDto {
   include_usage?: boolean;
 }
 
+/**
+ * An optional number in `min..max` (a whole one with `integer`): chat's sampling and length
+ * parameters, documented as plain numbers and checked bounds first, as they always have been.
+ */
+const ChatNumberField = ({
+  min,
+  max,
+  integer,
+  ...doc
+}: {
+  min: number;
+  max: number;
+  integer?: boolean;
+  example: number;
+  default?: number;
+  description?: string;
+}) =>
+  applyDecorators(
+    ApiPropertyOptional({ minimum: min, maximum: max, ...doc }),
+    IsOptional(),
+    Max(max),
+    Min(min),
+    integer ? IsInt() : IsNumber({ allowNaN: false, allowInfinity: false }),
+  );
+
 /** `POST /v1/chat/completions`, OpenAI's chat format plus `modalities` and `image_config`. */
 export class CreateChatCompletionDto {
-  @ApiProperty({ description: 'A model id from GET /v1/models that serves chat', example: 'local/easel/sketch' })
-  @IsString()
-  @Length(1, 200)
-  @IsDefined({ message: 'model is required' })
+  @ModelIdField('chat')
   model!: string;
 
   @ApiProperty({ type: [ChatMessageDto], description: 'The conversation, 1..100 messages' })
@@ -133,61 +150,34 @@ export class CreateChatCompletionDto {
   @IsIn(['image', 'text'], { each: true, message: 'modalities may contain only image and text' })
   modalities?: Array<'image' | 'text'>;
 
-  @ApiPropertyOptional({ type: ImageConfigDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ImageConfigDto)
+  @NestedObjectField(ImageConfigDto)
   image_config?: ImageConfigDto;
 
   @BooleanField({ description: 'Stream chat.completion.chunk server-sent events', example: false, default: false })
   stream?: boolean;
 
-  @ApiPropertyOptional({ type: StreamOptionsDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => StreamOptionsDto)
+  @NestedObjectField(StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 2, example: 1 })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(2)
+  @ChatNumberField({ min: 0, max: 2, example: 1 })
   temperature?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, example: 0.95 })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @ChatNumberField({ min: 0, max: 1, example: 0.95 })
   top_p?: number;
 
-  @ApiPropertyOptional({
-    minimum: 1,
-    maximum: 32768,
+  @ChatNumberField({
+    integer: true,
+    min: 1,
+    max: 32768,
     example: 1024,
     description: 'Deprecated alias of max_completion_tokens',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(32768)
   max_tokens?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 32768, example: 1024 })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(32768)
+  @ChatNumberField({ integer: true, min: 1, max: 32768, example: 1024 })
   max_completion_tokens?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 8, default: 1, example: 1, description: 'Choices to generate' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(8)
+  @ChatNumberField({ integer: true, min: 1, max: 8, default: 1, example: 1, description: 'Choices to generate' })
   n?: number;
 
   @StringField({ description: 'Your end-user id, stored with usage', example: 'user-1234', min: 1, max: 256 })

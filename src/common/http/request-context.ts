@@ -24,9 +24,9 @@ export interface RequestUsage {
 }
 
 /**
- * Per-request state shared by the handler and the HTTP edge: an abort signal that fires when the
- * client goes away (unless the work must outlive the client), the usage the service recorded,
- * and the error code the filter wrote.
+ * Per-request state shared by the handler and the HTTP edge: who is asking, the reply an event
+ * stream is written to, an abort signal that fires when the client goes away (unless the work must
+ * outlive the client), the usage the service recorded, and the error code the filter wrote.
  */
 export class RequestContext {
   readonly usage: RequestUsage = {};
@@ -38,8 +38,15 @@ export class RequestContext {
 
   constructor(
     readonly requestId: string,
-    private readonly reply: FastifyReply,
+    readonly reply: FastifyReply,
   ) {}
+
+  /** Who is asking: the API key resolved at the edge. Only routes that need a key make a context. */
+  get principal(): Principal {
+    const principal = (this.reply.request as EaselRequest).principal;
+    if (!principal) throw new Error(`Request ${this.requestId} has no principal: its route does not need an API key`);
+    return principal;
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;

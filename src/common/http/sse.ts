@@ -99,6 +99,28 @@ export function easelStreamOptions(
   };
 }
 
+/** A generation's answer both ways: whole, as JSON, or as server-sent events. */
+export interface StreamableAnswer<T> {
+  json: () => Promise<T>;
+  events: () => AsyncIterable<ServerSentEvent>;
+  /** The last event when the stream fails after it began, from the error's `data` (see `easelStreamOptions`). */
+  errorEvent: (data: string) => ServerSentEvent;
+}
+
+/**
+ * The answer of a route that streams on request: the JSON, or with `stream: true` the events
+ * written to the reply (`sendEventStream` takes it over; the handler then has nothing to return).
+ */
+export async function jsonOrEventStream<T>(
+  stream: boolean | undefined,
+  context: RequestContext,
+  answer: StreamableAnswer<T>,
+): Promise<T | undefined> {
+  if (!stream) return answer.json();
+  await sendEventStream(context.reply, answer.events(), easelStreamOptions(context, answer.errorEvent));
+  return undefined;
+}
+
 /** The `data` of an error event: OpenAI's error object, and the code noted for the usage record. */
 export function errorEventData(error: unknown, context: RequestContext): string {
   const response = toErrorResponse(error, context.requestId);

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -8,6 +8,7 @@ import {
   IsDefined,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -15,6 +16,7 @@ import {
   Min,
   registerDecorator,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import { canonicalUsd, decimalOfNumber, usdAmountProblem, type UsdDigits } from '../money/usd.js';
 import { dateTimeProblem, parseIsoDateTime } from './date-time.js';
@@ -104,6 +106,31 @@ export const DateTimeField = (options: FieldOptions<string> & { nullable?: boole
     Satisfies('isEaselDateTime', dateTimeProblem),
   );
 
+/**
+ * The `model` of a /v1 request: a catalogue id (whether it exists and serves `endpoint` is asked of
+ * the registry later). Its checks run in the order they always have: the length before the type.
+ */
+export const ModelIdField = (endpoint: 'images' | 'chat') =>
+  applyDecorators(
+    ApiProperty({
+      description: `A model id from GET /v1/models that serves ${endpoint}`,
+      example: 'local/easel/sketch',
+    }),
+    IsDefined({ message: 'model is required' }),
+    Length(1, 200),
+    IsString(),
+  );
+
+/** An optional object validated as a `type` (its own fields checked, and refused when not an object). */
+export const NestedObjectField = (type: new () => object) =>
+  applyDecorators(
+    ApiPropertyOptional({ type }),
+    IsOptional(),
+    IsObject(),
+    ValidateNested(),
+    Type(() => type),
+  );
+
 /** A list of non-empty strings. */
 export const StringListField = (options: FieldOptions<string[]> & { maxItems: number }) =>
   applyDecorators(
@@ -152,7 +179,7 @@ export const UsdField = (options: FieldOptions<string> & { digits: UsdDigits; nu
 };
 
 /** A class-validator constraint from a function that says what is wrong with a value (undefined: nothing). */
-function Satisfies(name: string, problemOf: (value: unknown) => string | undefined): PropertyDecorator {
+export function Satisfies(name: string, problemOf: (value: unknown) => string | undefined): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
       name,

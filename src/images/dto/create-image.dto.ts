@@ -1,6 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { BooleanField, EnumField, IntField, StringField } from '../../common/validation/field.decorators.js';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import {
+  BooleanField,
+  EnumField,
+  IntField,
+  ModelIdField,
+  StringField,
+} from '../../common/validation/field.decorators.js';
 
 export const RESPONSE_FORMATS = ['url', 'b64_json'] as const;
 export const QUALITIES = ['auto', 'high', 'medium', 'low'] as const;
@@ -10,10 +16,7 @@ export const MODERATIONS = ['auto', 'low'] as const;
 
 /** `POST /v1/images/generations`, as OpenAI spells it. Model-dependent limits: `ImageRequestValidator`. */
 export class CreateImageDto {
-  @ApiProperty({ description: 'A model id from GET /v1/models that serves images', example: 'local/easel/sketch' })
-  @IsString()
-  @Length(1, 200)
-  @IsDefined({ message: 'model is required' })
+  @ModelIdField('images')
   model!: string;
 
   @StringField({

@@ -51,24 +51,11 @@ export class ImagesUsageDto {
 }
 
 export class ImagesResponseDto {
-  @ApiProperty({ description: 'Unix seconds', example: 1795000000 })
-  created!: number;
-
-  @ApiProperty({ type: [ImageDataDto] })
-  data!: ImageDataDto[];
-
-  @ApiProperty({ example: 'opaque' })
-  background!: string;
-
-  @ApiProperty({ example: 'png' })
-  output_format!: string;
-
-  @ApiProperty({ example: 'medium' })
-  quality!: string;
-
-  @ApiProperty({ example: '1024x1024' })
-  size!: string;
-
-  @ApiProperty({ type: ImagesUsageDto })
-  usage!: ImagesUsageDto;
+  @ApiProperty({ description: 'Unix seconds', example: 1795000000 }) created!: number;
+  @ApiProperty({ type: [ImageDataDto] }) data!: ImageDataDto[];
+  @ApiProperty({ example: 'opaque' }) background!: string;
+  @ApiProperty({ example: 'png' }) output_format!: string;
+  @ApiProperty({ example: 'medium' }) quality!: string;
+  @ApiProperty({ example: '1024x1024' }) size!: string;
+  @ApiProperty({ type: ImagesUsageDto }) usage!: ImagesUsageDto;
 }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ListResponse } from '../../common/http/list.response.js';
 
 class ModelCapabilitiesDto {
   @ApiProperty({ example: ['auto', '1024x1024', '1536x1024', '1024x1536'] })
@@ -61,10 +62,4 @@ export class ModelDto {
   capabilities!: ModelCapabilitiesDto;
 }
 
-export class ModelListDto {
-  @ApiProperty({ example: 'list' })
-  object!: 'list';
-
-  @ApiProperty({ type: [ModelDto] })
-  data!: ModelDto[];
-}
+export class ModelListDto extends ListResponse(ModelDto) {}

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ListResponse } from '../../common/http/list.response.js';
 import { NUMERIC_20_12 } from '../../common/money/usd.js';
 import { StringField, UsdField } from '../../common/validation/field.decorators.js';
 import type { TeamEntity } from '../team.entity.js';
@@ -38,13 +39,7 @@ export class TeamResponse {
   }
 }
 
-export class TeamListResponse {
-  @ApiProperty({ example: 'list' })
-  object!: 'list';
-
-  @ApiProperty({ type: [TeamResponse] })
-  data!: TeamResponse[];
-}
+export class TeamListResponse extends ListResponse(TeamResponse) {}
 
 /** "250.000000000000" → "250" */
 export function formatNumeric(value: string): string {

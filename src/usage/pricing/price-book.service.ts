@@ -119,13 +119,8 @@ export class PriceBook implements OnApplicationBootstrap, OnApplicationShutdown 
 }
 
 function toCurrent(entity: PriceVersionEntity): CurrentPrice {
-  return {
-    model: entity.model,
-    version: entity.version,
-    effectiveFrom: entity.effectiveFrom,
-    source: entity.source,
-    prices: mapPriceKinds((kind) => parseUsd(entity[kind])),
-  };
+  const { model, version, effectiveFrom, source } = entity;
+  return { model, version, effectiveFrom, source, prices: mapPriceKinds((kind) => parseUsd(entity[kind])) };
 }
 
 function samePrices(a: PriceSheet, b: PriceSheet): boolean {

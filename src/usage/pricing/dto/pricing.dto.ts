@@ -1,8 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsObject, IsOptional, ValidateNested } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { ListResponse } from '../../../common/http/list.response.js';
 import { formatUsd, type UsdDigits } from '../../../common/money/usd.js';
-import { UsdField } from '../../../common/validation/field.decorators.js';
+import { NestedObjectField, UsdField } from '../../../common/validation/field.decorators.js';
 import type { CurrentPrice } from '../price-book.service.js';
 
 /**
@@ -44,11 +43,7 @@ export class TokenPricesDto {
 
 /** A new price version; kinds left out keep their current price (null is not a price). */
 export class SetPriceDto {
-  @ApiPropertyOptional({ type: TokenPricesDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => TokenPricesDto)
+  @NestedObjectField(TokenPricesDto)
   per_million_tokens?: TokenPricesDto;
 
   @UsdField({ description: 'USD per generated image', example: '0', digits: PRICE_DIGITS, nullable: false })
@@ -103,10 +98,4 @@ export class PriceVersionResponse {
   }
 }
 
-export class PriceListResponse {
-  @ApiProperty({ example: 'list' })
-  object!: 'list';
-
-  @ApiProperty({ type: [PriceVersionResponse] })
-  data!: PriceVersionResponse[];
-}
+export class PriceListResponse extends ListResponse(PriceVersionResponse) {}

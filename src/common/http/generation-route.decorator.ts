@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -6,13 +6,22 @@ import {
   ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
+  ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from './error-response.dto.js';
+import { ErrorResponseDto } from '../errors/error-response.dto.js';
 
-/** The error responses of a /v1 generation route, documented once (SPEC §4). */
-export const ApiGenerationErrors = (badRequest: string) =>
+export interface GenerationDoc {
+  summary: string;
+  /** What the route answers with `stream: true`. */
+  description: string;
+  /** What the route refuses with 400. */
+  badRequest: string;
+}
+
+/** The error responses of a /v1 generation route, documented once. */
+const ApiGenerationErrors = (badRequest: string) =>
   applyDecorators(
     ApiBadRequestResponse({ description: badRequest, type: ErrorResponseDto }),
     ApiForbiddenResponse({ description: 'The key may not use this model', type: ErrorResponseDto }),
@@ -29,3 +38,10 @@ export const ApiGenerationErrors = (badRequest: string) =>
     }),
     ApiGatewayTimeoutResponse({ description: 'The upstream timed out', type: ErrorResponseDto }),
   );
+
+/**
+ * A /v1 route that generates: a POST answered with 200 as OpenAI answers it (not Nest's 201),
+ * documented with what it does and the errors every generation may answer (SPEC §4).
+ */
+export const GenerationRoute = (path: string, { summary, description, badRequest }: GenerationDoc) =>
+  applyDecorators(Post(path), HttpCode(200), ApiOperation({ summary, description }), ApiGenerationErrors(badRequest));
