@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { createApiKey } from '../factories/api-key.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,7 +38,7 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
 
   beforeAll(async () => {
     sut = await createTestApp();
-    const { key } = await sut.createKey();
+    const { key } = await createApiKey(sut);
     outDir = await mkdtemp(join(tmpdir(), 'easel-examples-'));
     env = { EASEL_BASE_URL: `${sut.baseUrl}/v1`, EASEL_API_KEY: key, OUT_DIR: outDir };
   });

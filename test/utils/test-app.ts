@@ -8,7 +8,6 @@ import { AppModule } from '../../src/app.module.js';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
 import { generateApiKeySecret } from '../../src/auth/api-key.secret.js';
 import { AppConfig } from '../../src/config/app.config.js';
-import { createApiKey, type CreatedApiKey } from '../factories/api-key.factory.js';
 import { freePort } from './free-port.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -35,8 +34,6 @@ export interface TestApp {
     path: string,
     init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<Response>;
-  /** `createApiKey(this, body)` (test/factories), for the callers that predate the factories. */
-  createKey(body?: Record<string, unknown>): Promise<CreatedApiKey>;
   /** The official OpenAI SDK pointed at this app. */
   openai(key: string): OpenAI;
   /** Closes the app; drops the database and data dir unless `keep` (restart tests). */
@@ -100,7 +97,6 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database,
     dataDir,
     http,
-    createKey: (body) => createApiKey(testApp, body),
     openai: (key) => new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0 }),
     async close({ keep = false } = {}) {
       await app.close();
