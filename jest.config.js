@@ -5,10 +5,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json', diagnostics: false }],
-    '/node_modules/@nestjs/throttler/.+\\.js$': '<rootDir>/test/setup/esm-peers.transformer.cjs',
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)'],
-  setupFilesAfterEnv: ['<rootDir>/test/setup/esm-peers.setup.ts'],
   // Unit specs beside what they test (the fakes' own included); e2e specs, which boot the app, in test/e2e.
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/fakes/**/*.spec.ts', '<rootDir>/test/e2e/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/test/setup/global-setup.mjs',

@@ -3,7 +3,6 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthModule } from './auth/auth.module.js';
-import { KeyThrottlerGuard } from './auth/throttling/key-throttler.guard.js';
 import { ChatModule } from './chat/chat.module.js';
 import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
 import { RequestValidationPipe } from './common/validation/validation.pipe.js';
@@ -37,7 +36,6 @@ import { UsageModule } from './usage/usage.module.js';
   providers: [
     // Order matters: who is calling, then how often.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
-    { provide: APP_GUARD, useExisting: KeyThrottlerGuard },
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: OpenAiErrorFilter },
   ],

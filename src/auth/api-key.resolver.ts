@@ -8,7 +8,7 @@ import { ApiKeyAuthenticator } from './api-key.authenticator.js';
 import { bearerToken } from './api-key.guard.js';
 import { type AuthFailureBlock, AuthFailureLimiter } from './auth-failure.limiter.js';
 import type { Principal } from './principal.js';
-import { KeyThrottlerGuard } from './throttling/key-throttler.guard.js';
+import { KeyRateLimiter } from './throttling/key-rate-limiter.js';
 
 /**
  * The checks that must come before a body is read (`RequestLifecycle` runs them at Fastify's
@@ -25,7 +25,7 @@ export class ApiKeyResolver {
   constructor(
     private readonly apiKeys: ApiKeyAuthenticator,
     private readonly failures: AuthFailureLimiter,
-    private readonly throttler: KeyThrottlerGuard,
+    private readonly rateLimiter: KeyRateLimiter,
   ) {}
 
   /** The three checks, in their order; on a route that needs a key, sets `request.principal`. */
@@ -34,7 +34,7 @@ export class ApiKeyResolver {
     if (routePolicy(path).needsKey) {
       const principal = await this.authenticate(request);
       request.principal = principal;
-      if (!principal.isAdmin) await this.throttler.limitAtEdge(request, reply);
+      if (!principal.isAdmin) await this.rateLimiter.count(principal, reply);
     }
     assertJsonBody(request.method, request.headers);
   }

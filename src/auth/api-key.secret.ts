@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'sk-easel-';
 const DISPLAY_CHARS = 8;
@@ -27,7 +27,7 @@ export function generateApiKeySecret(): NewApiKeySecret {
 
 /** Keys are 256-bit random, so one SHA-256 is enough (no slow KDF needed); hex. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 export function displayPrefix(key: string): string {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Pico } from '../common/money/usd.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 
 export interface RequestObservation {
@@ -10,8 +11,7 @@ export interface RequestObservation {
   latencyMs: number;
   upstreamLatencyMs?: number;
   images: number;
-  /** USD as a decimal string (metrics are approximate; stored money never is). */
-  costUsd: string;
+  cost: Pico;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 600];
@@ -79,7 +79,7 @@ export class MetricsService {
     if (o.upstreamLatencyMs !== undefined)
       this.upstreamLatency.observe({ model: o.model, provider: o.provider }, o.upstreamLatencyMs / 1000);
     if (o.images > 0) this.images.inc({ model: o.model, provider: o.provider }, o.images);
-    const cost = Number(o.costUsd);
-    if (cost > 0) this.cost.inc({ model: o.model, provider: o.provider }, cost);
+    // Metrics are approximate: a float of USD here is fine (stored money never is one).
+    if (o.cost > 0n) this.cost.inc({ model: o.model, provider: o.provider }, Number(o.cost) / 1e12);
   }
 }

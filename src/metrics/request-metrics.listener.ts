@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { formatUsd } from '../common/money/usd.js';
 import { type FinishedRequest, requestedModel, type RequestListener } from '../http/request-listener.js';
 import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { MetricsService } from './metrics.service.js';
@@ -30,7 +29,7 @@ export class RequestMetricsListener implements RequestListener {
       latencyMs,
       upstreamLatencyMs: usage.upstreamLatencyMs,
       images: usage.measure?.images ?? 0,
-      costUsd: formatUsd(usage.cost ?? 0n),
+      cost: usage.cost ?? 0n,
     });
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { BudgetsService } from '../budgets/budgets.service.js';
 import { toNumericString } from '../common/money/usd.js';
@@ -72,7 +72,7 @@ export class UsageRecordListener implements RequestListener {
       costUsd: toNumericString(usage.cost ?? 0n),
       priceVersion: usage.priceVersion ?? null,
       user: usage.user ?? stringOrUndefined(body.user) ?? null,
-      promptSha256: prompt === undefined ? null : createHash('sha256').update(prompt).digest('hex'),
+      promptSha256: prompt === undefined ? null : hash('sha256', prompt, 'hex'),
       promptLength: prompt === undefined ? null : prompt.length,
       promptText: prompt !== undefined && this.config.logging.logPrompts ? prompt : null,
       ...(context?.budget ? { reservation: this.budgets.toSettle(context.budget) } : {}),

@@ -70,6 +70,56 @@ describe(UsageRecordWriter.name, () => {
     await expect(stored(rows)).resolves.toBe(3);
   });
 
+  it('stores every field as it was recorded: exact cost, text with quotes and emoji, the time to the microsecond', async () => {
+    const row = failedChat({
+      createdAt: '2026-12-03T08:01:02.345Z',
+      apiKeyId: randomUUID(),
+      endpoint: 'images',
+      model: 'azure/openai/gpt-image-1',
+      provider: 'azure-openai',
+      route: 'primary',
+      status: 'success',
+      httpStatus: 200,
+      errorCode: null,
+      upstreamLatencyMs: 1234,
+      images: 2,
+      size: '1024x1024',
+      quality: 'high',
+      inputTextTokens: 17,
+      outputImageTokens: 4160,
+      inputTokens: 17,
+      outputTokens: 4160,
+      costUsd: '12345678.123456789012',
+      priceVersion: 3,
+      user: 'user "1" \\ \u00e9 🦦',
+      promptSha256: 'a'.repeat(64),
+      promptLength: 39,
+      promptText: 'A watercolour otter, "reading"\na newspaper 🦦',
+    });
+
+    await sut.insert([row]);
+
+    const [stored] = await database.dataSource.query(
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS created, cost_usd::text AS cost, *
+         FROM usage_records WHERE id = $1`,
+      [row.id],
+    );
+    expect(stored).toMatchObject({
+      created: '2026-12-03T08:01:02.345',
+      cost: '12345678.123456789012',
+      api_key_id: row.apiKeyId,
+      http_status: 200,
+      upstream_latency_ms: 1234,
+      images: 2,
+      output_image_tokens: 4160,
+      price_version: 3,
+      user: row.user,
+      prompt_sha256: row.promptSha256,
+      prompt_text: row.promptText,
+      error_code: null,
+    });
+  });
+
   it("settles a record's reservation when it stores the record, and only then", async () => {
     const scope = `key:${randomUUID()}`;
     const month = monthOf(new Date());

@@ -6,7 +6,8 @@ import { storableText } from './storable-text.js';
 import type { UsageRecordRow } from './usage.recorder.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 
-const SQL_ARRAY_TYPES: Record<string, string> = {
+/** The SQL type a column's values are read as from the batch's JSON. */
+const SQL_TYPES: Record<string, string> = {
   uuid: 'uuid',
   timestamptz: 'timestamptz',
   varchar: 'text',
@@ -25,7 +26,7 @@ const SQL_ARRAY_TYPES: Record<string, string> = {
  */
 @Injectable()
 export class UsageRecordWriter {
-  private readonly insertStatement: ReturnType<typeof buildInsert>;
+  private readonly insertStatement: string;
   private readonly textColumns: ReadonlyArray<{ property: keyof UsageRecordRow; length: number | undefined }>;
 
   constructor(
@@ -42,14 +43,15 @@ export class UsageRecordWriter {
   }
 
   /**
-   * One statement per batch: a parameter per column holding that column's values as an array,
-   * expanded with unnest (31 parameters whatever the batch size, no per-row SQL to build). Rows
-   * already stored (same id) are skipped. Rows that carry a budget reservation settle it in the
-   * same transaction, for the rows inserted now: a record replayed twice settles once.
+   * One statement per batch with one parameter, the rows as a JSON array (`json_to_recordset`):
+   * one native `JSON.stringify` instead of a driver-escaped array per column, and no per-row SQL
+   * to build. Money stays exact: `costUsd` is a numeric string, read as `numeric`. Rows already
+   * stored (same id) are skipped. Rows that carry a budget reservation settle it in the same
+   * transaction, for the rows inserted now: a record replayed twice settles once.
    */
   async insert(rows: readonly UsageRecordRow[]): Promise<void> {
-    const { sql, columns } = this.insertStatement;
-    const parameters = columns.map(({ property }) => rows.map((row) => row[property]));
+    const sql = this.insertStatement;
+    const parameters = [JSON.stringify(rows)];
     if (!rows.some((row) => row.reservation)) {
       await this.records.query(sql, parameters);
       return;
@@ -77,18 +79,16 @@ export class UsageRecordWriter {
   }
 }
 
-function buildInsert(records: Repository<UsageRecordEntity>) {
+function buildInsert(records: Repository<UsageRecordEntity>): string {
   const columns = records.metadata.columns.map((column) => {
-    const type = SQL_ARRAY_TYPES[String(column.type)];
-    if (!type) throw new Error(`usage_records.${column.databaseName}: no array type for ${String(column.type)}`);
-    return { property: column.propertyName as keyof UsageRecordRow, name: column.databaseName, type };
+    const type = SQL_TYPES[String(column.type)];
+    if (!type) throw new Error(`usage_records.${column.databaseName}: no SQL type for ${String(column.type)}`);
+    return { property: column.propertyName, name: column.databaseName, type };
   });
   const names = columns.map((column) => `"${column.name}"`).join(', ');
-  const arrays = columns.map((column, i) => `$${i + 1}::${column.type}[]`).join(', ');
-  return {
-    columns,
-    sql: `INSERT INTO "usage_records" (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT ("id") DO NOTHING`,
-  };
+  const values = columns.map((column) => `r."${column.property}"`).join(', ');
+  const fields = columns.map((column) => `"${column.property}" ${column.type}`).join(', ');
+  return `INSERT INTO "usage_records" (${names}) SELECT ${values} FROM json_to_recordset($1::json) AS r(${fields}) ON CONFLICT ("id") DO NOTHING`;
 }
 
 /** The SQLSTATE of a PostgreSQL error (TypeORM copies the driver's fields onto its own error). */

@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
 import { RedisService } from '../../redis/redis.service.js';
 
-/** What a hit reports to the throttler (the package names this type but does not export it). */
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+/** What counting one hit found: the hits in the window so far, and the seconds until it ends (at least 1). */
+export interface WindowCount {
+  hits: number;
+  resetSeconds: number;
+}
 
 const REDIS_RETRY_MS = 5_000;
 const SWEEP_INTERVAL_MS = 60_000;
@@ -25,7 +27,7 @@ export class LocalWindowCounter {
   private readonly windows = new Map<string, { hits: number; endsAt: number }>();
   private lastSweep = Date.now();
 
-  increment(key: string, ttlMs: number, limit: number, now = Date.now()): ThrottlerStorageRecord {
+  increment(key: string, ttlMs: number, now = Date.now()): WindowCount {
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
     let window = this.windows.get(key);
     if (!window || window.endsAt <= now) {
@@ -33,9 +35,7 @@ export class LocalWindowCounter {
       this.windows.set(key, window);
     }
     window.hits++;
-    const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
-    const isBlocked = window.hits > limit;
-    return { totalHits: window.hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+    return { hits: window.hits, resetSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
   }
 
   get size(): number {
@@ -54,7 +54,7 @@ export class LocalWindowCounter {
  * holds per instance) rather than refusing traffic.
  */
 @Injectable()
-export class RateLimitStorage implements ThrottlerStorage {
+export class RateLimitStorage {
   private readonly logger = new Logger(RateLimitStorage.name);
   private readonly local = new LocalWindowCounter();
   /** After a Redis failure, count locally for a few seconds instead of waiting on Redis per request. */
@@ -62,23 +62,16 @@ export class RateLimitStorage implements ThrottlerStorage {
 
   constructor(private readonly redis: RedisService) {}
 
-  async increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    _blockDuration: number,
-    throttlerName: string,
-  ): Promise<ThrottlerStorageRecord> {
+  /** Counts a hit of `key` in its window of `ttlMs` (Redis key `easel:rl:default:<key>`, as before). */
+  async increment(key: string, ttlMs: number): Promise<WindowCount> {
     const client = this.redis.client();
     if (client && Date.now() >= this.redisDownUntil) {
       try {
-        const [hits, remainingMs] = (await client.eval(INCREMENT, 1, `easel:rl:${throttlerName}:${key}`, ttl)) as [
+        const [hits, remainingMs] = (await client.eval(INCREMENT, 1, `easel:rl:default:${key}`, ttlMs)) as [
           number,
           number,
         ];
-        const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
-        const isBlocked = hits > limit;
-        return { totalHits: hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+        return { hits, resetSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) };
       } catch (error) {
         this.redisDownUntil = Date.now() + REDIS_RETRY_MS;
         this.logger.warn(
@@ -86,6 +79,6 @@ export class RateLimitStorage implements ThrottlerStorage {
         );
       }
     }
-    return this.local.increment(`${throttlerName}:${key}`, ttl, limit);
+    return this.local.increment(key, ttlMs);
   }
 }

@@ -1,7 +1,23 @@
-import { type ArgumentMetadata, Injectable, type ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  Injectable,
+  type ValidationError,
+  ValidationPipe,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { InvalidRequestError } from '../errors/gateway.error.js';
 import { scanInput } from './input-scan.js';
+import { acceptPlainBody } from './plain-body.acceptor.js';
+
+export const VALIDATION_OPTIONS: ValidationPipeOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  stopAtFirstError: true,
+  validationError: { target: false, value: false },
+  exceptionFactory: (errors) => toInvalidRequestError(errors),
+};
 
 /**
  * The global pipe: whitelist, reject unknown fields, transform. Failures become OpenAI-style 400s
@@ -11,14 +27,7 @@ import { scanInput } from './input-scan.js';
 @Injectable()
 export class RequestValidationPipe extends ValidationPipe {
   constructor() {
-    super({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: true,
-      validationError: { target: false, value: false },
-      exceptionFactory: (errors) => toInvalidRequestError(errors),
-    });
+    super(VALIDATION_OPTIONS);
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -31,6 +40,11 @@ export class RequestValidationPipe extends ValidationPipe {
     const problem = scanInput(value, metadata.data ?? '');
     if (problem) throw new InvalidRequestError(problem.message, problem.path, problem.code);
     if (metadata.type === 'query') assertNoRepeatedParameter(value);
+    if (metadata.type === 'body' && metadata.metatype) {
+      // A valid body of plain values is answered without class-validator's bookkeeping.
+      const accepted = acceptPlainBody(metadata.metatype as new () => object, value as Record<string, unknown>);
+      if (accepted) return accepted;
+    }
     return super.transform(value, metadata);
   }
 }
