@@ -4,6 +4,7 @@ import { V1Controller } from '../auth/auth.decorators.js';
 import { GenerationRoute } from '../common/http/generation-route.decorator.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
 import { jsonOrEventStream } from '../common/http/sse.js';
+import { IdempotencyGate } from '../idempotency/idempotency.gate.js';
 import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { ChatService } from './chat.service.js';
 import { ChatCompletionDto } from './dto/chat-completion.response.js';
@@ -11,7 +12,10 @@ import { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
 
 @V1Controller('chat')
 export class ChatController {
-  constructor(private readonly chat: ChatService) {}
+  constructor(
+    private readonly chat: ChatService,
+    private readonly idempotency: IdempotencyGate,
+  ) {}
 
   @GenerationRoute('completions', {
     summary: 'Chat with an image model: text and images in, text and images (message.images) out',
@@ -35,11 +39,13 @@ export class ChatController {
     @Body() body: CreateChatCompletionDto,
     @Ctx() context: RequestContext,
   ): Promise<ChatCompletionDto | undefined> {
-    return jsonOrEventStream(body.stream, context, {
-      json: () => this.chat.complete(body, context),
-      events: () => this.chat.stream(body, context),
-      // OpenAI's chat stream tells a late failure as a bare `data:` line.
-      errorEvent: (data) => data,
-    });
+    return this.idempotency.run(context, () =>
+      jsonOrEventStream(body.stream, context, {
+        json: () => this.chat.complete(body, context),
+        events: () => this.chat.stream(body, context),
+        // OpenAI's chat stream tells a late failure as a bare `data:` line.
+        errorEvent: (data) => data,
+      }),
+    );
   }
 }

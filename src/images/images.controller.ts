@@ -4,6 +4,7 @@ import { V1Controller } from '../auth/auth.decorators.js';
 import { GenerationRoute } from '../common/http/generation-route.decorator.js';
 import { Ctx, RequestContext } from '../common/http/request-context.js';
 import { jsonOrEventStream } from '../common/http/sse.js';
+import { IdempotencyGate } from '../idempotency/idempotency.gate.js';
 import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { CreateImageDto } from './dto/create-image.dto.js';
 import { ImagesResponseDto } from './dto/images.response.js';
@@ -11,7 +12,10 @@ import { ImagesService } from './images.service.js';
 
 @V1Controller('images')
 export class ImagesController {
-  constructor(private readonly images: ImagesService) {}
+  constructor(
+    private readonly images: ImagesService,
+    private readonly idempotency: IdempotencyGate,
+  ) {}
 
   @GenerationRoute('generations', {
     summary: 'Create images from a prompt (OpenAI Images API)',
@@ -29,10 +33,12 @@ export class ImagesController {
     },
   })
   async generate(@Body() body: CreateImageDto, @Ctx() context: RequestContext): Promise<ImagesResponseDto | undefined> {
-    return jsonOrEventStream(body.stream, context, {
-      json: () => this.images.generate(body, context),
-      events: () => this.images.generateStream(body, context),
-      errorEvent: (data) => ({ event: 'error', data }),
-    });
+    return this.idempotency.run(context, () =>
+      jsonOrEventStream(body.stream, context, {
+        json: () => this.images.generate(body, context),
+        events: () => this.images.generateStream(body, context),
+        errorEvent: (data) => ({ event: 'error', data }),
+      }),
+    );
   }
 }

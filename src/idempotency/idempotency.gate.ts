@@ -1,19 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  type CallHandler,
-  type ExecutionContext,
-  Injectable,
-  Logger,
-  type NestInterceptor,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
-import { from, lastValueFrom, type Observable } from 'rxjs';
+import { hash, randomUUID } from 'node:crypto';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { sleep } from '../common/async/sleep.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
-import { type EaselRequest, requestContextOf } from '../common/http/request-context.js';
+import type { EaselRequest, RequestContext } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app.config.js';
 import { type IdempotencyId, IdempotencyStore } from './idempotency.store.js';
 import { keepLeased } from './lease-heartbeat.js';
@@ -37,10 +27,14 @@ const MAX_POLL_MS = 1_000;
  * one that finds the lease run out (the instance running it died) takes the request over and runs
  * it itself. A request holding a key is not cancelled when its client goes away: it finishes, its
  * answer is stored, and the client's retry gets it instead of paying twice.
+ *
+ * A route is idempotent by running its answer through `run` (and saying so with `@Idempotent()`).
+ * Not a Nest interceptor: an interceptor puts an RxJS pipeline on every request of its route,
+ * the many without the header too (see docs/BENCHMARKS.md).
  */
 @Injectable()
-export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(IdempotencyInterceptor.name);
+export class IdempotencyGate implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(IdempotencyGate.name);
   private sweeper?: NodeJS.Timeout;
   /** Requests this instance runs under a lease; shutdown waits for them, client or not. */
   private readonly running = new Set<Promise<unknown>>();
@@ -50,31 +44,29 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
     private readonly config: AppConfig,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<EaselRequest>();
-    const header = request.headers['idempotency-key'];
-    if (header === undefined) return next.handle();
-    return from(this.handle(request, context.switchToHttp().getResponse<FastifyReply>(), String(header), next));
+  /** `answer()`, or with an `Idempotency-Key` header the first answer to that key and body. */
+  run<T>(context: RequestContext, answer: () => Promise<T>): Promise<T> {
+    const header = context.reply.request.headers['idempotency-key'];
+    if (header === undefined) return answer();
+    return this.handle(context, String(header), answer) as Promise<T>;
   }
 
   private async handle(
-    request: EaselRequest,
-    reply: FastifyReply,
+    context: RequestContext,
     idempotencyKey: string,
-    next: CallHandler,
+    answer: () => Promise<unknown>,
   ): Promise<unknown> {
+    const { reply } = context;
+    const request = reply.request as EaselRequest;
     if (!KEY.test(idempotencyKey))
       throw new InvalidRequestError('Idempotency-Key must be 1..255 visible ASCII characters.', 'Idempotency-Key');
     const body = request.body as { stream?: unknown } | undefined;
     if (body?.stream === true)
       throw new InvalidRequestError('Idempotency-Key cannot be used with stream: true.', 'Idempotency-Key');
     const apiKeyId = request.principal?.keyId;
-    if (!apiKeyId) return lastValueFrom(next.handle());
-    const requestHash = createHash('sha256')
-      .update(`${request.routeOptions.url}\n${JSON.stringify(request.body)}`)
-      .digest('hex');
+    if (!apiKeyId) return answer();
+    const requestHash = hash('sha256', `${request.routeOptions.url}\n${JSON.stringify(request.body)}`, 'hex');
     const id = { apiKeyId, idempotencyKey };
-    const context = requestContextOf(request, reply);
     const owner = randomUUID();
 
     try {
@@ -92,7 +84,7 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
       );
     }
 
-    const work = this.runLeased(id, owner, next);
+    const work = this.runLeased(id, owner, answer);
     context.outliveClient(work);
     this.running.add(work);
     const forget = () => this.running.delete(work);
@@ -143,7 +135,7 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
    * Runs the request while renewing the lease, then stores its answer. An answer that cannot be
    * stored is still returned (it was paid for); failures release the key.
    */
-  private async runLeased(id: IdempotencyId, owner: string, next: CallHandler): Promise<unknown> {
+  private async runLeased(id: IdempotencyId, owner: string, answer: () => Promise<unknown>): Promise<unknown> {
     const lease = keepLeased(() => this.store.renewLease(id, owner, LEASE_MS), RENEW_EVERY_MS, {
       onLost: () =>
         this.logger.warn(
@@ -153,7 +145,7 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
     });
     let result: unknown;
     try {
-      result = await lastValueFrom(next.handle());
+      result = await answer();
     } catch (error) {
       lease.stop();
       await this.store.release(id, owner).catch(() => undefined);
