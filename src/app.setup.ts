@@ -20,6 +20,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
  * the usual load balancers in front, so that they, not Easel, close it (Fastify's default).
  */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** The signals that stop Easel gracefully: a supervisor's stop, Ctrl-C, the terminal closing. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 /** Methods whose empty JSON body means "no body" (a DELETE sent with Content-Type: application/json). */
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
@@ -29,6 +31,8 @@ export function createFastifyAdapter(): FastifyAdapter {
     // Routes have their own limits (see route-policy.ts); this one covers requests no route matched.
     bodyLimit: BODY_LIMITS.default,
     requestIdHeader: false,
+    // No Nest middleware (the edge is Fastify hooks, see RequestLifecycle): no middie on every request.
+    skipMiddie: true,
     genReqId: (request: IncomingMessage) => requestIdOf(request),
     return503OnClosing: true,
     // On close: refuse new requests (503) and close every connection left. Requests in flight have
@@ -71,7 +75,10 @@ export function configureApp(app: NestFastifyApplication): void {
   }
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  app.enableShutdownHooks();
+  // A stop signal drains, flushes, closes and stops the embedded PostgreSQL, then exits 0 (a second
+  // signal meanwhile is ignored). process.exit, not the signal raised again: the 'exit' hooks run
+  // (pino writes its buffered lines). Other signals keep Node's default (SIGQUIT: stop at once).
+  app.enableShutdownHooks([...STOP_SIGNALS], { useProcessExit: true });
   setupSwagger(app);
 }
 

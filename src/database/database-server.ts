@@ -28,6 +28,9 @@ export class DatabaseServer implements OnApplicationShutdown {
       dataDir: this.config.dataDir,
       database: 'easel',
       log: (message) => this.logger.verbose(message),
+      // Ctrl-C reaches Easel only: it stops the server itself, once the requests in flight and the
+      // usage records are done and the pool has closed (below).
+      ownProcessGroup: true,
     });
     const asRoot = handle.notes.length
       ? ` (as root, PostgreSQL runs as the user "postgres"; ${handle.notes.join('; ')})`

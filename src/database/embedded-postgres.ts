@@ -29,6 +29,14 @@ export interface EmbeddedPostgresHandle {
 export interface EmbeddedPostgresOptions extends EmbeddedPostgresLayoutOptions {
   database: string;
   log?: (message: string) => void;
+  /**
+   * Runs PostgreSQL (and `initdb`) in a process group of its own, so that a signal to the
+   * caller's group (Ctrl-C in a terminal, `kill -- -<pgid>`) does not reach it and the caller
+   * stops it in its own time (after its connection pool has closed). Only for a caller that stops
+   * it on its way out: the server does (its shutdown hook, and a `process.exit` hook). Without it,
+   * the server gets the group's signals too (the tests' cluster: Ctrl-C on Jest stops it).
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** How long a server left behind by a killed Easel gets to shut down before this start gives up. */
@@ -50,7 +58,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const log = options.log ?? (() => undefined);
   const clusterDir = join(layout.clusterHome, 'postgres');
   const password = await readOrCreatePassword(join(layout.clusterHome, 'postgres.password'), layout);
-  if (!existsSync(join(clusterDir, 'PG_VERSION'))) await initialise(layout, clusterDir, password, log);
+  const spawning = spawnOptions(layout, options.ownProcessGroup ?? false);
+  if (!existsSync(join(clusterDir, 'PG_VERSION'))) await initialise(layout, spawning, clusterDir, password, log);
   await stopOrphanedServer(clusterDir, options.dataDir, log);
   const port = await freePort();
   const server = new PostgresProcess(
@@ -59,7 +68,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       ...['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
       ...['-c', 'max_connections=200', '-c', `lc_messages=${MESSAGES_LOCALE}`],
     ],
-    spawnOptions(layout),
+    spawning,
     clusterDir,
     !!layout.runAs,
     log,
@@ -113,17 +122,19 @@ async function stopOrphanedServer(clusterDir: string, dataDir: string, log: (mes
   }
 }
 
-function spawnOptions(layout: EmbeddedPostgresLayout): SpawnOptions {
+function spawnOptions(layout: EmbeddedPostgresLayout, ownProcessGroup: boolean): SpawnOptions {
   return {
     // A directory the server's user can enter (the checkout may be private to root).
     cwd: layout.clusterHome,
     env: { ...process.env, LC_MESSAGES: MESSAGES_LOCALE },
+    detached: ownProcessGroup,
     ...layout.runAs,
   };
 }
 
 async function initialise(
   layout: EmbeddedPostgresLayout,
+  spawning: SpawnOptions,
   clusterDir: string,
   password: string,
   log: (message: string) => void,
@@ -151,8 +162,12 @@ async function initialise(
           ...[`--pgdata=${clusterDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${passwordFile}`],
           ...[`--lc-messages=${MESSAGES_LOCALE}`, '--encoding=UTF8'],
         ],
-        { ...spawnOptions(layout), stdio: ['ignore', 'pipe', 'pipe'] },
+        { ...spawning, stdio: ['ignore', 'pipe', 'pipe'] },
       );
+      // Stopped (it removes what it created) should Node exit meanwhile.
+      const stopOnExit = () => child.kill('SIGINT');
+      process.on('exit', stopOnExit);
+      child.once('exit', () => process.off('exit', stopOnExit));
       let output = '';
       const collect = (chunk: Buffer) => {
         output += chunk.toString('utf8');
