@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
 import type { RequestContext } from '../common/http/request-context.js';
-import { concatJsonText } from '../common/json/raw-json.js';
+import type { ServerSentEvent } from '../common/http/sse.js';
+import { concatJsonText, stringifyJson } from '../common/json/raw-json.js';
 import { formatUsd, type Pico } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
@@ -47,14 +48,15 @@ export class ChatService {
   }
 
   /**
-   * The response as `chat.completion.chunk` events (already JSON), then `[DONE]`. Everything that
-   * can be refused is checked before the first event, so such errors are ordinary JSON responses.
+   * The response as `chat.completion.chunk` events (already JSON, with upstream image base64 as the
+   * bytes it came in), then `[DONE]`. Everything that can be refused is checked before the first
+   * event, so such errors are ordinary JSON responses.
    */
-  async *stream(dto: CreateChatCompletionDto, context: RequestContext): AsyncGenerator<string> {
+  async *stream(dto: CreateChatCompletionDto, context: RequestContext): AsyncGenerator<ServerSentEvent> {
     const includeUsage = dto.stream_options?.include_usage === true;
     const chat = await this.prepare(dto, context);
     const chunk = (choices: object[], extra: object = {}) =>
-      JSON.stringify({
+      stringifyJson({
         id: chat.id,
         object: 'chat.completion.chunk',
         created: chat.created,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { assertMayUseModel } from '../auth/model-access.js';
 import type { RequestContext } from '../common/http/request-context.js';
 import type { ServerSentEvent } from '../common/http/sse.js';
+import { stringifyJson } from '../common/json/raw-json.js';
 import type {
   GeneratedImages,
   ImageGenerationRequest,
@@ -138,8 +139,9 @@ function charge(
   Object.assign(context.usage, { size: result.size, quality: result.quality });
 }
 
+/** An event whose upstream base64 goes out as the bytes it came in. */
 function imageEvent(type: string, body: object): ServerSentEvent {
-  return { event: type, data: JSON.stringify({ type, ...body }) };
+  return { event: type, data: stringifyJson({ type, ...body }) };
 }
 
 /** Partial frames report what was asked; the completed event reports what the upstream made. */

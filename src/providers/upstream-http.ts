@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { parseJsonKeepingRaw } from '../common/json/raw-json.js';
 import { AppConfig } from '../config/app.config.js';
-import { parseServerSentEvents, SseEventTooLargeError } from './sse-parser.js';
+import { type ParsedServerSentEvent, parseServerSentEvents, SseEventTooLargeError } from './sse-parser.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -125,7 +125,7 @@ export class UpstreamHttp implements OnApplicationShutdown {
    * the whole stream and so any one event or unfinished line in it: past it the connection is
    * closed and the iteration throws `too_large`.
    */
-  async postEventStream(call: UpstreamJsonRequest): Promise<AsyncIterable<{ event?: string; data: string }>> {
+  async postEventStream(call: UpstreamJsonRequest): Promise<AsyncIterable<ParsedServerSentEvent>> {
     const attempt = new AttemptSignal(call.signal, this.config.upstream.timeoutMs);
     let response: Dispatcher.ResponseData;
     try {

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { get as httpGet, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { GatewayError } from '../errors/gateway.error.js';
+import { concatJsonText, parseJsonKeepingRaw, type RawJsonString, stringifyJson } from '../json/raw-json.js';
 import { RequestContext } from './request-context.js';
 import {
   easelStreamOptions,
@@ -39,6 +41,11 @@ async function fetchAll(
   let body = '';
   for await (const chunk of response) body += chunk as string;
   return { status: response.statusCode!, headers: response.headers, body, trailers: response.trailers };
+}
+
+/** `text` (plain ASCII) as a raw JSON string, a slice of a JSON body. */
+function rawOf(text: string): RawJsonString {
+  return (parseJsonKeepingRaw(Buffer.from(`{"raw":"${text}"}`), ['raw']) as { raw: RawJsonString }).raw;
 }
 
 /** Resolves once `read()` has not changed for `quietMs`: the writer has stopped pulling. */
@@ -112,35 +119,72 @@ describe(sendEventStream.name, () => {
     expect(response.headers.trailer).toBeUndefined();
   });
 
-  it('honours back-pressure: pulls no further event while the client reads nothing, and goes on once it drains', async () => {
-    const total = 64;
-    const event = 'x'.repeat(1024 * 1024);
-    let pulled = 0;
-    let sent: Promise<void> | undefined;
-    async function* large(): AsyncGenerator<string> {
-      for (let index = 0; index < total; index++) {
-        pulled++;
-        yield event;
-      }
-    }
+  it('writes JSON with raw strings in it as the bytes those came in, bare and named, among plain events', async () => {
+    const image = randomBytes(300_000).toString('base64');
+    const upstream = Buffer.from(`{"inlineData":{"mimeType":"image/png","data":"${image}"}}`);
+    const raw = (parseJsonKeepingRaw(upstream, ['data']) as { inlineData: { data: RawJsonString } }).inlineData.data;
+    const chunk = { delta: { images: [{ image_url: { url: concatJsonText('data:image/png;base64,', raw) } }] } };
+    const named = { type: 'image_generation.completed', b64_json: raw, size: '1024x1024' };
     const url = await serve(async (reply) => {
-      sent = sendEventStream(reply, large(), plainOptions());
-      await sent;
+      await sendEventStream(
+        reply,
+        eventsThenFailure([
+          '{"n":1}',
+          stringifyJson(chunk),
+          { event: 'image_generation.completed', data: stringifyJson(named) },
+          '[DONE]',
+        ]),
+        plainOptions(),
+      );
     });
 
-    const response = await open(url);
-    response.pause();
+    const response = await fetchAll(url);
 
-    // 64 MiB do not fit in the socket buffers: the writer must stop and wait for 'drain'.
-    expect(await steady(() => pulled)).toBeLessThan(total);
-    let received = 0;
-    response.on('data', (chunk: Buffer) => (received += chunk.length));
-    response.resume();
-    await once(response, 'end');
-    await expect(sent).resolves.toBeUndefined();
-    expect(pulled).toBe(total);
-    expect(received).toBe(total * `data: ${event}\n\n`.length);
+    expect(response.body).toBe(
+      'data: {"n":1}\n\n' +
+        `data: {"delta":{"images":[{"image_url":{"url":"data:image/png;base64,${image}"}}]}}\n\n` +
+        `event: image_generation.completed\ndata: {"type":"image_generation.completed","b64_json":"${image}","size":"1024x1024"}\n\n` +
+        'data: [DONE]\n\n',
+    );
   });
+
+  it.each([
+    ['text', (event: string): ServerSentEvent => event],
+    ['JSON with raw bytes', (event: string): ServerSentEvent => stringifyJson({ raw: rawOf(event) })],
+  ])(
+    'honours back-pressure (%s): pulls no further event while the client reads nothing, and goes on once it drains',
+    async (_kind, eventOf) => {
+      const total = 64;
+      const text = 'x'.repeat(1024 * 1024);
+      const event = eventOf(text);
+      const frame = typeof event === 'string' ? `data: ${event}\n\n` : `data: {"raw":"${text}"}\n\n`;
+      let pulled = 0;
+      let sent: Promise<void> | undefined;
+      async function* large(): AsyncGenerator<ServerSentEvent> {
+        for (let index = 0; index < total; index++) {
+          pulled++;
+          yield event;
+        }
+      }
+      const url = await serve(async (reply) => {
+        sent = sendEventStream(reply, large(), plainOptions());
+        await sent;
+      });
+
+      const response = await open(url);
+      response.pause();
+
+      // 64 MiB do not fit in the socket buffers: the writer must stop and wait for 'drain'.
+      expect(await steady(() => pulled)).toBeLessThan(total);
+      let received = 0;
+      response.on('data', (chunk: Buffer) => (received += chunk.length));
+      response.resume();
+      await once(response, 'end');
+      await expect(sent).resolves.toBeUndefined();
+      expect(pulled).toBe(total);
+      expect(received).toBe(total * frame.length);
+    },
+  );
 
   it('ends the stream with the error event, and a complete response, when the source fails after its first event', async () => {
     let context: RequestContext | undefined;

@@ -1,10 +1,20 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorResponse } from '../errors/openai-error.filter.js';
+import { SplicedJson } from '../json/raw-json.js';
 import type { RequestContext } from './request-context.js';
 
-/** One server-sent event: a bare `data` string, or a named event. */
-export type ServerSentEvent = string | { event: string; data: string };
+/**
+ * An event's `data`: text, or JSON whose raw strings (image base64) are written as the bytes they
+ * arrived in (`stringifyJson`). Either holds no line end.
+ */
+export type EventData = string | SplicedJson;
+
+/** One server-sent event: bare `data`, or a named event. */
+export type ServerSentEvent = EventData | { event: string; data: EventData };
+
+/** Pieces below this size are copied into one buffer with their neighbours; larger ones go out as they are. */
+const COALESCE_BYTES = 16 * 1024;
 
 export interface EventStreamOptions {
   /** Response headers besides the SSE ones and those already set on the reply. */
@@ -46,8 +56,16 @@ export async function sendEventStream(
   const write = async (event: ServerSentEvent): Promise<void> => {
     // A response already closed takes no frame and will never emit 'drain' or 'close' again.
     if (raw.destroyed) return;
-    const frame = typeof event === 'string' ? `data: ${event}\n\n` : `event: ${event.event}\ndata: ${event.data}\n\n`;
-    if (!raw.write(frame)) {
+    const frame = frameOf(event);
+    let flowing = true;
+    if (typeof frame === 'string') flowing = raw.write(frame);
+    else {
+      // One writev of the pieces: the image data goes to the socket without being copied.
+      raw.cork();
+      for (const piece of frame) flowing = raw.write(piece) && flowing;
+      raw.uncork();
+    }
+    if (!flowing) {
       await new Promise<void>((resolve) => {
         const done = () => {
           raw.off('drain', done);
@@ -74,6 +92,25 @@ export async function sendEventStream(
     streamEnding.get(reply.request)?.();
     raw.end();
   }
+}
+
+/** The frame's text, or for spliced JSON its pieces (small ones joined). */
+function frameOf(event: ServerSentEvent): string | Buffer[] {
+  const named = typeof event === 'object' && !(event instanceof SplicedJson);
+  const head = named ? `event: ${event.event}\ndata: ` : 'data: ';
+  const data = named ? event.data : event;
+  if (typeof data === 'string') return `${head}${data}\n\n`;
+  const frame: Buffer[] = [];
+  let small: Buffer[] = [Buffer.from(head, 'utf8')];
+  for (const piece of [...data.pieces, Buffer.from('\n\n')]) {
+    if (piece.length < COALESCE_BYTES) small.push(piece);
+    else {
+      frame.push(Buffer.concat(small), piece);
+      small = [];
+    }
+  }
+  frame.push(Buffer.concat(small));
+  return frame.filter((piece) => piece.length > 0);
 }
 
 const streamEnding = new WeakMap<FastifyRequest, () => void>();

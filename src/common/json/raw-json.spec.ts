@@ -62,6 +62,28 @@ describe(parseJsonKeepingRaw.name, () => {
     expect(parseJsonKeepingRaw(source, ['b64_json'])).toEqual({ text: `say "b64_json":"${IMAGE}"` });
   });
 
+  it.each([
+    ['a tab', '\t'],
+    ['a line feed', '\n'],
+    ['a NUL', '\u0000'],
+    ['a unit separator', '\u001f'],
+  ])('strict: leaves a value with %s in it to JSON.parse, which refuses it as it would the whole', (_what, control) => {
+    const source = Buffer.from(`{"b64_json":"${IMAGE.slice(0, 5000)}${control}${IMAGE.slice(5000)}"}`);
+
+    expect(() => parseJsonKeepingRaw(source, ['b64_json'], { strict: true })).toThrow(SyntaxError);
+    // Not strict, such a value is passed on as it came.
+    expect(parseJsonKeepingRaw(source, ['b64_json'])).toEqual({ b64_json: expect.any(RawJsonString) });
+  });
+
+  it('strict: still keeps a plain value raw', () => {
+    const parsed = parseJsonKeepingRaw(body({ b64_json: IMAGE }), ['b64_json'], { strict: true }) as {
+      b64_json: RawJsonString;
+    };
+
+    expect(parsed.b64_json).toBeInstanceOf(RawJsonString);
+    expect(parsed.b64_json.toString()).toBe(IMAGE);
+  });
+
   it('still refuses a body that is not JSON', () => {
     expect(() => parseJsonKeepingRaw(Buffer.from(`{"b64_json":"${IMAGE}",}`), ['b64_json'])).toThrow(SyntaxError);
     expect(() => parseJsonKeepingRaw(Buffer.from(`{"b64_json":"${IMAGE}`), ['b64_json'])).toThrow(SyntaxError);
@@ -76,7 +98,8 @@ describe(stringifyJson.name, () => {
   });
 
   it('splices raw strings in as their bytes, giving the JSON the plain strings would', () => {
-    const parsed = parseJsonKeepingRaw(body({ data: [{ b64_json: IMAGE }, { b64_json: IMAGE }] }), ['b64_json']) as {
+    const other = randomBytes(7000).toString('base64');
+    const parsed = parseJsonKeepingRaw(body({ data: [{ b64_json: IMAGE }, { b64_json: other }] }), ['b64_json']) as {
       data: Array<{ b64_json: RawJsonString }>;
     };
     const response = {
@@ -91,7 +114,7 @@ describe(stringifyJson.name, () => {
     expect(written.pieces).toContain(parsed.data[0]!.b64_json.parts[0]);
     expect(written.byteLength).toBe(Buffer.concat(written.pieces).length);
     expect(Buffer.concat(written.pieces).toString()).toBe(
-      JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: IMAGE }], note: 'ok "quoted"' }),
+      JSON.stringify({ created: 7, data: [{ b64_json: IMAGE }, { b64_json: other }], note: 'ok "quoted"' }),
     );
   });
 

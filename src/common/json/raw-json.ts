@@ -154,13 +154,23 @@ export function stringifyJson(value: unknown): string | SplicedJson {
   return new SplicedJson(pieces);
 }
 
+export interface KeepingRawOptions {
+  /**
+   * Also leave values with control characters (U+0000 to U+001F, which JSON forbids in strings) to
+   * `JSON.parse`, which refuses them, instead of passing them on: where the bytes must not break
+   * the framing around them (the lines of an event stream) or a malformed upstream document must
+   * fail as it would when parsed whole. Costs a native scan per control character (32 per value).
+   */
+  strict?: boolean;
+}
+
 /**
  * `JSON.parse` of a response body, except that long string values of the named keys come back as
  * `RawJsonString` slices of `body` (no copy) instead of being decoded. A value with escapes in it
  * is parsed as usual; everything else about the document is validated by `JSON.parse`.
  */
-export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[]): unknown {
-  const spans = rawSpans(body, keys);
+export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[], options: KeepingRawOptions = {}): unknown {
+  const spans = rawSpans(body, keys, options.strict === true);
   if (spans.length === 0) return JSON.parse(body.toString('utf8'));
   const pieces: Buffer[] = [];
   const raws: RawJsonString[] = [];
@@ -177,7 +187,7 @@ export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[]): unkn
 }
 
 /** Where the long, escape-free string values of `keys` start and end (between their quotes), in order. */
-function rawSpans(body: Buffer, keys: readonly string[]): Array<[number, number]> {
+function rawSpans(body: Buffer, keys: readonly string[], strict: boolean): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
   for (const key of keys) {
     const pattern = Buffer.from(JSON.stringify(key), 'utf8');
@@ -197,6 +207,7 @@ function rawSpans(body: Buffer, keys: readonly string[]): Array<[number, number]
       // which then fails the checks below and is left to JSON.parse.
       next = end + 1;
       if (end - start < MIN_RAW_BYTES || !isPlainAscii(body, start, end)) continue;
+      if (strict && hasControlCharacter(body, start, end)) continue;
       spans.push([start, end]);
     }
   }
@@ -212,4 +223,10 @@ function skipWhitespace(body: Buffer, at: number): number {
 function isPlainAscii(body: Buffer, start: number, end: number): boolean {
   const value = body.subarray(start, end);
   return value.indexOf(BACKSLASH) < 0 && isAscii(value);
+}
+
+function hasControlCharacter(body: Buffer, start: number, end: number): boolean {
+  const value = body.subarray(start, end);
+  for (let byte = 0; byte < 0x20; byte++) if (value.indexOf(byte) >= 0) return true;
+  return false;
 }

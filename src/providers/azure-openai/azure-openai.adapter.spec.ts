@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { errorThrownBy } from '../../../test/utils/thrown-error.js';
+import { FakeAzureOpenAiServer } from '../../../test/fakes/fake-azure-openai.server.js';
+import { errorRejectedBy, errorThrownBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
+import { RawJsonString } from '../../common/json/raw-json.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
-import type { ImageGenerationRequest } from '../image-provider.interface.js';
+import type { ImageGenerationRequest, ImageStreamEvent } from '../image-provider.interface.js';
+import { UpstreamHttp } from '../upstream-http.js';
 import { AzureOpenAiAdapter, fromAzureResponse, toAzureBody } from './azure-openai.adapter.js';
 import type { AzureImagesResponse } from './azure-openai.types.js';
 
@@ -275,4 +279,76 @@ describe(AzureOpenAiAdapter.name, () => {
       expect(resolved.missing).toEqual(['EU_ENDPOINT', 'EU_KEY']);
     });
   });
+});
+
+describe(`${AzureOpenAiAdapter.name}.generateImagesStream`, () => {
+  const API_KEY = 'azure-spec-key';
+  let azure: FakeAzureOpenAiServer;
+  let http: UpstreamHttp;
+  let sut: AzureOpenAiAdapter;
+
+  beforeAll(async () => {
+    azure = await new FakeAzureOpenAiServer({ apiKey: API_KEY, deployments: ['gpt-image-1'] }).start();
+    const config = AppConfig.fromEnv({ AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: API_KEY });
+    http = new UpstreamHttp(config);
+    sut = new AzureOpenAiAdapter(config, http);
+  });
+
+  afterAll(async () => {
+    await http.onApplicationShutdown();
+    await azure.stop();
+  });
+
+  beforeEach(() => azure.reset());
+
+  /** Streams these events (`event:` and `data:` each) and collects what the adapter yields. */
+  async function streamed(...events: Array<[string, string]>): Promise<ImageStreamEvent[]> {
+    azure.enqueue({
+      status: 200,
+      stream: { events: [...events.map(([type, data]) => `event: ${type}\ndata: ${data}\n\n`), 'data: [DONE]\n\n'] },
+    });
+    const target = sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!).target!;
+    const yielded: ImageStreamEvent[] = [];
+    for await (const event of sut.generateImagesStream(target, request(), 1, new AbortController().signal))
+      yielded.push(event);
+    return yielded;
+  }
+
+  const partial = (b64: string) =>
+    [
+      'image_generation.partial_image',
+      `{"type":"image_generation.partial_image","b64_json":"${b64}","partial_image_index":0}`,
+    ] as [string, string];
+  const completed = (b64: string) =>
+    ['image_generation.completed', `{"type":"image_generation.completed","b64_json":"${b64}","size":"1024x1024"}`] as [
+      string,
+      string,
+    ];
+
+  it("keeps a long image's base64 as the bytes of the event, and decodes one with escapes", async () => {
+    const image = randomBytes(30_000).toString('base64');
+
+    const events = await streamed(partial(image), completed(`${image.slice(0, 9_000)}\\/${image.slice(9_000)}`));
+
+    const images = events.flatMap((event) => ('image' in event ? [event.image.base64()] : []));
+    expect(images[0]).toBeInstanceOf(RawJsonString);
+    expect(images[0]!.toString()).toBe(image);
+    expect(images[1]).toBe(`${image.slice(0, 9_000)}/${image.slice(9_000)}`);
+    expect(events.at(-1)).toMatchObject({ type: 'done', size: '1024x1024' });
+  });
+
+  it.each([
+    ['a control character in its image data', completed(`${'A'.repeat(5_000)}\t${'A'.repeat(5_000)}`)],
+    [
+      'JSON cut short after its image data',
+      [completed('A'.repeat(10_000))[0], completed('A'.repeat(10_000))[1].slice(0, -1)],
+    ],
+  ] as Array<[string, [string, string]]>)(
+    'fails with upstream_error on an event with %s, as JSON.parse would',
+    async (_what, event) => {
+      const failure = await errorRejectedBy(() => streamed(event), GatewayError);
+
+      expect(failure.code).toBe(ErrorCode.UpstreamError);
+    },
+  );
 });

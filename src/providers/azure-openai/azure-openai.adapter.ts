@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { isJsonText } from '../../common/json/raw-json.js';
+import { isJsonText, parseJsonKeepingRaw } from '../../common/json/raw-json.js';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
@@ -22,6 +22,8 @@ export interface AzureOpenAiTarget {
 }
 
 const FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp'];
+/** The `data` of the event that ends a stream. */
+const DONE = Buffer.from('[DONE]');
 
 /**
  * Azure OpenAI GPT image models: `POST {endpoint}/openai/deployments/{deployment}/images/generations
@@ -96,11 +98,12 @@ export class AzureOpenAiAdapter implements ImageStreamProvider<AzureOpenAiTarget
         body: { ...toAzureBody(request), stream: true, partial_images: partialImages },
         signal,
       });
-      for await (const { data } of events) {
-        if (data === '[DONE]') break;
-        const event = JSON.parse(data) as AzureImageStreamEvent;
+      for await (const { bytes } of events) {
+        if (bytes.equals(DONE)) break;
+        // The image data stays the bytes of the event (see `postJson`'s `rawStrings`).
+        const event = parseJsonKeepingRaw(bytes, ['b64_json'], { strict: true }) as AzureImageStreamEvent;
         if (event.error) throw new UpstreamHttpError(400, event, {});
-        if (typeof event.b64_json !== 'string') continue;
+        if (!isJsonText(event.b64_json)) continue;
         if (event.type === 'image_generation.partial_image') {
           yield {
             type: 'partial',

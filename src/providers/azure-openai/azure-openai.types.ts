@@ -35,7 +35,8 @@ export interface AzureImagesResponse {
 /** One event of a streamed generation (`stream: true`). */
 export interface AzureImageStreamEvent {
   type?: 'image_generation.partial_image' | 'image_generation.completed';
-  b64_json?: string;
+  /** Stays the bytes of the event, like `AzureImagesResponse`'s. */
+  b64_json?: JsonText;
   partial_image_index?: number;
   background?: string;
   output_format?: string;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
+import { parseJsonKeepingRaw } from '../../common/json/raw-json.js';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE, type UsageMeasure } from '../../usage/usage-measure.js';
@@ -13,6 +14,7 @@ import {
   type ImageProvider,
 } from '../image-provider.interface.js';
 import type { ResolvedTarget } from '../provider.interface.js';
+import type { ParsedServerSentEvent } from '../sse-parser.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamTransportError } from '../upstream-http.js';
 import {
@@ -80,7 +82,7 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
   }
 
   async *chatStream(target: VertexTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
-    let events: AsyncIterable<{ data: string }>;
+    let events: AsyncIterable<ParsedServerSentEvent>;
     try {
       events = await this.http.postEventStream({
         url: `${target.modelUrl}:streamGenerateContent?alt=sse`,
@@ -96,7 +98,7 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
     const finished = new Set<number>();
     try {
       for await (const event of events) {
-        const chunk = parseChunk(event.data);
+        const chunk = parseChunk(event);
         if (chunk.usageMetadata) usage = chunk.usageMetadata;
         if (chunk.promptFeedback?.blockReason) {
           for (let index = 0; index < request.n; index++) {
@@ -198,9 +200,10 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
   }
 }
 
-function parseChunk(data: string): GenerateContentResponse {
+/** A streamed chunk; its image data stays the bytes of the event (see `postJson`'s `rawStrings`). */
+function parseChunk(event: ParsedServerSentEvent): GenerateContentResponse {
   try {
-    return JSON.parse(data) as GenerateContentResponse;
+    return parseJsonKeepingRaw(event.bytes, ['data'], { strict: true }) as GenerateContentResponse;
   } catch (error) {
     throw new UpstreamTransportError('malformed', 'a streamed chunk is not JSON', { cause: error });
   }
