@@ -170,6 +170,8 @@ export interface KeepingRawOptions {
  * is parsed as usual; everything else about the document is validated by `JSON.parse`.
  */
 export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[], options: KeepingRawOptions = {}): unknown {
+  // Too short to hold a value worth keeping raw (the usual small answer): no scans.
+  if (body.length < MIN_RAW_BYTES) return JSON.parse(body.toString('utf8'));
   const spans = rawSpans(body, keys, options.strict === true);
   if (spans.length === 0) return JSON.parse(body.toString('utf8'));
   const pieces: Buffer[] = [];
