@@ -59,12 +59,9 @@ export async function sendEventStream(
     const frame = frameOf(event);
     let flowing = true;
     if (typeof frame === 'string') flowing = raw.write(frame);
-    else {
-      // One writev of the pieces: the image data goes to the socket without being copied.
-      raw.cork();
-      for (const piece of frame) flowing = raw.write(piece) && flowing;
-      raw.uncork();
-    }
+    // The pieces one after another: the image data goes to the socket without being copied. (Not
+    // corked: on Node 24 a corked response that write() reports full may never emit 'drain'.)
+    else for (const piece of frame) flowing = raw.write(piece) && flowing;
     if (!flowing) {
       await new Promise<void>((resolve) => {
         const done = () => {
