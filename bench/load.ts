@@ -12,11 +12,12 @@ export interface LoadResult {
   requests: number;
   failures: number;
   throughputRps: number;
+  meanMs: number;
   p50Ms: number;
   p99Ms: number;
 }
 
-/** What one autocannon run saw: the latencies of its successful responses, in ms. */
+/** What one measured run saw: the latencies of its successful responses, in ms. */
 export interface LoadSample {
   latencies: number[];
   failures: number;
@@ -60,47 +61,61 @@ export function summarize(samples: LoadSample[]): LoadResult {
     requests: latencies.length,
     failures: samples.reduce((sum, sample) => sum + sample.failures, 0),
     throughputRps: latencies.length / seconds,
+    meanMs: latencies.length === 0 ? Number.NaN : latencies.reduce((sum, ms) => sum + ms, 0) / latencies.length,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
   };
 }
 
+/** How long a streamed request may wait for its headers, or between two chunks of its body. */
+const STREAM_TIMEOUT_MS = 30_000;
+/** Requests that fail without an answer (timeouts, resets) in a row before the rest count as failed. */
+const GIVE_UP_AFTER = 3;
+
 /**
  * Time to the first byte of a streamed response's body, `count` requests one after another on
- * one keep-alive connection (undici), after `warmup` unmeasured ones.
+ * one keep-alive connection (undici); every body is read to its end. A request that errors or
+ * times out counts as failed; after GIVE_UP_AFTER of them in a row, so do all that remain.
  */
-export async function timeToFirstByte(target: Target, count: number, warmup: number): Promise<LoadResult> {
+export async function timeToFirstByte(target: Target, count: number): Promise<LoadSample> {
   const url = new URL(target.url);
-  const pool = new Pool(url.origin, { connections: 1 });
-  const samples: number[] = [];
+  const pool = new Pool(url.origin, {
+    connections: 1,
+    headersTimeout: STREAM_TIMEOUT_MS,
+    bodyTimeout: STREAM_TIMEOUT_MS,
+  });
+  const latencies: number[] = [];
   let failures = 0;
+  let errorsInARow = 0;
   const started = performance.now();
   try {
-    for (let i = 0; i < warmup + count; i++) {
+    for (let i = 0; i < count; i++) {
+      if (errorsInARow >= GIVE_UP_AFTER) {
+        failures += count - i;
+        break;
+      }
       const sent = performance.now();
-      const response = await pool.request({
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...target.headers },
-        body: target.body,
-      });
-      let first: number | undefined;
-      for await (const _chunk of response.body) first ??= performance.now() - sent;
-      if (i < warmup) continue;
-      if (response.statusCode === 200 && first !== undefined) samples.push(first);
-      else failures++;
+      try {
+        const response = await pool.request({
+          path: url.pathname + url.search,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...target.headers },
+          body: target.body,
+        });
+        let first: number | undefined;
+        for await (const _chunk of response.body) first ??= performance.now() - sent;
+        errorsInARow = 0;
+        if (response.statusCode === 200 && first !== undefined) latencies.push(first);
+        else failures++;
+      } catch {
+        errorsInARow++;
+        failures++;
+      }
     }
   } finally {
-    await pool.close();
+    await pool.destroy();
   }
-  samples.sort((a, b) => a - b);
-  return {
-    requests: samples.length,
-    failures,
-    throughputRps: samples.length / ((performance.now() - started) / 1000),
-    p50Ms: percentile(samples, 50),
-    p99Ms: percentile(samples, 99),
-  };
+  return { latencies, failures, seconds: (performance.now() - started) / 1000 };
 }
 
 export function percentile(sorted: number[], p: number): number {
