@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config.js';
@@ -47,8 +49,28 @@ export class DatabaseServer implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.embedded) return;
-    if (this.dataSource?.isInitialized) await this.dataSource.destroy();
+    if (this.dataSource?.isInitialized) await closePool(this.dataSource);
     await forgetRunningDatabase(this.config.dataDir);
     await (await this.embedded).stop();
   }
+}
+
+/** How long the pool's connections get to close before the embedded server stops anyway. */
+const POOL_CLOSE_WAIT_MS = 2_000;
+
+/**
+ * Closes the pool and waits until its connections have closed: pg-pool's `end()` resolves as soon
+ * as it has asked them to (it says `'remove'` for each once it has), and a server stopped under an
+ * open one terminates it, which the pool reports as an error ("terminating connection due to
+ * administrator command").
+ */
+async function closePool(dataSource: DataSource): Promise<void> {
+  const pool = (dataSource.driver as unknown as { master?: EventEmitter & { totalCount: number } }).master;
+  let open = pool?.totalCount ?? 0;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool?.on('remove', () => --open <= 0 && resolve());
+  });
+  await dataSource.destroy();
+  await Promise.race([closed, delay(POOL_CLOSE_WAIT_MS, undefined, { ref: false })]);
 }
