@@ -1,11 +1,11 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../utils/free-port.js';
+import { type ServerProcess, spawnUntilReady } from '../utils/server-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** What the test waits for everything to be gone after the signal (an idle server takes well under a second). */
@@ -51,54 +51,17 @@ function running(procs: Proc[]): Proc[] {
   return procs.filter((proc) => table.get(proc.pid)?.stat.startsWith('Z') === false);
 }
 
-interface NpmStart {
-  npm: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** `npm start` in a process group of its own (as a shell runs a job), ready when /health/ready answers 200. */
-async function npmStart(dataDir: string): Promise<NpmStart> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const npm = spawn('npm', ['start'], {
-    cwd: ROOT,
-    // No DATABASE_URL: the embedded PostgreSQL.
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      EASEL_DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: baseUrl,
-    },
+function npmStart(dataDir: string): Promise<ServerProcess> {
+  // No DATABASE_URL: the embedded PostgreSQL.
+  return spawnUntilReady('npm', ['start'], {
+    env: { EASEL_DATA_DIR: dataDir },
+    timeoutMs: READY_WITHIN_MS,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const chunks: string[] = [];
-  npm.stdout!.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
-  npm.stderr!.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    // 'close': after the exit, once the output has been read to its end.
-    npm.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + READY_WITHIN_MS;
-  for (;;) {
-    if (gone) throw new Error(`npm start exited during the start:\n${chunks.join('')}`);
-    if (Date.now() > deadline) {
+    kill: (npm) => {
       for (const proc of tree(npm.pid!)) process.kill(proc.pid, 'SIGKILL');
-      throw new Error(`npm start was not ready within ${READY_WITHIN_MS} ms:\n${chunks.join('')}`);
-    }
-    const status = await fetch(`${baseUrl}/health/ready`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return { npm, baseUrl, output: () => chunks.join(''), exited };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    },
+  });
 }
 
 /** Resolves with what is still running once `procs` are all gone, or when the time is up. */
@@ -138,9 +101,9 @@ describe('npm start and its stop (the process tree: npm, the server, the embedde
   });
 
   /** Starts, records the tree, and checks its shape: npm → one Node.js process → PostgreSQL. */
-  async function start(): Promise<NpmStart> {
+  async function start(): Promise<ServerProcess> {
     const started = await npmStart(dataDir);
-    procs = tree(started.npm.pid!);
+    procs = tree(started.child.pid!);
     const [npm, ...below] = procs;
     const servers = below.filter(isServer);
     expect(servers).toHaveLength(1);
@@ -155,12 +118,14 @@ describe('npm start and its stop (the process tree: npm, the server, the embedde
   }
 
   /** After the stop: nothing left, the embedded PostgreSQL shut down cleanly by the server, nothing alarming said. */
-  async function expectStoppedCleanly(run: NpmStart): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async function expectStoppedCleanly(
+    run: ServerProcess,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     expect(await waitUntilGone(procs)).toEqual([]);
     const exit = await run.exited;
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     expect(existsSync(join(dataDir, 'postgres.running.json'))).toBe(false);
-    const output = run.output();
+    const output = run.output.join('');
     // The last lines are written too (pino's buffer is flushed at exit).
     expect(output).toMatch(/"msg":"Stopping \(SIG(TERM|INT)\)"/);
     expect(output).not.toMatch(/"level":(50|60)|npm (error|ERR!)|raised an error|Error:|^\s+at /m);
@@ -170,7 +135,7 @@ describe('npm start and its stop (the process tree: npm, the server, the embedde
   it('SIGTERM to npm stops the server and the embedded PostgreSQL; npm exits 0', async () => {
     const run = await start();
 
-    process.kill(run.npm.pid!, 'SIGTERM');
+    process.kill(run.child.pid!, 'SIGTERM');
 
     expect(await expectStoppedCleanly(run)).toEqual({ code: 0, signal: null });
   }, 300_000);
@@ -178,7 +143,7 @@ describe('npm start and its stop (the process tree: npm, the server, the embedde
   it('Ctrl-C (SIGINT to the process group) stops the server and the embedded PostgreSQL', async () => {
     const run = await start();
 
-    process.kill(-run.npm.pid!, 'SIGINT');
+    process.kill(-run.child.pid!, 'SIGINT');
 
     const exit = await expectStoppedCleanly(run);
     // npm passes the SIGINT on and exits as the server did (0), or by the SIGINT when it had

@@ -18,10 +18,28 @@ export interface ServerProcess {
  * (`node --import ts-esm-register.mjs src/main.ts`), and waits until /health/ready answers 200.
  * For tests that kill the process.
  */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+export function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  return spawnUntilReady(process.execPath, ['--import', './test/utils/ts-esm-register.mjs', 'src/main.ts'], {
+    env,
+    timeoutMs,
+  });
+}
+
+export interface SpawnOptions {
+  /** Besides PATH, HOME, PORT, HOST and PUBLIC_BASE_URL (a free port on loopback). */
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** In a process group of its own (as a shell runs a job). */
+  detached?: boolean;
+  /** How a process that never got ready is stopped (default: SIGKILL to it). */
+  kill?: (child: ChildProcess) => void;
+}
+
+/** Runs `command` in the repository with Easel's settings on a free port; resolves once /health/ready answers 200. */
+export async function spawnUntilReady(command: string, args: string[], options: SpawnOptions): Promise<ServerProcess> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', './test/utils/ts-esm-register.mjs', 'src/main.ts'], {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -29,25 +47,27 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: baseUrl,
-      ...env,
+      ...options.env,
     },
+    detached: options.detached ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    // 'close': after the exit, once the output has been read to its end.
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   let gone = false;
   void exited.then(() => (gone = true));
 
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    if (gone) throw new Error(`the server exited during start:\n${output.join('')}`);
+    if (gone) throw new Error(`${command} exited during start:\n${output.join('')}`);
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the server did not become ready within ${timeoutMs} ms:\n${output.join('')}`);
+      (options.kill ?? ((process) => process.kill('SIGKILL')))(child);
+      throw new Error(`${command} was not ready within ${options.timeoutMs} ms:\n${output.join('')}`);
     }
     const status = await fetch(`${baseUrl}/health/ready`).then(
       (response) => response.status,
