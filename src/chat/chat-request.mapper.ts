@@ -1,8 +1,8 @@
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
 import type { ChatMessage, ChatPart, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
+import { parseRemoteImageUrl } from '../remote-images/remote-image-url.js';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
-import { parseRemoteImageUrl } from './remote-image-url.js';
 
 const DATA_URL = /^data:(image\/(?:png|jpeg|webp));base64,([A-Za-z0-9+/]+={0,2})$/;
 /** Vertex takes inline images up to 7 MB each; the same cap holds for fetched images. */

@@ -7,12 +7,18 @@ import { formatUsd, type Pico } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
+import { RemoteImageFetcher } from '../remote-images/remote-image.fetcher.js';
 import { type MeteredRequest, RequestMeter } from '../usage/request-meter.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
-import { promptText, remoteImagesOf, toChatDraft, withFetchedImages } from './chat-request.mapper.js';
+import {
+  MAX_INPUT_IMAGE_BYTES,
+  promptText,
+  remoteImagesOf,
+  toChatDraft,
+  withFetchedImages,
+} from './chat-request.mapper.js';
 import type { ChatCompletionDto, ChatImageDto, ChatUsageDto } from './dto/chat-completion.response.js';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
-import { RemoteImageFetcher } from './remote-image.fetcher.js';
 
 interface PreparedChat {
   model: RegisteredModel<ChatProvider>;
@@ -130,7 +136,11 @@ export class ChatService {
     context.usage.prompt = prompt;
     this.registry.assertAvailable(model);
     this.meter.recordProvider(context, model);
-    const request = withFetchedImages(draft, await this.remoteImages.fetchAll(remoteImagesOf(draft), context.signal));
+    const fetched = await this.remoteImages.fetchAll(remoteImagesOf(draft), MAX_INPUT_IMAGE_BYTES, context.signal);
+    const request = withFetchedImages(
+      draft,
+      fetched.map(({ mimeType, bytes }) => ({ mimeType, base64: bytes.toString('base64') })),
+    );
     const metered = await this.meter.reserve(context.principal, context, model, {
       prompt,
       n: request.modalities.includes('image') ? request.n : 0,

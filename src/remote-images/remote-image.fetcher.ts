@@ -3,11 +3,23 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
+import { formatBytes } from '../common/http/route-policy.js';
 import { AddressPolicy } from '../common/net/address.policy.js';
 import { AppConfig } from '../config/app.config.js';
-import type { InlineImage } from '../providers/chat-provider.interface.js';
-import { hasImageSignature, MAX_INPUT_IMAGE_BYTES, type RemoteImagePart } from './chat-request.mapper.js';
+import { inspectImage } from '../images/edits/image-inspector.js';
 import { parseRemoteImageUrl } from './remote-image-url.js';
+
+/** An image a client named by URL; `param` is where it named it, for the errors. */
+export interface RemoteImageRef {
+  url: string;
+  param: string;
+}
+
+/** A fetched image: its bytes, and the type its host declared and its bytes confirmed. */
+export interface FetchedImage {
+  mimeType: string;
+  bytes: Buffer;
+}
 
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -26,7 +38,7 @@ class RefusedAddressError extends Error {
 }
 
 /**
- * Fetches the `http(s)` images of chat input (`REMOTE_IMAGE_URLS=true`) without letting a client
+ * Fetches the `http(s)` images of chat input and of JSON image edits (`REMOTE_IMAGE_URLS=true`) without letting a client
  * reach what only Easel can: every address a connection goes to must pass `AddressPolicy`. IP
  * literals are checked before the request (Node connects to them without a lookup); host names
  * are checked by the agent's own `lookup`, on the very addresses it then connects to, so a DNS
@@ -49,30 +61,33 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
     });
   }
 
-  /** `REMOTE_IMAGE_URLS`: whether chat input may name images by URL at all. */
+  /** `REMOTE_IMAGE_URLS`: whether input images may be named by URL at all. */
   get enabled(): boolean {
     return this.config.remoteImages.enabled;
   }
 
-  /** The images of one request, fetched concurrently, in order; the first failure cancels the rest. */
-  async fetchAll(images: readonly RemoteImagePart[], signal: AbortSignal): Promise<InlineImage[]> {
+  /**
+   * The images of one request, fetched concurrently, in order, each at most `maxBytes`; the first
+   * failure cancels the rest.
+   */
+  async fetchAll(images: readonly RemoteImageRef[], maxBytes: number, signal: AbortSignal): Promise<FetchedImage[]> {
     if (images.length === 0) return [];
     const siblings = new AbortController();
     const shared = AbortSignal.any([signal, siblings.signal]);
     try {
-      return await Promise.all(images.map((image) => this.fetchOne(image, shared)));
+      return await Promise.all(images.map((image) => this.fetchOne(image, maxBytes, shared)));
     } finally {
       siblings.abort();
     }
   }
 
   /** One image as mime type and base64, or a 400 (`InvalidRequestError`) whose `param` is the image's path. */
-  private async fetchOne(image: RemoteImagePart, signal: AbortSignal): Promise<InlineImage> {
+  private async fetchOne(image: RemoteImageRef, maxBytes: number, signal: AbortSignal): Promise<FetchedImage> {
     const { timeoutMs } = this.config.remoteImages;
     const deadline = AbortSignal.timeout(timeoutMs);
     const combined = AbortSignal.any([signal, deadline]);
     try {
-      return await this.follow(image, combined);
+      return await this.follow(image, maxBytes, combined);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (error instanceof InvalidRequestError) throw error;
@@ -83,7 +98,7 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
     }
   }
 
-  private async follow(image: RemoteImagePart, signal: AbortSignal): Promise<InlineImage> {
+  private async follow(image: RemoteImageRef, maxBytes: number, signal: AbortSignal): Promise<FetchedImage> {
     let url = parseRemoteImageUrl(image.url, image.param);
     for (let redirects = 0; ; redirects++) {
       const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -106,7 +121,7 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
         headersTimeout: this.config.remoteImages.timeoutMs,
         bodyTimeout: this.config.remoteImages.timeoutMs,
       });
-      if (!REDIRECT_STATUSES.has(response.statusCode)) return this.readImage(response, image.param);
+      if (!REDIRECT_STATUSES.has(response.statusCode)) return this.readImage(response, image.param, maxBytes);
       await response.body.dump({ limit: 64 * 1024, signal });
       if (redirects === MAX_REDIRECTS) {
         throw new InvalidRequestError(`The image URL redirects more than ${MAX_REDIRECTS} times.`, image.param);
@@ -122,7 +137,7 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
     }
   }
 
-  private async readImage(response: Dispatcher.ResponseData, param: string): Promise<InlineImage> {
+  private async readImage(response: Dispatcher.ResponseData, param: string, maxBytes: number): Promise<FetchedImage> {
     const { statusCode, headers, body } = response;
     try {
       if (statusCode < 200 || statusCode >= 300)
@@ -133,23 +148,26 @@ export class RemoteImageFetcher implements OnApplicationShutdown {
         throw new InvalidRequestError(`The image host sent ${sent}, not a PNG, JPEG or WebP image.`, param);
       }
       const tooLarge = () =>
-        new InvalidRequestError('The image at this URL is larger than 7 MB, the limit for an input image.', param);
-      if (Number(firstHeader(headers['content-length']) ?? 0) > MAX_INPUT_IMAGE_BYTES) throw tooLarge();
+        new InvalidRequestError(
+          `The image at this URL is larger than ${formatBytes(maxBytes)}, the limit for an input image.`,
+          param,
+        );
+      if (Number(firstHeader(headers['content-length']) ?? 0) > maxBytes) throw tooLarge();
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > MAX_INPUT_IMAGE_BYTES) throw tooLarge();
+        if (size > maxBytes) throw tooLarge();
         chunks.push(chunk);
       }
-      const base64 = Buffer.concat(chunks, size).toString('base64');
-      if (!hasImageSignature(mimeType, base64)) {
+      const bytes = Buffer.concat(chunks, size);
+      if (inspectImage(bytes)?.mimeType !== mimeType) {
         throw new InvalidRequestError(
           `The image host says ${mimeType}, but the bytes it sent are not such an image.`,
           param,
         );
       }
-      return { mimeType, base64 };
+      return { mimeType, bytes };
     } finally {
       // Unread rest of a refused body: stop the transfer rather than download it.
       if (!body.readableEnded) body.destroy();
