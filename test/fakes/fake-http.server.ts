@@ -6,13 +6,25 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type FormPart, isMultipartFormData, parseMultipartForm } from './multipart-form.js';
 
 export interface RecordedRequest {
   method: string;
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
+  /**
+   * The parsed JSON, else the body as UTF-8 text; `undefined` when empty or when it is
+   * `multipart/form-data` (binary parts do not survive a text decoding: see `form`).
+   */
   body: unknown;
+  /** The body's bytes exactly as received. */
+  rawBody: Buffer;
+  /**
+   * The parts of a `multipart/form-data` body, in wire order; `undefined` for any other body and
+   * for one that does not parse (no boundary, malformed), which a fake then refuses.
+   */
+  form?: FormPart[];
 }
 
 export interface ScriptedResponse {
@@ -92,21 +104,22 @@ export abstract class FakeHttpServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const rawBody = Buffer.concat(chunks);
     const url = new URL(request.url ?? '/', 'http://fake');
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      // keep the raw text; the fake decides what to do with it
-    }
     const recorded: RecordedRequest = {
       method: request.method ?? 'GET',
       path: url.pathname,
       query: url.searchParams,
       headers: request.headers,
-      body,
+      body: undefined,
+      rawBody,
     };
+    const contentType = request.headers['content-type'];
+    if (isMultipartFormData(contentType)) {
+      recorded.form = await parseMultipartForm(contentType, rawBody).catch(() => undefined);
+    } else {
+      recorded.body = parseBody(rawBody);
+    }
     this.requests.push(recorded);
     response.once('close', () => {
       if (!response.writableFinished) this.abortedResponses++;
@@ -125,6 +138,17 @@ export abstract class FakeHttpServer {
     }
     if (answer.stream) return sendStream(response, answer, answer.stream);
     send(response, answer);
+  }
+}
+
+/** The parsed JSON, else the UTF-8 text (the fake decides what to do with it), `undefined` when empty. */
+function parseBody(rawBody: Buffer): unknown {
+  const text = rawBody.toString('utf8');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 

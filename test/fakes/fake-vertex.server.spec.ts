@@ -3,10 +3,13 @@ import { Agent, fetch } from 'undici';
 import {
   FakeVertexServer,
   GEMINI_IMAGE_SIZES,
+  GEMINI_INPUT_IMAGE_TOKENS,
   IMAGE_SAFETY_REFUSAL,
+  inputImagesOf,
   INTERNAL_ERROR,
   PROMPT_BLOCKED,
   RESOURCE_EXHAUSTED,
+  userPartKindsOf,
 } from './fake-vertex.server.js';
 
 const TOKEN = 'ya29.fake-access-token';
@@ -438,6 +441,117 @@ describe('FakeVertexServer (the fake itself)', () => {
       const broken = await post(url('streamGenerateContent'), prompt('a cat'));
       expect(broken.status).toBe(500);
       expect((await json(broken)).error.status).toBe('INTERNAL');
+    });
+  });
+
+  describe('edits: input images as inlineData', () => {
+    const encoded = async (format: 'png' | 'jpeg' | 'webp', width = 16, height = 16) =>
+      (
+        await sharp({ create: { width, height, channels: 3, background: '#3a7' } })
+          .toFormat(format)
+          .toBuffer()
+      ).toString('base64');
+    const inline = (mimeType: string, data: string) => ({ inlineData: { mimeType, data } });
+
+    it('takes PNG, JPEG and WebP images before the prompt, bills each input image and records them in order', async () => {
+      const [png, jpeg, webp] = [await encoded('png'), await encoded('jpeg', 40, 30), await encoded('webp')];
+      const text = 'put them side by side';
+      const response = await post(url('generateContent'), {
+        contents: [
+          {
+            role: 'user',
+            parts: [inline('image/png', png), inline('image/jpeg', jpeg), inline('image/webp', webp), { text }],
+          },
+        ],
+        generationConfig: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '4:3' } },
+      });
+
+      expect(response.status).toBe(200);
+      const body = await json(response);
+      const output = body.candidates[0].content.parts[0].inlineData;
+      expect(await sharp(Buffer.from(output.data, 'base64')).metadata()).toMatchObject({ width: 1184, height: 864 });
+      const textTokens = Math.ceil(text.length / 4);
+      expect(GEMINI_INPUT_IMAGE_TOKENS).toBe(258);
+      expect(body.usageMetadata).toMatchObject({
+        promptTokenCount: textTokens + 3 * 258,
+        promptTokensDetails: [
+          { modality: 'TEXT', tokenCount: textTokens },
+          { modality: 'IMAGE', tokenCount: 3 * 258 },
+        ],
+        candidatesTokenCount: 1290,
+        totalTokenCount: textTokens + 3 * 258 + 1290,
+      });
+      const [request] = vertex.generationRequests;
+      expect(userPartKindsOf(request!)).toEqual(['image', 'image', 'image', 'text']);
+      expect(inputImagesOf(request!)).toEqual([
+        { contentIndex: 0, partIndex: 0, role: 'user', mimeType: 'image/png', bytes: Buffer.from(png, 'base64') },
+        { contentIndex: 0, partIndex: 1, role: 'user', mimeType: 'image/jpeg', bytes: Buffer.from(jpeg, 'base64') },
+        { contentIndex: 0, partIndex: 2, role: 'user', mimeType: 'image/webp', bytes: Buffer.from(webp, 'base64') },
+      ]);
+    });
+
+    it('accepts the prompt before the image too, and records that order', async () => {
+      const png = await encoded('png');
+      const response = await post(url('generateContent'), {
+        contents: [{ role: 'user', parts: [{ text: 'make it red' }, inline('image/png', png)] }],
+      });
+
+      expect(response.status).toBe(200);
+      expect(userPartKindsOf(vertex.generationRequests[0]!)).toEqual(['text', 'image']);
+      expect(inputImagesOf(vertex.generationRequests[0]!)).toMatchObject([{ partIndex: 1, mimeType: 'image/png' }]);
+    });
+
+    it('counts input images in the usage of the last streamed event', async () => {
+      const png = await encoded('png');
+      const response = await post(url('streamGenerateContent'), {
+        contents: [{ role: 'user', parts: [inline('image/png', png), inline('image/png', png), { text: 'abcd' }] }],
+        generationConfig: { responseModalities: ['IMAGE'] },
+      });
+
+      const { events } = await readSse(response);
+      expect(events.at(-1).usageMetadata).toMatchObject({
+        promptTokenCount: 1 + 2 * 258,
+        promptTokensDetails: [
+          { modality: 'TEXT', tokenCount: 1 },
+          { modality: 'IMAGE', tokenCount: 2 * 258 },
+        ],
+      });
+    });
+
+    it('rejects a mimeType the bytes are not, naming the part', async () => {
+      const png = await encoded('png');
+      const jpeg = await encoded('jpeg');
+      const response = await post(url('generateContent'), {
+        contents: [{ role: 'user', parts: [inline('image/png', png), inline('image/png', jpeg), { text: 'merge' }] }],
+      });
+
+      expect(response.status).toBe(400);
+      const { error } = await json(response);
+      expect(error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+      expect(error.message).toMatch(/'contents\[0\]\.parts\[1\]\.inline_data\.data' holds image\/jpeg bytes/);
+      expect(error.details[0].fieldViolations[0].field).toBe('contents[0].parts[1].inline_data.mime_type');
+    });
+
+    it('rejects four images for gemini-2.5-flash-image, and the aspect ratio outside imageConfig', async () => {
+      const png = await encoded('png');
+      const four = await post(url('generateContent'), {
+        contents: [
+          { role: 'user', parts: [...Array.from({ length: 4 }, () => inline('image/png', png)), { text: 'x' }] },
+        ],
+      });
+      const misplaced = await post(url('generateContent'), {
+        contents: [{ role: 'user', parts: [inline('image/png', png), { text: 'x' }] }],
+        generationConfig: { aspectRatio: '16:9' },
+      });
+
+      expect(four.status).toBe(400);
+      const { error } = await json(four);
+      expect(error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+      expect(error.message).toMatch(/too many images: 4 were given, but gemini-2\.5-flash-image accepts at most 3/);
+      expect(misplaced.status).toBe(400);
+      expect((await json(misplaced)).error.message).toBe(
+        `Invalid JSON payload received. Unknown name "aspectRatio" at 'generation_config': Cannot find field.`,
+      );
     });
   });
 });

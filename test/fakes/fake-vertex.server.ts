@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { FakeHttpServer, type RecordedRequest, type ScriptedResponse } from './fake-http.server.js';
+import { sniffImageType } from './image-bytes.js';
 
 /** The 10 aspect ratios of Gemini 2.5 Flash Image and their output pixels (upstreams.md §3.5). */
 export const GEMINI_IMAGE_SIZES = {
@@ -163,7 +164,9 @@ class Invalid extends Error {
  * Vertex AI `generateContent` / `streamGenerateContent?alt=sse` for Gemini 2.5 Flash Image, as
  * strict as the real API: checks route, bearer token, project, location and model, rejects
  * unknown fields and invalid values with Google's error shape, and answers real PNGs of the size
- * the aspect ratio names, with `usageMetadata`.
+ * the aspect ratio names, with `usageMetadata`. Input images (`inlineData`, how gateways send an
+ * edit) must be PNG, JPEG or WebP bytes under their true `mimeType`, at most 3 per request, and
+ * are billed as prompt IMAGE tokens (`GEMINI_INPUT_IMAGE_TOKENS` each).
  */
 export class FakeVertexServer extends FakeHttpServer {
   private readonly imageCache = new Map<string, Promise<string>>();
@@ -384,6 +387,56 @@ export class FakeVertexServer extends FakeHttpServer {
     }
     return cached;
   }
+}
+
+/** An `inlineData` image of a recorded request, decoded. */
+export interface InputImage {
+  /** Where it was: `contents[contentIndex].parts[partIndex]`. */
+  contentIndex: number;
+  partIndex: number;
+  role: string;
+  mimeType: string;
+  bytes: Buffer;
+}
+
+/**
+ * The `inlineData` images a request sent (an edit's inputs), in order, decoded. Empty for a body
+ * that is not a `contents` request; what the fake refused is returned as sent.
+ */
+export function inputImagesOf(request: RecordedRequest): InputImage[] {
+  const contents = isObject(request.body) && Array.isArray(request.body.contents) ? request.body.contents : [];
+  const images: InputImage[] = [];
+  contents.forEach((content: unknown, contentIndex) => {
+    if (!isObject(content) || !Array.isArray(content.parts)) return;
+    content.parts.forEach((part: unknown, partIndex) => {
+      if (!isObject(part) || !isObject(part.inlineData)) return;
+      const { mimeType, data } = part.inlineData;
+      images.push({
+        contentIndex,
+        partIndex,
+        role: String(content.role),
+        mimeType: String(mimeType),
+        bytes: Buffer.from(typeof data === 'string' ? data : '', 'base64'),
+      });
+    });
+  });
+  return images;
+}
+
+/**
+ * The kinds of the parts of a request's last `user` content, in order (gateways send an edit's
+ * images before its prompt: `['image', 'image', 'text']`). The fake accepts any order.
+ */
+export function userPartKindsOf(request: RecordedRequest): Array<'text' | 'image' | 'other'> {
+  const contents = isObject(request.body) && Array.isArray(request.body.contents) ? request.body.contents : [];
+  const user = contents.filter((content: unknown) => isObject(content) && content.role === 'user').at(-1) as
+    Json | undefined;
+  const parts: unknown[] = Array.isArray(user?.parts) ? user.parts : [];
+  return parts.map((part) => {
+    if (!isObject(part)) return 'other';
+    if (typeof part.text === 'string') return 'text';
+    return isObject(part.inlineData) ? 'image' : 'other';
+  });
 }
 
 interface Plan {
@@ -702,16 +755,15 @@ function validateInlineData(inlineData: unknown, at: string): void {
       `${at}.data`,
     );
   }
-  if (!sniffImage(bytes))
+  const actual = sniffImageType(bytes);
+  if (!actual)
     throw new Invalid(`Provided image is not valid: '${at}.data' is not a PNG, JPEG or WebP image.`, `${at}.data`);
-}
-
-function sniffImage(bytes: Buffer): string | undefined {
-  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP')
-    return 'image/webp';
-  return undefined;
+  if (actual !== value.mimeType) {
+    throw new Invalid(
+      `Provided image is not valid: '${at}.data' holds ${actual} bytes, but '${at}.mime_type' says ${value.mimeType}.`,
+      `${at}.mime_type`,
+    );
+  }
 }
 
 function validateGenerationConfig(config: Json): void {
