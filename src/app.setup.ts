@@ -1,15 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { answerClientError, answerFrameworkError, requestIdOf } from './common/http/client-errors.js';
 import { assertJsonShape, isBlank } from './common/http/json-body.js';
-import { BODY_LIMITS } from './common/http/route-policy.js';
+import { BODY_LIMITS, IMAGE_EDITS_PATH } from './common/http/route-policy.js';
 import { stringifyJson } from './common/json/raw-json.js';
 import { AppConfig } from './config/app.config.js';
 import { RequestLifecycle } from './http/request-lifecycle.js';
+import { CreateImageEditFormDto, CreateImageEditJsonDto } from './images/dto/create-image-edit.dto.js';
 
 /** Headers are small: a client still sending them after this long is cut (408), whatever REQUEST_TIMEOUT_MS says. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -62,6 +63,8 @@ export function configureApp(app: NestFastifyApplication): void {
   // Every Fastify hook, in its stated order; before any route is registered (per-route body limits).
   app.get(RequestLifecycle).register(fastify);
   useJsonBodies(app, fastify);
+  // Image edits' forms are read as they stream in, with their own limits (MultipartFormReader).
+  fastify.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null, undefined));
   applyTimeouts(fastify, config.http.requestTimeoutMs);
   // CORS is off unless CORS_ORIGINS names the browser origins allowed to call Easel.
   const { corsOrigins } = config.http;
@@ -133,5 +136,19 @@ function setupSwagger(app: INestApplication): void {
       })
       .build(),
   );
+  documentImageEditBodies(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}
+
+/** Image edits take two bodies, each with its own schema (a decorator can give only one for all media types). */
+function documentImageEditBodies(document: OpenAPIObject): void {
+  const operation = document.paths[IMAGE_EDITS_PATH]?.post;
+  if (!operation) throw new Error(`No POST ${IMAGE_EDITS_PATH} in the API document`);
+  operation.requestBody = {
+    required: true,
+    content: {
+      'multipart/form-data': { schema: { $ref: getSchemaPath(CreateImageEditFormDto) } },
+      'application/json': { schema: { $ref: getSchemaPath(CreateImageEditJsonDto) } },
+    },
+  };
 }

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { EaselRequest } from '../common/http/request-context.js';
-import { assertJsonBody, routePolicy } from '../common/http/route-policy.js';
+import { assertBodyType, routePolicy } from '../common/http/route-policy.js';
 import { ApiKeyAuthenticator } from './api-key.authenticator.js';
 import { bearerToken } from './api-key.guard.js';
 import { type AuthFailureBlock, AuthFailureLimiter } from './auth-failure.limiter.js';
@@ -17,7 +17,7 @@ import { KeyRateLimiter } from './throttling/key-rate-limiter.js';
  *    is answered 401 (an address with too many failures 429, unless its key is one this instance
  *    knows), so an anonymous body is never read, however large;
  * 2. how often: the key's rate limit is counted (429 when over it);
- * 3. what: a body must be JSON (415 otherwise).
+ * 3. what: a body must be JSON, or a multipart form on image edits (415 otherwise).
  * The principal it resolves is what `ApiKeyGuard` then authorises and the usage record charges.
  */
 @Injectable()
@@ -36,7 +36,7 @@ export class ApiKeyResolver {
       request.principal = principal;
       if (!principal.isAdmin) await this.rateLimiter.count(principal, reply);
     }
-    assertJsonBody(request.method, request.headers);
+    assertBodyType(request.method, path, request.headers);
   }
 
   private async authenticate(request: EaselRequest): Promise<Principal> {

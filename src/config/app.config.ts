@@ -13,6 +13,12 @@ import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
  *   resolving the route calls at boot; a route whose variables are unset is not used.
  * Variables that are validated but not read yet (`S3_*`, for the S3 store to come) have no field.
  */
+/** Limits of an edit's uploads, in bytes (a file is never allowed more than all files together). */
+export interface UploadLimits {
+  maxFileBytes: number;
+  maxTotalBytes: number;
+}
+
 export class AppConfig {
   readonly http: { port: number; host: string; publicBaseUrl: string; corsOrigins: string[]; requestTimeoutMs: number };
   readonly dataDir: string;
@@ -31,6 +37,8 @@ export class AppConfig {
   };
   readonly upstream: { timeoutMs: number; maxResponseBytes: number };
   readonly rateLimitRpm: number;
+  /** Edit uploads: the largest file, and all files of one request together. */
+  readonly uploads: UploadLimits;
   /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
   readonly remoteImages: { enabled: boolean; allowedNetworks: Cidr[]; timeoutMs: number };
   readonly logging: { level: Env['LOG_LEVEL']; logPrompts: boolean };
@@ -69,6 +77,10 @@ export class AppConfig {
     };
     this.upstream = { timeoutMs: env.UPSTREAM_TIMEOUT_MS, maxResponseBytes: env.MAX_RESPONSE_BYTES };
     this.rateLimitRpm = env.RATE_LIMIT_RPM;
+    this.uploads = {
+      maxFileBytes: Math.min(env.UPLOAD_MAX_FILE_BYTES, env.UPLOAD_MAX_TOTAL_BYTES),
+      maxTotalBytes: env.UPLOAD_MAX_TOTAL_BYTES,
+    };
     this.remoteImages = {
       enabled: env.REMOTE_IMAGE_URLS,
       allowedNetworks: env.REMOTE_IMAGE_ALLOWED_NETWORKS,

@@ -50,7 +50,7 @@ describe('the Gemini entries', () => {
     expect(preview.prices).toEqual(ga.prices);
     expect(preview.prices.inputText).toBe(parseUsd('0.30'));
     expect(preview.prices.outputImage).toBe(parseUsd('30'));
-    expect(preview.estimate).toEqual({ output_image_tokens: 1290 });
+    expect(preview.estimate).toEqual({ output_image_tokens: 1290, input_image_tokens: 1290 });
   });
 });
 
@@ -242,5 +242,74 @@ describe('parseModelCatalogue', () => {
 
   it('names the file in the message', () => {
     expect(problemOf({ models: [model(), model()] }).message).toMatch(/^Invalid model catalogue models\.yaml:/);
+  });
+});
+
+describe('parseModelCatalogue edit capabilities', () => {
+  /** The base entry with `capabilities` merged in (and `extra` top-level overrides). */
+  function withCapabilities(capabilities: object, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return model({ capabilities: { ...(model().capabilities as object), ...capabilities }, ...extra });
+  }
+  const EDIT_PRICING = { per_million_tokens: { input_text: '5.00', input_image: '10.00', output_image: '40.00' } };
+
+  it('accepts a model that edits, with a mask, input_fidelity and its input image estimate', () => {
+    const [parsed] = parseModelCatalogue({
+      models: [
+        withCapabilities(
+          { edits: true, mask: true, input_fidelity: true, max_input_images: 16 },
+          { pricing: EDIT_PRICING, estimate: { output_image_tokens: 1000, input_image_tokens: 4160 } },
+        ),
+      ],
+    });
+
+    expect(parsed!.capabilities).toMatchObject({ edits: true, mask: true, input_fidelity: true, max_input_images: 16 });
+    expect(parsed!.estimate).toEqual({ output_image_tokens: 1000, input_image_tokens: 4160 });
+  });
+
+  it('defaults to a model that does not edit', () => {
+    const [parsed] = parseModelCatalogue({ models: [model()] });
+
+    expect(parsed!.capabilities).toMatchObject({
+      edits: false,
+      mask: false,
+      input_fidelity: false,
+      max_input_images: 3,
+    });
+  });
+
+  it.each([
+    ['mask', { mask: true }],
+    ['input_fidelity', { input_fidelity: true }],
+    ['mask with edits: false', { mask: true, edits: false }],
+  ])('refuses %s without edits: true', (_what, capabilities) => {
+    const error = problemOf({ models: [withCapabilities(capabilities)] });
+
+    expect(error.message).toContain('azure/openai/test-model: mask and input_fidelity need edits: true');
+  });
+
+  it('refuses a model that edits with max_input_images 0', () => {
+    const error = problemOf({ models: [withCapabilities({ edits: true, max_input_images: 0 })] });
+
+    expect(error.message).toContain('azure/openai/test-model: a model that edits needs max_input_images >= 1');
+  });
+
+  it('accepts max_input_images 0 on a model that does not edit', () => {
+    const [parsed] = parseModelCatalogue({ models: [withCapabilities({ max_input_images: 0 })] });
+
+    expect(parsed!.capabilities.max_input_images).toBe(0);
+  });
+
+  it('refuses a model that edits and prices input images without estimate.input_image_tokens', () => {
+    const error = problemOf({ models: [withCapabilities({ edits: true }, { pricing: EDIT_PRICING })] });
+
+    expect(error.message).toContain('azure/openai/test-model');
+    expect(error.message).toContain('estimate.input_image_tokens');
+  });
+
+  it('needs no input image estimate where input images are free or the model does not edit', () => {
+    const free = { per_million_tokens: { input_text: '5.00', input_image: '0', output_image: '40.00' } };
+
+    expect(() => parseModelCatalogue({ models: [withCapabilities({ edits: true }, { pricing: free })] })).not.toThrow();
+    expect(() => parseModelCatalogue({ models: [withCapabilities({}, { pricing: EDIT_PRICING })] })).not.toThrow();
   });
 });

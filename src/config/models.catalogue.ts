@@ -41,6 +41,8 @@ const tokenCount = z.number().int().min(0).max(1_000_000);
 const estimateSchema = z
   .object({
     output_image_tokens: z.union([tokenCount, z.record(z.string(), z.record(z.string(), tokenCount))]),
+    /** Input image tokens per image of an edit (the dearest case), for the same estimate. */
+    input_image_tokens: tokenCount.optional(),
   })
   .strict();
 
@@ -62,8 +64,21 @@ const modelSchema = z
         streaming: z.boolean().default(false),
         max_n: z.number().int().min(1).max(10),
         max_prompt_chars: z.number().int().min(1).max(32000),
-        /** Images a chat request may send (data URLs). */
+        /** Input images a request may send: a chat request's data URLs, an edit's images. */
         max_input_images: z.number().int().min(0).max(16).default(3),
+        /** The largest input image the upstream takes (Vertex: 7 MB inline); unset = UPLOAD_MAX_FILE_BYTES. */
+        max_input_image_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(512 * 1024 * 1024)
+          .optional(),
+        /** Serves POST /v1/images/edits (the provider must edit; checked at boot). */
+        edits: z.boolean().default(false),
+        /** Edits take a `mask`. */
+        mask: z.boolean().default(false),
+        /** Edits take `input_fidelity` (high | low). */
+        input_fidelity: z.boolean().default(false),
       })
       .strict(),
     pricing: z
@@ -141,11 +156,18 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     if (model.capabilities.sizes.some((size) => size !== 'auto' && !fitsPixels(size))) {
       problems.push(`${model.id}: sizes must be at most 4096 pixels per side`);
     }
+    const { edits, mask, input_fidelity, max_input_images } = model.capabilities;
+    if ((mask || input_fidelity) && !edits) problems.push(`${model.id}: mask and input_fidelity need edits: true`);
+    if (edits && max_input_images < 1) problems.push(`${model.id}: a model that edits needs max_input_images >= 1`);
+    const priced = (price: string | undefined) => price !== undefined && parseUsd(price) !== 0n;
     if (
-      model.pricing.per_million_tokens?.output_image !== undefined &&
-      model.pricing.per_million_tokens.output_image !== '0' &&
-      !model.estimate
+      edits &&
+      priced(model.pricing.per_million_tokens?.input_image) &&
+      model.estimate?.input_image_tokens === undefined
     ) {
+      problems.push(`${model.id}: a model that edits and prices input images needs estimate.input_image_tokens`);
+    }
+    if (priced(model.pricing.per_million_tokens?.output_image) && !model.estimate) {
       problems.push(`${model.id}: a model priced by image output tokens needs estimate.output_image_tokens`);
     }
   }

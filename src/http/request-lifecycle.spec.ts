@@ -10,6 +10,7 @@ import { sendError, toErrorResponse } from '../common/errors/openai-error.filter
 import { requestIdOf } from '../common/http/client-errors.js';
 import { HttpDrain } from '../common/http/http-drain.js';
 import { type EaselRequest, type RequestContext, requestContextOf } from '../common/http/request-context.js';
+import { AppConfig } from '../config/app.config.js';
 import type { RequestLogListener } from '../logging/request-log.listener.js';
 import type { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
 import type { UsageRecordListener } from '../usage/usage-record.listener.js';
@@ -63,6 +64,7 @@ describe(RequestLifecycle.name, () => {
     drain = new HttpDrain();
     const admission = { admit: async (request: EaselRequest) => void (request.principal = PRINCIPAL) };
     const sut = new RequestLifecycle(
+      AppConfig.fromEnv({}),
       admission as unknown as ApiKeyResolver,
       drain,
       new RecordingListener('usage', seen, options.failingUsage) as unknown as UsageRecordListener,

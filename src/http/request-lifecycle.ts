@@ -5,9 +5,10 @@ import { SECURITY_HEADERS } from '../common/http/client-errors.js';
 import { HttpDrain } from '../common/http/http-drain.js';
 import { closeWithoutReading } from '../common/http/lingering-close.js';
 import { type EaselRequest, existingRequestContext } from '../common/http/request-context.js';
-import { routePolicy } from '../common/http/route-policy.js';
+import { IMAGE_EDITS_PATH, routePolicy } from '../common/http/route-policy.js';
 import { beforeStreamEnds } from '../common/http/sse.js';
 import { SplicedJsonStream } from '../common/json/raw-json.js';
+import { AppConfig } from '../config/app.config.js';
 import { RequestLogListener } from '../logging/request-log.listener.js';
 import { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
 import { UsageRecordListener } from '../usage/usage-record.listener.js';
@@ -16,6 +17,7 @@ import { CLIENT_CLOSED_REQUEST, type RequestListener, type RequestOutcome } from
 /** The /v1 routes whose requests usage records and metrics count, by endpoint. */
 const ENDPOINTS: Record<string, string> = {
   '/v1/images/generations': 'images',
+  [IMAGE_EDITS_PATH]: 'images.edits',
   '/v1/chat/completions': 'chat',
   '/v1/models': 'models',
   '/v1/models/:id': 'models',
@@ -78,6 +80,7 @@ export class RequestLifecycle {
   private readonly exchanges = new WeakMap<FastifyRequest, Exchange>();
 
   constructor(
+    private readonly config: AppConfig,
     private readonly admission: ApiKeyResolver,
     private readonly drain: HttpDrain,
     usageRecords: UsageRecordListener,
@@ -90,7 +93,7 @@ export class RequestLifecycle {
   /** Adds the hooks, before any route is registered (the body limits are set per route). */
   register(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
-      route.bodyLimit ??= routePolicy(route.url).bodyLimit;
+      route.bodyLimit ??= routePolicy(route.url, this.config.uploads).bodyLimit;
     });
     fastify.addHook('onRequest', async (request, reply) => {
       void reply.headers({ 'x-request-id': request.id, ...SECURITY_HEADERS });

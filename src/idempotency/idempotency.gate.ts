@@ -9,6 +9,12 @@ import { type IdempotencyId, IdempotencyStore } from './idempotency.store.js';
 import { keepLeased } from './lease-heartbeat.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** What identifies a request's body, when it is not its JSON: whether it streams, and a string that differs when the body does. */
+export interface RequestBodyIdentity {
+  stream: boolean;
+  fingerprint: string;
+}
 /** How long a pending request's owner is taken to be alive without renewing, and how often it renews. */
 const LEASE_MS = 30_000;
 const RENEW_EVERY_MS = 10_000;
@@ -44,28 +50,36 @@ export class IdempotencyGate implements OnModuleInit, OnModuleDestroy {
     private readonly config: AppConfig,
   ) {}
 
-  /** `answer()`, or with an `Idempotency-Key` header the first answer to that key and body. */
-  run<T>(context: RequestContext, answer: () => Promise<T>): Promise<T> {
+  /**
+   * `answer()`, or with an `Idempotency-Key` header the first answer to that key and body. The
+   * body is the request's JSON unless `body` says what it is (a multipart edit: its parsed fields
+   * and files, by hash).
+   */
+  run<T>(context: RequestContext, answer: () => Promise<T>, body?: RequestBodyIdentity): Promise<T> {
     const header = context.reply.request.headers['idempotency-key'];
     if (header === undefined) return answer();
-    return this.handle(context, String(header), answer) as Promise<T>;
+    return this.handle(context, String(header), answer, body) as Promise<T>;
   }
 
   private async handle(
     context: RequestContext,
     idempotencyKey: string,
     answer: () => Promise<unknown>,
+    identity: RequestBodyIdentity | undefined,
   ): Promise<unknown> {
     const { reply } = context;
     const request = reply.request as EaselRequest;
     if (!KEY.test(idempotencyKey))
       throw new InvalidRequestError('Idempotency-Key must be 1..255 visible ASCII characters.', 'Idempotency-Key');
-    const body = request.body as { stream?: unknown } | undefined;
-    if (body?.stream === true)
+    const body = identity ?? {
+      stream: (request.body as { stream?: unknown } | undefined)?.stream === true,
+      fingerprint: JSON.stringify(request.body),
+    };
+    if (body.stream)
       throw new InvalidRequestError('Idempotency-Key cannot be used with stream: true.', 'Idempotency-Key');
     const apiKeyId = request.principal?.keyId;
     if (!apiKeyId) return answer();
-    const requestHash = hash('sha256', `${request.routeOptions.url}\n${JSON.stringify(request.body)}`, 'hex');
+    const requestHash = hash('sha256', `${request.routeOptions.url}\n${body.fingerprint}`, 'hex');
     const id = { apiKeyId, idempotencyKey };
     const owner = randomUUID();
 

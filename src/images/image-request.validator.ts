@@ -1,8 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidRequestError } from '../common/errors/gateway.error.js';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
+import { formatBytes } from '../common/http/route-policy.js';
+import type { UploadLimits } from '../config/app.config.js';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
+import type { InputImage } from '../providers/image-provider.interface.js';
 import { cannotStreamError } from '../providers/provider-registry.service.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
+import type { CreateImageEditDto } from './dto/create-image-edit.dto.js';
+import { type InspectedImage, inspectImage } from './edits/image-inspector.js';
+
+/** An edit's input image, its bytes in hand (fetched if it was sent as a URL). */
+export interface ReceivedImage {
+  param: string;
+  bytes: Buffer;
+}
 
 /**
  * The rules of an image request that depend on other fields or on the model's catalogue
@@ -52,6 +64,94 @@ export class ImageRequestValidator {
     if (request.stream && !capabilities.streaming) throw cannotStreamError(modelId);
   }
 
+  /**
+   * An edit before its images are read or fetched: a generation's rules, `input_fidelity` only
+   * where the model has it, no more images than the model takes, and a mask only where it takes
+   * one. Every refusal names the exact field (`image[16]`, `mask`).
+   */
+  validateEditFields(
+    fields: CreateImageEditDto,
+    sent: { images: ReadonlyArray<{ param: string }>; mask?: { param: string } },
+    modelId: string,
+    capabilities: ModelCapabilities,
+  ): void {
+    this.validate(fields, modelId, capabilities);
+    if (fields.input_fidelity !== undefined && !capabilities.input_fidelity) {
+      throw new InvalidRequestError(
+        `${modelId} does not take input_fidelity; leave it out.`,
+        'input_fidelity',
+        ErrorCode.UnsupportedParameter,
+      );
+    }
+    if (sent.images.length > capabilities.max_input_images) {
+      throw new InvalidRequestError(
+        `${modelId} edits at most ${capabilities.max_input_images} input images per request; ${sent.images.length} were sent.`,
+        sent.images[capabilities.max_input_images]!.param,
+      );
+    }
+    if (sent.mask && !capabilities.mask) {
+      throw new InvalidRequestError(
+        `${modelId} does not take a mask; leave it out and describe in the prompt what to change and where.`,
+        sent.mask.param,
+        ErrorCode.UnsupportedParameter,
+      );
+    }
+  }
+
+  /**
+   * An edit's images, their bytes in hand: within the upload limits (413; a multipart upload was
+   * held to them as it arrived, data URLs and fetched images are checked here) and the model's
+   * own limit per image; then judged by their bytes (PNG, JPEG or WebP, whatever the name or
+   * declared type), the mask from its header (a PNG with alpha, the first image's pixel size).
+   */
+  validateEditImages(
+    images: readonly ReceivedImage[],
+    mask: ReceivedImage | undefined,
+    modelId: string,
+    capabilities: ModelCapabilities,
+    uploads: UploadLimits,
+  ): { images: InputImage[]; mask?: InputImage } {
+    const all = mask ? [...images, mask] : images;
+    let total = 0;
+    for (const { param, bytes } of all) {
+      total += bytes.length;
+      if (bytes.length > uploads.maxFileBytes || total > uploads.maxTotalBytes) {
+        throw new GatewayError(
+          ErrorCode.FileTooLarge,
+          bytes.length > uploads.maxFileBytes
+            ? `${param} is larger than ${formatBytes(uploads.maxFileBytes)}, the most one file may be (UPLOAD_MAX_FILE_BYTES).`
+            : `The images are larger than ${formatBytes(uploads.maxTotalBytes)} together (UPLOAD_MAX_TOTAL_BYTES).`,
+          { param },
+        );
+      }
+      const limit = capabilities.max_input_image_bytes;
+      if (limit !== undefined && bytes.length > limit) {
+        throw new InvalidRequestError(
+          `${param} is larger than ${formatBytes(limit)}, the most ${modelId} takes.`,
+          param,
+        );
+      }
+    }
+    const inputs = images.map((image) => inputImage(image, inspected(image)));
+    if (!mask) return { images: inputs };
+    const seen = inspected(mask);
+    const maskImage = inputImage(mask, seen);
+    const first = inputs[0]!;
+    if (seen.format !== 'png' || !seen.hasAlpha) {
+      throw new InvalidRequestError(
+        'mask must be a PNG with an alpha channel: its fully transparent pixels mark what to change.',
+        'mask',
+      );
+    }
+    if (maskImage.width !== first.width || maskImage.height !== first.height) {
+      throw new InvalidRequestError(
+        `mask is ${maskImage.width}x${maskImage.height}; it must be the size of the first image, ${first.width}x${first.height}.`,
+        'mask',
+      );
+    }
+    return { images: inputs, mask: maskImage };
+  }
+
   private oneOf(param: string, value: string | undefined, allowed: readonly string[], modelId: string): void {
     if (value !== undefined && !allowed.includes(value)) {
       throw new InvalidRequestError(
@@ -60,4 +160,20 @@ export class ImageRequestValidator {
       );
     }
   }
+}
+
+function inspected({ param, bytes }: ReceivedImage): InspectedImage {
+  if (bytes.length === 0) throw new InvalidRequestError(`${param} is empty (0 bytes).`, param);
+  const seen = inspectImage(bytes);
+  if (!seen) {
+    throw new InvalidRequestError(
+      `${param} is not a PNG, JPEG or WebP image (judged by its bytes, not its file name or content type).`,
+      param,
+    );
+  }
+  return seen;
+}
+
+function inputImage({ bytes }: ReceivedImage, seen: InspectedImage): InputImage {
+  return { bytes, format: seen.format, mimeType: seen.mimeType, width: seen.width, height: seen.height };
 }

@@ -52,6 +52,9 @@ export class ModelsService {
         max_prompt_chars: capabilities.max_prompt_chars,
         streaming: capabilities.streaming,
         max_input_images: capabilities.max_input_images,
+        edits: capabilities.edits,
+        mask: capabilities.mask,
+        input_fidelity: capabilities.input_fidelity,
       },
     };
   }

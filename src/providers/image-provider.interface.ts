@@ -84,6 +84,40 @@ export interface ImageStreamProvider<T = unknown> extends ImageProvider<T> {
   ): AsyncIterable<ImageStreamEvent>;
 }
 
+/** An input image of an edit, as its bytes showed it (never as its declared content type). */
+export interface InputImage {
+  bytes: Buffer;
+  format: ImageFormat;
+  /** `image/png`, `image/jpeg`, `image/webp`: from `format`. */
+  mimeType: string;
+  width: number;
+  height: number;
+}
+
+/** `POST /v1/images/edits` in Easel's own terms: a generation request plus its input images. */
+export interface ImageEditRequest extends ImageGenerationRequest {
+  /** At least one; the first is the one a mask applies to. */
+  images: InputImage[];
+  /** A PNG with alpha, the size of the first image: its transparent pixels mark what to change. */
+  mask?: InputImage;
+  inputFidelity?: 'high' | 'low';
+}
+
+/** Serves `POST /v1/images/edits` for models whose capabilities say `edits: true`. */
+export interface ImageEditProvider<T = unknown> extends RoutedProvider<T> {
+  editImages(target: T, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages>;
+}
+
+/** Also serves edits with `stream: true` (edit models whose capabilities say `streaming: true`). */
+export interface ImageEditStreamProvider<T = unknown> extends ImageEditProvider<T> {
+  editImagesStream(
+    target: T,
+    request: ImageEditRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent>;
+}
+
 export function isImageProvider(provider: RoutedProvider): provider is ImageProvider {
   return 'generateImages' in provider && typeof provider.generateImages === 'function';
 }
@@ -93,5 +127,15 @@ export function isImageStreamProvider(provider: RoutedProvider): provider is Ima
     isImageProvider(provider) &&
     'generateImagesStream' in provider &&
     typeof provider.generateImagesStream === 'function'
+  );
+}
+
+export function isImageEditProvider(provider: RoutedProvider): provider is ImageEditProvider {
+  return 'editImages' in provider && typeof provider.editImages === 'function';
+}
+
+export function isImageEditStreamProvider(provider: RoutedProvider): provider is ImageEditStreamProvider {
+  return (
+    isImageEditProvider(provider) && 'editImagesStream' in provider && typeof provider.editImagesStream === 'function'
   );
 }

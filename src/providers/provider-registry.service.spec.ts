@@ -108,4 +108,97 @@ describe(ProviderRegistry.name, () => {
       expect.objectContaining({ code: ErrorCode.ModelNotFound, param: 'model' }),
     );
   });
+
+  describe('edits', () => {
+    const EDITS = { ...CAPABILITIES, edits: true };
+    const EDITS_AND_STREAMS = { ...EDITS, streaming: true };
+    const generateImagesStream = async function* () {};
+    const editImages = async () => ({});
+    const editImagesStream = async function* () {};
+
+    it('refuses to boot when a model edits but its adapter has no editImages', () => {
+      expect(() => registryOf([localModel({ capabilities: EDITS })], imagesOnlyProvider())).toThrow(
+        "Model local/test/model: capabilities.edits needs endpoint 'images' and a provider that edits ('local' does not)",
+      );
+    });
+
+    it('refuses to boot when a model edits but is not served on images', () => {
+      const chatOnly = imagesOnlyProvider({ chat: async () => ({}), editImages });
+
+      expect(() => registryOf([localModel({ endpoints: ['chat'], capabilities: EDITS })], chatOnly)).toThrow(
+        /capabilities\.edits needs endpoint 'images'/,
+      );
+    });
+
+    it('refuses to boot when a model edits and streams but its adapter has no editImagesStream', () => {
+      const adapter = imagesOnlyProvider({ generateImagesStream, editImages });
+
+      expect(() => registryOf([localModel({ capabilities: EDITS_AND_STREAMS })], adapter)).toThrow(
+        "Model local/test/model: provider 'local' cannot stream edits (capabilities.streaming with edits)",
+      );
+    });
+
+    it('boots an adapter without edit methods while no model edits', () => {
+      const sut = registryOf([localModel()], imagesOnlyProvider());
+
+      expect(sut.has('local/test/model')).toBe(true);
+    });
+
+    describe('lookups', () => {
+      let sut: ProviderRegistry;
+      let adapter: RoutedProvider;
+
+      beforeEach(() => {
+        adapter = imagesOnlyProvider({ generateImagesStream, editImages, editImagesStream });
+        sut = registryOf(
+          [
+            localModel({ id: 'local/test/generates' }),
+            localModel({ id: 'local/test/edits', capabilities: EDITS }),
+            localModel({ id: 'local/test/streams-edits', capabilities: EDITS_AND_STREAMS }),
+          ],
+          adapter,
+        );
+      });
+
+      it('finds a model that edits, typed for the edits endpoint', () => {
+        expect(sut.editModel('local/test/edits').provider).toBe(adapter);
+        expect(sut.editModel('local/test/edits').definition.id).toBe('local/test/edits');
+        expect(sut.editStreamModel('local/test/streams-edits').provider).toBe(adapter);
+      });
+
+      it.each(['editModel', 'editStreamModel'] as const)('%s: 404 model_not_found for an unknown model', (lookup) => {
+        expect(() => sut[lookup]('local/test/nope')).toThrow(
+          expect.objectContaining({ code: ErrorCode.ModelNotFound, param: 'model' }),
+        );
+      });
+
+      it.each(['editModel', 'editStreamModel'] as const)(
+        '%s: 400 invalid_value on model for a model that does not edit',
+        (lookup) => {
+          expect(() => sut[lookup]('local/test/generates')).toThrow(
+            expect.objectContaining({
+              code: ErrorCode.InvalidRequest,
+              param: 'model',
+              message: expect.stringContaining('does not edit images') as unknown,
+            }),
+          );
+        },
+      );
+
+      it('editStreamModel: 400 on stream for a model that edits but cannot stream', () => {
+        expect(() => sut.editStreamModel('local/test/edits')).toThrow(
+          expect.objectContaining({
+            code: ErrorCode.InvalidRequest,
+            param: 'stream',
+            message: 'local/test/edits does not support stream: true on this endpoint.',
+          }),
+        );
+      });
+
+      it('keeps serving every model on generations', () => {
+        expect(sut.imageModel('local/test/edits').provider).toBe(adapter);
+        expect(sut.imageStreamModel('local/test/streams-edits').provider).toBe(adapter);
+      });
+    });
+  });
 });

@@ -5,8 +5,12 @@ import { AppConfig } from '../config/app.config.js';
 import { type EndpointKind, loadModelCatalogue, type ModelDefinition } from '../config/models.catalogue.js';
 import { type ChatProvider, isChatProvider } from './chat-provider.interface.js';
 import {
+  type ImageEditProvider,
+  type ImageEditStreamProvider,
   type ImageProvider,
   type ImageStreamProvider,
+  isImageEditProvider,
+  isImageEditStreamProvider,
   isImageProvider,
   isImageStreamProvider,
 } from './image-provider.interface.js';
@@ -50,6 +54,8 @@ export class ProviderRegistry {
   private readonly imageModels = new Map<string, RegisteredModel<ImageProvider>>();
   private readonly imageStreamModels = new Map<string, RegisteredModel<ImageStreamProvider>>();
   private readonly chatModels = new Map<string, RegisteredModel<ChatProvider>>();
+  private readonly editModels = new Map<string, RegisteredModel<ImageEditProvider>>();
+  private readonly editStreamModels = new Map<string, RegisteredModel<ImageEditStreamProvider>>();
 
   constructor(config: AppConfig, @Inject(PROVIDER_ADAPTERS) adapters: RoutedProvider[]) {
     const byKind = new Map(adapters.map((adapter) => [adapter.kind, adapter]));
@@ -65,6 +71,17 @@ export class ProviderRegistry {
       if (definition.capabilities.streaming && !isImageStreamProvider(provider)) {
         throw new Error(
           `Model ${definition.id}: provider '${definition.provider}' cannot stream images (capabilities.streaming)`,
+        );
+      }
+      const { edits, streaming } = definition.capabilities;
+      if (edits && !(definition.endpoints.includes('images') && isImageEditProvider(provider))) {
+        throw new Error(
+          `Model ${definition.id}: capabilities.edits needs endpoint 'images' and a provider that edits ('${definition.provider}' ${isImageEditProvider(provider) ? 'does' : 'does not'})`,
+        );
+      }
+      if (edits && streaming && !isImageEditStreamProvider(provider)) {
+        throw new Error(
+          `Model ${definition.id}: provider '${definition.provider}' cannot stream edits (capabilities.streaming with edits)`,
         );
       }
       const routes: RegisteredRoute[] = [];
@@ -89,6 +106,11 @@ export class ProviderRegistry {
       }
       if (served.has('images') && definition.capabilities.streaming && isImageStreamProvider(provider)) {
         this.imageStreamModels.set(definition.id, { ...model, provider });
+      }
+      if (edits && isImageEditProvider(provider)) {
+        this.editModels.set(definition.id, { ...model, provider });
+        if (streaming && isImageEditStreamProvider(provider))
+          this.editStreamModels.set(definition.id, { ...model, provider });
       }
       if (served.has('chat') && isChatProvider(provider)) {
         this.chatModels.set(definition.id, { ...model, provider });
@@ -117,6 +139,26 @@ export class ProviderRegistry {
     const model = this.imageStreamModels.get(modelId);
     if (model) return model;
     this.imageModel(modelId);
+    throw cannotStreamError(modelId);
+  }
+
+  /** A model served on /v1/images/edits: 404 if unknown, 400 if it does not edit. */
+  editModel(modelId: string): RegisteredModel<ImageEditProvider> {
+    const model = this.editModels.get(modelId);
+    if (model) return model;
+    if (!this.models.has(modelId)) this.refuse(modelId, 'images');
+    throw new GatewayError(
+      ErrorCode.InvalidRequest,
+      `The model '${modelId}' does not edit images; GET /v1/models lists the models with capabilities.edits.`,
+      { param: 'model' },
+    );
+  }
+
+  /** A model served on /v1/images/edits with `stream: true` (validation has refused the others). */
+  editStreamModel(modelId: string): RegisteredModel<ImageEditStreamProvider> {
+    const model = this.editStreamModels.get(modelId);
+    if (model) return model;
+    this.editModel(modelId);
     throw cannotStreamError(modelId);
   }
 

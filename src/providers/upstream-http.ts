@@ -2,6 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { parseJsonKeepingRaw } from '../common/json/raw-json.js';
 import { AppConfig } from '../config/app.config.js';
+import { MultipartBody } from './multipart-body.js';
 import { type ParsedServerSentEvent, parseServerSentEvents, SseEventTooLargeError } from './sse-parser.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -33,6 +34,7 @@ export class UpstreamTransportError extends Error {
 export interface UpstreamJsonRequest {
   url: string;
   headers: Record<string, string>;
+  /** Sent as JSON, or as the form it is (an edit's images). */
   body: unknown;
   signal: AbortSignal;
   /**
@@ -87,7 +89,7 @@ class AttemptSignal {
 }
 
 /**
- * JSON over HTTP to upstreams: pooled keep-alive connections, a per-attempt timeout
+ * JSON (or a multipart form) over HTTP to upstreams: pooled keep-alive connections, a per-attempt timeout
  * (`UPSTREAM_TIMEOUT_MS`), the caller's abort signal and a cap on the response size
  * (`MAX_RESPONSE_BYTES`). The body is parsed once.
  */
@@ -169,12 +171,15 @@ export class UpstreamHttp implements OnApplicationShutdown {
     accept: string,
     attempt: AttemptSignal,
   ): Promise<Dispatcher.ResponseData> {
+    const form = call.body instanceof MultipartBody ? call.body : undefined;
     try {
       return await request(call.url, {
         method: 'POST',
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/json', accept, ...call.headers },
-        body: JSON.stringify(call.body),
+        headers: form
+          ? { 'content-type': form.contentType, 'content-length': String(form.length), accept, ...call.headers }
+          : { 'content-type': 'application/json', accept, ...call.headers },
+        body: form ? form.stream() : JSON.stringify(call.body),
         signal: attempt.signal,
         headersTimeout: this.config.upstream.timeoutMs,
         bodyTimeout: this.config.upstream.timeoutMs,

@@ -75,6 +75,8 @@ function toRecordDto(record: UsageRecordEntity): UsageRecordDto {
     latency_ms: record.latencyMs,
     upstream_latency_ms: record.upstreamLatencyMs,
     images: record.images,
+    input_images: record.inputImages,
+    input_image_bytes: record.inputImageBytes,
     size: record.size,
     quality: record.quality,
     input_text_tokens: record.inputTextTokens,

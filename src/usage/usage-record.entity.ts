@@ -58,6 +58,13 @@ export class UsageRecordEntity {
   @CountColumn('images')
   images!: number;
 
+  /** Images sent to be edited (and the mask), and their bytes: never the bytes themselves. */
+  @CountColumn('input_images')
+  inputImages!: number;
+
+  @CountColumn('input_image_bytes')
+  inputImageBytes!: number;
+
   @Column({ type: 'varchar', length: 32, nullable: true })
   size!: string | null;
 

@@ -60,6 +60,8 @@ export class UsageRecordListener implements RequestListener {
       latencyMs: Math.round(latencyMs),
       upstreamLatencyMs: usage.upstreamLatencyMs ?? null,
       images: measure.images,
+      inputImages: usage.inputImages ?? 0,
+      inputImageBytes: usage.inputImageBytes ?? 0,
       size: usage.size ?? null,
       quality: usage.quality ?? null,
       inputTextTokens: measure.inputTextTokens,

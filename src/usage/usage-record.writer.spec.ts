@@ -26,6 +26,8 @@ function failedChat(overrides: Partial<UsageRecordRow> = {}): UsageRecordRow {
     latencyMs: 3,
     upstreamLatencyMs: null,
     images: 0,
+    inputImages: 0,
+    inputImageBytes: 0,
     size: null,
     quality: null,
     inputTextTokens: 0,

@@ -118,6 +118,7 @@ describe('Swagger docs and health', () => {
         '/health/ready',
         '/v1/images/files/{file}',
         '/v1/images/generations',
+        '/v1/images/edits',
         '/v1/models',
         '/v1/models/{id}',
       ].sort(),
@@ -133,6 +134,20 @@ describe('Swagger docs and health', () => {
     expect(document.components.schemas).toHaveProperty('ImagesResponseDto');
     expect(document.components.schemas).toHaveProperty('ErrorResponseDto');
     expect(document.paths['/admin/keys']!.post!.security).toEqual([{ bearer: [] }]);
+    // Edits take a multipart form (files as binary parts) or JSON, each with its own schema.
+    const edit = document.paths['/v1/images/edits']!.post!;
+    expect(edit.requestBody!.content).toEqual({
+      'multipart/form-data': { schema: { $ref: '#/components/schemas/CreateImageEditFormDto' } },
+      'application/json': { schema: { $ref: '#/components/schemas/CreateImageEditJsonDto' } },
+    });
+    expect(Object.keys(edit.responses)).toEqual(expect.arrayContaining(['200', '400', '413', '502']));
+    expect(document.components.schemas.CreateImageEditFormDto).toMatchObject({
+      properties: {
+        image: { type: 'array', items: { type: 'string', format: 'binary' } },
+        mask: { type: 'string', format: 'binary' },
+        input_fidelity: { enum: ['high', 'low'] },
+      },
+    });
   });
 
   it('serves Prometheus metrics without a key, counting requests by endpoint, model and status', async () => {
@@ -183,7 +198,7 @@ describe('Swagger request-body examples', () => {
     const { key } = await createApiKey(sut);
     const tried: Array<{ route: string; example: string; sent: unknown; status: number; answer: string }> = [];
 
-    for (const route of ['/v1/images/generations', '/v1/chat/completions']) {
+    for (const route of ['/v1/images/generations', '/v1/images/edits', '/v1/chat/completions']) {
       const examples = requestBodyExamples(document.paths[route]!.post!.requestBody, document);
       expect(examples.length).toBeGreaterThan(0);
       for (const [example, body] of examples) {

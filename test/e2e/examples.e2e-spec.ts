@@ -99,6 +99,26 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
     expect(await sharp(file).metadata()).toMatchObject({ format: 'png', width: 1024, height: 1024 });
   }, 60_000);
 
+  it('images-edit.ts edits a PNG inside its mask and writes the 1024x1024 result', async () => {
+    const dir = await ownOutDir('images-edit');
+    const image = join(dir, 'photo.png');
+    const mask = join(dir, 'mask.png');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#2050a0' } })
+      .png()
+      .toFile(image);
+    await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toFile(mask);
+    const run = await runExample('images-edit.ts', { ...env, OUT_DIR: dir, MASK: mask }, [image, 'a hat']);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const edited = (await readdir(dir)).filter((name) => name.startsWith('easel-edit-'));
+    expect(edited).toEqual([expect.stringMatching(/^easel-edit-\d+\.png$/)]);
+    expect(run.stdout).toContain(join(dir, edited[0]!));
+    expect(run.stdout).toContain('"total_tokens":0');
+    expect(await sharp(join(dir, edited[0]!)).metadata()).toMatchObject({ format: 'png', width: 1024, height: 1024 });
+  }, 60_000);
+
   it('chat.ts prints the answer, writes message.images[0] as a 1024x1024 PNG and prints its path and usage', async () => {
     const dir = await ownOutDir('chat');
     const run = await runExample('chat.ts', { ...env, OUT_DIR: dir }, ['A lighthouse at dusk, watercolour']);

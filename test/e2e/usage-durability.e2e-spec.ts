@@ -37,6 +37,8 @@ function usageRow(requestId: string, overrides: Partial<UsageRecordRow> = {}): U
     latencyMs: 5,
     upstreamLatencyMs: 4,
     images: 1,
+    inputImages: 0,
+    inputImageBytes: 0,
     size: '256x256',
     quality: 'low',
     inputTextTokens: 0,

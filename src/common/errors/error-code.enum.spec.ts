@@ -6,6 +6,8 @@ describe('errorShapeOf', () => {
     [ErrorCode.UnknownField, 400, 'invalid_request_error'],
     [ErrorCode.InvalidJson, 400, 'invalid_request_error'],
     [ErrorCode.BodyTooLarge, 413, 'invalid_request_error'],
+    [ErrorCode.FileTooLarge, 413, 'invalid_request_error'],
+    [ErrorCode.UnsupportedParameter, 400, 'invalid_request_error'],
     [ErrorCode.UnsupportedMediaType, 415, 'invalid_request_error'],
     [ErrorCode.RequestTimeout, 408, 'invalid_request_error'],
     [ErrorCode.HeadersTooLarge, 431, 'invalid_request_error'],

@@ -2,8 +2,12 @@
 export enum ErrorCode {
   InvalidRequest = 'invalid_value',
   UnknownField = 'unknown_parameter',
+  /** A known parameter this model cannot take (a mask for Gemini). */
+  UnsupportedParameter = 'unsupported_parameter',
   InvalidJson = 'invalid_json',
   BodyTooLarge = 'body_too_large',
+  /** An edit upload over UPLOAD_MAX_FILE_BYTES or UPLOAD_MAX_TOTAL_BYTES. */
+  FileTooLarge = 'file_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
   RequestTimeout = 'request_timeout',
   HeadersTooLarge = 'headers_too_large',
@@ -50,8 +54,10 @@ export interface ErrorShape {
 const STATUS_AND_TYPE: Readonly<Record<ErrorCode, Omit<ErrorShape, 'wireCode'>>> = {
   [ErrorCode.InvalidRequest]: { status: 400, type: 'invalid_request_error' },
   [ErrorCode.UnknownField]: { status: 400, type: 'invalid_request_error' },
+  [ErrorCode.UnsupportedParameter]: { status: 400, type: 'invalid_request_error' },
   [ErrorCode.InvalidJson]: { status: 400, type: 'invalid_request_error' },
   [ErrorCode.BodyTooLarge]: { status: 413, type: 'invalid_request_error' },
+  [ErrorCode.FileTooLarge]: { status: 413, type: 'invalid_request_error' },
   [ErrorCode.UnsupportedMediaType]: { status: 415, type: 'invalid_request_error' },
   [ErrorCode.RequestTimeout]: { status: 408, type: 'invalid_request_error' },
   [ErrorCode.HeadersTooLarge]: { status: 431, type: 'invalid_request_error' },

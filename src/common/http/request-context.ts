@@ -18,6 +18,9 @@ export interface RequestUsage {
   /** The prompt text, for its hash and length in the usage record (text only with LOG_PROMPTS). */
   prompt?: string;
   upstreamLatencyMs?: number;
+  /** An edit's input images (the mask included) and their bytes. */
+  inputImages?: number;
+  inputImageBytes?: number;
   measure?: UsageMeasure;
   cost?: Pico;
   priceVersion?: number;

@@ -1,4 +1,4 @@
-import { assertJsonBody, BODY_LIMITS, formatBytes, routePolicy } from './route-policy.js';
+import { assertBodyType, BODY_LIMITS, formatBytes, IMAGE_EDITS_PATH, routePolicy } from './route-policy.js';
 
 describe(routePolicy.name, () => {
   // The policies of the routes without a body limit of their own.
@@ -21,18 +21,35 @@ describe(routePolicy.name, () => {
   ])('%s: %p', (path, policy) => {
     expect(routePolicy(path)).toEqual(policy);
   });
+
+  it('lets image edits take UPLOAD_MAX_TOTAL_BYTES as base64 data URLs, plus the fields', () => {
+    const uploads = { maxFileBytes: 25 * 1024 * 1024, maxTotalBytes: 3 * 1024 * 1024 };
+
+    expect(routePolicy(IMAGE_EDITS_PATH, uploads)).toEqual({ needsKey: true, bodyLimit: 5 * 1024 * 1024 });
+    expect(routePolicy('/v1/images/generations', uploads).bodyLimit).toBe(BODY_LIMITS.imageGenerations);
+  });
 });
 
-describe(assertJsonBody.name, () => {
+describe(assertBodyType.name, () => {
   it('accepts JSON, with or without parameters, and requests without a body', () => {
-    expect(() => assertJsonBody('POST', { 'content-type': 'application/json', 'content-length': '2' })).not.toThrow();
     expect(() =>
-      assertJsonBody('POST', { 'content-type': 'Application/JSON; charset=utf-8', 'transfer-encoding': 'chunked' }),
+      assertBodyType('POST', '/v1/chat/completions', { 'content-type': 'application/json', 'content-length': '2' }),
     ).not.toThrow();
-    expect(() => assertJsonBody('DELETE', { 'content-type': 'text/plain', 'content-length': '0' })).not.toThrow();
-    expect(() => assertJsonBody('DELETE', {})).not.toThrow();
     expect(() =>
-      assertJsonBody('GET', { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '9' }),
+      assertBodyType('POST', '/v1/chat/completions', {
+        'content-type': 'Application/JSON; charset=utf-8',
+        'transfer-encoding': 'chunked',
+      }),
+    ).not.toThrow();
+    expect(() =>
+      assertBodyType('DELETE', '/admin/keys/:id', { 'content-type': 'text/plain', 'content-length': '0' }),
+    ).not.toThrow();
+    expect(() => assertBodyType('DELETE', '/admin/keys/:id', {})).not.toThrow();
+    expect(() =>
+      assertBodyType('GET', '/v1/models', {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': '9',
+      }),
     ).not.toThrow();
   });
 
@@ -42,13 +59,29 @@ describe(assertJsonBody.name, () => {
       { 'content-type': 'multipart/form-data; boundary=x', 'transfer-encoding': 'chunked' },
       { 'content-length': '9' },
     ]) {
-      expect(() => assertJsonBody('POST', headers)).toThrow(
+      expect(() => assertBodyType('POST', '/v1/images/generations', headers)).toThrow(
         expect.objectContaining({
           code: 'unsupported_media_type',
           message: expect.stringContaining('"Content-Type: application/json"'),
         }),
       );
     }
+  });
+});
+
+describe(`${assertBodyType.name} on image edits`, () => {
+  it('also accepts a multipart form there, and says so when it refuses', () => {
+    const form = { 'content-type': 'multipart/form-data; boundary=x', 'content-length': '9' };
+
+    expect(() => assertBodyType('POST', IMAGE_EDITS_PATH, form)).not.toThrow();
+    expect(() =>
+      assertBodyType('POST', IMAGE_EDITS_PATH, { 'content-type': 'text/plain', 'content-length': '9' }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'unsupported_media_type',
+        message: expect.stringContaining('multipart/form-data'),
+      }),
+    );
   });
 });
 

@@ -7,6 +7,7 @@
  */
 
 import type { IncomingHttpHeaders } from 'node:http';
+import type { UploadLimits } from '../../config/app.config.js';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { GatewayError } from '../errors/gateway.error.js';
 
@@ -19,6 +20,11 @@ export interface RoutePolicy {
   /** The largest body the route takes, in bytes. */
   bodyLimit: number;
 }
+
+/** The one route that also takes `multipart/form-data` (read by `MultipartFormReader`, not by Fastify). */
+export const IMAGE_EDITS_PATH = '/v1/images/edits';
+/** Room for the fields and framing around an edit's images (a 32000-character prompt, JSON-escaped). */
+const EDIT_FIELDS_ALLOWANCE = 1 * MB;
 
 /** Routes under /v1 that anyone may call: signed image URLs carry their own signature. */
 const PUBLIC_V1_PREFIXES = ['/v1/images/files/'];
@@ -41,9 +47,17 @@ const BODY_LIMIT_BY_ROUTE: Record<string, number> = {
   '/v1/images/generations': BODY_LIMITS.imageGenerations,
 };
 
-/** The policy of a route, by its path (a route pattern such as `/admin/keys/:id`, or a request path). */
-export function routePolicy(path: string): RoutePolicy {
-  return { needsKey: needsKey(path), bodyLimit: BODY_LIMIT_BY_ROUTE[path] ?? BODY_LIMITS.default };
+/**
+ * The policy of a route, by its path (a route pattern such as `/admin/keys/:id`, or a request path).
+ * Image edits: a JSON body carries its images as base64 data URLs (4 bytes per 3), so it may be
+ * UPLOAD_MAX_TOTAL_BYTES as base64 plus the fields; a multipart body's limits are the reader's.
+ */
+export function routePolicy(path: string, uploads?: UploadLimits): RoutePolicy {
+  const bodyLimit =
+    path === IMAGE_EDITS_PATH && uploads
+      ? Math.ceil(uploads.maxTotalBytes / 3) * 4 + EDIT_FIELDS_ALLOWANCE
+      : (BODY_LIMIT_BY_ROUTE[path] ?? BODY_LIMITS.default);
+  return { needsKey: needsKey(path), bodyLimit };
 }
 
 function needsKey(path: string): boolean {
@@ -52,11 +66,11 @@ function needsKey(path: string): boolean {
 }
 
 /**
- * Every Easel route takes JSON or nothing: a body of any other type (a form, as `curl -d` sends
- * without `-H`; none at all; text) is refused with 415 before it is read, saying what to send.
- * GET and HEAD bodies are never read, so they are not checked.
+ * Every Easel route takes JSON or nothing, and image edits multipart forms too: a body of any other
+ * type (a url-encoded form, as `curl -d` sends without `-H`; none at all; text) is refused with 415
+ * before it is read, saying what to send. GET and HEAD bodies are never read, so they are not checked.
  */
-export function assertJsonBody(method: string, headers: IncomingHttpHeaders): void {
+export function assertBodyType(method: string, path: string, headers: IncomingHttpHeaders): void {
   if (method === 'GET' || method === 'HEAD') return;
   const length = headers['content-length'];
   const hasBody = headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -64,11 +78,16 @@ export function assertJsonBody(method: string, headers: IncomingHttpHeaders): vo
   const type = headers['content-type'];
   const mediaType = type?.split(';', 1)[0]!.trim().toLowerCase();
   if (mediaType === 'application/json') return;
+  const takesForms = path === IMAGE_EDITS_PATH;
+  if (takesForms && mediaType === 'multipart/form-data') return;
+  const send = takesForms
+    ? 'send the body as multipart/form-data (curl -F) or as JSON with the header "Content-Type: application/json"'
+    : 'send the body as JSON with the header "Content-Type: application/json"';
   throw new GatewayError(
     ErrorCode.UnsupportedMediaType,
     type === undefined
-      ? 'The request has a body but no Content-Type: send it as JSON with the header "Content-Type: application/json".'
-      : `Content-Type ${JSON.stringify(mediaType!.slice(0, 100))} is not accepted: send the body as JSON with the header "Content-Type: application/json".`,
+      ? `The request has a body but no Content-Type: ${send}.`
+      : `Content-Type ${JSON.stringify(mediaType!.slice(0, 100))} is not accepted: ${send}.`,
   );
 }
 

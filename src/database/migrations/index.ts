@@ -3,6 +3,7 @@ import { UsageTeamsPricing1795485802472 } from './1795485802472-UsageTeamsPricin
 import { KeyLimitsAndBudgets1795487870877 } from './1795487870877-KeyLimitsAndBudgets.js';
 import { IdempotencyRecords1795490062446 } from './1795490062446-IdempotencyRecords.js';
 import { IdempotencyLeases1796223977738 } from './1796223977738-IdempotencyLeases.js';
+import { UsageInputImages1796304679404 } from './1796304679404-UsageInputImages.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   KeyLimitsAndBudgets1795487870877,
   IdempotencyRecords1795490062446,
   IdempotencyLeases1796223977738,
+  UsageInputImages1796304679404,
 ];

@@ -20,11 +20,20 @@ class ModelCapabilitiesDto {
   @ApiProperty({ example: 32000 })
   max_prompt_chars!: number;
 
-  @ApiProperty({ example: true, description: 'stream: true on /v1/images/generations' })
+  @ApiProperty({ example: true, description: 'stream: true on /v1/images/generations (and edits, where it edits)' })
   streaming!: boolean;
 
-  @ApiProperty({ example: 3, description: 'Input images a chat request may carry' })
+  @ApiProperty({ example: 16, description: 'Input images an edit (or a chat request) may carry' })
   max_input_images!: number;
+
+  @ApiProperty({ example: true, description: 'Served on POST /v1/images/edits' })
+  edits!: boolean;
+
+  @ApiProperty({ example: true, description: 'Edits take a mask' })
+  mask!: boolean;
+
+  @ApiProperty({ example: true, description: 'Edits take input_fidelity' })
+  input_fidelity!: boolean;
 }
 
 export class ModelDto {

@@ -187,9 +187,12 @@ describe(AzureOpenAiAdapter.name, () => {
     return new AzureOpenAiAdapter(AppConfig.fromEnv(env), {} as never);
   }
 
-  /** What `resolveRoute` answers for a route whose variables are all set. */
+  /** What `resolveRoute` answers for a route whose variables are all set (`url`: its generations URL). */
   function servedAt(url: string, apiKey: string): object {
-    return { target: { url, apiKey }, missing: [] };
+    return {
+      target: { generationsUrl: url, editsUrl: url.replace('/images/generations?', '/images/edits?'), apiKey },
+      missing: [],
+    };
   }
 
   describe('resolveRoute', () => {
@@ -209,7 +212,7 @@ describe(AzureOpenAiAdapter.name, () => {
     it('handles a trailing slash on the endpoint', () => {
       const sut = adapter({ ...ENV, AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/' });
 
-      expect(sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!).target!.url).toBe(
+      expect(sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!).target!.generationsUrl).toBe(
         'https://res.openai.azure.com/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview',
       );
     });
@@ -217,7 +220,9 @@ describe(AzureOpenAiAdapter.name, () => {
     it('uses AZURE_OPENAI_API_VERSION', () => {
       const sut = adapter({ ...ENV, AZURE_OPENAI_API_VERSION: '2025-06-01' });
 
-      expect(sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!).target!.url).toMatch(/\?api-version=2025-06-01$/);
+      expect(sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!).target!.generationsUrl).toMatch(
+        /\?api-version=2025-06-01$/,
+      );
     });
 
     it("defaults the deployment to the model id's last segment", () => {
@@ -225,7 +230,7 @@ describe(AzureOpenAiAdapter.name, () => {
 
       const resolved = sut.resolveRoute(GPT_IMAGE_1, { name: 'default', weight: 1, fallback: false });
 
-      expect(resolved.target!.url).toContain('/openai/deployments/gpt-image-1/images/generations');
+      expect(resolved.target!.generationsUrl).toContain('/openai/deployments/gpt-image-1/images/generations');
     });
 
     it("reads the route's own variables, deployment and api_version", () => {

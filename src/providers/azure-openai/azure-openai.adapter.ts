@@ -1,23 +1,29 @@
 import { Injectable } from '@nestjs/common';
+import { ErrorCode } from '../../common/errors/error-code.enum.js';
+import { GatewayError } from '../../common/errors/gateway.error.js';
 import { isJsonText, parseJsonKeepingRaw } from '../../common/json/raw-json.js';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
 import {
   type GeneratedImages,
+  type ImageEditRequest,
+  type ImageEditStreamProvider,
   type ImageFormat,
   type ImageGenerationRequest,
   ImagePayload,
   type ImageStreamEvent,
   type ImageStreamProvider,
 } from '../image-provider.interface.js';
+import { MultipartBody, type MultipartField, type MultipartFile } from '../multipart-body.js';
 import type { ResolvedTarget } from '../provider.interface.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamHttpError, UpstreamTransportError } from '../upstream-http.js';
 import type { AzureImageGenerationBody, AzureImagesResponse, AzureImageStreamEvent } from './azure-openai.types.js';
 
 export interface AzureOpenAiTarget {
-  url: string;
+  generationsUrl: string;
+  editsUrl: string;
   apiKey: string;
 }
 
@@ -27,11 +33,14 @@ const DONE = Buffer.from('[DONE]');
 
 /**
  * Azure OpenAI GPT image models: `POST {endpoint}/openai/deployments/{deployment}/images/generations
- * ?api-version={v}` with the `api-key` header. Azure returns base64 only and rejects
+ * ?api-version={v}` (JSON) and `…/images/edits?api-version={v}` (multipart, with the field names
+ * Azure documents), with the `api-key` header. Azure returns base64 only and rejects
  * `response_format` for these models, so it is never sent; the base64 is passed on untouched.
  */
 @Injectable()
-export class AzureOpenAiAdapter implements ImageStreamProvider<AzureOpenAiTarget> {
+export class AzureOpenAiAdapter
+  implements ImageStreamProvider<AzureOpenAiTarget>, ImageEditStreamProvider<AzureOpenAiTarget>
+{
   readonly kind = 'azure-openai' as const;
 
   constructor(
@@ -53,75 +62,110 @@ export class AzureOpenAiAdapter implements ImageStreamProvider<AzureOpenAiTarget
     }
     const deployment = encodeURIComponent(route.deployment ?? model.id.split('/').at(-1)!);
     const apiVersion = encodeURIComponent(route.api_version ?? this.config.azure.apiVersion);
+    const images = `${endpoint}/openai/deployments/${deployment}/images`;
     return {
       target: {
-        url: `${endpoint}/openai/deployments/${deployment}/images/generations?api-version=${apiVersion}`,
+        generationsUrl: `${images}/generations?api-version=${apiVersion}`,
+        editsUrl: `${images}/edits?api-version=${apiVersion}`,
         apiKey,
       },
       missing: [],
     };
   }
 
-  async generateImages(
+  generateImages(
     target: AzureOpenAiTarget,
     request: ImageGenerationRequest,
     signal: AbortSignal,
   ): Promise<GeneratedImages> {
-    let body: AzureImagesResponse;
-    try {
-      ({ body } = await this.http.postJson<AzureImagesResponse>({
-        url: target.url,
-        headers: { 'api-key': target.apiKey },
-        body: toAzureBody(request),
-        signal,
-        rawStrings: ['b64_json'],
-      }));
-    } catch (error) {
-      throw mapUpstreamError(error, 'Azure OpenAI');
-    }
-    return fromAzureResponse(body, request);
+    return this.images(target, target.generationsUrl, toAzureBody(request), request, signal);
   }
 
   /** Azure streams OpenAI's own `image_generation.partial_image` / `.completed` events. */
-  async *generateImagesStream(
+  generateImagesStream(
     target: AzureOpenAiTarget,
     request: ImageGenerationRequest,
     partialImages: number,
     signal: AbortSignal,
   ): AsyncIterable<ImageStreamEvent> {
+    const body = { ...toAzureBody(request), stream: true, partial_images: partialImages };
+    return this.imagesStream(target, target.generationsUrl, body, request, signal);
+  }
+
+  editImages(target: AzureOpenAiTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    return this.images(target, target.editsUrl, toAzureEditForm(request), request, signal);
+  }
+
+  /** Edits stream `image_edit.partial_image` / `image_edit.completed` events, shaped as a generation's. */
+  editImagesStream(
+    target: AzureOpenAiTarget,
+    request: ImageEditRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    const form = toAzureEditForm(request, [
+      { name: 'stream', value: 'true' },
+      { name: 'partial_images', value: String(partialImages) },
+    ]);
+    return this.imagesStream(target, target.editsUrl, form, request, signal);
+  }
+
+  private async images(
+    target: AzureOpenAiTarget,
+    url: string,
+    body: AzureImageGenerationBody | MultipartBody,
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+  ): Promise<GeneratedImages> {
+    let response: AzureImagesResponse;
+    try {
+      ({ body: response } = await this.http.postJson<AzureImagesResponse>({
+        url,
+        headers: { 'api-key': target.apiKey },
+        body,
+        signal,
+        rawStrings: ['b64_json'],
+      }));
+    } catch (error) {
+      throw toGatewayError(error);
+    }
+    return fromAzureResponse(response, request);
+  }
+
+  private async *imagesStream(
+    target: AzureOpenAiTarget,
+    url: string,
+    body: AzureImageGenerationBody | MultipartBody,
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
     let completed = 0;
     let last: AzureImageStreamEvent | undefined;
     try {
-      const events = await this.http.postEventStream({
-        url: target.url,
-        headers: { 'api-key': target.apiKey },
-        body: { ...toAzureBody(request), stream: true, partial_images: partialImages },
-        signal,
-      });
+      const events = await this.http.postEventStream({ url, headers: { 'api-key': target.apiKey }, body, signal });
       for await (const { bytes } of events) {
         if (bytes.equals(DONE)) break;
         // The image data stays the bytes of the event (see `postJson`'s `rawStrings`).
         const event = parseJsonKeepingRaw(bytes, ['b64_json'], { strict: true }) as AzureImageStreamEvent;
         if (event.error) throw new UpstreamHttpError(400, event, {});
         if (!isJsonText(event.b64_json)) continue;
-        if (event.type === 'image_generation.partial_image') {
+        if (event.type?.endsWith('.partial_image')) {
           yield {
             type: 'partial',
             imageIndex: completed,
             partialIndex: event.partial_image_index ?? 0,
             image: ImagePayload.fromBase64(event.b64_json),
           };
-        } else if (event.type === 'image_generation.completed') {
+        } else if (event.type?.endsWith('.completed')) {
           yield { type: 'completed', imageIndex: completed++, image: ImagePayload.fromBase64(event.b64_json) };
           last = event;
         }
       }
     } catch (error) {
-      throw mapUpstreamError(
+      throw toGatewayError(
         error instanceof SyntaxError
           ? new UpstreamTransportError('malformed', 'a streamed event is not JSON', { cause: error })
           : error,
-        'Azure OpenAI',
       );
     }
     if (!last)
@@ -140,6 +184,27 @@ export class AzureOpenAiAdapter implements ImageStreamProvider<AzureOpenAiTarget
   }
 }
 
+/**
+ * Azure's failures as the client sees them (`mapUpstreamError`), but for one: Azure intermittently
+ * refuses a multipart edit with 400 "Unsupported content type: 'multipart/form-data'. This API
+ * method only accepts 'application/json'" (openai-python #2749, dify-official-plugins #2881), a
+ * fault of its own that another attempt gets past: transient, so it is retried.
+ */
+function toGatewayError(error: unknown): GatewayError {
+  if (
+    error instanceof UpstreamHttpError &&
+    error.status === 400 &&
+    /Unsupported content type: 'multipart\/form-data'/i.test(JSON.stringify(error.body))
+  ) {
+    return new GatewayError(
+      ErrorCode.UpstreamError,
+      'Azure OpenAI refused the edit\'s multipart body ("Unsupported content type"), a known intermittent fault of its own.',
+      { cause: error, transient: true },
+    );
+  }
+  return mapUpstreamError(error, 'Azure OpenAI');
+}
+
 export function toAzureBody(request: ImageGenerationRequest): AzureImageGenerationBody {
   const body: AzureImageGenerationBody = { prompt: request.prompt, n: request.n };
   if (request.size !== 'auto') body.size = request.size;
@@ -150,6 +215,30 @@ export function toAzureBody(request: ImageGenerationRequest): AzureImageGenerati
   if (request.moderation) body.moderation = request.moderation;
   if (request.user) body.user = request.user;
   return body;
+}
+
+/**
+ * An edit as Azure's multipart form: the generation's fields as text, `input_fidelity`, then the
+ * images (`image` for one, repeated `image[]` for several, as the OpenAI SDKs send them) and the
+ * mask, each with its real content type (Azure refuses `application/octet-stream`).
+ */
+export function toAzureEditForm(request: ImageEditRequest, extra: MultipartField[] = []): MultipartBody {
+  const fields: MultipartField[] = Object.entries(toAzureBody(request)).map(([name, value]) => ({
+    name,
+    value: String(value),
+  }));
+  if (request.inputFidelity) fields.push({ name: 'input_fidelity', value: request.inputFidelity });
+  const name = request.images.length === 1 ? 'image' : 'image[]';
+  const files: MultipartFile[] = request.images.map((image, index) => ({
+    name,
+    filename: `image-${index}.${image.format}`,
+    contentType: image.mimeType,
+    bytes: image.bytes,
+  }));
+  if (request.mask) {
+    files.push({ name: 'mask', filename: 'mask.png', contentType: request.mask.mimeType, bytes: request.mask.bytes });
+  }
+  return new MultipartBody([...fields, ...extra, ...files]);
 }
 
 export function fromAzureResponse(body: AzureImagesResponse, request: ImageGenerationRequest): GeneratedImages {

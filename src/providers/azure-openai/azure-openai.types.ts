@@ -32,9 +32,13 @@ export interface AzureImagesResponse {
   };
 }
 
-/** One event of a streamed generation (`stream: true`). */
+/** One event of a streamed generation or edit (`stream: true`). */
 export interface AzureImageStreamEvent {
-  type?: 'image_generation.partial_image' | 'image_generation.completed';
+  type?:
+    | 'image_generation.partial_image'
+    | 'image_generation.completed'
+    | 'image_edit.partial_image'
+    | 'image_edit.completed';
   /** Stays the bytes of the event, like `AzureImagesResponse`'s. */
   b64_json?: JsonText;
   partial_image_index?: number;

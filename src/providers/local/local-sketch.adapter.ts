@@ -11,33 +11,81 @@ import type {
 } from '../chat-provider.interface.js';
 import {
   type GeneratedImages,
+  type ImageEditRequest,
+  type ImageEditStreamProvider,
   type ImageGenerationRequest,
   ImagePayload,
   type ImageStreamEvent,
   type ImageStreamProvider,
 } from '../image-provider.interface.js';
 import type { ResolvedTarget } from '../provider.interface.js';
-import { blurImage, renderSketch } from './sketch.renderer.js';
+import { blurImage, editSketch, renderSketch, type SketchSpec } from './sketch.renderer.js';
 
 const DEFAULT_SIZE = '1024x1024';
 
-/** The built-in `local` provider: renders with sharp, no network, no tokens. */
+/** The built-in `local` provider: renders and edits with sharp, no network, no tokens. */
 @Injectable()
-export class LocalSketchAdapter implements ImageStreamProvider<null>, ChatProvider<null> {
+export class LocalSketchAdapter
+  implements ImageStreamProvider<null>, ImageEditStreamProvider<null>, ChatProvider<null>
+{
   readonly kind = 'local' as const;
 
   resolveRoute(_model: ModelDefinition, _route: RouteDefinition): ResolvedTarget<null> {
     return { target: null, missing: [] };
   }
 
-  async generateImages(_target: null, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages> {
+  generateImages(_target: null, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    return this.renderImages(request, signal, renderSketch);
+  }
+
+  /**
+   * Draws the sketch of the prompt over the first image, where the mask lets it. The other images
+   * are not drawn, but their count is written with the prompt, so that they change the result.
+   */
+  editImages(_target: null, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    const [image, ...references] = request.images;
+    const suffix = references.length === 0 ? '' : ` (+${references.length} image${references.length === 1 ? '' : 's'})`;
+    return this.renderImages(request, signal, (spec) =>
+      editSketch({ ...spec, prompt: `${spec.prompt}${suffix}`, base: image!.bytes, mask: request.mask?.bytes }),
+    );
+  }
+
+  /**
+   * Streams real partial images: the finished picture, blurred less and less, in the requested
+   * format; then each finished image.
+   */
+  async *generateImagesStream(
+    target: null,
+    request: ImageGenerationRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    yield* this.streamImages(await this.generateImages(target, request, signal), partialImages, signal);
+  }
+
+  /** Streams an edit the way generateImagesStream streams a generation. */
+  async *editImagesStream(
+    target: null,
+    request: ImageEditRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    yield* this.streamImages(await this.editImages(target, request, signal), partialImages, signal);
+  }
+
+  /** Renders the n images (seed = index) with `render`, and reports them as generations do. */
+  private async renderImages(
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+    render: (spec: SketchSpec) => Promise<Buffer>,
+  ): Promise<GeneratedImages> {
     const size = request.size === 'auto' ? DEFAULT_SIZE : request.size;
     const [width, height] = size.split('x').map(Number) as [number, number];
     const transparent = request.background === 'transparent';
     const images: ImagePayload[] = [];
     for (let seed = 0; seed < request.n; seed++) {
       signal.throwIfAborted();
-      const bytes = await renderSketch({
+      const bytes = await render({
         prompt: request.prompt,
         seed,
         width,
@@ -54,33 +102,21 @@ export class LocalSketchAdapter implements ImageStreamProvider<null>, ChatProvid
       quality: request.quality && request.quality !== 'auto' ? request.quality : 'medium',
       background: transparent ? 'transparent' : 'opaque',
       outputFormat: request.outputFormat,
-      usage: {
-        inputTextTokens: 0,
-        inputImageTokens: 0,
-        cachedInputTokens: 0,
-        outputTextTokens: 0,
-        outputImageTokens: 0,
-        images: request.n,
-      },
+      usage: { ...EMPTY_USAGE, images: request.n },
     };
   }
 
-  /**
-   * Streams real partial images: the finished picture, blurred less and less, in the requested
-   * format; then each finished image.
-   */
-  async *generateImagesStream(
-    target: null,
-    request: ImageGenerationRequest,
+  /** The finished images' partial frames (each blurred less and less), the images, then the summary. */
+  private async *streamImages(
+    result: GeneratedImages,
     partialImages: number,
     signal: AbortSignal,
   ): AsyncIterable<ImageStreamEvent> {
-    const result = await this.generateImages(target, request, signal);
     for (const [imageIndex, image] of result.images.entries()) {
       for (let partialIndex = 0; partialIndex < partialImages; partialIndex++) {
         signal.throwIfAborted();
         const sigma = 24 / (partialIndex + 1);
-        const partial = await blurImage(image.bytes(), sigma, request.outputFormat);
+        const partial = await blurImage(image.bytes(), sigma, result.outputFormat);
         yield { type: 'partial', imageIndex, partialIndex, image: ImagePayload.fromBytes(partial) };
       }
       yield { type: 'completed', imageIndex, image };

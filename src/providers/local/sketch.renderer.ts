@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Sharp } from 'sharp';
 import type { ImageFormat } from '../image-provider.interface.js';
 
 /** sharp (libvips, some 30 MB resident) is loaded when the local model first renders, not at boot. */
@@ -21,11 +22,53 @@ export interface SketchSpec {
  * derive from SHA-256(prompt, seed), with the prompt written across it. Same input, same bytes.
  */
 export async function renderSketch(spec: SketchSpec): Promise<Buffer> {
-  const svg = sketchSvg(spec);
   const sharp = await loadSharp();
-  const image = sharp(Buffer.from(svg), { density: 72 });
-  const quality = spec.compression === undefined ? 85 : Math.max(1, 100 - spec.compression);
-  switch (spec.format) {
+  return encode(sharp(Buffer.from(sketchSvg(spec)), { density: 72 }), spec);
+}
+
+export interface SketchEditSpec extends SketchSpec {
+  /** The image to edit: PNG, JPEG or WebP bytes, of any size. */
+  base: Buffer;
+  /** A PNG the size of `base` whose alpha marks what may change: 0 = edit here (OpenAI's meaning). */
+  mask?: Buffer;
+}
+
+/**
+ * Edits an image deterministically: the base, resized to cover the requested size, with the
+ * sketch's shapes and text (renderSketch's pattern without its background) drawn over it. A mask
+ * confines the drawing to its transparent pixels, partially where they are partially transparent;
+ * it is resized exactly like the base, so it stays registered with it. Same input, same bytes.
+ */
+export async function editSketch(spec: SketchEditSpec): Promise<Buffer> {
+  const sharp = await loadSharp();
+  const { width, height } = spec;
+  const overlay = sharp(Buffer.from(sketchSvg({ ...spec, transparent: true })), { density: 72 });
+  if (spec.mask) {
+    // sRGB + alpha whatever the PNG held (grey, palette, 16 bits), so the raw layout is known.
+    const mask = await sharp(spec.mask)
+      .resize(width, height, { fit: 'cover' })
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw()
+      .toBuffer();
+    // dest-out keeps the overlay times (1 - the mask's alpha): the inverted alpha, as a cut-out.
+    overlay.composite([{ input: mask, raw: { width, height, channels: 4 }, blend: 'dest-out' }]);
+  }
+  const drawn = await overlay.raw().toBuffer();
+  const edited = await sharp(spec.base)
+    .resize(width, height, { fit: 'cover' })
+    .composite([{ input: drawn, raw: { width, height, channels: 4 } }])
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  // Not `raw: edited.info`: it says `premultiplied` of pixels sharp has already unpremultiplied.
+  const image = sharp(edited.data, { raw: { width, height, channels: edited.info.channels } });
+  return encode(spec.transparent ? image : image.flatten({ background: '#ffffff' }), spec);
+}
+
+/** The output encoding both share: `compression` is 0..100, more = smaller (OpenAI's meaning). */
+function encode(image: Sharp, { format, compression }: Pick<SketchSpec, 'format' | 'compression'>): Promise<Buffer> {
+  const quality = compression === undefined ? 85 : Math.max(1, 100 - compression);
+  switch (format) {
     case 'png':
       return image.png({ compressionLevel: 6 }).toBuffer();
     case 'jpeg':

@@ -9,6 +9,8 @@ import { closestAspectRatio, GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
 import type { ChatProvider, ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
 import {
   type GeneratedImages,
+  type ImageEditProvider,
+  type ImageEditRequest,
   type ImageGenerationRequest,
   ImagePayload,
   type ImageProvider,
@@ -27,7 +29,7 @@ import {
   toGeminiRequest,
   toUsage,
 } from './gemini.mapper.js';
-import type { GenerateContentRequest, GenerateContentResponse } from './vertex.types.js';
+import type { GeminiPart, GenerateContentRequest, GenerateContentResponse } from './vertex.types.js';
 import { VertexAuth } from './vertex-auth.js';
 
 export interface VertexTarget {
@@ -45,7 +47,9 @@ const UPSTREAM = 'Vertex AI';
  * candidate; all are collected. A 200 whose answer was blocked is a refusal, not a success.
  */
 @Injectable()
-export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<VertexTarget> {
+export class VertexAdapter
+  implements ChatProvider<VertexTarget>, ImageProvider<VertexTarget>, ImageEditProvider<VertexTarget>
+{
   readonly kind = 'vertex' as const;
 
   constructor(
@@ -134,8 +138,25 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
    * The images endpoint: `size` becomes the closest aspect ratio, `n` candidates (several calls
    * beyond 8), image output only. The response reports the pixel size Gemini really made.
    */
-  async generateImages(
+  generateImages(target: VertexTarget, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    return this.images(target, [{ text: request.prompt }], request, signal);
+  }
+
+  /**
+   * Edits: the prompt, then the input images as `inlineData` parts, each with its real type (as
+   * Google's own editing examples order them); otherwise as `generateImages`. Gemini has no mask:
+   * validation refuses one (the catalogue gives these models `mask: false`).
+   */
+  editImages(target: VertexTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    const images: GeminiPart[] = request.images.map((image) => ({
+      inlineData: { mimeType: image.mimeType, data: image.bytes.toString('base64') },
+    }));
+    return this.images(target, [{ text: request.prompt }, ...images], request, signal);
+  }
+
+  private async images(
     target: VertexTarget,
+    parts: GeminiPart[],
     request: ImageGenerationRequest,
     signal: AbortSignal,
   ): Promise<GeneratedImages> {
@@ -147,7 +168,7 @@ export class VertexAdapter implements ChatProvider<VertexTarget>, ImageProvider<
         this.generate(
           target,
           {
-            contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
+            contents: [{ role: 'user', parts }],
             generationConfig: {
               responseModalities: ['IMAGE'],
               imageConfig: { aspectRatio },

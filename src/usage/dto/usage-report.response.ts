@@ -51,7 +51,7 @@ export class UsageRecordDto {
   @ApiProperty({ type: String, format: 'date-time' }) created_at!: string;
   @ApiProperty({ type: String, nullable: true, format: 'uuid' }) api_key_id!: string | null;
   @ApiProperty({ example: 'growth' }) team!: string;
-  @ApiProperty({ example: 'images', enum: ['images', 'chat', 'models'] }) endpoint!: string;
+  @ApiProperty({ example: 'images', enum: ['images', 'images.edits', 'chat', 'models'] }) endpoint!: string;
   @ApiProperty({ type: String, nullable: true }) model!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'azure-openai' }) provider!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'default' }) route!: string | null;
@@ -61,6 +61,9 @@ export class UsageRecordDto {
   @ApiProperty({ example: 8123 }) latency_ms!: number;
   @ApiProperty({ type: Number, nullable: true, example: 8101 }) upstream_latency_ms!: number | null;
   @ApiProperty({ example: 1 }) images!: number;
+  @ApiProperty({ example: 0, description: 'Images sent to an edit, the mask included' }) input_images!: number;
+  @ApiProperty({ example: 0, description: 'Their size in bytes (the bytes are never stored)' })
+  input_image_bytes!: number;
   @ApiProperty({ type: String, nullable: true, example: '1024x1024' }) size!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'medium' }) quality!: string | null;
   @ApiProperty() input_text_tokens!: number;

@@ -9,6 +9,8 @@ export interface ImageRequestShape {
   n: number;
   size: string;
   quality?: string;
+  /** An edit's input images (the mask is not billed as one). */
+  inputImages?: number;
 }
 
 /** About four characters of English per text token; an estimate, never a bill. */
@@ -16,7 +18,8 @@ const CHARS_PER_TOKEN = 4;
 
 /**
  * What an image request will cost before it is sent, for budget checks: the prompt's text tokens,
- * and per image the catalogue's output token count for its quality and size. Where the request
+ * an edit's input images at the catalogue's `input_image_tokens` each, and per image the
+ * catalogue's output token count for its quality and size. Where the request
  * leaves them to the upstream (`auto`), the dearest case is assumed, so a budget is never overrun
  * by an estimate that was too low.
  */
@@ -29,7 +32,7 @@ export class CostEstimator {
     return this.pricing.cost(
       {
         inputTextTokens: Math.ceil(request.prompt.length / CHARS_PER_TOKEN),
-        inputImageTokens: 0,
+        inputImageTokens: (model.estimate?.input_image_tokens ?? 0) * (request.inputImages ?? 0),
         cachedInputTokens: 0,
         outputTextTokens: 0,
         outputImageTokens: perImage * request.n,
