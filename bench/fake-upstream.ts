@@ -1,5 +1,6 @@
 /**
- * The upstream every benchmark target calls: Azure OpenAI `images/generations` and Vertex AI
+ * The upstream every benchmark target calls: Azure OpenAI `images/generations` and `images/edits`
+ * (whose multipart body it reads whole and does not parse) and Vertex AI
  * `generateContent` / `streamGenerateContent?alt=sse`, on a loopback port, in a process of its own.
  * Answers are built once per setting, so the fake costs the same few microseconds whichever
  * client calls it. `PUT /__bench` sets the base64 size of the image and the latency:
@@ -25,7 +26,7 @@ interface Answers {
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const AZURE_PATH = /^\/openai\/deployments\/[^/]+\/images\/generations\?api-version=/;
+const AZURE_PATH = /^\/openai\/deployments\/[^/]+\/images\/(generations|edits)\?api-version=/;
 const VERTEX_PATH =
   /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/[^/:]+:(generateContent|streamGenerateContent\?alt=sse)/;
 

@@ -2,10 +2,10 @@ import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
 export interface Target {
-  /** Where requests go and what they carry; each target of a scenario sends the same JSON body. */
+  /** Where requests go and what they carry: JSON unless `headers` give another content type. */
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
 }
 
 export interface LoadResult {

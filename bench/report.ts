@@ -14,6 +14,7 @@ export const SCENARIOS = {
   open: '1,000 open requests, upstream 2 s',
   large: '4 MB base64, 16 connections',
   stream: 'chat stream (1 MB image), time to first byte',
+  edits: 'edit: 4 MB PNG in, 2 MB base64 out, 4 connections',
 } as const;
 
 /** The current code's name in the rows; a previous build's is `easel@<ref>`. */

@@ -11,12 +11,15 @@
  * the length of each measured run; BENCH_CPU_PROF=<dir> writes each Easel's CPU profile
  * (`--cpu-prof`) there when it stops; BENCH_VERBOSE=1 shows the processes' output.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { generateApiKeySecret } from '../src/auth/api-key.secret.js';
+import { MultipartBody, type MultipartField } from '../src/providers/multipart-body.js';
 import { freePort } from '../test/utils/free-port.js';
 import { BENCH_AZURE_KEY, BENCH_VERTEX_TOKEN } from './fake-upstream.js';
 import { load, type LoadSample, summarize, type Target, timeToFirstByte } from './load.js';
@@ -255,6 +258,40 @@ async function bench(): Promise<void> {
       : []),
   ];
 
+  // An edit of a 4 MB PNG, the same bytes sent straight to the fake Azure deployment and through
+  // Easel (which needs the model and response_format: fields Azure's form does not take). The
+  // build `--against` names may predate edits: only the current code is benched here.
+  const photo = await noisePng(4 * 1024 * 1024);
+  const editContenders: Contender[] = [
+    {
+      name: DIRECT,
+      child: fake,
+      request: await editRequest(
+        `${fakeUrl}/openai/deployments/gpt-image-1/images/edits?api-version=2025-04-01-preview`,
+        { 'api-key': BENCH_AZURE_KEY },
+        [],
+        photo,
+      ),
+    },
+    ...(await Promise.all(
+      easels
+        .filter((easel) => easel.name === CURRENT)
+        .map(async (easel) => ({
+          name: easel.name,
+          child: easel.child,
+          request: await editRequest(
+            `${easel.url}/v1/images/edits`,
+            { authorization: `Bearer ${easel.key}` },
+            [
+              { name: 'model', value: 'azure/openai/gpt-image-1' },
+              { name: 'response_format', value: 'b64_json' },
+            ],
+            photo,
+          ),
+        })),
+    )),
+  ];
+
   // --- the run ---------------------------------------------------------------------------------
   const gateways: Array<{ name: string; child: Child }> = [
     ...easels,
@@ -342,6 +379,7 @@ async function bench(): Promise<void> {
     warmUp: (request) => timeToFirstByte(request, STREAM_WARMUP),
     measure: (request) => timeToFirstByte(request, STREAMED / ROUNDS),
   });
+  await scenario(SCENARIOS.edits, { imageBase64Bytes: 2 * 1024 * 1024, latencyMs: 0 }, editContenders, autocannon(4));
   await sleep(SETTLE_MS);
   const idleAtEnd = rssOfGateways();
   const idle: IdleRss[] = gateways.map(({ name }, i) => ({
@@ -412,6 +450,31 @@ function easelImages(easel: Easel, format: 'b64_json' | 'url'): Target {
     headers: { authorization: `Bearer ${easel.key}` },
     body: JSON.stringify({ model: 'azure/openai/gpt-image-1', prompt: PROMPT, response_format: format }),
   };
+}
+
+/** A PNG of random pixels (so it does not compress) of about `bytes` bytes. */
+async function noisePng(bytes: number): Promise<Buffer> {
+  const side = Math.ceil(Math.sqrt(bytes / 3));
+  return sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
+}
+
+/** A multipart edit request: `fields`, a prompt, and `photo` as the one `image`. */
+async function editRequest(
+  url: string,
+  headers: Record<string, string>,
+  fields: MultipartField[],
+  photo: Buffer,
+): Promise<Target> {
+  const form = new MultipartBody([
+    ...fields,
+    { name: 'prompt', value: PROMPT },
+    { name: 'image', filename: 'photo.png', contentType: 'image/png', bytes: photo },
+  ]);
+  const chunks: Buffer[] = [];
+  for await (const chunk of form.stream()) chunks.push(chunk as Buffer);
+  return { url, headers: { ...headers, 'content-type': form.contentType }, body: Buffer.concat(chunks) };
 }
 
 function ok(url: string) {

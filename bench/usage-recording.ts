@@ -50,6 +50,8 @@ function row(i: number): UsageRecordRow {
     latencyMs: 12,
     upstreamLatencyMs: 10,
     images: 1,
+    inputImages: 0,
+    inputImageBytes: 0,
     size: '1024x1024',
     quality: 'low',
     inputTextTokens: 10,
