@@ -10,10 +10,13 @@ import { keepLeased } from './lease-heartbeat.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** What identifies a request's body, when it is not its JSON: whether it streams, and a string that differs when the body does. */
+/**
+ * What identifies a request's body, when it is not its JSON: whether it streams, and a string that
+ * differs when the body does (made only for a request with the header: it may hash megabytes).
+ */
 export interface RequestBodyIdentity {
   stream: boolean;
-  fingerprint: string;
+  fingerprint(): string;
 }
 /** How long a pending request's owner is taken to be alive without renewing, and how often it renews. */
 const LEASE_MS = 30_000;
@@ -73,13 +76,13 @@ export class IdempotencyGate implements OnModuleInit, OnModuleDestroy {
       throw new InvalidRequestError('Idempotency-Key must be 1..255 visible ASCII characters.', 'Idempotency-Key');
     const body = identity ?? {
       stream: (request.body as { stream?: unknown } | undefined)?.stream === true,
-      fingerprint: JSON.stringify(request.body),
+      fingerprint: () => JSON.stringify(request.body),
     };
     if (body.stream)
       throw new InvalidRequestError('Idempotency-Key cannot be used with stream: true.', 'Idempotency-Key');
     const apiKeyId = request.principal?.keyId;
     if (!apiKeyId) return answer();
-    const requestHash = hash('sha256', `${request.routeOptions.url}\n${body.fingerprint}`, 'hex');
+    const requestHash = hash('sha256', `${request.routeOptions.url}\n${body.fingerprint()}`, 'hex');
     const id = { apiKeyId, idempotencyKey };
     const owner = randomUUID();
 

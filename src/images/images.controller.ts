@@ -10,7 +10,7 @@ import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { CreateImageDto } from './dto/create-image.dto.js';
 import { CreateImageEditFormDto, CreateImageEditJsonDto } from './dto/create-image-edit.dto.js';
 import { ImagesResponseDto } from './dto/images.response.js';
-import { EditRequest, type ImageEditBody, ImageEditBodyPipe } from './edits/image-edit.body.js';
+import { EditRequest, fingerprintOf, type ImageEditBody, ImageEditBodyPipe } from './edits/image-edit.body.js';
 import { ImagesService } from './images.service.js';
 
 const IMAGE_RESPONSE_HEADERS = {
@@ -69,7 +69,7 @@ export class ImagesController {
     @EditRequest(ImageEditBodyPipe) body: ImageEditBody,
     @Ctx() context: RequestContext,
   ): Promise<ImagesResponseDto | undefined> {
-    const { fields, fingerprint } = body;
+    const { fields } = body;
     return this.idempotency.run(
       context,
       () =>
@@ -78,7 +78,7 @@ export class ImagesController {
           events: () => this.images.editStream(body, context),
           errorEvent: (data) => ({ event: 'error', data }),
         }),
-      { stream: fields.stream === true, fingerprint },
+      { stream: fields.stream === true, fingerprint: () => fingerprintOf(body) },
     );
   }
 }

@@ -112,6 +112,8 @@ export class ImagesService {
     assertMayUseModel(context.principal, fields.model);
     const { capabilities } = model.definition;
     this.validator.validateEditFields(fields, body, fields.model, capabilities);
+    // Before any image is fetched from a URL.
+    this.registry.assertAvailable(model);
     const [images, mask] = await this.receive(body, context.signal);
     context.usage.inputImages = images.length + (mask ? 1 : 0);
     context.usage.inputImageBytes = [...images, ...(mask ? [mask] : [])].reduce((sum, i) => sum + i.bytes.length, 0);

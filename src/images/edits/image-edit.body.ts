@@ -15,8 +15,6 @@ export interface ImageEditBody {
   fields: CreateImageEditDto;
   images: SentImage[];
   mask?: SentImage;
-  /** SHA-256 of the fields and the images (`Idempotency-Key` compares bodies by it). */
-  fingerprint: string;
 }
 
 /** Multipart text fields that are numbers or booleans in the JSON body. */
@@ -46,13 +44,12 @@ export class ImageEditBodyPipe implements PipeTransform<FastifyRequest, Promise<
 
   constructor(private readonly forms: MultipartFormReader) {}
 
-  async transform(request: FastifyRequest): Promise<ImageEditBody> {
+  transform(request: FastifyRequest): Promise<ImageEditBody> {
     const type = request.headers['content-type']?.split(';', 1)[0]!.trim().toLowerCase();
-    const body = type === 'multipart/form-data' ? await this.fromForm(request) : await this.fromJson(request.body);
-    return { ...body, fingerprint: fingerprintOf(body) };
+    return type === 'multipart/form-data' ? this.fromForm(request) : this.fromJson(request.body);
   }
 
-  private async fromForm(request: FastifyRequest): Promise<Omit<ImageEditBody, 'fingerprint'>> {
+  private async fromForm(request: FastifyRequest): Promise<ImageEditBody> {
     let images = 0;
     const form = await this.forms.read(request.raw, (name) => (IMAGE_FIELD.test(name) ? imageParam(images++) : name));
     // No prototype: a field named `__proto__` is a field (refused as unknown), not a setter.
@@ -90,7 +87,7 @@ export class ImageEditBodyPipe implements PipeTransform<FastifyRequest, Promise<
     return { fields, images: sent, mask };
   }
 
-  private async fromJson(raw: unknown): Promise<Omit<ImageEditBody, 'fingerprint'>> {
+  private async fromJson(raw: unknown): Promise<ImageEditBody> {
     const dto = (await this.validation.transform(raw, {
       type: 'body',
       metatype: CreateImageEditJsonDto,
@@ -140,8 +137,11 @@ function fromRef(ref: ImageRefDto, param: string): SentImage {
   return { param, bytes: Buffer.from(match[1]!, 'base64') };
 }
 
-/** The body's identity for `Idempotency-Key`: its validated fields in a fixed order, then each image's hash in order. */
-function fingerprintOf(body: Omit<ImageEditBody, 'fingerprint'>): string {
+/**
+ * The body's identity for `Idempotency-Key`: its validated fields in a fixed order, then each
+ * image's hash in order (made only for a request with the header: it hashes every image).
+ */
+export function fingerprintOf(body: ImageEditBody): string {
   const fields = Object.entries(body.fields).sort(([a], [b]) => (a < b ? -1 : 1));
   const image = (sent: SentImage) => ('url' in sent ? sent.url : hash('sha256', sent.bytes, 'hex'));
   return hash(
