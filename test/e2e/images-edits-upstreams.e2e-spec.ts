@@ -269,7 +269,18 @@ describe('POST /v1/images/edits on Gemini (Vertex AI, strict fake)', () => {
       { mimeType: 'image/jpeg', bytes: photos[1] },
       { mimeType: 'image/webp', bytes: photos[2] },
     ]);
-    expect(call!.body).toMatchObject({
+    expect(call!.body).toEqual({
+      contents: [
+        {
+          role: 'user',
+          parts: [
+            { text: prompt },
+            ...photos.map((photo, i) => ({
+              inlineData: { mimeType: ['image/png', 'image/jpeg', 'image/webp'][i], data: photo.toString('base64') },
+            })),
+          ],
+        },
+      ],
       generationConfig: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '3:2' } },
     });
     expect(result.usage?.input_tokens_details?.image_tokens).toBe(3 * GEMINI_INPUT_IMAGE_TOKENS);
