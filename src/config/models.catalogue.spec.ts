@@ -313,3 +313,63 @@ describe('parseModelCatalogue edit capabilities', () => {
     expect(() => parseModelCatalogue({ models: [withCapabilities({}, { pricing: EDIT_PRICING })] })).not.toThrow();
   });
 });
+
+describe('parseModelCatalogue lifecycle', () => {
+  const chat = (id: string, lifecycle?: object) =>
+    model({ id, endpoints: ['images', 'chat'], ...(lifecycle ? { lifecycle } : {}) });
+  const images = (id: string, lifecycle?: object) => model({ id, ...(lifecycle ? { lifecycle } : {}) });
+
+  it('reads the dates (quoted or as YAML dates), the successor and the default after_shutdown', () => {
+    const [old] = parseModelCatalogue({
+      models: [
+        images('azure/openai/old', {
+          deprecated_on: new Date('2026-06-02'),
+          shutdown_on: '2026-10-23',
+          successor: 'azure/openai/new',
+        }),
+        images('azure/openai/new'),
+      ],
+    });
+
+    expect(old!.lifecycle).toEqual({
+      deprecatedOn: '2026-06-02',
+      shutdownOn: '2026-10-23',
+      successor: 'azure/openai/new',
+      afterShutdown: 'reject',
+    });
+  });
+
+  it.each<[string, object[], string]>([
+    [
+      'an unknown successor',
+      [images('azure/openai/old', { successor: 'azure/openai/nowhere' })],
+      "'azure/openai/nowhere' is not a model",
+    ],
+    [
+      'a successor of another endpoint',
+      [chat('azure/openai/old', { successor: 'azure/openai/new' }), images('azure/openai/new')],
+      "'azure/openai/new' does not serve chat",
+    ],
+    [
+      'a cycle of successors',
+      [
+        images('azure/openai/a', { successor: 'azure/openai/b' }),
+        images('azure/openai/b', { successor: 'azure/openai/a' }),
+      ],
+      'a cycle',
+    ],
+    [
+      'after_shutdown successor without one',
+      [images('azure/openai/old', { after_shutdown: 'successor' })],
+      'needs lifecycle.successor',
+    ],
+    [
+      'deprecation after shutdown',
+      [images('azure/openai/old', { deprecated_on: '2027-01-02', shutdown_on: '2027-01-01' })],
+      'is after shutdown_on',
+    ],
+    ['an impossible date', [images('azure/openai/old', { shutdown_on: '2026-02-30' })], 'must be a date, YYYY-MM-DD'],
+  ])('refuses %s, naming it', (_what, models, message) => {
+    expect(problemOf({ models }).message).toContain(message);
+  });
+});

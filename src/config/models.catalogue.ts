@@ -37,6 +37,27 @@ const routeSchema = z
 
 const tokenCount = z.number().int().min(0).max(1_000_000);
 
+/** A calendar date, `YYYY-MM-DD` (quoted or not: YAML may read it as a date). */
+const isoDate = z
+  .union([z.string(), z.date()])
+  .transform((value) => (value instanceof Date ? value.toISOString().slice(0, 10) : value))
+  .refine(
+    (value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
+    'must be a date, YYYY-MM-DD',
+  );
+
+/** When the upstream retires a model, and what teams calling it get then (SPEC §6.5). */
+const lifecycleSchema = z
+  .object({
+    deprecated_on: isoDate.optional(),
+    shutdown_on: isoDate.optional(),
+    /** A catalogue model serving at least the same endpoints (checked after all models are read). */
+    successor: z.string().min(1).optional(),
+    /** From `shutdown_on`: refuse with 410 `model_retired`, or serve the request with the successor. */
+    after_shutdown: z.enum(['reject', 'successor']).default('reject'),
+  })
+  .strict();
+
 /** Output image tokens per image for cost estimates: one number, or by quality then size. */
 const estimateSchema = z
   .object({
@@ -99,6 +120,7 @@ const modelSchema = z
       .strict()
       .refine((p) => p.per_million_tokens !== undefined || p.per_image !== undefined, 'a model needs a price'),
     estimate: estimateSchema.optional(),
+    lifecycle: lifecycleSchema.optional(),
   })
   .strict();
 
@@ -107,6 +129,14 @@ const catalogueSchema = z.object({ models: z.array(modelSchema).min(1) }).strict
 export type RouteDefinition = z.output<typeof routeSchema>;
 export type ModelCapabilities = z.output<typeof modelSchema>['capabilities'];
 export type CostEstimateTable = z.output<typeof estimateSchema>;
+
+/** A model's lifecycle as the catalogue gives it: dates as `YYYY-MM-DD` (UTC days). */
+export interface ModelLifecycle {
+  deprecatedOn?: string;
+  shutdownOn?: string;
+  successor?: string;
+  afterShutdown: 'reject' | 'successor';
+}
 
 export interface ModelDefinition {
   id: string;
@@ -118,6 +148,7 @@ export interface ModelDefinition {
   prices: PriceSheet;
   /** Token counts for estimating a request's cost before it is sent (budgets). */
   estimate?: CostEstimateTable;
+  lifecycle?: ModelLifecycle;
 }
 
 export class InvalidCatalogueError extends Error {
@@ -171,6 +202,7 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
       problems.push(`${model.id}: a model priced by image output tokens needs estimate.output_image_tokens`);
     }
   }
+  problems.push(...lifecycleProblems(result.data.models));
   if (problems.length > 0) throw new InvalidCatalogueError(file, problems);
   return result.data.models.map((model) => ({
     id: model.id,
@@ -181,7 +213,56 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     capabilities: model.capabilities,
     prices: toPriceSheet(model.pricing),
     estimate: model.estimate,
+    lifecycle: model.lifecycle && {
+      deprecatedOn: model.lifecycle.deprecated_on,
+      shutdownOn: model.lifecycle.shutdown_on,
+      successor: model.lifecycle.successor,
+      afterShutdown: model.lifecycle.after_shutdown,
+    },
   }));
+}
+
+/**
+ * A successor is a catalogue model other than the model itself that serves every endpoint it
+ * serves (and edits where it edits), and following successors never comes back to a model; a
+ * model served by its successor after shutdown names one; deprecation comes no later than shutdown.
+ */
+function lifecycleProblems(models: ReadonlyArray<z.output<typeof modelSchema>>): string[] {
+  const byId = new Map(models.map((model) => [model.id, model]));
+  const problems: string[] = [];
+  for (const model of models) {
+    const lifecycle = model.lifecycle;
+    if (!lifecycle) continue;
+    const { deprecated_on, shutdown_on, successor, after_shutdown } = lifecycle;
+    if (deprecated_on && shutdown_on && deprecated_on > shutdown_on) {
+      problems.push(`${model.id}: lifecycle.deprecated_on (${deprecated_on}) is after shutdown_on (${shutdown_on})`);
+    }
+    if (after_shutdown === 'successor' && !successor) {
+      problems.push(`${model.id}: lifecycle.after_shutdown 'successor' needs lifecycle.successor`);
+    }
+    if (successor === undefined) continue;
+    const next = byId.get(successor);
+    if (!next) {
+      problems.push(`${model.id}: lifecycle.successor '${successor}' is not a model of this catalogue`);
+      continue;
+    }
+    const missing: string[] = model.endpoints.filter((endpoint) => !next.endpoints.includes(endpoint));
+    if (model.capabilities.edits && !next.capabilities.edits) missing.push('edits');
+    if (missing.length > 0) {
+      problems.push(
+        `${model.id}: lifecycle.successor '${successor}' does not serve ${missing.join(', ')}, which ${model.id} serves`,
+      );
+    }
+    const seen = new Set([model.id]);
+    for (let id: string | undefined = successor; id !== undefined; id = byId.get(id)?.lifecycle?.successor) {
+      if (seen.has(id)) {
+        problems.push(`${model.id}: lifecycle.successor leads back to '${id}' (a cycle)`);
+        break;
+      }
+      seen.add(id);
+    }
+  }
+  return problems;
 }
 
 function fitsPixels(size: string): boolean {

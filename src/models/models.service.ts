@@ -3,6 +3,7 @@ import { assertMayUseModel, mayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
+import type { ModelLifecycle } from '../config/models.catalogue.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import type { ModelDto, ModelListDto } from './dto/model.response.js';
 
@@ -42,6 +43,7 @@ export class ModelsService {
       description: definition.description,
       endpoints: [...definition.endpoints],
       available: routes.length > 0,
+      ...lifecycleOf(definition.lifecycle, new Date().toISOString().slice(0, 10)),
       ...(unavailableReason ? { unavailable_reason: unavailableReason } : {}),
       capabilities: {
         sizes: capabilities.sizes,
@@ -58,4 +60,20 @@ export class ModelsService {
       },
     };
   }
+}
+
+/**
+ * A model's lifecycle as OpenAI's `/v1/models` reports it (`shutdown_date`), plus whether it is
+ * deprecated on `today` (`YYYY-MM-DD`, UTC) and its successor.
+ */
+export function lifecycleOf(
+  lifecycle: ModelLifecycle | undefined,
+  today: string,
+): Pick<ModelDto, 'shutdown_date' | 'deprecated' | 'successor'> {
+  const deprecatedFrom = lifecycle?.deprecatedOn ?? lifecycle?.shutdownOn;
+  return {
+    shutdown_date: lifecycle?.shutdownOn ?? null,
+    deprecated: deprecatedFrom !== undefined && deprecatedFrom <= today,
+    successor: lifecycle?.successor ?? null,
+  };
 }

@@ -121,7 +121,15 @@ describe('API keys and the admin API', () => {
   it('retrieves one model by its URL-encoded id, as the SDK sends it', async () => {
     const { key } = await createApiKey(sut);
     const model = await sut.openai(key).models.retrieve('local/easel/sketch');
-    expect(model).toMatchObject({ id: 'local/easel/sketch', object: 'model', available: true });
+    expect(model).toMatchObject({
+      id: 'local/easel/sketch',
+      object: 'model',
+      available: true,
+      // OpenAI's lifecycle field, null without a date in the catalogue.
+      shutdown_date: null,
+      deprecated: false,
+      successor: null,
+    });
   });
 
   it('validates admin input: 400 with param, 404 for an unknown id, 400 for a malformed id', async () => {

@@ -67,6 +67,26 @@ export class ModelDto {
   })
   unavailable_reason?: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2027-06-16',
+    description:
+      "The day the upstream retires the model (YYYY-MM-DD), as OpenAI's models list says; null when none is known",
+  })
+  shutdown_date!: string | null;
+
+  @ApiProperty({ example: false, description: 'true from the deprecation date (or the shutdown date) on' })
+  deprecated!: boolean;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'azure/openai/gpt-image-2',
+    description: 'The model to move to, when the catalogue names one',
+  })
+  successor!: string | null;
+
   @ApiProperty({ type: ModelCapabilitiesDto })
   capabilities!: ModelCapabilitiesDto;
 }
