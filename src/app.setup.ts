@@ -72,7 +72,15 @@ export function configureApp(app: NestFastifyApplication): void {
     app.enableCors({
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'x-easel-cost-usd', 'retry-after', 'idempotent-replayed'],
+      exposedHeaders: [
+        'x-request-id',
+        'x-easel-cost-usd',
+        'retry-after',
+        'idempotent-replayed',
+        'deprecation',
+        'sunset',
+        'link',
+      ],
       maxAge: 600,
     });
   }

@@ -5,6 +5,7 @@ import type { ServerSentEvent } from '../common/http/sse.js';
 import { concatJsonText, stringifyJson } from '../common/json/raw-json.js';
 import { formatUsd, type Pico } from '../common/money/usd.js';
 import type { ChatChoice, ChatProvider, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
+import { ModelLifecycleGate } from '../providers/model-lifecycle.gate.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { RemoteImageFetcher } from '../remote-images/remote-image.fetcher.js';
@@ -35,6 +36,7 @@ export class ChatService {
     private readonly meter: RequestMeter,
     private readonly upstream: UpstreamExecutor,
     private readonly remoteImages: RemoteImageFetcher,
+    private readonly lifecycle: ModelLifecycleGate,
   ) {}
 
   async complete(dto: CreateChatCompletionDto, context: RequestContext): Promise<ChatCompletionDto> {
@@ -129,6 +131,7 @@ export class ChatService {
     Object.assign(context.usage, { model: dto.model, user: dto.user });
     const model = this.registry.chatModel(dto.model);
     assertMayUseModel(context.principal, dto.model);
+    this.lifecycle.admit(model.definition, context);
     const draft = toChatDraft(dto, dto.model, model.definition.capabilities, {
       remoteImages: this.remoteImages.enabled,
     });

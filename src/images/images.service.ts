@@ -12,6 +12,7 @@ import type {
   ImagePayload,
   ImageStreamEvent,
 } from '../providers/image-provider.interface.js';
+import { ModelLifecycleGate } from '../providers/model-lifecycle.gate.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { RemoteImageFetcher } from '../remote-images/remote-image.fetcher.js';
@@ -44,6 +45,7 @@ export class ImagesService {
     private readonly upstream: UpstreamExecutor,
     private readonly remoteImages: RemoteImageFetcher,
     private readonly config: AppConfig,
+    private readonly lifecycle: ModelLifecycleGate,
   ) {}
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
@@ -97,6 +99,7 @@ export class ImagesService {
     noteRequest(dto, context);
     const model = this.registry.imageModel(dto.model);
     assertMayUseModel(context.principal, dto.model);
+    this.lifecycle.admit(model.definition, context);
     this.validator.validate(dto, dto.model, model.definition.capabilities);
     return { model, metered: await this.admit(dto, context, model, 0) };
   }
@@ -110,6 +113,7 @@ export class ImagesService {
     noteRequest(fields, context);
     const model = this.registry.editModel(fields.model);
     assertMayUseModel(context.principal, fields.model);
+    this.lifecycle.admit(model.definition, context);
     const { capabilities } = model.definition;
     this.validator.validateEditFields(fields, body, fields.model, capabilities);
     // Before any image is fetched from a URL.

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AzureOpenAiAdapter } from './azure-openai/azure-openai.adapter.js';
 import { LocalSketchAdapter } from './local/local-sketch.adapter.js';
+import { ModelLifecycleGate } from './model-lifecycle.gate.js';
 import type { RoutedProvider } from './provider.interface.js';
 import { PROVIDER_ADAPTERS } from './provider.tokens.js';
 import { ProviderRegistry } from './provider-registry.service.js';
@@ -23,7 +24,8 @@ import { VertexAuth } from './vertex/vertex-auth.js';
     },
     ProviderRegistry,
     UpstreamExecutor,
+    ModelLifecycleGate,
   ],
-  exports: [ProviderRegistry, UpstreamExecutor],
+  exports: [ProviderRegistry, UpstreamExecutor, ModelLifecycleGate],
 })
 export class ProvidersModule {}

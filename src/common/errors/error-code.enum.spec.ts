@@ -15,6 +15,7 @@ describe('errorShapeOf', () => {
     [ErrorCode.InvalidApiKey, 401, 'authentication_error'],
     [ErrorCode.PermissionDenied, 403, 'permission_error'],
     [ErrorCode.ModelNotFound, 404, 'invalid_request_error'],
+    [ErrorCode.ModelRetired, 410, 'invalid_request_error'],
     [ErrorCode.ResourceNotFound, 404, 'invalid_request_error'],
     [ErrorCode.RateLimitExceeded, 429, 'rate_limit_error'],
     [ErrorCode.InsufficientQuota, 429, 'insufficient_quota'],

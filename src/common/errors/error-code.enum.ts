@@ -15,6 +15,8 @@ export enum ErrorCode {
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
   ModelNotFound = 'model_not_found',
+  /** A model past its catalogue `shutdown_on` whose `after_shutdown` is `reject`. */
+  ModelRetired = 'model_retired',
   ResourceNotFound = 'resource_not_found',
   RateLimitExceeded = 'rate_limit_exceeded',
   InsufficientQuota = 'insufficient_quota',
@@ -65,6 +67,7 @@ const STATUS_AND_TYPE: Readonly<Record<ErrorCode, Omit<ErrorShape, 'wireCode'>>>
   [ErrorCode.InvalidApiKey]: { status: 401, type: 'authentication_error' },
   [ErrorCode.PermissionDenied]: { status: 403, type: 'permission_error' },
   [ErrorCode.ModelNotFound]: { status: 404, type: 'invalid_request_error' },
+  [ErrorCode.ModelRetired]: { status: 410, type: 'invalid_request_error' },
   [ErrorCode.ResourceNotFound]: { status: 404, type: 'invalid_request_error' },
   [ErrorCode.RateLimitExceeded]: { status: 429, type: 'rate_limit_error' },
   [ErrorCode.InsufficientQuota]: { status: 429, type: 'insufficient_quota' },
