@@ -1,10 +1,9 @@
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
 import type { ChatMessage, ChatPart, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
-import { parseRemoteImageUrl } from '../remote-images/remote-image-url.js';
+import { IMAGE_DATA_URL, parseRemoteImageUrl } from '../remote-images/remote-image-url.js';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto.js';
 
-const DATA_URL = /^data:(image\/(?:png|jpeg|webp));base64,([A-Za-z0-9+/]+={0,2})$/;
 /** Vertex takes inline images up to 7 MB each; the same cap holds for fetched images. */
 export const MAX_INPUT_IMAGE_BYTES = 7 * 1024 * 1024;
 
@@ -56,7 +55,7 @@ export function toChatDraft(
         images++;
         return { type: 'remote_image', url: parseRemoteImageUrl(url, param).href, param };
       }
-      const match = DATA_URL.exec(url.replace(/\s+/g, ''));
+      const match = IMAGE_DATA_URL.exec(url.replace(/\s+/g, ''));
       if (!match) {
         throw new InvalidRequestError(
           `An image must be ${options.remoteImages ? 'an http(s) URL or ' : ''}a data URL of a PNG, JPEG or WebP image: data:image/png;base64,…`,

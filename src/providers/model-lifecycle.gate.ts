@@ -42,6 +42,7 @@ export function lifecycleVerdict(lifecycle: ModelLifecycle | undefined, today: s
 @Injectable()
 export class ModelLifecycleGate {
   admit(model: ModelDefinition, context: RequestContext): void {
+    if (!model.lifecycle) return;
     const verdict = lifecycleVerdict(model.lifecycle, new Date().toISOString().slice(0, 10));
     if (verdict.state === 'deprecated') {
       void context.reply.headers(verdict.headers);

@@ -1,5 +1,11 @@
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 
+/**
+ * An input image as a base64 data URL (chat's `image_url.url`, a JSON edit's `image_url`), once its
+ * whitespace is removed: the MIME type (PNG, JPEG or WebP) and the base64.
+ */
+export const IMAGE_DATA_URL = /^data:(image\/(?:png|jpeg|webp));base64,([A-Za-z0-9+/]+={0,2})$/;
+
 /** Longer URLs are refused before anything is fetched; no image host needs more. */
 const MAX_URL_LENGTH = 8192;
 

@@ -278,6 +278,41 @@ describe('POST /v1/images/edits with local/easel/sketch', () => {
       expect((await expectError(remote, 400, 'images[0].image_url')).message).toContain('REMOTE_IMAGE_URLS');
     });
 
+    it('hostile values: NUL in a value or a name, numbers and booleans of the wrong shape, JSON of the wrong types', async () => {
+      const image = await png(8, 8);
+      const send = (fields: Record<string, string>) =>
+        postForm(form({ model: MODEL, ...fields }, [['image', image, 'a.png']]));
+
+      await expectError(await send({ prompt: 'a\u0000b' }), 400, 'prompt');
+      expect((await send({ prompt: 'x', 'col\u0000our': 'red' })).status).toBe(400);
+      await expectError(await send({ prompt: 'x', n: '1e3' }), 400, 'n');
+      await expectError(await send({ prompt: 'x', n: '99999999999999999999' }), 400, 'n');
+      await expectError(await send({ prompt: 'x', stream: 'yes' }), 400, 'stream');
+      await expectError(
+        await send({ prompt: 'x', output_compression: '-1', output_format: 'jpeg' }),
+        400,
+        'output_compression',
+      );
+      // Other control characters are text like any other (the local model leaves them out of its picture).
+      expect(
+        (await send({ prompt: 'tab\there, bell\u0007 and escape\u001b', response_format: 'b64_json' })).status,
+      ).toBe(200);
+      for (const [images, param] of [
+        ['not a list', 'images'],
+        [[123], 'images'],
+        [[{ image_url: 42 }], 'images[0].image_url'],
+        [[{ image_url: 'data:image/png;base64,' }], 'images[0].image_url'],
+        [[], 'images'],
+      ] as const) {
+        const response = await sut.http('/v1/images/edits', {
+          method: 'POST',
+          key,
+          body: { model: MODEL, prompt: 'x', images },
+        });
+        await expectError(response, 400, param);
+      }
+    });
+
     it('a body that is neither a form nor JSON (415), and a malformed form (400)', async () => {
       const urlEncoded = await fetch(`${sut.baseUrl}/v1/images/edits`, {
         method: 'POST',

@@ -25,20 +25,7 @@ const ALLOWED_FIELDS = new Set([
   'partial_images',
 ]);
 /** `images/edits` takes no `model` (the deployment names it) and, like generations, no `response_format`. */
-const EDIT_FIELDS = new Set([
-  'prompt',
-  'n',
-  'size',
-  'quality',
-  'background',
-  'output_format',
-  'output_compression',
-  'input_fidelity',
-  'moderation',
-  'user',
-  'stream',
-  'partial_images',
-]);
+const EDIT_FIELDS = new Set([...ALLOWED_FIELDS].filter((field) => field !== 'model').concat('input_fidelity'));
 /** Edit form fields that are integers on the wire as decimal text. */
 const EDIT_INTEGER_FIELDS = new Set(['n', 'output_compression', 'partial_images']);
 const EDIT_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];

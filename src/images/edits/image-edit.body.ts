@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { InvalidRequestError } from '../../common/errors/gateway.error.js';
 import { RequestValidationPipe } from '../../common/validation/validation.pipe.js';
+import { IMAGE_DATA_URL } from '../../remote-images/remote-image-url.js';
 import { CreateImageEditDto, CreateImageEditJsonDto, type ImageRefDto } from '../dto/create-image-edit.dto.js';
 import { type FormFile, MultipartFormReader } from './multipart-form.reader.js';
 
@@ -22,7 +23,6 @@ const INTEGER_FIELDS = new Set(['n', 'output_compression', 'partial_images']);
 const BOOLEAN_FIELDS = new Set(['stream']);
 /** `image`, `image[]` (openai-node, openai-python for lists) and `image[0]`-style names all carry images. */
 const IMAGE_FIELD = /^image(\[\d{0,2}\])?$/;
-const DATA_URL = /^data:image\/(?:png|jpeg|webp);base64,([A-Za-z0-9+/]*={0,2})$/;
 
 const imageParam = (index: number) => `image[${index}]`;
 
@@ -127,14 +127,14 @@ function fromRef(ref: ImageRefDto, param: string): SentImage {
   if (ref.image_url === undefined) throw new InvalidRequestError('image_url is required.', `${param}.image_url`);
   const url = ref.image_url.trim();
   if (/^https?:/i.test(url)) return { param, url };
-  const match = DATA_URL.exec(url.replace(/\s+/g, ''));
+  const match = IMAGE_DATA_URL.exec(url.replace(/\s+/g, ''));
   if (!match) {
     throw new InvalidRequestError(
       'An image_url must be a data URL of a PNG, JPEG or WebP image (data:image/png;base64,…) or an http(s) URL.',
       `${param}.image_url`,
     );
   }
-  return { param, bytes: Buffer.from(match[1]!, 'base64') };
+  return { param, bytes: Buffer.from(match[2]!, 'base64') };
 }
 
 /**
