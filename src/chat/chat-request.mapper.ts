@@ -1,3 +1,4 @@
+import { unsupportedImageSize } from '../common/errors/capability.errors.js';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import type { ModelCapabilities } from '../config/models.catalogue.js';
 import type { ChatMessage, ChatPart, ChatRequest, InlineImage } from '../providers/chat-provider.interface.js';
@@ -81,6 +82,10 @@ export function toChatDraft(
   if (!messages.some((message) => message.role === 'user')) {
     throw new InvalidRequestError('messages needs at least one user message.', 'messages');
   }
+  const imageSize = dto.image_config?.image_size;
+  if (imageSize !== undefined && !capabilities.image_sizes.includes(imageSize)) {
+    throw unsupportedImageSize(imageSize, modelId, capabilities.image_sizes, 'image_config.image_size');
+  }
   const n = dto.n ?? 1;
   if (n > capabilities.max_n)
     throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} choices.`, 'n');
@@ -88,6 +93,7 @@ export function toChatDraft(
     messages,
     modalities: dto.modalities ? [...new Set(dto.modalities)] : ['image', 'text'],
     aspectRatio: dto.image_config?.aspect_ratio,
+    imageSize,
     n,
     temperature: dto.temperature,
     topP: dto.top_p,

@@ -94,6 +94,12 @@ export const envSchema = z.object({
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   VERTEX_ACCESS_TOKEN: optionalString,
   VERTEX_BASE_URL: httpUrl.optional(),
+  // The default routes of the `openai` and `gemini` providers (a route may name others): read
+  // through AppConfig.variable(); unset base URLs are the public APIs'.
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: httpUrl.optional(),
+  GEMINI_API_KEY: optionalString,
+  GEMINI_BASE_URL: httpUrl.optional(),
   UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000, 'milliseconds (1 hour)').default(600_000),
   // The whole request (headers and body) must arrive within this; a client dribbling it is cut (408).
   REQUEST_TIMEOUT_MS: integer(1000, 600_000, 'milliseconds (10 minutes)').default(30_000),

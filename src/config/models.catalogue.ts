@@ -4,9 +4,14 @@ import { z } from 'zod';
 import { parseUsd } from '../common/money/usd.js';
 import type { PriceSheet } from '../usage/pricing/price-sheet.js';
 
-export const PROVIDER_KINDS = ['azure-openai', 'vertex', 'local'] as const;
+export const PROVIDER_KINDS = ['azure-openai', 'openai', 'vertex', 'gemini', 'local'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export type EndpointKind = 'images' | 'chat';
+/** Rendering qualities a model may list (`xhigh` and `max`: gpt-image-2.5 and later). */
+export const IMAGE_QUALITIES = ['auto', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+/** Output resolution tiers (Gemini's `imageConfig.imageSize`), smallest first. */
+export const IMAGE_SIZE_TIERS = ['512', '1K', '2K', '4K'] as const;
+export type ImageSizeTier = (typeof IMAGE_SIZE_TIERS)[number];
 
 const SIZE = /^(auto|[1-9]\d{1,4}x[1-9]\d{1,4})$/;
 const usdPerMillion = z
@@ -37,6 +42,22 @@ const routeSchema = z
 
 const tokenCount = z.number().int().min(0).max(1_000_000);
 
+/**
+ * Free `WxH` sizes (gpt-image-2 and later): both edges multiples of `multiple_of`, the pixel
+ * count within [min_pixels, max_pixels], no edge above `max_edge`, the long edge at most
+ * `max_aspect_ratio` times the short one.
+ */
+const customSizesSchema = z
+  .object({
+    multiple_of: z.number().int().min(1).max(1024),
+    min_pixels: z.number().int().min(1),
+    max_pixels: z.number().int().min(1).max(64_000_000),
+    max_edge: z.number().int().min(1).max(16_384),
+    max_aspect_ratio: z.number().min(1).max(100),
+  })
+  .strict()
+  .refine((rules) => rules.min_pixels <= rules.max_pixels, 'min_pixels must not exceed max_pixels');
+
 /** A calendar date, `YYYY-MM-DD` (quoted or not: YAML may read it as a date). */
 const isoDate = z
   .union([z.string(), z.date()])
@@ -58,10 +79,17 @@ const lifecycleSchema = z
   })
   .strict();
 
-/** Output image tokens per image for cost estimates: one number, or by quality then size. */
+/**
+ * Output image tokens per image for cost estimates: one number, by quality then size, or (for a
+ * model with image size tiers) by tier.
+ */
 const estimateSchema = z
   .object({
-    output_image_tokens: z.union([tokenCount, z.record(z.string(), z.record(z.string(), tokenCount))]),
+    output_image_tokens: z.union([
+      tokenCount,
+      z.partialRecord(z.enum(IMAGE_SIZE_TIERS), tokenCount),
+      z.record(z.string(), z.record(z.string(), tokenCount)),
+    ]),
     /** Input image tokens per image of an edit (the dearest case), for the same estimate. */
     input_image_tokens: tokenCount.optional(),
   })
@@ -77,13 +105,17 @@ const modelSchema = z
     capabilities: z
       .object({
         sizes: z.array(z.string().regex(SIZE)).min(1),
-        qualities: z.array(z.enum(['auto', 'low', 'medium', 'high'])).min(1),
+        /** Listed sizes; with `custom_sizes`, any other `WxH` within its rules too. */
+        custom_sizes: customSizesSchema.optional(),
+        qualities: z.array(z.enum(IMAGE_QUALITIES)).min(1),
         backgrounds: z.array(z.enum(['auto', 'transparent', 'opaque'])).min(1),
         output_formats: z.array(z.enum(['png', 'jpeg', 'webp'])).min(1),
         output_compression: z.boolean().default(false),
         moderation: z.boolean().default(false),
         streaming: z.boolean().default(false),
         max_n: z.number().int().min(1).max(10),
+        /** Output resolution tiers a request may ask for (`image_size`); unset: the upstream's default (1K). */
+        image_sizes: z.array(z.enum(IMAGE_SIZE_TIERS)).default([]),
         max_prompt_chars: z.number().int().min(1).max(32000),
         /** Input images a request may send: a chat request's data URLs, an edit's images. */
         max_input_images: z.number().int().min(0).max(16).default(3),
@@ -120,6 +152,12 @@ const modelSchema = z
       .strict()
       .refine((p) => p.per_million_tokens !== undefined || p.per_image !== undefined, 'a model needs a price'),
     estimate: estimateSchema.optional(),
+    /**
+     * Images one upstream call may return (Gemini's `candidateCount`; 1 on the Gemini 3 image
+     * models); `n` beyond it becomes parallel calls, each billed, each sending the input images.
+     * Unset: the adapter's own limit (all of `n` in one call for OpenAI's protocol).
+     */
+    candidates_per_call: z.number().int().min(1).max(10).optional(),
     lifecycle: lifecycleSchema.optional(),
   })
   .strict();
@@ -129,6 +167,7 @@ const catalogueSchema = z.object({ models: z.array(modelSchema).min(1) }).strict
 export type RouteDefinition = z.output<typeof routeSchema>;
 export type ModelCapabilities = z.output<typeof modelSchema>['capabilities'];
 export type CostEstimateTable = z.output<typeof estimateSchema>;
+export type CustomSizeRules = z.output<typeof customSizesSchema>;
 
 /** A model's lifecycle as the catalogue gives it: dates as `YYYY-MM-DD` (UTC days). */
 export interface ModelLifecycle {
@@ -148,6 +187,8 @@ export interface ModelDefinition {
   prices: PriceSheet;
   /** Token counts for estimating a request's cost before it is sent (budgets). */
   estimate?: CostEstimateTable;
+  /** Images one upstream call returns at most (see the catalogue's `candidates_per_call`). */
+  candidatesPerCall?: number;
   lifecycle?: ModelLifecycle;
 }
 
@@ -187,6 +228,11 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     if (model.capabilities.sizes.some((size) => size !== 'auto' && !fitsPixels(size))) {
       problems.push(`${model.id}: sizes must be at most 4096 pixels per side`);
     }
+    const byTier = tierTable(model.estimate?.output_image_tokens);
+    const untabled = model.capabilities.image_sizes.filter((tier) => byTier && byTier[tier] === undefined);
+    if (untabled.length > 0) {
+      problems.push(`${model.id}: estimate.output_image_tokens has no count for image size ${untabled.join(', ')}`);
+    }
     const { edits, mask, input_fidelity, max_input_images } = model.capabilities;
     if ((mask || input_fidelity) && !edits) problems.push(`${model.id}: mask and input_fidelity need edits: true`);
     if (edits && max_input_images < 1) problems.push(`${model.id}: a model that edits needs max_input_images >= 1`);
@@ -213,6 +259,7 @@ export function parseModelCatalogue(raw: unknown, file = 'catalogue'): ModelDefi
     capabilities: model.capabilities,
     prices: toPriceSheet(model.pricing),
     estimate: model.estimate,
+    candidatesPerCall: model.candidates_per_call,
     lifecycle: model.lifecycle && {
       deprecatedOn: model.lifecycle.deprecated_on,
       shutdownOn: model.lifecycle.shutdown_on,
@@ -263,6 +310,22 @@ function lifecycleProblems(models: ReadonlyArray<z.output<typeof modelSchema>>):
     }
   }
   return problems;
+}
+
+/** The estimate's table by image size tier, when it is one (its keys are all tiers). */
+export function tierTable(
+  table: CostEstimateTable['output_image_tokens'] | undefined,
+): Partial<Record<ImageSizeTier, number>> | undefined {
+  if (table === undefined || typeof table === 'number') return undefined;
+  const entries = Object.entries(table);
+  if (entries.length === 0 || !entries.every(([key, value]) => isTier(key) && typeof value === 'number')) {
+    return undefined;
+  }
+  return table as Partial<Record<ImageSizeTier, number>>;
+}
+
+export function isTier(value: string): value is ImageSizeTier {
+  return (IMAGE_SIZE_TIERS as readonly string[]).includes(value);
 }
 
 function fitsPixels(size: string): boolean {

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { unsupportedImageSize } from '../common/errors/capability.errors.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError, InvalidRequestError } from '../common/errors/gateway.error.js';
 import { formatBytes } from '../common/http/route-policy.js';
 import type { UploadLimits } from '../config/app.config.js';
-import type { ModelCapabilities } from '../config/models.catalogue.js';
+import type { CustomSizeRules, ModelCapabilities } from '../config/models.catalogue.js';
 import type { InputImage } from '../providers/image-provider.interface.js';
 import { cannotStreamError } from '../providers/provider-registry.service.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
@@ -51,7 +52,10 @@ export class ImageRequestValidator {
     const n = request.n ?? 1;
     if (n > capabilities.max_n)
       throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} images per request.`, 'n');
-    this.oneOf('size', request.size ?? 'auto', capabilities.sizes, modelId);
+    this.checkSize(request.size ?? 'auto', capabilities, modelId);
+    if (request.image_size !== undefined && !capabilities.image_sizes.includes(request.image_size)) {
+      throw unsupportedImageSize(request.image_size, modelId, capabilities.image_sizes, 'image_size');
+    }
     this.oneOf('quality', request.quality, capabilities.qualities, modelId);
     this.oneOf('background', request.background, capabilities.backgrounds, modelId);
     this.oneOf('output_format', format, capabilities.output_formats, modelId);
@@ -152,6 +156,23 @@ export class ImageRequestValidator {
     return { images: inputs, mask: maskImage };
   }
 
+  /** A listed size, or (with `custom_sizes`) any `WxH` within the model's rules, each broken rule named. */
+  private checkSize(size: string, capabilities: ModelCapabilities, modelId: string): void {
+    const rules = capabilities.custom_sizes;
+    if (capabilities.sizes.includes(size) || !rules || size === 'auto') {
+      this.oneOf('size', size, capabilities.sizes, modelId);
+      return;
+    }
+    const [width, height] = size.split('x').map(Number) as [number, number];
+    const broken = customSizeProblem(width, height, rules);
+    if (broken) {
+      throw new InvalidRequestError(
+        `size '${size}' is not supported by ${modelId}: ${broken} (or use one of: ${capabilities.sizes.join(', ')}).`,
+        'size',
+      );
+    }
+  }
+
   private oneOf(param: string, value: string | undefined, allowed: readonly string[], modelId: string): void {
     if (value !== undefined && !allowed.includes(value)) {
       throw new InvalidRequestError(
@@ -160,6 +181,21 @@ export class ImageRequestValidator {
       );
     }
   }
+}
+
+/** Which rule of `custom_sizes` a `width`x`height` breaks, if any. */
+export function customSizeProblem(width: number, height: number, rules: CustomSizeRules): string | undefined {
+  const { multiple_of, min_pixels, max_pixels, max_edge, max_aspect_ratio } = rules;
+  if (width % multiple_of !== 0 || height % multiple_of !== 0) return `both edges must be multiples of ${multiple_of}`;
+  if (Math.max(width, height) > max_edge) return `no edge may exceed ${max_edge} pixels`;
+  const pixels = width * height;
+  if (pixels < min_pixels || pixels > max_pixels) {
+    return `the image must have between ${min_pixels} and ${max_pixels} pixels (it has ${pixels})`;
+  }
+  if (Math.max(width, height) > max_aspect_ratio * Math.min(width, height)) {
+    return `the long edge may be at most ${max_aspect_ratio} times the short one`;
+  }
+  return undefined;
 }
 
 function inspected({ param, bytes }: ReceivedImage): InspectedImage {

@@ -166,6 +166,7 @@ export class ImagesService {
       n: dto.n ?? 1,
       size: dto.size ?? 'auto',
       quality: dto.quality,
+      imageSize: dto.image_size,
       inputImages,
     });
   }
@@ -278,6 +279,7 @@ function toDomainRequest(dto: CreateImageDto): ImageGenerationRequest {
     n: dto.n ?? 1,
     size: dto.size ?? 'auto',
     quality: dto.quality,
+    imageSize: dto.image_size,
     background: dto.background,
     outputFormat: dto.output_format ?? 'png',
     outputCompression: dto.output_compression,

@@ -1,3 +1,4 @@
+import type { ImageSizeTier } from '../config/models.catalogue.js';
 import type { JsonText } from '../common/json/raw-json.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { RoutedProvider } from './provider.interface.js';
@@ -22,6 +23,8 @@ export interface ChatRequest {
   /** What the model should answer with; image models default to both. */
   modalities: Array<'text' | 'image'>;
   aspectRatio?: string;
+  /** Output resolution tier (`image_config.image_size`); unset: the upstream's default. */
+  imageSize?: ImageSizeTier;
   n: number;
   temperature?: number;
   topP?: number;

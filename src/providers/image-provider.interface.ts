@@ -1,8 +1,9 @@
 import type { JsonText } from '../common/json/raw-json.js';
+import type { IMAGE_QUALITIES, ImageSizeTier } from '../config/models.catalogue.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { RoutedProvider } from './provider.interface.js';
 
-export type ImageQuality = 'auto' | 'low' | 'medium' | 'high';
+export type ImageQuality = (typeof IMAGE_QUALITIES)[number];
 export type ImageBackground = 'auto' | 'transparent' | 'opaque';
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
@@ -12,6 +13,8 @@ export interface ImageGenerationRequest {
   n: number;
   size: string;
   quality?: ImageQuality;
+  /** Output resolution tier (models with `image_sizes`); unset: the upstream's default. */
+  imageSize?: ImageSizeTier;
   background?: ImageBackground;
   outputFormat: ImageFormat;
   outputCompression?: number;

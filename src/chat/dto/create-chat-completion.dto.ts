@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { IMAGE_SIZE_TIERS, type ImageSizeTier } from '../../config/models.catalogue.js';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -91,6 +92,12 @@ export class ChatMessageDto {
 export class ImageConfigDto {
   @EnumField(ASPECT_RATIOS, { description: 'Aspect ratio of generated images', example: '16:9' })
   aspect_ratio?: (typeof ASPECT_RATIOS)[number];
+
+  @EnumField(IMAGE_SIZE_TIERS, {
+    description: 'Resolution tier of generated images (models whose capabilities list image_sizes); default 1K',
+    example: '2K',
+  })
+  image_size?: ImageSizeTier;
 }
 
 export class StreamOptionsDto {

@@ -7,9 +7,10 @@ import {
   ModelIdField,
   StringField,
 } from '../../common/validation/field.decorators.js';
+import { IMAGE_QUALITIES, IMAGE_SIZE_TIERS, type ImageSizeTier } from '../../config/models.catalogue.js';
 
 export const RESPONSE_FORMATS = ['url', 'b64_json'] as const;
-export const QUALITIES = ['auto', 'high', 'medium', 'low'] as const;
+export const QUALITIES = IMAGE_QUALITIES;
 export const BACKGROUNDS = ['auto', 'transparent', 'opaque'] as const;
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
 export const MODERATIONS = ['auto', 'low'] as const;
@@ -42,8 +43,19 @@ export class CreateImageDto {
   @Matches(/^(auto|\d{1,5}x\d{1,5})$/, { message: 'size must be auto or WIDTHxHEIGHT, such as 1024x1024' })
   size?: string;
 
-  @EnumField(QUALITIES, { description: 'Rendering quality', example: 'medium', default: 'auto' })
+  @EnumField(QUALITIES, {
+    description: 'Rendering quality (xhigh and max: the models that list them)',
+    example: 'medium',
+    default: 'auto',
+  })
   quality?: (typeof QUALITIES)[number];
+
+  @EnumField(IMAGE_SIZE_TIERS, {
+    description:
+      "Output resolution tier, Easel's extension for models whose capabilities list image_sizes (Gemini's imageSize); `size` still picks the aspect ratio. Default: the model's 1K",
+    example: '2K',
+  })
+  image_size?: ImageSizeTier;
 
   @EnumField(RESPONSE_FORMATS, {
     description: '`url`: a signed link Easel serves (expires); `b64_json`: the bytes inline',
