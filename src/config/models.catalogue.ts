@@ -37,6 +37,11 @@ const routeSchema = z
       .regex(/^[A-Z][A-Z0-9_]*$/)
       .optional(),
     api_version: z.string().min(1).optional(),
+    /** Vertex: this route's location instead of VERTEX_LOCATION (the Gemini 3 image models answer on `global`). */
+    location: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .optional(),
   })
   .strict();
 

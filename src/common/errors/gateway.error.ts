@@ -1,3 +1,4 @@
+import type { UsageMeasure } from '../../usage/usage-measure.js';
 import { ErrorCode } from './error-code.enum.js';
 
 export interface GatewayErrorOptions {
@@ -9,6 +10,11 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** An upstream fault that may pass if tried again (429, 5xx, timeouts, broken connections). */
   transient?: boolean;
+  /**
+   * What the upstream did bill before the failure (the calls of a fan-out that succeeded before
+   * another failed): charged to the request although the client gets the error.
+   */
+  billable?: UsageMeasure;
 }
 
 /**
@@ -19,6 +25,7 @@ export class GatewayError extends Error {
   readonly param?: string;
   readonly headers?: Record<string, string>;
   readonly transient: boolean;
+  readonly billable?: UsageMeasure;
 
   constructor(
     readonly code: ErrorCode,
@@ -30,6 +37,7 @@ export class GatewayError extends Error {
     this.param = options.param;
     this.headers = options.headers;
     this.transient = options.transient ?? false;
+    this.billable = options.billable;
   }
 }
 
