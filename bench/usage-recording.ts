@@ -42,6 +42,7 @@ function row(i: number): UsageRecordRow {
     team: 'default',
     endpoint: 'images',
     model: 'azure/openai/gpt-image-1',
+    servedModel: 'azure/openai/gpt-image-1',
     provider: 'azure-openai',
     route: 'default',
     status: 'success',

@@ -23,6 +23,8 @@ export interface ChatDraft extends Omit<ChatRequest, 'messages'> {
 export interface ChatMappingOptions {
   /** `REMOTE_IMAGE_URLS`: accept `http(s)` image URLs (fetched later), else refuse them. */
   remoteImages: boolean;
+  /** The model's `candidates_per_call`: chat asks for all its choices in one upstream call. */
+  candidatesPerCall?: number;
 }
 
 /**
@@ -89,6 +91,12 @@ export function toChatDraft(
   const n = dto.n ?? 1;
   if (n > capabilities.max_n)
     throw new InvalidRequestError(`${modelId} generates at most ${capabilities.max_n} choices.`, 'n');
+  if (options.candidatesPerCall !== undefined && n > options.candidatesPerCall) {
+    throw new InvalidRequestError(
+      `${modelId} answers at most ${options.candidatesPerCall} choice${options.candidatesPerCall === 1 ? '' : 's'} per chat request; POST /v1/images/generations makes several images with n.`,
+      'n',
+    );
+  }
   return {
     messages,
     modalities: dto.modalities ? [...new Set(dto.modalities)] : ['image', 'text'],

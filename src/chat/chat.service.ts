@@ -49,7 +49,7 @@ export class ChatService {
       id: chat.id,
       object: 'chat.completion',
       created: chat.created,
-      model: dto.model,
+      model: chat.model.definition.id,
       choices: result.choices.map(toChoiceDto),
       usage,
     };
@@ -68,7 +68,7 @@ export class ChatService {
         id: chat.id,
         object: 'chat.completion.chunk',
         created: chat.created,
-        model: dto.model,
+        model: chat.model.definition.id,
         choices,
         ...extra,
       });
@@ -129,11 +129,12 @@ export class ChatService {
    */
   private async prepare(dto: CreateChatCompletionDto, context: RequestContext): Promise<PreparedChat> {
     Object.assign(context.usage, { model: dto.model, user: dto.user });
-    const model = this.registry.chatModel(dto.model);
+    const requested = this.registry.chatModel(dto.model);
     assertMayUseModel(context.principal, dto.model);
-    this.lifecycle.admit(model.definition, context);
-    const draft = toChatDraft(dto, dto.model, model.definition.capabilities, {
+    const model = this.lifecycle.serve(requested, context, (id) => this.registry.chatModel(id));
+    const draft = toChatDraft(dto, model.definition.id, model.definition.capabilities, {
       remoteImages: this.remoteImages.enabled,
+      candidatesPerCall: model.definition.candidatesPerCall,
     });
     const prompt = promptText(draft);
     context.usage.prompt = prompt;
@@ -148,6 +149,7 @@ export class ChatService {
       prompt,
       n: request.modalities.includes('image') ? request.n : 0,
       size: 'auto',
+      imageSize: request.imageSize,
     });
     return { model, request, metered, id: `chatcmpl-${context.requestId}`, created: Math.floor(Date.now() / 1000) };
   }

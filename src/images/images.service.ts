@@ -52,10 +52,10 @@ export class ImagesService {
   async generate(dto: CreateImageDto, context: RequestContext): Promise<ImagesResponseDto> {
     const { model, metered } = await this.prepareGeneration(dto, context);
     const request = toDomainRequest(dto);
-    const result = await this.upstream.run(model, context, (route) =>
-      model.provider.generateImages(route.target, request, context.signal),
-    );
-    return this.answer(dto, result, metered, context);
+    const result = await this.upstream
+      .run(model, context, (route) => model.provider.generateImages(route.target, request, context.signal))
+      .catch((error: unknown) => metered.fail(error));
+    return this.answer(dto, model, result, metered, context);
   }
 
   /**
@@ -64,9 +64,9 @@ export class ImagesService {
    * checked before the first event, so such errors are ordinary JSON responses.
    */
   async *generateStream(dto: CreateImageDto, context: RequestContext): AsyncGenerator<ServerSentEvent> {
-    const { metered } = await this.prepareGeneration(dto, context);
+    const { model: served, metered } = await this.prepareGeneration(dto, context);
     // Validation has refused `stream` for a model that cannot stream.
-    const model = this.registry.imageStreamModel(dto.model);
+    const model = this.registry.imageStreamModel(served.definition.id);
     const request = toDomainRequest(dto);
     const events = this.upstream.stream(model, context, (route) =>
       model.provider.generateImagesStream(route.target, request, dto.partial_images ?? 0, context.signal),
@@ -77,17 +77,17 @@ export class ImagesService {
   /** An edit: as `generate`, with the input images judged by the model and sent along. */
   async edit(body: ImageEditBody, context: RequestContext): Promise<ImagesResponseDto> {
     const { model, request, metered } = await this.prepareEdit(body, context);
-    const result = await this.upstream.run(model, context, (route) =>
-      model.provider.editImages(route.target, request, context.signal),
-    );
-    return this.answer(body.fields, result, metered, context);
+    const result = await this.upstream
+      .run(model, context, (route) => model.provider.editImages(route.target, request, context.signal))
+      .catch((error: unknown) => metered.fail(error));
+    return this.answer(body.fields, model, result, metered, context);
   }
 
   /** A streamed edit: `image_edit.partial_image` and `image_edit.completed` events. */
   async *editStream(body: ImageEditBody, context: RequestContext): AsyncGenerator<ServerSentEvent> {
     const { fields } = body;
-    const { request, metered } = await this.prepareEdit(body, context);
-    const model = this.registry.editStreamModel(fields.model);
+    const { model: served, request, metered } = await this.prepareEdit(body, context);
+    const model = this.registry.editStreamModel(served.definition.id);
     const events = this.upstream.stream(model, context, (route) =>
       model.provider.editImagesStream(route.target, request, fields.partial_images ?? 0, context.signal),
     );
@@ -97,10 +97,10 @@ export class ImagesService {
   /** Everything that can refuse a generation, before any upstream work: model, access, input, route, budget. */
   private async prepareGeneration(dto: CreateImageDto, context: RequestContext) {
     noteRequest(dto, context);
-    const model = this.registry.imageModel(dto.model);
+    const requested = this.registry.imageModel(dto.model);
     assertMayUseModel(context.principal, dto.model);
-    this.lifecycle.admit(model.definition, context);
-    this.validator.validate(dto, dto.model, model.definition.capabilities);
+    const model = this.lifecycle.serve(requested, context, (id) => this.registry.imageModel(id));
+    this.validator.validate(dto, model.definition.id, model.definition.capabilities);
     return { model, metered: await this.admit(dto, context, model, 0) };
   }
 
@@ -111,17 +111,17 @@ export class ImagesService {
   private async prepareEdit(body: ImageEditBody, context: RequestContext) {
     const { fields } = body;
     noteRequest(fields, context);
-    const model = this.registry.editModel(fields.model);
+    const requested = this.registry.editModel(fields.model);
     assertMayUseModel(context.principal, fields.model);
-    this.lifecycle.admit(model.definition, context);
-    const { capabilities } = model.definition;
-    this.validator.validateEditFields(fields, body, fields.model, capabilities);
+    const model = this.lifecycle.serve(requested, context, (id) => this.registry.editModel(id));
+    const { id: modelId, capabilities } = model.definition;
+    this.validator.validateEditFields(fields, body, modelId, capabilities);
     // Before any image is fetched from a URL.
     this.registry.assertAvailable(model);
     const [images, mask] = await this.receive(body, context.signal);
     context.usage.inputImages = images.length + (mask ? 1 : 0);
     context.usage.inputImageBytes = [...images, ...(mask ? [mask] : [])].reduce((sum, i) => sum + i.bytes.length, 0);
-    const edit = this.validator.validateEditImages(images, mask, fields.model, capabilities, this.config.uploads);
+    const edit = this.validator.validateEditImages(images, mask, modelId, capabilities, this.config.uploads);
     return {
       model,
       request: { ...toDomainRequest(fields), ...edit, inputFidelity: fields.input_fidelity } as ImageEditRequest,
@@ -173,6 +173,7 @@ export class ImagesService {
 
   private async answer(
     dto: CreateImageDto,
+    model: RegisteredModel,
     result: GeneratedImages,
     metered: MeteredRequest,
     context: RequestContext,
@@ -180,6 +181,7 @@ export class ImagesService {
     charge(metered, result, context);
     return {
       created: Math.floor(Date.now() / 1000),
+      model: model.definition.id,
       data: await this.present(result, dto.response_format ?? 'url'),
       background: result.background,
       output_format: result.outputFormat,

@@ -12,6 +12,9 @@ export interface RequestObservation {
   upstreamLatencyMs?: number;
   images: number;
   cost: Pico;
+  /** The requested model was deprecated or retired (its lifecycle), and the key that called it. */
+  lifecycle?: 'deprecated' | 'retired';
+  apiKeyId?: string;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 600];
@@ -35,6 +38,11 @@ export class MetricsService {
   );
   private readonly images = this.counter('easel_images_total', 'Images generated', MODEL_LABELS);
   private readonly cost = this.counter('easel_cost_usd_total', 'Cost charged, USD', MODEL_LABELS);
+  private readonly deprecatedCalls = this.counter(
+    'easel_deprecated_model_requests_total',
+    'Requests for a deprecated or retired model (its catalogue lifecycle), by model and API key id: whom to tell to move',
+    ['model', 'state', 'api_key'],
+  );
 
   constructor(executor: UpstreamExecutor) {
     collectDefaultMetrics({ register: this.registry, prefix: 'easel_process_' });
@@ -81,5 +89,6 @@ export class MetricsService {
     if (o.images > 0) this.images.inc({ model: o.model, provider: o.provider }, o.images);
     // Metrics are approximate: a float of USD here is fine (stored money never is one).
     if (o.cost > 0n) this.cost.inc({ model: o.model, provider: o.provider }, Number(o.cost) / 1e12);
+    if (o.lifecycle) this.deprecatedCalls.inc({ model: o.model, state: o.lifecycle, api_key: o.apiKeyId ?? '(none)' });
   }
 }

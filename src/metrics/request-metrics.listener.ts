@@ -6,7 +6,7 @@ import { MetricsService } from './metrics.service.js';
 /**
  * Counts every finished request to /v1 made with a valid API key (the requests that leave a usage
  * record: not admin keys, not keyless requests) in the Prometheus metrics: requests, latency,
- * upstream latency, images, cost.
+ * upstream latency, images, cost, and calls to deprecated or retired models by key.
  */
 @Injectable()
 export class RequestMetricsListener implements RequestListener {
@@ -30,6 +30,8 @@ export class RequestMetricsListener implements RequestListener {
       upstreamLatencyMs: usage.upstreamLatencyMs,
       images: usage.measure?.images ?? 0,
       cost: usage.cost ?? 0n,
+      lifecycle: usage.lifecycle,
+      apiKeyId: principal.keyId ?? undefined,
     });
   }
 }

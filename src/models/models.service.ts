@@ -3,7 +3,8 @@ import { assertMayUseModel, mayUseModel } from '../auth/model-access.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
-import type { ModelLifecycle } from '../config/models.catalogue.js';
+import { AppConfig } from '../config/app.config.js';
+import { lifecycleOf, today } from '../providers/model-lifecycle.gate.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import type { ModelDto, ModelListDto } from './dto/model.response.js';
 
@@ -11,7 +12,10 @@ import type { ModelDto, ModelListDto } from './dto/model.response.js';
 export class ModelsService {
   private readonly created = Math.floor(Date.now() / 1000);
 
-  constructor(private readonly registry: ProviderRegistry) {}
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly config: AppConfig,
+  ) {}
 
   /** The models this key may use. */
   list(principal: Principal): ModelListDto {
@@ -43,37 +47,18 @@ export class ModelsService {
       description: definition.description,
       endpoints: [...definition.endpoints],
       available: routes.length > 0,
-      ...lifecycleOf(definition.lifecycle, new Date().toISOString().slice(0, 10)),
+      ...lifecycleOf(definition.lifecycle, today()),
       ...(unavailableReason ? { unavailable_reason: unavailableReason } : {}),
+      // The catalogue's capabilities as they are (a new one shows here without a line of code),
+      // with the limits that also depend on this server's settings made effective.
       capabilities: {
-        sizes: capabilities.sizes,
-        qualities: capabilities.qualities,
-        backgrounds: capabilities.backgrounds,
-        output_formats: capabilities.output_formats,
-        max_n: capabilities.max_n,
-        max_prompt_chars: capabilities.max_prompt_chars,
-        streaming: capabilities.streaming,
-        max_input_images: capabilities.max_input_images,
-        edits: capabilities.edits,
-        mask: capabilities.mask,
-        input_fidelity: capabilities.input_fidelity,
+        ...capabilities,
+        custom_sizes: capabilities.custom_sizes ?? null,
+        max_input_image_bytes: Math.min(
+          capabilities.max_input_image_bytes ?? Number.MAX_SAFE_INTEGER,
+          this.config.uploads.maxFileBytes,
+        ),
       },
     };
   }
-}
-
-/**
- * A model's lifecycle as OpenAI's `/v1/models` reports it (`shutdown_date`), plus whether it is
- * deprecated on `today` (`YYYY-MM-DD`, UTC) and its successor.
- */
-export function lifecycleOf(
-  lifecycle: ModelLifecycle | undefined,
-  today: string,
-): Pick<ModelDto, 'shutdown_date' | 'deprecated' | 'successor'> {
-  const deprecatedFrom = lifecycle?.deprecatedOn ?? lifecycle?.shutdownOn;
-  return {
-    shutdown_date: lifecycle?.shutdownOn ?? null,
-    deprecated: deprecatedFrom !== undefined && deprecatedFrom <= today,
-    successor: lifecycle?.successor ?? null,
-  };
 }

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
+import { EMPTY_USAGE } from '../usage/usage-measure.js';
 import type { ProviderRegistry, RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
 import { type UpstreamCallContext, UpstreamExecutor } from './upstream-executor.js';
 
@@ -79,5 +80,22 @@ describe(UpstreamExecutor.name, () => {
         .next(),
     ).rejects.toMatchObject({ message: 'boom' });
     expect(unanswered.usage.route).toBe('backup');
+  });
+
+  it('adds what each failed attempt was billed for to the request, across routes', async () => {
+    const primary: RegisteredRoute = { name: 'primary', weight: 1, fallback: false, target: 'p' };
+    const backup: RegisteredRoute = { name: 'backup', weight: 1, fallback: true, target: 'b' };
+    const sut = new UpstreamExecutor({ routeOrder: () => [primary, backup] } as unknown as ProviderRegistry);
+    const context = requestContext();
+    const billed = { ...EMPTY_USAGE, inputTextTokens: 7, outputImageTokens: 1120, images: 1 };
+
+    const answer = await sut.run(model, context, async (tried) => {
+      if (tried === primary)
+        throw new GatewayError(ErrorCode.UpstreamError, 'one of three failed', { billable: billed });
+      return 'answered';
+    });
+
+    expect(answer).toBe('answered');
+    expect(context.usage.unanswered).toEqual(billed);
   });
 });

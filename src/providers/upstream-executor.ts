@@ -11,6 +11,7 @@ import { sleep } from '../common/async/sleep.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { RequestContext } from '../common/http/request-context.js';
+import { addUsage, EMPTY_USAGE } from '../usage/usage-measure.js';
 import type { RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
 import { ProviderRegistry } from './provider-registry.service.js';
 
@@ -44,7 +45,8 @@ export type UpstreamCallContext = Pick<RequestContext, 'signal' | 'usage'>;
  * retried, and nothing is retried once the client has gone (the request context's signal).
  *
  * Every attempt writes its route on the request's usage (`context.usage.route`), so the usage
- * record names the route that answered, or the last one tried when none did.
+ * record names the route that answered, or the last one tried when none did; what a failed
+ * attempt was billed for (`GatewayError.billable`) is added to `context.usage.unanswered`.
  */
 @Injectable()
 export class UpstreamExecutor {
@@ -69,6 +71,9 @@ export class UpstreamExecutor {
             try {
               return await call(route);
             } catch (error) {
+              if (error instanceof GatewayError && error.billable) {
+                context.usage.unanswered = addUsage(context.usage.unanswered ?? EMPTY_USAGE, error.billable);
+              }
               const delay = retry < RETRY.maxRetries && !signal.aborted ? retryDelayMs(error, retry) : undefined;
               if (delay === undefined) throw error;
               this.logger.warn(

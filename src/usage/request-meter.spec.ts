@@ -122,4 +122,31 @@ describe(RequestMeter.name, () => {
     expect(context.usage.upstreamLatencyMs).toEqual(expect.any(Number));
     expect(context.usage.upstreamLatencyMs).toBeGreaterThanOrEqual(0);
   });
+
+  it('charges what failed attempts were billed with the answer, and alone when the request fails', async () => {
+    const unanswered = { ...measure, inputTextTokens: 4, outputImageTokens: 1000 };
+    const answered = requestContext();
+    answered.usage.unanswered = unanswered;
+    const failed = requestContext();
+    failed.usage.unanswered = unanswered;
+    const error = new GatewayError(ErrorCode.UpstreamError, 'the third call failed');
+
+    const cost = (await sut.reserve(principal, answered, model, { prompt: 'a cat', n: 1, size: 'auto' })).charge(
+      measure,
+    );
+    const failing = await sut.reserve(principal, failed, model, { prompt: 'a cat', n: 1, size: 'auto' });
+
+    expect(formatUsd(cost)).toBe('0.08231'); // ((10 + 4) × 5 + (1056 + 1000) × 40) / 1e6
+    expect(answered.usage.measure).toMatchObject({ inputTextTokens: 14, outputImageTokens: 2056, images: 2 });
+    expect(() => failing.fail(error)).toThrow(error);
+    expect(formatUsd(failed.usage.cost!)).toBe('0.04002'); // (4 × 5 + 1000 × 40) / 1e6
+  });
+
+  it('charges nothing for a failure that billed nothing', async () => {
+    const context = requestContext();
+    const metered = await sut.reserve(principal, context, model, { prompt: 'a cat', n: 1, size: 'auto' });
+
+    expect(() => metered.fail(new Error('refused'))).toThrow('refused');
+    expect(context.usage.cost).toBeUndefined();
+  });
 });

@@ -7,7 +7,7 @@ import type { RegisteredModel } from '../providers/provider-registry.service.js'
 import { CostEstimator, type ImageRequestShape } from './pricing/cost-estimator.js';
 import { PriceBook } from './pricing/price-book.service.js';
 import { PricingService } from './pricing/pricing.service.js';
-import type { UsageMeasure } from './usage-measure.js';
+import { addUsage, EMPTY_USAGE, type UsageMeasure } from './usage-measure.js';
 
 /** What the meter writes on a request: its usage and its budget reservation. */
 export type MeteredContext = Pick<RequestContext, 'usage' | 'budget'>;
@@ -17,9 +17,12 @@ export interface MeteredRequest {
   /**
    * Prices `measure` at the version in force now and puts measure, cost, price version and
    * upstream latency on the request's usage (which the usage record, the cost header and the
-   * budget settlement read). Returns the cost.
+   * budget settlement read), together with what failed attempts were billed
+   * (`context.usage.unanswered`). Returns the cost.
    */
   charge(measure: UsageMeasure): Pico;
+  /** The request failed: charges what failed attempts were billed, if anything, and throws `error`. */
+  fail(error: unknown): never;
 }
 
 /**
@@ -59,10 +62,17 @@ export class RequestMeter {
       this.estimator.estimateImages(model.definition, this.prices.priceOf(modelId).prices, request),
     );
     const started = performance.now();
-    return { charge: (measure) => this.charge(context, modelId, measure, started) };
+    return {
+      charge: (measure) => this.charge(context, modelId, measure, started),
+      fail: (error) => {
+        if (context.usage.unanswered) this.charge(context, modelId, EMPTY_USAGE, started);
+        throw error;
+      },
+    };
   }
 
-  private charge(context: MeteredContext, modelId: string, measure: UsageMeasure, started: number): Pico {
+  private charge(context: MeteredContext, modelId: string, answered: UsageMeasure, started: number): Pico {
+    const measure = context.usage.unanswered ? addUsage(answered, context.usage.unanswered) : answered;
     const price = this.prices.priceOf(modelId);
     const cost = this.pricing.cost(measure, price.prices);
     Object.assign(context.usage, {

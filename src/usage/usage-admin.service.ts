@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { lifecycleOf, today } from '../providers/model-lifecycle.gate.js';
+import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import { formatUsd, parseUsd } from '../common/money/usd.js';
 import { dateTimeProblem, parseIsoDateTime } from '../common/validation/date-time.js';
@@ -10,10 +12,13 @@ import { type RecordCursor, type UsageFilter, UsageReportRepository } from './us
 
 @Injectable()
 export class UsageAdminService {
-  constructor(private readonly reports: UsageReportRepository) {}
+  constructor(
+    private readonly reports: UsageReportRepository,
+    private readonly registry: ProviderRegistry,
+  ) {}
 
   async report(query: UsageReportQueryDto): Promise<UsageReportDto> {
-    const filter = toFilter(query);
+    const filter = this.toFilter(query);
     const groupBy = query.group_by ?? 'model';
     const { rows, totals } = await this.reports.aggregate(filter, groupBy);
     return { from: filter.from.toISOString(), to: filter.to.toISOString(), group_by: groupBy, rows, totals };
@@ -25,20 +30,29 @@ export class UsageAdminService {
 
   async records(query: UsageRecordsQueryDto): Promise<UsageRecordPageDto> {
     const { records, next } = await this.reports.page(
-      toFilter(query),
+      this.toFilter(query),
       query.limit ?? 100,
       query.cursor ? decodeCursor(query.cursor) : undefined,
     );
     return { data: records.map(toRecordDto), next_cursor: next ? encodeCursor(next) : null };
   }
-}
 
-function toFilter(query: UsageFilterDto): UsageFilter {
-  const now = new Date();
-  const from = query.from ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  const to = query.to ?? now;
-  if (from >= to) throw new InvalidRequestError('from must be before to.', 'from');
-  return { from, to, model: query.model, team: query.team, apiKeyId: query.api_key };
+  private toFilter(query: UsageFilterDto): UsageFilter {
+    const now = new Date();
+    const from = query.from ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const to = query.to ?? now;
+    if (from >= to) throw new InvalidRequestError('from must be before to.', 'from');
+    const filter: UsageFilter = { from, to, model: query.model, team: query.team, apiKeyId: query.api_key };
+    if (query.deprecated !== undefined) {
+      const day = today();
+      const deprecated = this.registry
+        .list()
+        .filter(({ definition }) => lifecycleOf(definition.lifecycle, day).deprecated)
+        .map(({ definition }) => definition.id);
+      filter.models = query.deprecated ? { in: deprecated } : { notIn: deprecated };
+    }
+    return filter;
+  }
 }
 
 function encodeCursor(cursor: RecordCursor): string {
@@ -67,6 +81,7 @@ function toRecordDto(record: UsageRecordEntity): UsageRecordDto {
     team: record.team,
     endpoint: record.endpoint,
     model: record.model,
+    served_model: record.servedModel,
     provider: record.provider,
     route: record.route,
     status: record.status,

@@ -17,3 +17,15 @@ export const EMPTY_USAGE: UsageMeasure = Object.freeze({
   outputImageTokens: 0,
   images: 0,
 });
+
+/** Two measures together (the calls of one request). */
+export function addUsage(a: UsageMeasure, b: UsageMeasure): UsageMeasure {
+  return {
+    inputTextTokens: a.inputTextTokens + b.inputTextTokens,
+    inputImageTokens: a.inputImageTokens + b.inputImageTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+    outputTextTokens: a.outputTextTokens + b.outputTextTokens,
+    outputImageTokens: a.outputImageTokens + b.outputImageTokens,
+    images: a.images + b.images,
+  };
+}

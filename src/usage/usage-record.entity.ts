@@ -31,8 +31,17 @@ export class UsageRecordEntity {
   @Column({ type: 'varchar', length: 32 })
   endpoint!: string;
 
+  /** The model the client asked for. */
   @Column({ type: 'varchar', length: 200, nullable: true })
   model!: string | null;
+
+  /**
+   * The model that served the request: `model` itself, or its successor when `model` is past its
+   * shutdown with `after_shutdown: successor` (prices are the served model's). Null when no
+   * model was settled on (unknown, refused before).
+   */
+  @Column({ name: 'served_model', type: 'varchar', length: 200, nullable: true })
+  servedModel!: string | null;
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   provider!: string | null;

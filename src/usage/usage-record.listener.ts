@@ -50,6 +50,7 @@ export class UsageRecordListener implements RequestListener {
       team: principal.team,
       endpoint,
       model: requestedModel(finished) ?? null,
+      servedModel: usage.servedModel ?? null,
       provider: usage.provider ?? null,
       route: usage.route ?? null,
       status: ok ? 'success' : 'error',

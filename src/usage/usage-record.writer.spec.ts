@@ -18,6 +18,7 @@ function failedChat(overrides: Partial<UsageRecordRow> = {}): UsageRecordRow {
     apiKeyId: null,
     endpoint: 'chat',
     model: null,
+    servedModel: null,
     provider: null,
     route: null,
     status: 'error',

@@ -12,6 +12,8 @@ export interface UsageFilter {
   model?: string;
   team?: string;
   apiKeyId?: string;
+  /** Only requests for these models (`in`), or for none of them (`notIn`). */
+  models?: { in: readonly string[] } | { notIn: readonly string[] };
 }
 
 export interface RecordCursor {
@@ -98,6 +100,11 @@ export class UsageReportRepository {
     if (filter.model) query.andWhere('r.model = :model', { model: filter.model });
     if (filter.team) query.andWhere('r.team = :team', { team: filter.team });
     if (filter.apiKeyId) query.andWhere('r.api_key_id = :apiKeyId', { apiKeyId: filter.apiKeyId });
+    if (filter.models && 'in' in filter.models) {
+      query.andWhere('r.model = ANY(:models)', { models: filter.models.in });
+    } else if (filter.models) {
+      query.andWhere('(r.model IS NULL OR NOT (r.model = ANY(:models)))', { models: filter.models.notIn });
+    }
     return query;
   }
 }

@@ -29,6 +29,7 @@ function usageRow(requestId: string, overrides: Partial<UsageRecordRow> = {}): U
     team: 'default',
     endpoint: 'images',
     model: 'local/easel/sketch',
+    servedModel: 'local/easel/sketch',
     provider: 'local',
     route: 'local',
     status: 'success',

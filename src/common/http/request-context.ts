@@ -10,6 +10,10 @@ import { formatUsd, type Pico } from '../money/usd.js';
 /** What a request used and what it cost; filled in by the service as it learns it. */
 export interface RequestUsage {
   model?: string;
+  /** The model that serves the request (the successor of a retired `model`, else `model`). */
+  servedModel?: string;
+  /** The requested model's lifecycle state when it is no longer active (counted by key in the metrics). */
+  lifecycle?: 'deprecated' | 'retired';
   provider?: string;
   route?: string;
   size?: string;
@@ -21,6 +25,11 @@ export interface RequestUsage {
   /** An edit's input images (the mask included) and their bytes. */
   inputImages?: number;
   inputImageBytes?: number;
+  /**
+   * What the upstream billed for attempts that failed (the calls of a fan-out that succeeded before
+   * another failed): charged with the answer's usage, or alone when there is no answer.
+   */
+  unanswered?: UsageMeasure;
   measure?: UsageMeasure;
   cost?: Pico;
   priceVersion?: number;

@@ -85,6 +85,17 @@ export const QueryIntField = (options: FieldOptions<number> & { min: number; max
   );
 };
 
+/** `true` or `false` in a query string (nothing else: not `1`, `yes` or an empty value). */
+export const QueryBooleanField = (options: FieldOptions<boolean>) => {
+  const message = ({ property }: { property: string }) => `${property} must be true or false`;
+  return applyDecorators(
+    swagger(options, { type: Boolean }),
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    IsBoolean({ message }),
+  );
+};
+
 export const BooleanField = (options: FieldOptions<boolean>) =>
   applyDecorators(swagger(options, { type: Boolean }), ...optional(options.required), IsBoolean());
 

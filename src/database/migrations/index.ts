@@ -4,6 +4,7 @@ import { KeyLimitsAndBudgets1795487870877 } from './1795487870877-KeyLimitsAndBu
 import { IdempotencyRecords1795490062446 } from './1795490062446-IdempotencyRecords.js';
 import { IdempotencyLeases1796223977738 } from './1796223977738-IdempotencyLeases.js';
 import { UsageInputImages1796304679404 } from './1796304679404-UsageInputImages.js';
+import { UsageServedModel1796315561029 } from './1796315561029-UsageServedModel.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   IdempotencyRecords1795490062446,
   IdempotencyLeases1796223977738,
   UsageInputImages1796304679404,
+  UsageServedModel1796315561029,
 ];

@@ -52,6 +52,12 @@ export class ImagesUsageDto {
 
 export class ImagesResponseDto {
   @ApiProperty({ description: 'Unix seconds', example: 1795000000 }) created!: number;
+  @ApiProperty({
+    description:
+      "The model that made the images: the one asked for, or its successor when that one is retired and the catalogue says after_shutdown: successor (also in the x-easel-served-model header). Easel's addition to OpenAI's response",
+    example: 'azure/openai/gpt-image-2',
+  })
+  model!: string;
   @ApiProperty({ type: [ImageDataDto] }) data!: ImageDataDto[];
   @ApiProperty({ example: 'opaque' }) background!: string;
   @ApiProperty({ example: 'png' }) output_format!: string;

@@ -1,9 +1,37 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ListResponse } from '../../common/http/list.response.js';
 
+class CustomSizesDto {
+  @ApiProperty({ example: 16, description: 'Both edges are multiples of this' })
+  multiple_of!: number;
+
+  @ApiProperty({ example: 655360 })
+  min_pixels!: number;
+
+  @ApiProperty({ example: 8294400 })
+  max_pixels!: number;
+
+  @ApiProperty({ example: 3840, description: 'No edge longer than this' })
+  max_edge!: number;
+
+  @ApiProperty({ example: 3, description: 'The long edge at most this many times the short one' })
+  max_aspect_ratio!: number;
+}
+
+/**
+ * What a request to the model may ask for: the catalogue's capabilities as the validation
+ * enforces them, so a client can build its form from them.
+ */
 class ModelCapabilitiesDto {
-  @ApiProperty({ example: ['auto', '1024x1024', '1536x1024', '1024x1536'] })
+  @ApiProperty({ example: ['auto', '1024x1024', '1536x1024', '1024x1536'], description: 'Sizes always accepted' })
   sizes!: string[];
+
+  @ApiProperty({
+    type: CustomSizesDto,
+    nullable: true,
+    description: 'When set, any other WIDTHxHEIGHT within these rules is accepted too',
+  })
+  custom_sizes!: CustomSizesDto | null;
 
   @ApiProperty({ example: ['auto', 'low', 'medium', 'high'] })
   qualities!: string[];
@@ -14,17 +42,35 @@ class ModelCapabilitiesDto {
   @ApiProperty({ example: ['png', 'jpeg'] })
   output_formats!: string[];
 
-  @ApiProperty({ example: 10 })
+  @ApiProperty({ example: true, description: 'Takes output_compression (jpeg, webp)' })
+  output_compression!: boolean;
+
+  @ApiProperty({ example: true, description: 'Takes moderation' })
+  moderation!: boolean;
+
+  @ApiProperty({ example: 10, description: 'The largest n' })
   max_n!: number;
 
   @ApiProperty({ example: 32000 })
   max_prompt_chars!: number;
+
+  @ApiProperty({
+    example: ['1K', '2K', '4K'],
+    description: 'Resolution tiers for image_size (images) and image_config.image_size (chat); empty: none',
+  })
+  image_sizes!: string[];
 
   @ApiProperty({ example: true, description: 'stream: true on /v1/images/generations (and edits, where it edits)' })
   streaming!: boolean;
 
   @ApiProperty({ example: 16, description: 'Input images an edit (or a chat request) may carry' })
   max_input_images!: number;
+
+  @ApiProperty({
+    example: 26214400,
+    description: "The largest input image, in bytes: the model's own limit or the server's UPLOAD_MAX_FILE_BYTES",
+  })
+  max_input_image_bytes!: number;
 
   @ApiProperty({ example: true, description: 'Served on POST /v1/images/edits' })
   edits!: boolean;

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
-import { DateTimeField, QueryIntField } from '../../common/validation/field.decorators.js';
+import { DateTimeField, QueryBooleanField, QueryIntField } from '../../common/validation/field.decorators.js';
 
 export const GROUP_BY = ['model', 'api_key', 'team', 'day', 'provider', 'endpoint'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -38,6 +38,13 @@ export class UsageFilterDto {
   @IsOptional()
   @IsUUID()
   api_key?: string;
+
+  @QueryBooleanField({
+    description:
+      'true: only requests for models deprecated or retired today (the catalogue lifecycle; the model asked for, not its successor): who still calls them, with group_by=api_key or team. false: only the others',
+    example: true,
+  })
+  deprecated?: boolean;
 }
 
 export class UsageReportQueryDto extends UsageFilterDto {

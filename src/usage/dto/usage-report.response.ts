@@ -52,7 +52,14 @@ export class UsageRecordDto {
   @ApiProperty({ type: String, nullable: true, format: 'uuid' }) api_key_id!: string | null;
   @ApiProperty({ example: 'growth' }) team!: string;
   @ApiProperty({ example: 'images', enum: ['images', 'images.edits', 'chat', 'models'] }) endpoint!: string;
-  @ApiProperty({ type: String, nullable: true }) model!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The model the client asked for' }) model!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'The model that served it: the successor of a retired model (whose prices apply), else the same as model',
+  })
+  served_model!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'azure-openai' }) provider!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'default' }) route!: string | null;
   @ApiProperty({ enum: ['success', 'error'] }) status!: string;
