@@ -116,6 +116,29 @@ describe('mapUpstreamError', () => {
       expect(error.message).not.toContain('res-1');
     });
 
+    it("maps the Gemini API's 400 for a wrong API key to upstream_error, as a 401: the operator's key, not the client's request", () => {
+      const body = {
+        error: {
+          code: 400,
+          message: 'API key not valid. Please pass a valid API key.',
+          status: 'INVALID_ARGUMENT',
+          details: [
+            {
+              '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+              reason: 'API_KEY_INVALID',
+              domain: 'googleapis.com',
+              metadata: { service: 'generativelanguage.googleapis.com' },
+            },
+          ],
+        },
+      };
+
+      const error = mapUpstreamError(httpError(400, body), UPSTREAM);
+
+      expect(error.code).toBe(ErrorCode.UpstreamError);
+      expect(error.message).not.toContain('API key not valid');
+    });
+
     it.each([408, 504])('maps an HTTP %i to upstream_timeout', (status) => {
       expect(mapUpstreamError(httpError(status), UPSTREAM).code).toBe(ErrorCode.UpstreamTimeout);
     });

@@ -80,7 +80,7 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
       transient: true,
     });
   }
-  if (error.status === 400 || error.status === 422) {
+  if ((error.status === 400 || error.status === 422) && !isCredentialRefusal(error.body)) {
     return new GatewayError(
       ErrorCode.InvalidRequest,
       `${upstreamName} rejected the request${upstreamMessage ? `: ${upstreamMessage}` : '.'}`,
@@ -98,6 +98,24 @@ function fromHttpError(error: UpstreamHttpError, upstreamName: string): GatewayE
     cause: error,
     transient: error.status >= 500,
   });
+}
+
+/** Google's `ErrorInfo` reasons for a key that is wrong: Easel's settings, not the client's request. */
+const CREDENTIAL_REASONS = new Set(['API_KEY_INVALID', 'API_KEY_EXPIRED', 'API_KEY_SERVICE_BLOCKED']);
+
+/**
+ * The Gemini API answers a wrong `x-goog-api-key` with 400 `INVALID_ARGUMENT` whose `ErrorInfo`
+ * detail says `API_KEY_INVALID`: like a 401, the operator's problem (502), never the client's 400.
+ */
+function isCredentialRefusal(body: unknown): boolean {
+  const details = (body as { error?: { details?: Array<{ '@type'?: string; reason?: string }> } } | undefined)?.error
+    ?.details;
+  return (
+    Array.isArray(details) &&
+    details.some(
+      (detail) => detail?.['@type']?.endsWith('google.rpc.ErrorInfo') && CREDENTIAL_REASONS.has(detail.reason ?? ''),
+    )
+  );
 }
 
 /** Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date). */

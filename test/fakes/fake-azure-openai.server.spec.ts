@@ -8,6 +8,7 @@ import {
   OUTPUT_TOKENS,
   UNSUPPORTED_MULTIPART_BODY,
 } from './fake-azure-openai.server.js';
+import { outputImageTokens } from './fake-openai-images.server.js';
 
 const API_KEY = 'azure-fake-spec-key-0123';
 const DEPLOYMENT = 'gpt-image-1';
@@ -73,7 +74,7 @@ describe('FakeAzureOpenAiServer (the fake itself)', () => {
     });
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: API_KEY, deployments: [DEPLOYMENT] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: API_KEY, deployments: [DEPLOYMENT, 'gpt-image-2'] }).start();
   });
 
   beforeEach(() => azure.reset());
@@ -157,11 +158,33 @@ describe('FakeAzureOpenAiServer (the fake itself)', () => {
     ['a transparent jpeg', { background: 'transparent', output_format: 'jpeg' }, 'invalid_value', 'background'],
     ['output_compression for a png', { output_compression: 50 }, 'invalid_value', 'output_compression'],
     ['partial_images without stream', { partial_images: 1 }, 'invalid_value', 'partial_images'],
+    ['webp, which Azure does not make', { output_format: 'webp' }, 'invalid_value', 'output_format'],
+    ['a custom size, which gpt-image-1 does not make', { size: '1280x720' }, 'invalid_value', 'size'],
+    ['quality xhigh, which only gpt-image-2.5 and later have', { quality: 'xhigh' }, 'invalid_value', 'quality'],
   ])('refuses %s with 400 naming the parameter', async (_name, fields, code, param) => {
     const response = await post(url(), { prompt: 'p', ...fields });
 
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code, param, type: 'invalid_request_error' } });
+  });
+
+  it('serves a gpt-image-2 deployment by its rules: custom sizes within the limits, no xhigh', async () => {
+    const gptImage2 = url({ deployment: 'gpt-image-2' });
+
+    const custom = await post(gptImage2, { prompt: 'x'.repeat(40), size: '1280x720', quality: 'low' });
+    const oddSize = await post(gptImage2, { prompt: 'p', size: '1000x1000' });
+    const xhigh = await post(gptImage2, { prompt: 'p', quality: 'xhigh' });
+
+    expect(custom.status).toBe(200);
+    const body = (await custom.json()) as ImagesAnswer;
+    expect(body.size).toBe('1280x720');
+    expect(await sharp(Buffer.from(body.data[0]!.b64_json, 'base64')).metadata()).toMatchObject({
+      width: 1280,
+      height: 720,
+    });
+    expect(body.usage.output_tokens).toBe(outputImageTokens('gpt-image-2', 'low', '1280x720'));
+    expect([oddSize.status, ((await oddSize.json()) as ErrorAnswer).error.param]).toEqual([400, 'size']);
+    expect([xhigh.status, ((await xhigh.json()) as ErrorAnswer).error.param]).toEqual([400, 'quality']);
   });
 
   it('keeps the raw body bytes of every request beside the parsed JSON', async () => {
@@ -283,6 +306,7 @@ describe('FakeAzureOpenAiServer (the fake itself)', () => {
         input_tokens: 10 + EDIT_INPUT_IMAGE_TOKENS.low,
         input_tokens_details: { text_tokens: 10, image_tokens: 323 },
         output_tokens: output,
+        output_tokens_details: { image_tokens: output, text_tokens: 0 },
         total_tokens: 10 + 323 + output,
       });
       expect(azure.editRequests).toEqual([
@@ -389,6 +413,23 @@ describe('FakeAzureOpenAiServer (the fake itself)', () => {
         type: 'image_edit.completed',
         size: '1024x1024',
         usage: { input_tokens: 2 + 323, input_tokens_details: { text_tokens: 2, image_tokens: 323 } },
+      });
+    });
+
+    it('edits on a gpt-image-2 deployment at high fidelity, and refuses input_fidelity there', async () => {
+      const form = (...extra: Array<[string, string]>) =>
+        formOf([['image', [square, 'a.png', 'image/png']], ['prompt', 'p'], ['quality', 'low'], ...extra]);
+
+      const edited = await postForm(form(), { deployment: 'gpt-image-2' });
+      const refused = await postForm(form(['input_fidelity', 'high']), { deployment: 'gpt-image-2' });
+
+      expect(edited.status).toBe(200);
+      expect(((await edited.json()) as ImagesAnswer).usage.input_tokens_details.image_tokens).toBe(
+        EDIT_INPUT_IMAGE_TOKENS.high,
+      );
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({
+        error: { code: 'unsupported_parameter', param: 'input_fidelity' },
       });
     });
 

@@ -1,9 +1,13 @@
 import sharp from 'sharp';
 import { Agent, fetch } from 'undici';
 import {
+  FakeGeminiApiServer,
   FakeVertexServer,
+  GEMINI_3_IMAGE_SIZES,
   GEMINI_IMAGE_SIZES,
   GEMINI_INPUT_IMAGE_TOKENS,
+  GEMINI_MODELS,
+  googleError,
   IMAGE_SAFETY_REFUSAL,
   inputImagesOf,
   INTERNAL_ERROR,
@@ -16,6 +20,9 @@ const TOKEN = 'ya29.fake-access-token';
 const PROJECT = 'easel-test';
 const LOCATION = 'us-central1';
 const MODEL = 'gemini-2.5-flash-image';
+const PRO = 'gemini-3-pro-image';
+const LITE = 'gemini-3.1-flash-lite-image';
+const API_KEY = 'AIza-fake-gemini-api-key';
 
 /** The JSON body, loosely typed for assertions. */
 const json = (response: Response): Promise<any> => response.json();
@@ -64,7 +71,7 @@ describe('FakeVertexServer (the fake itself)', () => {
       accessToken: TOKEN,
       project: PROJECT,
       location: LOCATION,
-      models: [MODEL],
+      models: [MODEL, PRO, LITE],
     }).start();
   });
 
@@ -166,8 +173,8 @@ describe('FakeVertexServer (the fake itself)', () => {
 
     it('names an unknown nested field with its proto path', async () => {
       await rejects(
-        prompt('a cat', { generationConfig: { imageConfig: { aspectRatio: '1:1', imageSize: '2K' } } }),
-        `Invalid JSON payload received. Unknown name "imageSize" at 'generation_config.image_config': Cannot find field.`,
+        prompt('a cat', { generationConfig: { imageConfig: { aspectRatio: '1:1', size: '2K' } } }),
+        `Invalid JSON payload received. Unknown name "size" at 'generation_config.image_config': Cannot find field.`,
       );
       await rejects(
         prompt('a cat', { generationConfig: { n: 2 } }),
@@ -221,6 +228,14 @@ describe('FakeVertexServer (the fake itself)', () => {
         contents: [{ role: 'user', parts: [image(png), image(png), image(png), { text: 'merge' }] }],
       });
       expect(ok.status).toBe(200);
+    });
+
+    it('refuses imageSize on gemini-2.5-flash-image, which has no size tiers', async () => {
+      const error = await rejects(
+        prompt('a cat', { generationConfig: { imageConfig: { imageSize: '1K' } } }),
+        /image size "1K" at 'generation_config\.image_config\.image_size' is not supported by gemini-2\.5-flash-image/,
+      );
+      expect(error.details[0].fieldViolations[0].field).toBe('generation_config.image_config.image_size');
     });
 
     it('checks generationConfig ranges and systemInstruction', async () => {
@@ -553,5 +568,259 @@ describe('FakeVertexServer (the fake itself)', () => {
         `Invalid JSON payload received. Unknown name "aspectRatio" at 'generation_config': Cannot find field.`,
       );
     });
+  });
+
+  describe('Gemini 3 image models: each as strict as its profile', () => {
+    const image = (generationConfig: Record<string, unknown> = {}, text = 'a fox') =>
+      prompt(text, { generationConfig: { responseModalities: ['IMAGE'], ...generationConfig } });
+    const on = (model: string, location = 'global') => url('generateContent', { model, location });
+
+    it('serves them on global; 3 Pro Image in US regions too, 3.1 Flash Lite Image only on global', async () => {
+      expect((await post(on(PRO), image())).status).toBe(200);
+      expect((await post(on(PRO, LOCATION), image())).status).toBe(200);
+      expect((await post(on(LITE), image())).status).toBe(200);
+
+      const regional = await post(on(LITE, LOCATION), image());
+      expect(regional.status).toBe(404);
+      expect((await json(regional)).error.message).toContain(
+        `locations/${LOCATION}/publishers/google/models/${LITE}\``,
+      );
+    });
+
+    it.each([PRO, LITE])('rejects candidateCount 2 on %s with 400, as Google does, and takes 1', async (model) => {
+      const response = await post(on(model), image({ candidateCount: 2 }));
+
+      expect(response.status).toBe(400);
+      const { error } = await json(response);
+      expect(error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+      expect(error.message).toContain(`${model} generates one candidate per request`);
+      expect(error.details[0].fieldViolations[0].field).toBe('generation_config.candidate_count');
+      expect((await post(on(model), image({ candidateCount: 1 }))).status).toBe(200);
+    });
+
+    it.each<[string, '1K' | '2K' | '4K', '16:9' | '21:9' | '3:4' | '1:1', number]>([
+      [PRO, '1K', '16:9', 1120],
+      [PRO, '2K', '16:9', 1120],
+      [PRO, '4K', '21:9', 2000],
+      [LITE, '1K', '3:4', 1120],
+    ])(
+      'answers %s at %s and %s in the tier’s pixels, billing its IMAGE tokens',
+      async (model, imageSize, aspectRatio, tokens) => {
+        const response = await post(on(model), image({ imageConfig: { aspectRatio, imageSize } }));
+
+        expect(response.status).toBe(200);
+        const body = await json(response);
+        expect(body.modelVersion).toBe(model);
+        const data = Buffer.from(body.candidates[0].content.parts[0].inlineData.data, 'base64');
+        const { width, height } = GEMINI_3_IMAGE_SIZES[aspectRatio][imageSize];
+        expect(await sharp(data).metadata()).toMatchObject({ format: 'png', width, height });
+        expect(body.usageMetadata.candidatesTokensDetails).toEqual([{ modality: 'IMAGE', tokenCount: tokens }]);
+        expect(body.usageMetadata.candidatesTokenCount).toBe(tokens);
+      },
+    );
+
+    it('makes 2752x1536 for 2K at 16:9, and 1K (1376x768) when no tier is asked', async () => {
+      const twoK = await json(await post(on(PRO), image({ imageConfig: { aspectRatio: '16:9', imageSize: '2K' } })));
+      const oneK = await json(await post(on(PRO), image({ imageConfig: { aspectRatio: '16:9' } })));
+
+      const sizeOf = async (body: any) =>
+        sharp(Buffer.from(body.candidates[0].content.parts[0].inlineData.data, 'base64')).metadata();
+      expect(await sizeOf(twoK)).toMatchObject({ width: 2752, height: 1536 });
+      expect(await sizeOf(oneK)).toMatchObject({ width: 1376, height: 768 });
+    });
+
+    it.each<[string, unknown]>([
+      [LITE, '2K'],
+      [LITE, '4K'],
+      [PRO, '512'],
+      [PRO, '1k'],
+      [PRO, 2],
+    ])('rejects %s with imageSize %j', async (model, imageSize) => {
+      const response = await post(on(model), image({ imageConfig: { imageSize } }));
+
+      expect(response.status).toBe(400);
+      const { error } = await json(response);
+      expect(error.message).toContain(`is not supported by ${model}`);
+      expect(error.details[0].fieldViolations[0].field).toBe('generation_config.image_config.image_size');
+    });
+
+    it('bills input images at the model’s rate and holds each model to its input image limit', async () => {
+      const png = (
+        await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0a0' } })
+          .png()
+          .toBuffer()
+      ).toString('base64');
+      const withImages = (count: number) => ({
+        contents: [
+          {
+            role: 'user',
+            parts: [
+              { text: 'abcd' },
+              ...Array.from({ length: count }, () => ({ inlineData: { mimeType: 'image/png', data: png } })),
+            ],
+          },
+        ],
+        generationConfig: { responseModalities: ['IMAGE'] },
+      });
+
+      const pro = await json(await post(on(PRO), withImages(14)));
+      const lite = await json(await post(on(LITE), withImages(3)));
+      const tooManyForPro = await post(on(PRO), withImages(15));
+      const tooManyForLite = await post(on(LITE), withImages(4));
+
+      expect(pro.usageMetadata.promptTokensDetails).toEqual([
+        { modality: 'TEXT', tokenCount: 1 },
+        { modality: 'IMAGE', tokenCount: 14 * 560 },
+      ]);
+      expect(lite.usageMetadata.promptTokensDetails).toContainEqual({ modality: 'IMAGE', tokenCount: 3 * 1120 });
+      expect(GEMINI_MODELS[PRO]!.inputImageTokens).toBe(560);
+      expect(tooManyForPro.status).toBe(400);
+      expect((await json(tooManyForPro)).error.message).toMatch(
+        /15 were given, but gemini-3-pro-image accepts at most 14/,
+      );
+      expect(tooManyForLite.status).toBe(400);
+    });
+  });
+
+  describe('failCall: the k-th model call of a test fails', () => {
+    it('answers the k-th call with the scripted response, the others as usual', async () => {
+      vertex.failCall(2, googleError(500, 'INTERNAL', 'Internal error encountered.'));
+
+      const statuses: number[] = [];
+      for (let call = 0; call < 3; call++) statuses.push((await post(url('generateContent'), prompt('a cat'))).status);
+
+      expect(statuses).toEqual([200, 500, 200]);
+    });
+
+    it('refuses an invalid k-th call as invalid, and streams a 200 body as one SSE event', async () => {
+      vertex.failCall(1, { status: 200, body: IMAGE_SAFETY_REFUSAL });
+      vertex.failCall(2, { status: 200, body: IMAGE_SAFETY_REFUSAL });
+
+      const invalid = await post(url('streamGenerateContent'), prompt('a cat', { foo: 1 }));
+      const refused = await post(url('streamGenerateContent'), prompt('a cat'));
+
+      expect(invalid.status).toBe(400);
+      expect((await readSse(refused)).events).toEqual([IMAGE_SAFETY_REFUSAL]);
+    });
+
+    it('forgets the failures on reset', async () => {
+      vertex.failCall(1, googleError(500, 'INTERNAL', 'Internal error encountered.'));
+      vertex.reset();
+
+      expect((await post(url('generateContent'), prompt('a cat'))).status).toBe(200);
+    });
+  });
+});
+
+describe('FakeGeminiApiServer (the fake itself)', () => {
+  const NANO = 'gemini-nano-banana-2.1';
+  let gemini: FakeGeminiApiServer;
+  const agent = new Agent();
+
+  const url = (method: 'generateContent' | 'streamGenerateContent', model = PRO) =>
+    `${gemini.baseUrl}/v1beta/models/${model}:${method}${method === 'streamGenerateContent' ? '?alt=sse' : ''}`;
+  const post = (target: string, body: unknown, headers: Record<string, string> = { 'x-goog-api-key': API_KEY }) =>
+    fetch(target, {
+      dispatcher: agent,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const image = (generationConfig: Record<string, unknown> = {}) => ({
+    contents: [{ role: 'user', parts: [{ text: 'a heron' }] }],
+    generationConfig: { responseModalities: ['IMAGE'], ...generationConfig },
+  });
+
+  beforeAll(async () => {
+    gemini = await new FakeGeminiApiServer({ apiKey: API_KEY, models: [PRO, LITE, NANO] }).start();
+  });
+
+  beforeEach(() => gemini.reset());
+
+  afterAll(async () => {
+    await gemini.stop();
+    await agent.destroy();
+  });
+
+  it('answers /v1beta/models/{model}:generateContent with the key in x-goog-api-key, without Vertex’s fields', async () => {
+    const response = await post(url('generateContent'), image({ imageConfig: { aspectRatio: '1:1' } }));
+
+    expect(response.status).toBe(200);
+    const body = await json(response);
+    expect(body).toMatchObject({ modelVersion: PRO, responseId: expect.any(String) });
+    expect(body.createTime).toBeUndefined();
+    expect(body.usageMetadata.trafficType).toBeUndefined();
+    expect(body.candidates[0]).toEqual({
+      content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: expect.any(String) } }] },
+      finishReason: 'STOP',
+      index: 0,
+    });
+    expect(gemini.generationRequests).toHaveLength(1);
+  });
+
+  it('answers as Google does: no key 403, a wrong key 400 API_KEY_INVALID, an OAuth bearer 401; a key in the URL is not read', async () => {
+    const none = await post(url('generateContent'), image(), {});
+    const wrong = await post(url('generateContent'), image(), { 'x-goog-api-key': 'AIza-wrong' });
+    const bearer = await post(url('generateContent'), image(), { authorization: `Bearer ${API_KEY}` });
+    const inUrl = await post(`${url('generateContent')}?key=${API_KEY}`, image(), {});
+
+    expect(none.status).toBe(403);
+    expect((await json(none)).error).toMatchObject({ code: 403, status: 'PERMISSION_DENIED' });
+    expect(wrong.status).toBe(400);
+    const wrongBody = await json(wrong);
+    expect(wrongBody.error).toMatchObject({
+      code: 400,
+      status: 'INVALID_ARGUMENT',
+      message: 'API key not valid. Please pass a valid API key.',
+    });
+    expect(wrongBody.error.details[0]).toMatchObject({ reason: 'API_KEY_INVALID' });
+    expect(bearer.status).toBe(401);
+    expect((await json(bearer)).error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' });
+    expect(inUrl.status).toBe(403);
+  });
+
+  it('answers 404 for a model it does not serve, and records other routes as unexpected', async () => {
+    const unknown = await post(url('generateContent', 'gemini-9-ultra'), image());
+    const vertexPath = await post(url('generateContent').replace('/v1beta/', '/v1/'), image());
+
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error.message).toMatch(/^models\/gemini-9-ultra is not found for API version v1beta/);
+    expect(vertexPath.status).toBe(404);
+    expect(gemini.unexpected).toEqual([`POST /v1/models/${PRO}:generateContent`]);
+  });
+
+  it('streams with alt=sse and validates the body as Vertex does', async () => {
+    const stream = await post(url('streamGenerateContent', LITE), image());
+    const invalid = await post(url('generateContent', LITE), image({ imageConfig: { imageSize: '2K' } }));
+
+    const { events } = await readSse(stream);
+    expect(events.at(-1)).toMatchObject({ candidates: [{ finishReason: 'STOP' }], modelVersion: LITE });
+    expect(events.at(-1).usageMetadata.candidatesTokensDetails).toEqual([{ modality: 'IMAGE', tokenCount: 1120 }]);
+    expect(invalid.status).toBe(400);
+  });
+
+  it('holds Nano Banana 2.1 to 1K, 2K and 4K (512 refused) and one candidate, and bills 3,780 tokens at 4K', async () => {
+    const fourK = await post(
+      url('generateContent', NANO),
+      image({ imageConfig: { aspectRatio: '16:9', imageSize: '4K' } }),
+    );
+    const wide = await post(url('generateContent', NANO), image({ imageConfig: { aspectRatio: '1:4' } }));
+    const small = await post(url('generateContent', NANO), image({ imageConfig: { imageSize: '512' } }));
+    const two = await post(url('generateContent', NANO), image({ candidateCount: 2 }));
+
+    const body = await json(fourK);
+    expect(body.usageMetadata.candidatesTokensDetails).toEqual([{ modality: 'IMAGE', tokenCount: 3780 }]);
+    const data = Buffer.from(body.candidates[0].content.parts[0].inlineData.data, 'base64');
+    expect(await sharp(data).metadata()).toMatchObject({ width: 5504, height: 3072 });
+    const wideData = Buffer.from((await json(wide)).candidates[0].content.parts[0].inlineData.data, 'base64');
+    expect(await sharp(wideData).metadata()).toMatchObject({ width: 512, height: 2064 });
+    expect([small.status, two.status]).toEqual([400, 400]);
+  });
+
+  it('fails the k-th call as scripted', async () => {
+    gemini.failCall(1, googleError(500, 'INTERNAL', 'Internal error encountered.'));
+
+    expect((await post(url('generateContent'), image())).status).toBe(500);
+    expect((await post(url('generateContent'), image())).status).toBe(200);
   });
 });

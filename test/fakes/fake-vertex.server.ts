@@ -3,6 +3,11 @@ import sharp from 'sharp';
 import { FakeHttpServer, type RecordedRequest, type ScriptedResponse } from './fake-http.server.js';
 import { sniffImageType } from './image-bytes.js';
 
+interface Pixels {
+  width: number;
+  height: number;
+}
+
 /** The 10 aspect ratios of Gemini 2.5 Flash Image and their output pixels (upstreams.md §3.5). */
 export const GEMINI_IMAGE_SIZES = {
   '1:1': { width: 1024, height: 1024 },
@@ -15,13 +20,127 @@ export const GEMINI_IMAGE_SIZES = {
   '9:16': { width: 768, height: 1344 },
   '16:9': { width: 1344, height: 768 },
   '21:9': { width: 1536, height: 672 },
-} as const satisfies Record<string, { width: number; height: number }>;
+} as const satisfies Record<string, Pixels>;
 
 export type GeminiAspectRatio = keyof typeof GEMINI_IMAGE_SIZES;
+/** Resolution tiers (`imageConfig.imageSize`). */
+export type GeminiImageSize = '512' | '1K' | '2K' | '4K';
 
-/** Tokens billed for one output image, whatever the ratio (§3.5). */
+/** Output pixels of the Gemini 3 image models by ratio and tier (models-and-edits-2026.md §3.3, ⚠️). */
+export const GEMINI_3_IMAGE_SIZES: Record<GeminiAspectRatio, Record<'1K' | '2K' | '4K', Pixels>> = {
+  '1:1': { '1K': px(1024, 1024), '2K': px(2048, 2048), '4K': px(4096, 4096) },
+  '2:3': { '1K': px(848, 1264), '2K': px(1696, 2528), '4K': px(3392, 5056) },
+  '3:2': { '1K': px(1264, 848), '2K': px(2528, 1696), '4K': px(5056, 3392) },
+  '3:4': { '1K': px(896, 1200), '2K': px(1792, 2400), '4K': px(3584, 4800) },
+  '4:3': { '1K': px(1200, 896), '2K': px(2400, 1792), '4K': px(4800, 3584) },
+  '4:5': { '1K': px(928, 1152), '2K': px(1856, 2304), '4K': px(3712, 4608) },
+  '5:4': { '1K': px(1152, 928), '2K': px(2304, 1856), '4K': px(4608, 3712) },
+  '9:16': { '1K': px(768, 1376), '2K': px(1536, 2752), '4K': px(3072, 5504) },
+  '16:9': { '1K': px(1376, 768), '2K': px(2752, 1536), '4K': px(5504, 3072) },
+  '21:9': { '1K': px(1584, 672), '2K': px(3168, 1344), '4K': px(6336, 2688) },
+};
+
+/** The four wide ratios of Nano Banana 2.1 at 1K (§3.3 ⚠️); 2K and 4K scaled (❓). */
+const WIDE_RATIOS_1K: Record<string, Pixels> = {
+  '1:4': px(512, 2064),
+  '4:1': px(2064, 512),
+  '1:8': px(352, 2928),
+  '8:1': px(2928, 352),
+};
+
+/**
+ * What this fake knows of each Gemini image model, as strict as Google is where sources say
+ * (models-and-edits-2026.md §3; upstreams.md §3) and, where they do not (❓), as strict as
+ * Easel's catalogue assumes.
+ */
+export interface GeminiModelProfile {
+  aspectRatios: readonly string[];
+  /** `imageConfig.imageSize` values it takes; none: the field is refused. */
+  imageSizes: readonly GeminiImageSize[];
+  /** The largest `candidateCount` (1 on every Gemini 3 image model). */
+  maxCandidates: number;
+  maxInputImages: number;
+  maxOutputTokens: number;
+  /** Tokens per output image, by tier (1K when no tier is asked). */
+  outputImageTokens: Partial<Record<GeminiImageSize, number>>;
+  /** Prompt tokens per input image. */
+  inputImageTokens: number;
+  /** Vertex locations serving it. */
+  vertexLocations: readonly string[];
+  /** Output pixels for a ratio and tier. */
+  pixels(aspectRatio: string, imageSize: GeminiImageSize): Pixels;
+}
+
+const TEN_RATIOS = Object.keys(GEMINI_IMAGE_SIZES);
+const US_REGIONS = ['us-central1', 'us-east1', 'us-east4', 'us-east5', 'us-south1', 'us-west1', 'us-west4'];
+const gemini3Pixels = (aspectRatio: string, imageSize: GeminiImageSize): Pixels => {
+  const tier = imageSize === '512' ? '1K' : imageSize;
+  const wide = WIDE_RATIOS_1K[aspectRatio];
+  if (wide) {
+    const scale = { '1K': 1, '2K': 2, '4K': 4 }[tier];
+    return px(wide.width * scale, wide.height * scale);
+  }
+  return GEMINI_3_IMAGE_SIZES[aspectRatio as GeminiAspectRatio][tier];
+};
+
+export const GEMINI_MODELS: Record<string, GeminiModelProfile> = {
+  'gemini-2.5-flash-image': {
+    aspectRatios: TEN_RATIOS,
+    // 1K only; the fake refuses the tier field (❓ what Google does with it on 2.5).
+    imageSizes: [],
+    maxCandidates: 8,
+    maxInputImages: 3,
+    maxOutputTokens: 32768,
+    outputImageTokens: { '1K': 1290 },
+    inputImageTokens: 258,
+    vertexLocations: ['global', ...US_REGIONS, 'europe-central2', 'europe-north1', 'europe-southwest1', 'europe-west1'],
+    pixels: (aspectRatio) => GEMINI_IMAGE_SIZES[aspectRatio as GeminiAspectRatio],
+  },
+  'gemini-3-pro-image': {
+    aspectRatios: TEN_RATIOS,
+    imageSizes: ['1K', '2K', '4K'],
+    maxCandidates: 1,
+    maxInputImages: 14,
+    maxOutputTokens: 32768,
+    outputImageTokens: { '1K': 1120, '2K': 1120, '4K': 2000 },
+    inputImageTokens: 560,
+    // "global and US regions" (§3.1): which US regions is ❓, 2.5's are assumed.
+    vertexLocations: ['global', ...US_REGIONS],
+    pixels: gemini3Pixels,
+  },
+  'gemini-3.1-flash-lite-image': {
+    // ❓ sources give 10 or 14 ratios: the 10 both lists share.
+    aspectRatios: TEN_RATIOS,
+    imageSizes: ['1K'],
+    maxCandidates: 1,
+    // ❓ as the catalogue assumes.
+    maxInputImages: 3,
+    maxOutputTokens: 4096,
+    outputImageTokens: { '1K': 1120 },
+    inputImageTokens: 1120,
+    vertexLocations: ['global'],
+    pixels: gemini3Pixels,
+  },
+  'gemini-nano-banana-2.1': {
+    aspectRatios: [...TEN_RATIOS, ...Object.keys(WIDE_RATIOS_1K)],
+    // The 512 tier is reported as rejected (§3.2 ⚠️).
+    imageSizes: ['1K', '2K', '4K'],
+    maxCandidates: 1,
+    // ❓ as the catalogue assumes.
+    maxInputImages: 3,
+    maxOutputTokens: 32768,
+    // ⚠️ 1K and 4K derived from its prices (§3.4); ❓ 2K as the catalogue assumes.
+    outputImageTokens: { '1K': 1120, '2K': 2520, '4K': 3780 },
+    inputImageTokens: 1120,
+    // ⚠️ no Vertex model card: assumed on global only.
+    vertexLocations: ['global'],
+    pixels: gemini3Pixels,
+  },
+};
+
+/** Tokens billed for one output image of gemini-2.5-flash-image, whatever the ratio (§3.5). */
 export const GEMINI_OUTPUT_IMAGE_TOKENS = 1290;
-/** Prompt tokens this fake counts for one input image. */
+/** Prompt tokens this fake counts for one input image of gemini-2.5-flash-image. */
 export const GEMINI_INPUT_IMAGE_TOKENS = 258;
 export const GEMINI_MODEL_VERSION = 'gemini-2.5-flash-image';
 
@@ -76,7 +195,15 @@ export const INTERNAL_ERROR = {
 export interface FakeVertexOptions {
   accessToken: string;
   project: string;
+  /** The project's region; `global` is served too, each model where its profile says. */
   location: string;
+  /** Models of `GEMINI_MODELS` the project may call. */
+  models: string[];
+}
+
+export interface FakeGeminiApiOptions {
+  apiKey: string;
+  /** Models of `GEMINI_MODELS` the key may call. */
   models: string[];
 }
 
@@ -92,8 +219,23 @@ export interface EnqueueStreamOptions {
 type Json = Record<string, unknown>;
 type Part = { text: string } | { inlineData: { mimeType: string; data: string } };
 
-const ROUTE =
+/** A model call the route and the credentials let through. */
+interface Admitted {
+  model: string;
+  streaming: boolean;
+}
+
+/** How much inline image data a request may carry. */
+interface InlineLimits {
+  /** Per image (Vertex: 7 MB, the model cards' inline limit). */
+  imageBytes?: number;
+  /** All images of a request together (the Gemini API: 100 MB since 2026-01-08, §3.1). */
+  requestBytes?: number;
+}
+
+const VERTEX_ROUTE =
   /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const GEMINI_API_ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const SSE_INTERVAL_MS = 5;
 const TOP_LEVEL = new Set(['contents', 'systemInstruction', 'generationConfig', 'safetySettings']);
 const GENERATION_CONFIG = new Set([
@@ -105,10 +247,8 @@ const GENERATION_CONFIG = new Set([
   'maxOutputTokens',
   'seed',
 ]);
+const IMAGE_CONFIG = new Set(['aspectRatio', 'imageSize']);
 const MIME_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
-const MAX_INPUT_IMAGES = 3;
-const MAX_INPUT_IMAGE_BYTES = 7 * 1024 * 1024;
-const MAX_OUTPUT_TOKENS = 32768;
 const HARM_CATEGORIES = new Set([
   'HARM_CATEGORY_UNSPECIFIED',
   'HARM_CATEGORY_HATE_SPEECH',
@@ -161,24 +301,28 @@ class Invalid extends Error {
 }
 
 /**
- * Vertex AI `generateContent` / `streamGenerateContent?alt=sse` for Gemini 2.5 Flash Image, as
- * strict as the real API: checks route, bearer token, project, location and model, rejects
- * unknown fields and invalid values with Google's error shape, and answers real PNGs of the size
- * the aspect ratio names, with `usageMetadata`. Input images (`inlineData`, how gateways send an
- * edit) must be PNG, JPEG or WebP bytes under their true `mimeType`, at most 3 per request, and
- * are billed as prompt IMAGE tokens (`GEMINI_INPUT_IMAGE_TOKENS` each).
+ * Gemini's `generateContent` / `streamGenerateContent?alt=sse`, as strict as the real API: after
+ * the subclass has checked the route and the credentials, rejects unknown fields and invalid
+ * values with Google's error shape, each model as its profile says (`GEMINI_MODELS`: aspect
+ * ratios, size tiers, candidates, input images), and answers real PNGs of the size the ratio and
+ * tier name, with `usageMetadata` (image tokens by tier). Input images (`inlineData`, how gateways
+ * send an edit) must be PNG, JPEG or WebP bytes under their true `mimeType`, and are billed as
+ * prompt IMAGE tokens at the model's rate.
  */
-export class FakeVertexServer extends FakeHttpServer {
+abstract class FakeGenerateContentServer extends FakeHttpServer {
   private readonly imageCache = new Map<string, Promise<string>>();
   private readonly streamScript: ScriptedResponse[] = [];
+  private readonly failures = new Map<number, ScriptedResponse>();
 
-  constructor(private readonly options: FakeVertexOptions) {
+  protected constructor(models: readonly string[]) {
     super();
+    const unknown = models.filter((model) => !Object.hasOwn(GEMINI_MODELS, model));
+    if (unknown.length > 0) throw new Error(`no GEMINI_MODELS profile for ${unknown.join(', ')}`);
   }
 
   /** Requests to either model route (`:generateContent` or `:streamGenerateContent`), valid or not. */
   get generationRequests(): RecordedRequest[] {
-    return this.requests.filter((request) => ROUTE.test(request.path));
+    return this.requests.filter((request) => this.methodOf(request.path) !== undefined);
   }
 
   /**
@@ -196,29 +340,40 @@ export class FakeVertexServer extends FakeHttpServer {
     });
   }
 
+  /**
+   * The `call`-th model request since the last reset (1 = the first to arrive, counting all of
+   * `generationRequests`) gets `response` once it has passed the route, auth and body checks,
+   * instead of its answer: one call of a fan-out fails while the others are answered. A 200 body
+   * reaches a streaming call as one SSE event.
+   */
+  failCall(call: number, response: ScriptedResponse): void {
+    this.failures.set(call, response);
+  }
+
   override reset(): void {
     super.reset();
     this.streamScript.length = 0;
+    this.failures.clear();
   }
 
-  /** The unary body this fake answers for a (valid) request body. */
-  async responseFor(body: unknown): Promise<Json> {
-    const plan = planOf(body as Json);
+  /** The unary body this fake answers for a (valid) request body to `model` (default gemini-2.5-flash-image). */
+  async responseFor(body: unknown, model = GEMINI_MODEL_VERSION): Promise<Json> {
+    const plan = planOf(body as Json, model);
     const candidates = await Promise.all(
       Array.from({ length: plan.candidateCount }, async (_, index) => ({
         content: { role: 'model', parts: await this.partsFor(plan, index) },
         finishReason: 'STOP',
         index,
-        safetyRatings: [],
+        ...this.candidateExtras(),
       })),
     );
-    return { candidates, usageMetadata: usageOf(plan), ...metadata() };
+    return { candidates, usageMetadata: this.usageOf(plan), ...this.metadata(model) };
   }
 
-  /** The SSE events (as objects) this fake streams for a (valid) request body. */
-  async streamEventsFor(body: unknown): Promise<Json[]> {
-    const plan = planOf(body as Json);
-    const meta = metadata();
+  /** The SSE events (as objects) this fake streams for a (valid) request body to `model`. */
+  async streamEventsFor(body: unknown, model = GEMINI_MODEL_VERSION): Promise<Json[]> {
+    const plan = planOf(body as Json, model);
+    const meta = this.metadata(model);
     const chunk = (index: number, parts: Part[]) => ({
       candidates: [{ content: { role: 'model', parts }, index }],
       ...meta,
@@ -232,18 +387,36 @@ export class FakeVertexServer extends FakeHttpServer {
       }
       if (plan.image) events.push(chunk(index, [await this.imagePart(plan, index)]));
       events.push({
-        candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index, safetyRatings: [] }],
+        candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index, ...this.candidateExtras() }],
         ...meta,
       });
     }
-    events[events.length - 1]!.usageMetadata = usageOf(plan);
+    events[events.length - 1]!.usageMetadata = this.usageOf(plan);
     return events;
   }
 
+  /** The method of a model route (`generateContent`, `streamGenerateContent`), if `path` is one. */
+  protected abstract methodOf(path: string): string | undefined;
+
+  /** Checks the route and the credentials: the model called, or the error Google answers. */
+  protected abstract admit(request: RecordedRequest): Admitted | ScriptedResponse | undefined;
+
+  /** Per-image and per-request limits on inline data. */
+  protected abstract readonly inlineLimits: InlineLimits;
+
+  /** Response fields besides candidates and usage. */
+  protected abstract metadata(model: string): Json;
+
+  /** Fields of each candidate besides content, finish reason and index. */
+  protected abstract candidateExtras(): Json;
+
+  /** Fields of `usageMetadata` besides the token counts. */
+  protected abstract usageExtras(): Json;
+
   protected override adaptScripted(request: RecordedRequest, scripted: ScriptedResponse): ScriptedResponse {
-    // A 200 body enqueued for a streaming call arrives the way Vertex streams it: as one SSE event.
+    // A 200 body enqueued for a streaming call arrives the way Gemini streams it: as one SSE event.
     if (
-      isStreamPath(request.path) &&
+      this.methodOf(request.path) === 'streamGenerateContent' &&
       scripted.status === 200 &&
       scripted.body !== undefined &&
       scripted.raw === undefined &&
@@ -259,15 +432,128 @@ export class FakeVertexServer extends FakeHttpServer {
   }
 
   protected async respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> {
-    const match = ROUTE.exec(request.path);
-    if (!match || request.method !== 'POST') return undefined;
-    const [, project, location, model, method] = match.map((part) => decodeURIComponent(part ?? '')) as [
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    if (request.method !== 'POST' || this.methodOf(request.path) === undefined) return undefined;
+    const ordinal = this.generationRequests.length;
+    const admitted = this.admit(request);
+    if (admitted === undefined || !('model' in admitted)) return admitted;
+    const { model, streaming } = admitted;
+
+    for (const name of request.query.keys()) {
+      if (name !== 'alt') {
+        return badRequest(
+          new Invalid(
+            `Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`,
+            name,
+          ),
+        );
+      }
+    }
+    const alt = request.query.get('alt');
+    if (streaming && alt !== 'sse') {
+      return badRequest(
+        new Invalid(
+          `streamGenerateContent needs alt=sse (got ${alt === null ? 'no alt' : `alt=${alt}`}): without it Gemini answers one JSON array, not an event stream.`,
+          'alt',
+        ),
+      );
+    }
+    if (!streaming && alt !== null && alt !== 'json') {
+      return badRequest(new Invalid(`Invalid value at 'alt': generateContent answers JSON, got alt=${alt}.`, 'alt'));
+    }
+
+    try {
+      validate(request.body, model, this.inlineLimits);
+    } catch (error) {
+      if (error instanceof Invalid) return badRequest(error);
+      throw error;
+    }
+
+    const failure = this.failures.get(ordinal);
+    if (failure) return this.adaptScripted(request, failure);
+    if (streaming) {
+      const scripted = this.streamScript.shift();
+      if (scripted) return scripted;
+      const events = await this.streamEventsFor(request.body, model);
+      return { status: 200, stream: { events: events.map(sseEvent), intervalMs: SSE_INTERVAL_MS } };
+    }
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+      body: await this.responseFor(request.body, model),
+    };
+  }
+
+  private usageOf(plan: Plan): Json {
+    const profile = GEMINI_MODELS[plan.model]!;
+    const promptText = Math.ceil(plan.promptTextChars / 4);
+    const promptImage = plan.inputImages * profile.inputImageTokens;
+    const outputText = plan.text ? Math.ceil(textFor(plan).length / 4) * plan.candidateCount : 0;
+    const perImage = profile.outputImageTokens[plan.imageSize]!;
+    const outputImage = plan.image ? perImage * plan.candidateCount : 0;
+    const promptTokenCount = promptText + promptImage;
+    const candidatesTokenCount = outputText + outputImage;
+    return {
+      promptTokenCount,
+      candidatesTokenCount,
+      totalTokenCount: promptTokenCount + candidatesTokenCount,
+      ...this.usageExtras(),
+      promptTokensDetails: [
+        { modality: 'TEXT', tokenCount: promptText },
+        ...(plan.inputImages > 0 ? [{ modality: 'IMAGE', tokenCount: promptImage }] : []),
+      ],
+      candidatesTokensDetails: [
+        ...(plan.text ? [{ modality: 'TEXT', tokenCount: outputText }] : []),
+        ...(plan.image ? [{ modality: 'IMAGE', tokenCount: outputImage }] : []),
+      ],
+    };
+  }
+
+  private async partsFor(plan: Plan, index: number): Promise<Part[]> {
+    const parts: Part[] = [];
+    if (plan.text) parts.push({ text: textFor(plan) });
+    if (plan.image) parts.push(await this.imagePart(plan, index));
+    return parts;
+  }
+
+  private async imagePart(plan: Plan, index: number): Promise<Part> {
+    const pixels = GEMINI_MODELS[plan.model]!.pixels(plan.aspectRatio, plan.imageSize);
+    return { inlineData: { mimeType: 'image/png', data: await this.image(pixels, index % PALETTE.length) } };
+  }
+
+  /** A real PNG of that size; each candidate index gets its own colour. */
+  private image({ width, height }: Pixels, colour: number): Promise<string> {
+    const key = `${width}x${height}.${colour}`;
+    let cached = this.imageCache.get(key);
+    if (!cached) {
+      cached = sharp({ create: { width, height, channels: 3, background: PALETTE[colour]! } })
+        .png()
+        .toBuffer()
+        .then((bytes) => bytes.toString('base64'));
+      this.imageCache.set(key, cached);
+    }
+    return cached;
+  }
+}
+
+/**
+ * Vertex AI (`/v1/projects/{p}/locations/{l}/publishers/google/models/{m}:…`, upstreams.md §3):
+ * a bearer token, the project, its region or `global` (each model where its profile says).
+ */
+export class FakeVertexServer extends FakeGenerateContentServer {
+  protected readonly inlineLimits: InlineLimits = { imageBytes: 7 * 1024 * 1024 };
+
+  constructor(private readonly options: FakeVertexOptions) {
+    super(options.models);
+  }
+
+  protected methodOf(path: string): string | undefined {
+    return VERTEX_ROUTE.exec(path)?.[4];
+  }
+
+  protected admit(request: RecordedRequest): Admitted | ScriptedResponse | undefined {
+    const [, project, location, model, method] = VERTEX_ROUTE.exec(request.path)!.map((part) =>
+      decodeURIComponent(part ?? ''),
+    ) as [string, string, string, string, string];
     const resource = `projects/${project}/locations/${location}/publishers/google/models/${model}`;
     const rpc = `google.cloud.aiplatform.v1.PredictionService.${method === 'generateContent' ? 'GenerateContent' : 'StreamGenerateContent'}`;
 
@@ -303,89 +589,111 @@ export class FakeVertexServer extends FakeHttpServer {
         ],
       );
     }
-    if (location !== this.options.location) {
+    if (location !== this.options.location && location !== 'global') {
       return googleError(
         404,
         'NOT_FOUND',
         `Location \`${location}\` is not found or not supported for project \`${project}\`.`,
       );
     }
-    if (!this.options.models.includes(model)) {
+    if (!this.options.models.includes(model) || !GEMINI_MODELS[model]!.vertexLocations.includes(location)) {
       return googleError(
         404,
         'NOT_FOUND',
         `Publisher Model \`${resource}\` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions`,
       );
     }
+    return { model, streaming: method === 'streamGenerateContent' };
+  }
 
-    const streaming = method === 'streamGenerateContent';
-    for (const name of request.query.keys()) {
-      if (name !== 'alt') {
-        return badRequest(
-          new Invalid(
-            `Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`,
-            name,
+  protected metadata(model: string): Json {
+    return { modelVersion: model, createTime: new Date().toISOString(), responseId: responseId() };
+  }
+
+  protected candidateExtras(): Json {
+    return { safetyRatings: [] };
+  }
+
+  protected usageExtras(): Json {
+    return { trafficType: 'ON_DEMAND' };
+  }
+}
+
+/**
+ * The Gemini API (`/v1beta/models/{m}:…` on generativelanguage.googleapis.com, §3.1): the key in
+ * `x-goog-api-key`, answered as Google does: none is 403, a wrong one is 400 `API_KEY_INVALID`,
+ * an OAuth bearer instead is 401. A key in the URL (`?key=`, which Google also takes) is refused:
+ * there it would reach access logs.
+ */
+export class FakeGeminiApiServer extends FakeGenerateContentServer {
+  protected readonly inlineLimits: InlineLimits = { requestBytes: 100 * 1024 * 1024 };
+
+  constructor(private readonly options: FakeGeminiApiOptions) {
+    super(options.models);
+  }
+
+  protected methodOf(path: string): string | undefined {
+    return GEMINI_API_ROUTE.exec(path)?.[2];
+  }
+
+  protected admit(request: RecordedRequest): Admitted | ScriptedResponse | undefined {
+    const [, model, method] = GEMINI_API_ROUTE.exec(request.path)!.map((part) => decodeURIComponent(part ?? '')) as [
+      string,
+      string,
+      string,
+    ];
+    const key = request.headers['x-goog-api-key'];
+    if (request.headers.authorization !== undefined) {
+      return googleError(
+        401,
+        'UNAUTHENTICATED',
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+        [
+          errorInfo(
+            'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+            `google.ai.generativelanguage.v1beta.GenerativeService.${method === 'generateContent' ? 'GenerateContent' : 'StreamGenerateContent'}`,
+            'generativelanguage.googleapis.com',
           ),
-        );
-      }
-    }
-    const alt = request.query.get('alt');
-    if (streaming && alt !== 'sse') {
-      return badRequest(
-        new Invalid(
-          `streamGenerateContent needs alt=sse (got ${alt === null ? 'no alt' : `alt=${alt}`}): without it Vertex answers one JSON array, not an event stream.`,
-          'alt',
-        ),
+        ],
       );
     }
-    if (!streaming && alt !== null && alt !== 'json') {
-      return badRequest(new Invalid(`Invalid value at 'alt': generateContent answers JSON, got alt=${alt}.`, 'alt'));
+    if (key === undefined) {
+      return googleError(
+        403,
+        'PERMISSION_DENIED',
+        "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+      );
     }
-
-    try {
-      validate(request.body);
-    } catch (error) {
-      if (error instanceof Invalid) return badRequest(error);
-      throw error;
+    if (key !== this.options.apiKey) {
+      return googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'API_KEY_INVALID',
+          domain: 'googleapis.com',
+          metadata: { service: 'generativelanguage.googleapis.com' },
+        },
+      ]);
     }
-
-    if (streaming) {
-      const scripted = this.streamScript.shift();
-      if (scripted) return scripted;
-      const events = await this.streamEventsFor(request.body);
-      return { status: 200, stream: { events: events.map(sseEvent), intervalMs: SSE_INTERVAL_MS } };
+    if (!this.options.models.includes(model)) {
+      return googleError(
+        404,
+        'NOT_FOUND',
+        `models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
+      );
     }
-    return {
-      status: 200,
-      headers: { 'content-type': 'application/json; charset=UTF-8' },
-      body: await this.responseFor(request.body),
-    };
+    return { model, streaming: method === 'streamGenerateContent' };
   }
 
-  private async partsFor(plan: Plan, index: number): Promise<Part[]> {
-    const parts: Part[] = [];
-    if (plan.text) parts.push({ text: textFor(plan) });
-    if (plan.image) parts.push(await this.imagePart(plan, index));
-    return parts;
+  protected metadata(model: string): Json {
+    return { modelVersion: model, responseId: responseId() };
   }
 
-  private async imagePart(plan: Plan, index: number): Promise<Part> {
-    return { inlineData: { mimeType: 'image/png', data: await this.image(plan.aspectRatio, index % PALETTE.length) } };
+  protected candidateExtras(): Json {
+    return {};
   }
 
-  /** A real PNG of the ratio's size; each candidate index gets its own colour. */
-  private image(aspectRatio: GeminiAspectRatio, colour: number): Promise<string> {
-    const key = `${aspectRatio}.${colour}`;
-    let cached = this.imageCache.get(key);
-    if (!cached) {
-      const { width, height } = GEMINI_IMAGE_SIZES[aspectRatio];
-      cached = sharp({ create: { width, height, channels: 3, background: PALETTE[colour]! } })
-        .png()
-        .toBuffer()
-        .then((bytes) => bytes.toString('base64'));
-      this.imageCache.set(key, cached);
-    }
-    return cached;
+  protected usageExtras(): Json {
+    return {};
   }
 }
 
@@ -440,8 +748,10 @@ export function userPartKindsOf(request: RecordedRequest): Array<'text' | 'image
 }
 
 interface Plan {
+  model: string;
   candidateCount: number;
-  aspectRatio: GeminiAspectRatio;
+  aspectRatio: string;
+  imageSize: GeminiImageSize;
   text: boolean;
   image: boolean;
   promptTextChars: number;
@@ -449,7 +759,7 @@ interface Plan {
   lastUserText: string;
 }
 
-function planOf(body: Json): Plan {
+function planOf(body: Json, model: string): Plan {
   const config = (body.generationConfig ?? {}) as Json;
   const modalities = (config.responseModalities as string[] | undefined) ?? ['TEXT', 'IMAGE'];
   const imageConfig = (config.imageConfig ?? {}) as Json;
@@ -470,8 +780,10 @@ function planOf(body: Json): Plan {
     }
   }
   return {
+    model,
     candidateCount: (config.candidateCount as number | undefined) ?? 1,
-    aspectRatio: (imageConfig.aspectRatio as GeminiAspectRatio | undefined) ?? '1:1',
+    aspectRatio: (imageConfig.aspectRatio as string | undefined) ?? '1:1',
+    imageSize: (imageConfig.imageSize as GeminiImageSize | undefined) ?? '1K',
     text: modalities.includes('TEXT'),
     image: modalities.includes('IMAGE'),
     promptTextChars,
@@ -484,51 +796,24 @@ function textFor(plan: Plan): string {
   return `Here is your image: ${plan.lastUserText.slice(0, 30)}`;
 }
 
-function usageOf(plan: Plan): Json {
-  const promptText = Math.ceil(plan.promptTextChars / 4);
-  const promptImage = plan.inputImages * GEMINI_INPUT_IMAGE_TOKENS;
-  const outputText = plan.text ? Math.ceil(textFor(plan).length / 4) * plan.candidateCount : 0;
-  const outputImage = plan.image ? GEMINI_OUTPUT_IMAGE_TOKENS * plan.candidateCount : 0;
-  const promptTokenCount = promptText + promptImage;
-  const candidatesTokenCount = outputText + outputImage;
-  return {
-    promptTokenCount,
-    candidatesTokenCount,
-    totalTokenCount: promptTokenCount + candidatesTokenCount,
-    trafficType: 'ON_DEMAND',
-    promptTokensDetails: [
-      { modality: 'TEXT', tokenCount: promptText },
-      ...(plan.inputImages > 0 ? [{ modality: 'IMAGE', tokenCount: promptImage }] : []),
-    ],
-    candidatesTokensDetails: [
-      ...(plan.text ? [{ modality: 'TEXT', tokenCount: outputText }] : []),
-      ...(plan.image ? [{ modality: 'IMAGE', tokenCount: outputImage }] : []),
-    ],
-  };
+function px(width: number, height: number): Pixels {
+  return { width, height };
 }
 
-function metadata(): Json {
-  return {
-    modelVersion: MODEL_VERSION,
-    createTime: new Date().toISOString(),
-    responseId: randomBytes(12).toString('base64url'),
-  };
+function responseId(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 function sseEvent(event: unknown): string {
   return `data: ${JSON.stringify(event)}\r\n\r\n`;
 }
 
-function isStreamPath(path: string): boolean {
-  return ROUTE.exec(path)?.[4] === 'streamGenerateContent';
-}
-
-function errorInfo(reason: string, method: string): Json {
+function errorInfo(reason: string, method: string, service = 'aiplatform.googleapis.com'): Json {
   return {
     '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
     reason,
     domain: 'googleapis.com',
-    metadata: { service: 'aiplatform.googleapis.com', method },
+    metadata: { service, method },
   };
 }
 
@@ -609,7 +894,8 @@ function expectEnum(value: unknown, at: string, type: string, allowed: Set<strin
   }
 }
 
-function validate(body: unknown): void {
+function validate(body: unknown, model: string, limits: InlineLimits): void {
+  const profile = GEMINI_MODELS[model]!;
   if (typeof body === 'string')
     throw new Invalid(`Invalid JSON payload received. Unexpected token.\n${body.slice(0, 40)}\n^`);
   if (!isObject(body)) throw new Invalid(`Invalid JSON payload received. Expected an object, got ${show(body)}.`);
@@ -621,13 +907,19 @@ function validate(body: unknown): void {
       'contents',
     );
   }
-  let inputImages = 0;
-  expectArray(body.contents, 'contents', 'Content').forEach((content, index) => {
-    inputImages += validateContent(content, `contents[${index}]`);
-  });
-  if (inputImages > MAX_INPUT_IMAGES) {
+  const images = expectArray(body.contents, 'contents', 'Content').flatMap((content, index) =>
+    validateContent(content, `contents[${index}]`, limits),
+  );
+  if (images.length > profile.maxInputImages) {
     throw new Invalid(
-      `Unable to submit request because it has too many images: ${inputImages} were given, but ${GEMINI_MODEL_VERSION} accepts at most ${MAX_INPUT_IMAGES} images per prompt.`,
+      `Unable to submit request because it has too many images: ${images.length} were given, but ${model} accepts at most ${profile.maxInputImages} images per prompt.`,
+      'contents',
+    );
+  }
+  const inlineBytes = images.reduce((sum, bytes) => sum + bytes, 0);
+  if (limits.requestBytes !== undefined && inlineBytes > limits.requestBytes) {
+    throw new Invalid(
+      `Unable to submit request because its inline data is ${inlineBytes} bytes; the limit is ${limits.requestBytes / 1024 / 1024} MB.`,
       'contents',
     );
   }
@@ -656,7 +948,7 @@ function validate(body: unknown): void {
   }
 
   if (body.generationConfig !== undefined)
-    validateGenerationConfig(expectObject(body.generationConfig, 'generation_config', 'GenerationConfig'));
+    validateGenerationConfig(expectObject(body.generationConfig, 'generation_config', 'GenerationConfig'), model);
 
   if (body.safetySettings !== undefined) {
     expectArray(body.safetySettings, 'safety_settings', 'SafetySetting').forEach((setting, index) => {
@@ -671,8 +963,8 @@ function validate(body: unknown): void {
   }
 }
 
-/** Returns the number of inline images in the content. */
-function validateContent(content: unknown, at: string): number {
+/** Returns the size in bytes of each inline image of the content. */
+function validateContent(content: unknown, at: string, limits: InlineLimits): number[] {
   const value = expectObject(content, at, 'Content');
   onlyKeys(value, ['role', 'parts'], at);
   if (value.role !== 'user' && value.role !== 'model') {
@@ -688,7 +980,7 @@ function validateContent(content: unknown, at: string): number {
       `${at}.parts`,
     );
   }
-  let images = 0;
+  const images: number[] = [];
   parts.forEach((part, index) => {
     const partAt = `${at}.parts[${index}]`;
     const fields = expectObject(part, partAt, 'Part');
@@ -700,8 +992,7 @@ function validateContent(content: unknown, at: string): number {
       );
     }
     if (fields.inlineData !== undefined) {
-      validateInlineData(fields.inlineData, `${partAt}.inline_data`);
-      images++;
+      images.push(validateInlineData(fields.inlineData, `${partAt}.inline_data`, limits));
     } else if (fields.text !== undefined) {
       validateText(fields.text, `${partAt}.text`);
     } else {
@@ -724,7 +1015,8 @@ function validateText(text: unknown, at: string): void {
   }
 }
 
-function validateInlineData(inlineData: unknown, at: string): void {
+/** Returns the image's size in bytes. */
+function validateInlineData(inlineData: unknown, at: string, limits: InlineLimits): number {
   const value = expectObject(inlineData, at, 'Blob');
   onlyKeys(value, ['mimeType', 'data'], at);
   if (typeof value.mimeType !== 'string')
@@ -749,9 +1041,9 @@ function validateInlineData(inlineData: unknown, at: string): void {
     );
   }
   const bytes = Buffer.from(value.data, 'base64');
-  if (bytes.length > MAX_INPUT_IMAGE_BYTES) {
+  if (limits.imageBytes !== undefined && bytes.length > limits.imageBytes) {
     throw new Invalid(
-      `Unable to submit request because the image at '${at}' is ${bytes.length} bytes; the limit is 7 MB.`,
+      `Unable to submit request because the image at '${at}' is ${bytes.length} bytes; the limit is ${limits.imageBytes / 1024 / 1024} MB.`,
       `${at}.data`,
     );
   }
@@ -764,9 +1056,11 @@ function validateInlineData(inlineData: unknown, at: string): void {
       `${at}.mime_type`,
     );
   }
+  return bytes.length;
 }
 
-function validateGenerationConfig(config: Json): void {
+function validateGenerationConfig(config: Json, model: string): void {
+  const profile = GEMINI_MODELS[model]!;
   onlyKeys(config, GENERATION_CONFIG, 'generation_config');
   const at = (key: string) => `generation_config.${snake(key)}`;
 
@@ -789,21 +1083,34 @@ function validateGenerationConfig(config: Json): void {
   }
   if (config.imageConfig !== undefined) {
     const imageConfig = expectObject(config.imageConfig, at('imageConfig'), 'ImageConfig');
-    onlyKeys(imageConfig, ['aspectRatio'], at('imageConfig'));
+    onlyKeys(imageConfig, IMAGE_CONFIG, at('imageConfig'));
     const ratio = imageConfig.aspectRatio;
-    if (ratio !== undefined && (typeof ratio !== 'string' || !Object.hasOwn(GEMINI_IMAGE_SIZES, ratio))) {
+    if (ratio !== undefined && (typeof ratio !== 'string' || !profile.aspectRatios.includes(ratio))) {
       const field = `${at('imageConfig')}.aspect_ratio`;
       throw new Invalid(
-        `Unable to submit request because aspect ratio ${show(ratio)} at '${field}' is not supported. Supported: ${Object.keys(GEMINI_IMAGE_SIZES).join(', ')}.`,
+        `Unable to submit request because aspect ratio ${show(ratio)} at '${field}' is not supported by ${model}. Supported: ${profile.aspectRatios.join(', ')}.`,
+        field,
+      );
+    }
+    // Exactly as Google spells the tiers (`1K`, not `1k`), and only those the model makes.
+    const size = imageConfig.imageSize;
+    if (size !== undefined && (typeof size !== 'string' || !profile.imageSizes.includes(size as GeminiImageSize))) {
+      const field = `${at('imageConfig')}.image_size`;
+      const supported = profile.imageSizes.length > 0 ? profile.imageSizes.join(', ') : 'none';
+      throw new Invalid(
+        `Unable to submit request because image size ${show(size)} at '${field}' is not supported by ${model}. Supported: ${supported}.`,
         field,
       );
     }
   }
   if (config.candidateCount !== undefined) {
     const count = expectInteger(config.candidateCount, at('candidateCount'));
-    if (count < 1 || count > 8) {
+    // ✅ candidateCount is 1 on the Gemini 3 image models (§3.1); 1 to 8 on 2.5 (upstreams.md §3.1).
+    if (count < 1 || count > profile.maxCandidates) {
       throw new Invalid(
-        `Unable to submit request because candidateCount (${at('candidateCount')}) is ${count}; the supported range is 1 to 8.`,
+        profile.maxCandidates === 1
+          ? `Unable to submit request because candidateCount (${at('candidateCount')}) is ${count}; ${model} generates one candidate per request.`
+          : `Unable to submit request because candidateCount (${at('candidateCount')}) is ${count}; the supported range is 1 to ${profile.maxCandidates}.`,
         at('candidateCount'),
       );
     }
@@ -828,9 +1135,9 @@ function validateGenerationConfig(config: Json): void {
   }
   if (config.maxOutputTokens !== undefined) {
     const max = expectInteger(config.maxOutputTokens, at('maxOutputTokens'));
-    if (max < 1 || max > MAX_OUTPUT_TOKENS) {
+    if (max < 1 || max > profile.maxOutputTokens) {
       throw new Invalid(
-        `Unable to submit request because it has a maxOutputTokens value of ${max} but the supported range is from 1 (inclusive) to ${MAX_OUTPUT_TOKENS + 1} (exclusive). Update the value and try again.`,
+        `Unable to submit request because it has a maxOutputTokens value of ${max} but the supported range is from 1 (inclusive) to ${profile.maxOutputTokens + 1} (exclusive). Update the value and try again.`,
         at('maxOutputTokens'),
       );
     }

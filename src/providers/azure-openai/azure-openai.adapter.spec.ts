@@ -1,184 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { FakeAzureOpenAiServer } from '../../../test/fakes/fake-azure-openai.server.js';
-import { errorRejectedBy, errorThrownBy } from '../../../test/utils/thrown-error.js';
+import sharp from 'sharp';
+import {
+  EDIT_INPUT_IMAGE_TOKENS,
+  FakeAzureOpenAiServer,
+  OUTPUT_TOKENS,
+  UNSUPPORTED_MULTIPART_BODY,
+} from '../../../test/fakes/fake-azure-openai.server.js';
+import { errorRejectedBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { RawJsonString } from '../../common/json/raw-json.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
-import type { ImageGenerationRequest, ImageStreamEvent } from '../image-provider.interface.js';
+import type { ImageEditRequest, ImageGenerationRequest, ImageStreamEvent } from '../image-provider.interface.js';
 import { UpstreamHttp } from '../upstream-http.js';
-import { AzureOpenAiAdapter, fromAzureResponse, toAzureBody } from './azure-openai.adapter.js';
-import type { AzureImagesResponse } from './azure-openai.types.js';
+import { AzureOpenAiAdapter } from './azure-openai.adapter.js';
 
 const CATALOGUE = fileURLToPath(new URL('../../../config/models.yaml', import.meta.url));
 const GPT_IMAGE_1 = loadModelCatalogue(CATALOGUE).find((m) => m.id === 'azure/openai/gpt-image-1')!;
 
-/** A 1×1 transparent PNG. */
-const PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-
 function request(overrides: Partial<ImageGenerationRequest> = {}): ImageGenerationRequest {
   return { prompt: 'an otter', n: 1, size: '1024x1024', outputFormat: 'png', ...overrides };
 }
-
-describe('toAzureBody', () => {
-  it('sends prompt, n, size and output_format for a minimal request', () => {
-    expect(toAzureBody(request())).toEqual({ prompt: 'an otter', n: 1, size: '1024x1024', output_format: 'png' });
-  });
-
-  it('omits size when it is auto', () => {
-    const body = toAzureBody(request({ size: 'auto' }));
-
-    expect(body).not.toHaveProperty('size');
-  });
-
-  it('maps every optional field to its Azure name', () => {
-    const body = toAzureBody(
-      request({
-        n: 3,
-        size: '1536x1024',
-        quality: 'high',
-        background: 'opaque',
-        outputFormat: 'jpeg',
-        outputCompression: 70,
-        moderation: 'low',
-        user: 'user-42',
-      }),
-    );
-
-    expect(body).toEqual({
-      prompt: 'an otter',
-      n: 3,
-      size: '1536x1024',
-      quality: 'high',
-      background: 'opaque',
-      output_format: 'jpeg',
-      output_compression: 70,
-      moderation: 'low',
-      user: 'user-42',
-    });
-  });
-
-  it('keeps an output_compression of 0', () => {
-    expect(toAzureBody(request({ outputFormat: 'jpeg', outputCompression: 0 })).output_compression).toBe(0);
-  });
-
-  it('never sends response_format', () => {
-    const body = toAzureBody({ ...request(), response_format: 'url' } as ImageGenerationRequest);
-
-    expect(body).not.toHaveProperty('response_format');
-    expect(JSON.stringify(body)).not.toContain('response_format');
-  });
-});
-
-describe('fromAzureResponse', () => {
-  const usage: AzureImagesResponse['usage'] = {
-    input_tokens: 80,
-    input_tokens_details: { text_tokens: 50, image_tokens: 30, cached_tokens: 10 },
-    output_tokens: 544,
-    output_tokens_details: { image_tokens: 544 },
-    total_tokens: 624,
-  };
-
-  it('passes base64 through untouched', () => {
-    const result = fromAzureResponse({ data: [{ b64_json: PNG_B64 }, { b64_json: 'AAAA' }] }, request({ n: 2 }));
-
-    expect(result.images.map((image) => image.base64())).toEqual([PNG_B64, 'AAAA']);
-    expect(result.images[0]!.bytes().subarray(1, 4).toString('latin1')).toBe('PNG');
-  });
-
-  it('maps usage: input text and image tokens, cached tokens, output image tokens and the image count', () => {
-    const result = fromAzureResponse({ data: [{ b64_json: PNG_B64 }], usage }, request());
-
-    expect(result.usage).toEqual({
-      inputTextTokens: 50,
-      inputImageTokens: 30,
-      cachedInputTokens: 10,
-      outputTextTokens: 0,
-      outputImageTokens: 544,
-      images: 1,
-    });
-  });
-
-  it('derives text input and image output tokens from the totals when details are missing', () => {
-    const result = fromAzureResponse(
-      {
-        data: [{ b64_json: PNG_B64 }],
-        usage: { input_tokens: 50, output_tokens: 600, output_tokens_details: { text_tokens: 56 } },
-      },
-      request(),
-    );
-
-    expect(result.usage).toMatchObject({
-      inputTextTokens: 50,
-      inputImageTokens: 0,
-      outputTextTokens: 56,
-      outputImageTokens: 544,
-    });
-  });
-
-  it('reports zero tokens when there is no usage', () => {
-    const result = fromAzureResponse({ data: [{ b64_json: PNG_B64 }, { b64_json: PNG_B64 }] }, request({ n: 2 }));
-
-    expect(result.usage).toEqual({ ...EMPTY_USAGE, images: 2 });
-  });
-
-  it('ignores negative or fractional token counts', () => {
-    const result = fromAzureResponse(
-      { data: [{ b64_json: PNG_B64 }], usage: { input_tokens: -5, output_tokens: 1.5 } },
-      request(),
-    );
-
-    expect(result.usage.inputTextTokens).toBe(0);
-    expect(result.usage.outputImageTokens).toBe(0);
-  });
-
-  it('reports what the upstream produced, falling back to the request', () => {
-    const produced = fromAzureResponse(
-      {
-        data: [{ b64_json: PNG_B64 }],
-        size: '1024x1536',
-        quality: 'medium',
-        background: 'opaque',
-        output_format: 'jpeg',
-      },
-      request({ size: 'auto' }),
-    );
-    const requested = fromAzureResponse(
-      { data: [{ b64_json: PNG_B64 }] },
-      request({ quality: 'low', outputFormat: 'png' }),
-    );
-
-    expect(produced).toMatchObject({
-      size: '1024x1536',
-      quality: 'medium',
-      background: 'opaque',
-      outputFormat: 'jpeg',
-    });
-    expect(requested).toMatchObject({ size: '1024x1024', quality: 'low', background: 'auto', outputFormat: 'png' });
-  });
-
-  it('ignores an output_format it does not know', () => {
-    const result = fromAzureResponse(
-      { data: [{ b64_json: PNG_B64 }], output_format: 'gif' },
-      request({ outputFormat: 'png' }),
-    );
-
-    expect(result.outputFormat).toBe('png');
-  });
-
-  it.each<[string, AzureImagesResponse]>([
-    ['no data', {}],
-    ['empty data', { data: [] }],
-    ['a url instead of base64', { data: [{ url: 'https://example.com/a.png' }] }],
-    ['an empty b64_json', { data: [{ b64_json: '' }] }],
-    ['one image of two without base64', { data: [{ b64_json: PNG_B64 }, {}] }],
-  ])('throws upstream_error for %s', (_what, body) => {
-    expect(errorThrownBy(() => fromAzureResponse(body, request()), GatewayError).code).toBe(ErrorCode.UpstreamError);
-  });
-});
 
 describe(AzureOpenAiAdapter.name, () => {
   const ENV = { AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com', AZURE_OPENAI_API_KEY: 'azure-key-123' };
@@ -190,7 +35,11 @@ describe(AzureOpenAiAdapter.name, () => {
   /** What `resolveRoute` answers for a route whose variables are all set (`url`: its generations URL). */
   function servedAt(url: string, apiKey: string): object {
     return {
-      target: { generationsUrl: url, editsUrl: url.replace('/images/generations?', '/images/edits?'), apiKey },
+      target: {
+        generationsUrl: url,
+        editsUrl: url.replace('/images/generations?', '/images/edits?'),
+        headers: { 'api-key': apiKey },
+      },
       missing: [],
     };
   }
@@ -283,10 +132,24 @@ describe(AzureOpenAiAdapter.name, () => {
 
       expect(resolved.missing).toEqual(['EU_ENDPOINT', 'EU_KEY']);
     });
+
+    it("refuses to start on a route's endpoint that is not an http(s) URL", () => {
+      const sut = adapter({ EU_ENDPOINT: 'ftp://eu.openai.azure.com', EU_KEY: 'eu-key' });
+
+      expect(() =>
+        sut.resolveRoute(GPT_IMAGE_1, {
+          name: 'eu',
+          weight: 1,
+          fallback: false,
+          endpoint_env: 'EU_ENDPOINT',
+          api_key_env: 'EU_KEY',
+        }),
+      ).toThrow('EU_ENDPOINT must be an http(s) URL (model azure/openai/gpt-image-1, route eu)');
+    });
   });
 });
 
-describe(`${AzureOpenAiAdapter.name}.generateImagesStream`, () => {
+describe(`${AzureOpenAiAdapter.name} against its fake`, () => {
   const API_KEY = 'azure-spec-key';
   let azure: FakeAzureOpenAiServer;
   let http: UpstreamHttp;
@@ -305,6 +168,93 @@ describe(`${AzureOpenAiAdapter.name}.generateImagesStream`, () => {
   });
 
   beforeEach(() => azure.reset());
+
+  const signal = () => new AbortController().signal;
+  const target = () => sut.resolveRoute(GPT_IMAGE_1, GPT_IMAGE_1.routes[0]!).target!;
+  let photo: Buffer;
+  const edit = (overrides: Partial<ImageEditRequest> = {}): ImageEditRequest => ({
+    ...request(),
+    images: [{ bytes: photo, format: 'png', mimeType: 'image/png', width: 64, height: 64 }],
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    photo = await sharp({ create: { width: 64, height: 64, channels: 4, background: '#08c' } })
+      .png()
+      .toBuffer();
+  });
+
+  it('generates at the deployment URL with the api-key, no model in the body, and reads the usage', async () => {
+    const result = await sut.generateImages(target(), request({ quality: 'low' }), signal());
+
+    const [call] = azure.generationRequests;
+    expect(call!.path).toBe('/openai/deployments/gpt-image-1/images/generations');
+    expect(call!.headers['api-key']).toBe(API_KEY);
+    expect(call!.headers.authorization).toBeUndefined();
+    expect(call!.body).toEqual({ prompt: 'an otter', n: 1, size: '1024x1024', quality: 'low', output_format: 'png' });
+    expect(result).toMatchObject({ size: '1024x1024', quality: 'low', background: 'opaque', outputFormat: 'png' });
+    expect(result.usage).toEqual({
+      ...EMPTY_USAGE,
+      inputTextTokens: 2,
+      outputImageTokens: OUTPUT_TOKENS.low!['1024x1024'],
+      images: 1,
+    });
+  });
+
+  it('edits with a multipart form that names no model, and reads the input image tokens', async () => {
+    const result = await sut.editImages(target(), edit({ inputFidelity: 'high' }), signal());
+
+    const [call] = azure.editRequests;
+    expect(call!.request.path).toBe('/openai/deployments/gpt-image-1/images/edits');
+    expect(call!.request.headers['api-key']).toBe(API_KEY);
+    expect(call!.fields).toEqual({
+      prompt: 'an otter',
+      n: '1',
+      size: '1024x1024',
+      output_format: 'png',
+      input_fidelity: 'high',
+    });
+    expect(call!.files).toEqual([{ field: 'image', filename: 'image-0.png', contentType: 'image/png', bytes: photo }]);
+    expect(result.usage.inputImageTokens).toBe(EDIT_INPUT_IMAGE_TOKENS.high);
+  });
+
+  it('streams an edit: partial images, the completed one, then the usage', async () => {
+    const events: ImageStreamEvent[] = [];
+    for await (const event of sut.editImagesStream(target(), edit({ quality: 'low' }), 2, signal())) events.push(event);
+
+    expect(azure.editRequests[0]!.fields).toMatchObject({ stream: 'true', partial_images: '2' });
+    expect(events.map((event) => event.type)).toEqual(['partial', 'partial', 'completed', 'done']);
+    expect(events.at(-1)).toMatchObject({ type: 'done', usage: { inputImageTokens: EDIT_INPUT_IMAGE_TOKENS.low } });
+  });
+
+  it('takes Azure\'s intermittent "Unsupported content type" refusal of an edit as transient, and other 400s not', async () => {
+    azure.enqueue(
+      { status: 400, body: UNSUPPORTED_MULTIPART_BODY },
+      { status: 400, body: { error: { code: 'invalid_value', message: 'Invalid size.', param: 'size' } } },
+    );
+
+    const quirk = await errorRejectedBy(() => sut.editImages(target(), edit(), signal()), GatewayError);
+    const refused = await errorRejectedBy(() => sut.editImages(target(), edit(), signal()), GatewayError);
+
+    expect([quirk.code, quirk.transient]).toEqual([ErrorCode.UpstreamError, true]);
+    expect([refused.code, refused.transient, refused.message]).toEqual([
+      ErrorCode.InvalidRequest,
+      false,
+      'Azure OpenAI rejected the request: Invalid size.',
+    ]);
+  });
+
+  it('takes a 429 as transient, with its Retry-After', async () => {
+    azure.enqueue({ status: 429, headers: { 'retry-after': '3' }, body: { error: { code: '429', message: 'busy' } } });
+
+    const failure = await errorRejectedBy(() => sut.generateImages(target(), request(), signal()), GatewayError);
+
+    expect([failure.code, failure.transient, failure.headers]).toEqual([
+      ErrorCode.UpstreamError,
+      true,
+      { 'retry-after': '3' },
+    ]);
+  });
 
   /** Streams these events (`event:` and `data:` each) and collects what the adapter yields. */
   async function streamed(...events: Array<[string, string]>): Promise<ImageStreamEvent[]> {

@@ -1,6 +1,10 @@
 import type { JsonText } from '../../common/json/raw-json.js';
+import type { ImageSizeTier } from '../../config/models.catalogue.js';
 
-/** Vertex AI `generateContent` wire types (v1), as far as Easel uses them. */
+/**
+ * `generateContent` wire types, as far as Easel uses them: the same on Vertex AI (v1) and on the
+ * Gemini API (v1beta).
+ */
 export type GeminiPart = { text: string; thought?: boolean } | { inlineData: { mimeType: string; data: JsonText } };
 
 export interface GeminiContent {
@@ -8,12 +12,18 @@ export interface GeminiContent {
   parts?: GeminiPart[];
 }
 
+export interface GeminiImageConfig {
+  aspectRatio?: string;
+  /** Gemini 3 image models: the output resolution tier (default 1K). */
+  imageSize?: ImageSizeTier;
+}
+
 export interface GenerateContentRequest {
   contents: GeminiContent[];
   systemInstruction?: { parts: Array<{ text: string }> };
   generationConfig?: {
     responseModalities?: Array<'TEXT' | 'IMAGE'>;
-    imageConfig?: { aspectRatio: string };
+    imageConfig?: GeminiImageConfig;
     candidateCount?: number;
     temperature?: number;
     topP?: number;

@@ -1,12 +1,14 @@
+import type { ImageSizeTier } from '../../config/models.catalogue.js';
 import type { UsageMeasure } from '../../usage/usage-measure.js';
 import type { ChatChoice, ChatFinishReason, ChatRequest, InlineImage } from '../chat-provider.interface.js';
 import type {
   GeminiCandidate,
+  GeminiImageConfig,
   GeminiPart,
   GeminiUsageMetadata,
   GenerateContentRequest,
   GenerateContentResponse,
-} from './vertex.types.js';
+} from './gemini-content.types.js';
 
 /** Finish reasons that mean a safety system stopped the answer. */
 const REFUSALS = new Set([
@@ -23,7 +25,8 @@ const REFUSALS = new Set([
   'LANGUAGE',
 ]);
 
-export function toGeminiRequest(request: ChatRequest): GenerateContentRequest {
+/** A chat request as one call asking for `candidateCount` of its choices. */
+export function toGeminiRequest(request: ChatRequest, candidateCount: number): GenerateContentRequest {
   const system = request.messages.filter((message) => message.role === 'system');
   const body: GenerateContentRequest = {
     contents: request.messages
@@ -48,12 +51,43 @@ export function toGeminiRequest(request: ChatRequest): GenerateContentRequest {
     };
   }
   const config = body.generationConfig!;
-  if (request.aspectRatio) config.imageConfig = { aspectRatio: request.aspectRatio };
-  if (request.n > 1) config.candidateCount = request.n;
+  const imageConfig = imageConfigOf(request.aspectRatio, request.imageSize);
+  if (imageConfig) config.imageConfig = imageConfig;
+  // Never candidateCount 1: it is the default, and what the Gemini 3 image models take.
+  if (candidateCount > 1) config.candidateCount = candidateCount;
   if (request.temperature !== undefined) config.temperature = request.temperature;
   if (request.topP !== undefined) config.topP = request.topP;
   if (request.maxOutputTokens !== undefined) config.maxOutputTokens = request.maxOutputTokens;
   return body;
+}
+
+/**
+ * The images endpoint's request for one call: the parts (the prompt, an edit's images), image
+ * output only, the aspect ratio, the size tier when one was asked, `candidateCount` above 1.
+ */
+export function toGeminiImageRequest(
+  parts: GeminiPart[],
+  aspectRatio: string,
+  imageSize: ImageSizeTier | undefined,
+  candidateCount: number,
+): GenerateContentRequest {
+  return {
+    contents: [{ role: 'user', parts }],
+    generationConfig: {
+      responseModalities: ['IMAGE'],
+      imageConfig: imageConfigOf(aspectRatio, imageSize),
+      ...(candidateCount > 1 ? { candidateCount } : {}),
+    },
+  };
+}
+
+/** `imageConfig` with what was asked (the tier as given: Gemini wants `1K`, not `1k`), or none. */
+function imageConfigOf(aspectRatio?: string, imageSize?: ImageSizeTier): GeminiImageConfig | undefined {
+  if (aspectRatio === undefined && imageSize === undefined) return undefined;
+  return {
+    ...(aspectRatio === undefined ? {} : { aspectRatio }),
+    ...(imageSize === undefined ? {} : { imageSize }),
+  };
 }
 
 export function finishReasonOf(reason: string | undefined): ChatFinishReason {
@@ -96,21 +130,6 @@ export function toChatChoices(response: GenerateContentResponse, n: number): Cha
   });
 }
 
-/** True when the answer was refused: prompt feedback, or candidates stopped by safety with nothing in them. */
-export function isRefusal(response: GenerateContentResponse): boolean {
-  if (response.promptFeedback?.blockReason) return true;
-  const candidates = response.candidates ?? [];
-  return (
-    candidates.length > 0 &&
-    candidates.every((candidate) => {
-      const output = candidateOutput(candidate);
-      return (
-        finishReasonOf(candidate.finishReason) === 'content_filter' && output.images.length === 0 && output.text === ''
-      );
-    })
-  );
-}
-
 export function refusalMessage(response: GenerateContentResponse): string {
   const reason = response.promptFeedback?.blockReason ?? response.candidates?.find((c) => c.finishReason)?.finishReason;
   return `The request was refused by the upstream safety system${reason ? ` (${reason})` : ''}.`;
@@ -135,16 +154,5 @@ export function toUsage(metadata: GeminiUsageMetadata | undefined, images: numbe
     outputTextTokens: candidates - outputImage,
     outputImageTokens: outputImage,
     images,
-  };
-}
-
-export function addUsage(a: UsageMeasure, b: UsageMeasure): UsageMeasure {
-  return {
-    inputTextTokens: a.inputTextTokens + b.inputTextTokens,
-    inputImageTokens: a.inputImageTokens + b.inputImageTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    outputTextTokens: a.outputTextTokens + b.outputTextTokens,
-    outputImageTokens: a.outputImageTokens + b.outputImageTokens,
-    images: a.images + b.images,
   };
 }

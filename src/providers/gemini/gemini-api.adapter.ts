@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app.config.js';
+import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
+import type { ChatProvider, ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
+import {
+  GeminiContentProtocol,
+  type GeminiContentTarget,
+  geminiContentTarget,
+} from '../gemini-content/gemini-content.protocol.js';
+import type {
+  GeneratedImages,
+  ImageEditProvider,
+  ImageEditRequest,
+  ImageGenerationRequest,
+  ImageProvider,
+} from '../image-provider.interface.js';
+import type { ResolvedTarget } from '../provider.interface.js';
+import { UpstreamHttp } from '../upstream-http.js';
+
+export interface GeminiApiTarget extends GeminiContentTarget {
+  apiKey: string;
+}
+
+const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+
+/**
+ * Gemini image models on the Gemini API (`generativelanguage.googleapis.com`), for chat and the
+ * images endpoints: the same `generateContent` protocol as Vertex AI (`GeminiContentProtocol`) at
+ * `{base}/models/{model}`, authenticated by an API key in `x-goog-api-key` (never in the URL,
+ * where it would reach logs; upstreams.md §3.2, models-and-edits-2026.md §3.1).
+ */
+@Injectable()
+export class GeminiApiAdapter
+  implements ChatProvider<GeminiApiTarget>, ImageProvider<GeminiApiTarget>, ImageEditProvider<GeminiApiTarget>
+{
+  readonly kind = 'gemini' as const;
+  private readonly protocol: GeminiContentProtocol<GeminiApiTarget>;
+
+  constructor(
+    private readonly config: AppConfig,
+    http: UpstreamHttp,
+  ) {
+    this.protocol = new GeminiContentProtocol(http, {
+      name: 'Gemini API',
+      headers: (target) => ({ 'x-goog-api-key': target.apiKey }),
+    });
+  }
+
+  /** The key from `api_key_env` (default GEMINI_API_KEY); the base from `endpoint_env` (default GEMINI_BASE_URL), else Google's. */
+  resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<GeminiApiTarget> {
+    const keyVariable = route.api_key_env ?? 'GEMINI_API_KEY';
+    const baseVariable = route.endpoint_env ?? 'GEMINI_BASE_URL';
+    const apiKey = this.config.variable(keyVariable);
+    if (!apiKey) return { missing: [keyVariable] };
+    const base = (this.config.variable(baseVariable) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    // The env schema checks GEMINI_BASE_URL only; a route's own variable is checked here, at boot.
+    if (!/^https?:\/\//.test(base) || !URL.canParse(base)) {
+      throw new Error(`${baseVariable} must be an http(s) URL (model ${model.id}, route ${route.name})`);
+    }
+    const upstreamModel = route.upstream_model ?? model.id.split('/').at(-1)!;
+    return {
+      target: { ...geminiContentTarget(model, `${base}/models/${encodeURIComponent(upstreamModel)}`), apiKey },
+      missing: [],
+    };
+  }
+
+  chat(target: GeminiApiTarget, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
+    return this.protocol.chat(target, request, signal);
+  }
+
+  chatStream(target: GeminiApiTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
+    return this.protocol.chatStream(target, request, signal);
+  }
+
+  generateImages(
+    target: GeminiApiTarget,
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+  ): Promise<GeneratedImages> {
+    return this.protocol.generateImages(target, request, signal);
+  }
+
+  editImages(target: GeminiApiTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    return this.protocol.editImages(target, request, signal);
+  }
+}

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app.config.js';
+import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
+import type {
+  GeneratedImages,
+  ImageEditRequest,
+  ImageEditStreamProvider,
+  ImageGenerationRequest,
+  ImageStreamEvent,
+  ImageStreamProvider,
+} from '../image-provider.interface.js';
+import { OpenAiImagesClient, type OpenAiImagesTarget } from '../openai-images/openai-images.client.js';
+import type { ResolvedTarget } from '../provider.interface.js';
+import { mapUpstreamError } from '../upstream-error.mapper.js';
+import { UpstreamHttp } from '../upstream-http.js';
+
+/** The public API's base URL, for a route whose base variable is unset. */
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * The public OpenAI API's GPT image models: `POST {base}/images/generations` (JSON) and
+ * `{base}/images/edits` (multipart) with `Authorization: Bearer {key}` and the upstream model in
+ * the body's `model` field. The protocol itself is `OpenAiImagesClient`'s, shared with Azure.
+ */
+@Injectable()
+export class OpenAiAdapter
+  implements ImageStreamProvider<OpenAiImagesTarget>, ImageEditStreamProvider<OpenAiImagesTarget>
+{
+  readonly kind = 'openai' as const;
+  private readonly images: OpenAiImagesClient;
+
+  constructor(
+    private readonly config: AppConfig,
+    http: UpstreamHttp,
+  ) {
+    this.images = new OpenAiImagesClient(http, (error) => mapUpstreamError(error, 'OpenAI'));
+  }
+
+  /**
+   * The base URL from `endpoint_env` (default `OPENAI_BASE_URL`, else the public API's) and the key
+   * from `api_key_env` (default `OPENAI_API_KEY`): without a key the route is unused; a base URL
+   * that is not http(s) refuses the start. The upstream model is the route's `upstream_model`,
+   * else the model id's last segment.
+   */
+  resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<OpenAiImagesTarget> {
+    const baseVariable = route.endpoint_env ?? 'OPENAI_BASE_URL';
+    const keyVariable = route.api_key_env ?? 'OPENAI_API_KEY';
+    const base = (this.config.variable(baseVariable) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    if (!/^https?:\/\//.test(base) || !URL.canParse(base)) {
+      throw new Error(`${baseVariable} must be an http(s) URL (model ${model.id}, route ${route.name})`);
+    }
+    const apiKey = this.config.variable(keyVariable);
+    if (!apiKey) return { missing: [keyVariable] };
+    return {
+      target: {
+        generationsUrl: `${base}/images/generations`,
+        editsUrl: `${base}/images/edits`,
+        headers: { authorization: `Bearer ${apiKey}` },
+        model: route.upstream_model ?? model.id.split('/').at(-1)!,
+      },
+      missing: [],
+    };
+  }
+
+  generateImages(
+    target: OpenAiImagesTarget,
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+  ): Promise<GeneratedImages> {
+    return this.images.generate(target, request, signal);
+  }
+
+  generateImagesStream(
+    target: OpenAiImagesTarget,
+    request: ImageGenerationRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    return this.images.generateStream(target, request, partialImages, signal);
+  }
+
+  editImages(target: OpenAiImagesTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    return this.images.edit(target, request, signal);
+  }
+
+  editImagesStream(
+    target: OpenAiImagesTarget,
+    request: ImageEditRequest,
+    partialImages: number,
+    signal: AbortSignal,
+  ): AsyncIterable<ImageStreamEvent> {
+    return this.images.editStream(target, request, partialImages, signal);
+  }
+}
