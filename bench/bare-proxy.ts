@@ -13,7 +13,7 @@ const app = Fastify({ bodyLimit: 50 * 1024 * 1024 });
 app.post('/v1/images/generations', async (incoming, reply) => {
   const { prompt } = incoming.body as { prompt: string };
   const response = await request(
-    `${upstream}/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview`,
+    `${upstream}/openai/deployments/gpt-image-1.5/images/generations?api-version=2025-04-01-preview`,
     {
       method: 'POST',
       dispatcher: agent,

@@ -167,9 +167,9 @@ async function bench(): Promise<void> {
       name: DIRECT,
       child: fake,
       request: {
-        url: `${fakeUrl}/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview`,
+        url: `${fakeUrl}/openai/deployments/gpt-image-1.5/images/generations?api-version=2025-04-01-preview`,
         headers: { 'api-key': BENCH_AZURE_KEY },
-        body: JSON.stringify({ model: 'gpt-image-1', prompt: PROMPT }),
+        body: JSON.stringify({ model: 'gpt-image-1.5', prompt: PROMPT }),
       },
     },
     {
@@ -178,7 +178,7 @@ async function bench(): Promise<void> {
       request: {
         url: `${bareUrl}/v1/images/generations`,
         headers: {},
-        body: JSON.stringify({ model: 'gpt-image-1', prompt: PROMPT }),
+        body: JSON.stringify({ model: 'gpt-image-1.5', prompt: PROMPT }),
       },
     },
     ...easels.flatMap((easel) => [
@@ -197,10 +197,10 @@ async function bench(): Promise<void> {
                 'x-portkey-provider': 'azure-openai',
                 'x-portkey-custom-host': `${fakeUrl}/openai`,
                 'x-portkey-azure-resource-name': 'bench',
-                'x-portkey-azure-deployment-id': 'gpt-image-1',
+                'x-portkey-azure-deployment-id': 'gpt-image-1.5',
                 'x-portkey-azure-api-version': '2025-04-01-preview',
               },
-              body: JSON.stringify({ model: 'gpt-image-1', prompt: PROMPT }),
+              body: JSON.stringify({ model: 'gpt-image-1.5', prompt: PROMPT }),
             },
           },
         ]
@@ -267,7 +267,7 @@ async function bench(): Promise<void> {
       name: DIRECT,
       child: fake,
       request: await editRequest(
-        `${fakeUrl}/openai/deployments/gpt-image-1/images/edits?api-version=2025-04-01-preview`,
+        `${fakeUrl}/openai/deployments/gpt-image-1.5/images/edits?api-version=2025-04-01-preview`,
         { 'api-key': BENCH_AZURE_KEY },
         [],
         photo,
@@ -283,7 +283,7 @@ async function bench(): Promise<void> {
             `${easel.url}/v1/images/edits`,
             { authorization: `Bearer ${easel.key}` },
             [
-              { name: 'model', value: 'azure/openai/gpt-image-1' },
+              { name: 'model', value: 'azure/openai/gpt-image-1.5' },
               { name: 'response_format', value: 'b64_json' },
             ],
             photo,
@@ -448,7 +448,7 @@ function easelImages(easel: Easel, format: 'b64_json' | 'url'): Target {
   return {
     url: `${easel.url}/v1/images/generations`,
     headers: { authorization: `Bearer ${easel.key}` },
-    body: JSON.stringify({ model: 'azure/openai/gpt-image-1', prompt: PROMPT, response_format: format }),
+    body: JSON.stringify({ model: 'azure/openai/gpt-image-1.5', prompt: PROMPT, response_format: format }),
   };
 }
 

@@ -73,14 +73,49 @@ describe('loadModelCatalogue', () => {
     const models = loadModelCatalogue(REAL_CATALOGUE);
     const byId = (id: string) => models.find((candidate) => candidate.id === id)!;
 
-    it('has the five models, in order', () => {
+    it('has the seed models and the current generation on every provider, in order', () => {
       expect(models.map((m) => m.id)).toEqual([
         'local/easel/sketch',
         'azure/openai/gpt-image-1',
         'azure/openai/gpt-image-1.5',
+        'azure/openai/gpt-image-2',
         'vertex/google/gemini-2.5-flash-image-preview',
         'vertex/google/gemini-2.5-flash-image',
+        'vertex/google/gemini-3-pro-image',
+        'vertex/google/gemini-3.1-flash-lite-image',
+        'openai/openai/gpt-image-2.6-sunburst',
+        'openai/openai/gpt-image-2.6-flare',
+        'openai/openai/gpt-image-2',
+        'gemini/google/gemini-3-pro-image',
+        'gemini/google/gemini-3.1-flash-lite-image',
+        'gemini/google/gemini-nano-banana-2.1',
       ]);
+    });
+
+    it('keeps the seed ids working after their upstream shutdown: served by a successor on the same provider', () => {
+      expect(byId('azure/openai/gpt-image-1').lifecycle).toEqual({
+        shutdownOn: '2026-10-23',
+        successor: 'azure/openai/gpt-image-1.5',
+        afterShutdown: 'successor',
+      });
+      expect(byId('azure/openai/gpt-image-1.5').lifecycle).toEqual({
+        shutdownOn: '2027-06-16',
+        successor: 'azure/openai/gpt-image-2',
+        afterShutdown: 'successor',
+      });
+      expect(byId('vertex/google/gemini-2.5-flash-image-preview').lifecycle).toEqual({
+        shutdownOn: '2025-10-31',
+        successor: 'vertex/google/gemini-3.1-flash-lite-image',
+        afterShutdown: 'successor',
+      });
+      for (const id of [
+        'azure/openai/gpt-image-1',
+        'azure/openai/gpt-image-1.5',
+        'vertex/google/gemini-2.5-flash-image-preview',
+      ]) {
+        const model = byId(id);
+        expect(byId(model.lifecycle!.successor!).provider).toBe(model.provider);
+      }
     });
 
     it('assigns providers and routes', () => {

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { AppConfig } from '../config/app.config.js';
-import { lifecycleOf, today } from '../providers/model-lifecycle.gate.js';
+import { lifecycleOf, lifecycleRoute, today } from '../providers/model-lifecycle.gate.js';
 import { ProviderRegistry, type RegisteredModel } from '../providers/provider-registry.service.js';
 import type { ModelDto, ModelListDto } from './dto/model.response.js';
 
@@ -29,15 +29,23 @@ export class ModelsService {
   }
 
   get(principal: Principal, id: string): ModelDto {
-    const model = this.registry.list().find((candidate) => candidate.definition.id === id);
+    const model = this.registry.find(id);
     if (!model)
       throw new GatewayError(ErrorCode.ModelNotFound, `The model '${id}' does not exist.`, { param: 'model' });
     assertMayUseModel(principal, id);
     return this.toDto(model);
   }
 
-  private toDto({ definition, routes, unavailableReason }: RegisteredModel): ModelDto {
-    const { capabilities } = definition;
+  /**
+   * A model as clients see it. A retired model served by its successor is available, and takes
+   * requests, as the successor does: its availability and capabilities are the successor's.
+   */
+  private toDto(model: RegisteredModel): ModelDto {
+    const { definition } = model;
+    const day = today();
+    const route = lifecycleRoute(model, day, (id) => this.registry.find(id)!);
+    const { routes, unavailableReason, definition: served } = 'served' in route ? route.served : model;
+    const { capabilities } = served;
     return {
       id: definition.id,
       object: 'model',
@@ -47,7 +55,7 @@ export class ModelsService {
       description: definition.description,
       endpoints: [...definition.endpoints],
       available: routes.length > 0,
-      ...lifecycleOf(definition.lifecycle, today()),
+      ...lifecycleOf(definition.lifecycle, day),
       ...(unavailableReason ? { unavailable_reason: unavailableReason } : {}),
       // The catalogue's capabilities as they are (a new one shows here without a line of code),
       // with the limits that also depend on this server's settings made effective.

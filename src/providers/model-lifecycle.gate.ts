@@ -84,24 +84,43 @@ export function lifecycleOf(
 @Injectable()
 export class ModelLifecycleGate {
   serve<M extends RegisteredModel>(requested: M, context: RequestContext, lookup: (id: string) => M): M {
-    let served = requested;
     const day = today();
-    for (;;) {
-      const verdict = lifecycleVerdict(served.definition.lifecycle, day);
-      if (served === requested && verdict.state !== 'active') {
-        void context.reply.headers(verdict.headers);
-        if (verdict.state !== 'announced') context.usage.lifecycle = verdict.state;
-      }
-      if (verdict.state !== 'retired') break;
-      if (verdict.afterShutdown === 'reject' || verdict.successor === undefined) {
-        throw retiredError(requested, served, verdict.successor);
-      }
-      served = lookup(verdict.successor);
-      assertMayUseModel(context.principal, served.definition.id);
+    const verdict = lifecycleVerdict(requested.definition.lifecycle, day);
+    if (verdict.state !== 'active') {
+      void context.reply.headers(verdict.headers);
+      if (verdict.state !== 'announced') context.usage.lifecycle = verdict.state;
     }
+    const route = lifecycleRoute(requested, day, lookup);
+    if ('refusedBy' in route) throw retiredError(requested, route.refusedBy, route.successor);
+    const { served } = route;
     context.usage.servedModel = served.definition.id;
-    if (served !== requested) void context.reply.header(SERVED_MODEL_HEADER, served.definition.id);
+    if (served !== requested) {
+      assertMayUseModel(context.principal, served.definition.id);
+      void context.reply.header(SERVED_MODEL_HEADER, served.definition.id);
+    }
     return served;
+  }
+}
+
+/**
+ * Who answers a request for `model` on `day`: the model itself until its shutdown; after it, the
+ * successor (followed on while it is retired too) where the catalogue says `after_shutdown:
+ * successor`, else a refusal by the retired model that says `reject` (the catalogue's boot checks
+ * guarantee the successors exist and never lead back).
+ */
+export function lifecycleRoute<M extends RegisteredModel>(
+  model: M,
+  day: string,
+  lookup: (id: string) => M,
+): { served: M } | { refusedBy: M; successor?: string } {
+  let served = model;
+  for (;;) {
+    const verdict = lifecycleVerdict(served.definition.lifecycle, day);
+    if (verdict.state !== 'retired') return { served };
+    if (verdict.afterShutdown === 'reject' || verdict.successor === undefined) {
+      return { refusedBy: served, successor: verdict.successor };
+    }
+    served = lookup(verdict.successor);
   }
 }
 

@@ -126,6 +126,11 @@ export class ProviderRegistry {
     return [...this.models.values()];
   }
 
+  /** A catalogue model, whatever its endpoints. */
+  find(modelId: string): RegisteredModel | undefined {
+    return this.models.get(modelId);
+  }
+
   /** A model served on /v1/images/generations: 404 if unknown, 400 if it is not served there. */
   imageModel(modelId: string): RegisteredModel<ImageProvider> {
     return this.imageModels.get(modelId) ?? this.refuse(modelId, 'images');

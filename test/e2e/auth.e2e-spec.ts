@@ -108,10 +108,10 @@ describe('API keys and the admin API', () => {
   });
 
   it('limits a key to its allowed_models, in /v1/models and on requests', async () => {
-    const { key } = await createApiKey(sut, { allowed_models: ['azure/openai/gpt-image-1'] });
+    const { key } = await createApiKey(sut, { allowed_models: ['azure/openai/gpt-image-1.5'] });
 
     const models = (await (await sut.http('/v1/models', { key })).json()) as { data: Array<{ id: string }> };
-    expect(models.data.map((model) => model.id)).toEqual(['azure/openai/gpt-image-1']);
+    expect(models.data.map((model) => model.id)).toEqual(['azure/openai/gpt-image-1.5']);
 
     const response = await sut.http('/v1/images/generations', { key, body: LOCAL });
     expect(response.status).toBe(403);

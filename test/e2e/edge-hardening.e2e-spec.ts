@@ -442,7 +442,7 @@ describe('Slow clients (REQUEST_TIMEOUT_MS=1000)', () => {
   let key: string;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     sut = await createTestApp({
       env: { REQUEST_TIMEOUT_MS: '1000', AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY },
     });
@@ -504,7 +504,7 @@ describe('Slow clients (REQUEST_TIMEOUT_MS=1000)', () => {
     const response = await sut.http('/v1/images/generations', {
       key,
       body: {
-        model: 'azure/openai/gpt-image-1',
+        model: 'azure/openai/gpt-image-1.5',
         prompt: 'slow',
         size: '1024x1024',
         quality: 'low',

@@ -9,7 +9,7 @@ import { startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const BODY = {
-  model: 'azure/openai/gpt-image-1',
+  model: 'azure/openai/gpt-image-1.5',
   prompt: 'x'.repeat(40),
   size: '1024x1024',
   quality: 'low',
@@ -54,7 +54,7 @@ describe('Idempotency-Key', () => {
     const [a, b] = (await Promise.all([first.json(), second.json()])) as Array<{ created: number; data: unknown }>;
     expect(b).toEqual(a);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    expect(first.headers.get('x-easel-cost-usd')).toBe('0.01093');
+    expect(first.headers.get('x-easel-cost-usd')).toBe('0.008754');
     expect(second.headers.get('x-easel-cost-usd')).toBe('0');
 
     const dataSource = sut.app.get(DataSource);
@@ -62,7 +62,7 @@ describe('Idempotency-Key', () => {
       () => dataSource.query(`SELECT cost_usd FROM usage_records WHERE model = $1 ORDER BY created_at`, [BODY.model]),
       (rows) => rows.length === 2,
     );
-    expect(costs.map((row) => row.cost_usd)).toEqual(['0.010930000000', '0.000000000000']);
+    expect(costs.map((row) => row.cost_usd)).toEqual(['0.008754000000', '0.000000000000']);
   });
 
   it('makes a concurrent duplicate wait for the first instead of calling again', async () => {
@@ -210,7 +210,7 @@ describe('Idempotency-Key', () => {
     );
     expect(new Map(records.map((record) => [record.request_id, record]))).toEqual(
       new Map([
-        ['gone-first', { request_id: 'gone-first', http_status: 499, cost_usd: '0.010930000000' }],
+        ['gone-first', { request_id: 'gone-first', http_status: 499, cost_usd: '0.008754000000' }],
         ['gone-retry', { request_id: 'gone-retry', http_status: 200, cost_usd: '0.000000000000' }],
       ]),
     );
@@ -218,6 +218,6 @@ describe('Idempotency-Key', () => {
       () => dataSource.query(`SELECT spent, reserved FROM budget_spend WHERE scope = $1`, [`key:${apiKeyId}`]),
       (rows) => rows[0]?.reserved === '0.000000000000',
     );
-    expect(budget).toEqual([{ spent: '0.010930000000', reserved: '0.000000000000' }]);
+    expect(budget).toEqual([{ spent: '0.008754000000', reserved: '0.000000000000' }]);
   });
 });

@@ -5,6 +5,8 @@ import { CONTENT_FILTER_BODIES, FakeAzureOpenAiServer } from '../fakes/fake-azur
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY, startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 
+const MODEL = 'azure/openai/gpt-image-1.5';
+
 describe('POST /v1/images/generations through Azure OpenAI', () => {
   let azure: FakeAzureOpenAiServer;
   let sut: TestApp;
@@ -12,12 +14,9 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
 
   useUpstreamApp(startWithAzure, (app) => ({ fake: azure, sut, key } = app));
 
-  it.each([
-    ['azure/openai/gpt-image-1', 'gpt-image-1'],
-    ['azure/openai/gpt-image-1.5', 'gpt-image-1.5'],
-  ])('%s reaches deployment %s with every parameter as Azure expects', async (model, deployment) => {
+  it('reaches deployment gpt-image-1.5 with every parameter as Azure expects', async () => {
     const result = await sut.openai(key).images.generate({
-      model,
+      model: MODEL,
       prompt: 'a paper boat on a pond',
       n: 2,
       size: '1536x1024',
@@ -32,7 +31,7 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
 
     expect(azure.generationRequests).toHaveLength(1);
     const [call] = azure.generationRequests;
-    expect(call!.path).toBe(`/openai/deployments/${deployment}/images/generations`);
+    expect(call!.path).toBe('/openai/deployments/gpt-image-1.5/images/generations');
     expect(call!.query.get('api-version')).toBe('2025-04-01-preview');
     expect(call!.headers['api-key']).toBe(AZURE_KEY);
     expect(call!.headers.authorization).toBeUndefined();
@@ -50,7 +49,13 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     expect(result.data).toHaveLength(2);
     const metadata = await sharp(Buffer.from(result.data![0]!.b64_json!, 'base64')).metadata();
     expect(metadata).toMatchObject({ format: 'jpeg', width: 1536, height: 1024 });
-    expect(result).toMatchObject({ size: '1536x1024', quality: 'low', output_format: 'jpeg', background: 'opaque' });
+    expect(result).toMatchObject({
+      model: MODEL,
+      size: '1536x1024',
+      quality: 'low',
+      output_format: 'jpeg',
+      background: 'opaque',
+    });
   });
 
   it('passes base64 on exactly as Azure sent it, also when Azure escaped it', async () => {
@@ -63,7 +68,7 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'noise', n: 2, response_format: 'b64_json' },
+      body: { model: MODEL, prompt: 'noise', n: 2, response_format: 'b64_json' },
     });
 
     expect(response.status).toBe(200);
@@ -81,7 +86,7 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
     const response = await sut.http('/v1/images/generations', {
       key,
       body: {
-        model: 'azure/openai/gpt-image-1',
+        model: MODEL,
         prompt,
         size: '1024x1024',
         quality: 'low',
@@ -98,14 +103,12 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
       output_tokens_details: { text_tokens: 0, image_tokens: 272 },
       total_tokens: 322,
     });
-    // (50 × $5 + 272 × $40) / 1e6
-    expect(response.headers.get('x-easel-cost-usd')).toBe('0.01113');
+    // (50 × $5 + 272 × $32) / 1e6
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.008954');
   });
 
   it('never forwards response_format and stores the image for url responses', async () => {
-    const result = await sut
-      .openai(key)
-      .images.generate({ model: 'azure/openai/gpt-image-1.5', prompt: 'a kite', size: '1024x1536' });
+    const result = await sut.openai(key).images.generate({ model: MODEL, prompt: 'a kite', size: '1024x1536' });
 
     expect(azure.generationRequests[0]!.body).toEqual({
       prompt: 'a kite',
@@ -126,7 +129,7 @@ describe('POST /v1/images/generations through Azure OpenAI', () => {
 
       const response = await sut.http('/v1/images/generations', {
         key,
-        body: { model: 'azure/openai/gpt-image-1', prompt: 'something refused' },
+        body: { model: MODEL, prompt: 'something refused' },
       });
 
       expect(response.status).toBe(400);
@@ -161,7 +164,7 @@ describe('POST /v1/images/generations through a failing Azure OpenAI', () => {
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'busy', response_format: 'b64_json' },
+      body: { model: MODEL, prompt: 'busy', response_format: 'b64_json' },
     });
 
     expect(response.status).toBe(200);
@@ -178,7 +181,7 @@ describe('POST /v1/images/generations through a failing Azure OpenAI', () => {
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'busy' },
+      body: { model: MODEL, prompt: 'busy' },
     });
 
     expect(response.status).toBe(502);
@@ -192,7 +195,7 @@ describe('POST /v1/images/generations through a failing Azure OpenAI', () => {
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'flaky', response_format: 'b64_json' },
+      body: { model: MODEL, prompt: 'flaky', response_format: 'b64_json' },
     });
 
     expect(response.status).toBe(200);
@@ -217,7 +220,7 @@ describe('POST /v1/images/generations through a failing Azure OpenAI', () => {
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'p' },
+      body: { model: MODEL, prompt: 'p' },
     });
 
     expect(azure.generationRequests).toHaveLength(calls);
@@ -243,10 +246,7 @@ describe('Azure models without Azure settings', () => {
 
   it('lists them as unavailable and answers 503 model_unavailable naming the missing variables', async () => {
     const models = await sut.openai(key).models.list();
-    const azureModel = models.data.find((model) => model.id === 'azure/openai/gpt-image-1') as unknown as Record<
-      string,
-      unknown
-    >;
+    const azureModel = models.data.find((model) => model.id === MODEL) as unknown as Record<string, unknown>;
     expect(azureModel).toMatchObject({
       available: false,
       unavailable_reason: expect.stringContaining('AZURE_OPENAI_ENDPOINT'),
@@ -254,7 +254,7 @@ describe('Azure models without Azure settings', () => {
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'p' },
+      body: { model: MODEL, prompt: 'p' },
     });
     expect(response.status).toBe(503);
     const body = (await response.json()) as { error: { message: string; code: string } };

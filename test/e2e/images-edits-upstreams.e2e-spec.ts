@@ -24,7 +24,6 @@ import {
 } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const GPT_IMAGE_1 = 'azure/openai/gpt-image-1';
 const GPT_IMAGE_15 = 'azure/openai/gpt-image-1.5';
 const GEMINI = 'vertex/google/gemini-2.5-flash-image';
 
@@ -56,14 +55,14 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
     dataSource = sut.app.get(DataSource);
   });
 
-  it('edits one image (gpt-image-1, b64_json): the upstream gets exactly its documented form, the input image is billed', async () => {
+  it('edits one image (gpt-image-1.5, b64_json): the upstream gets exactly its documented form, the input image is billed', async () => {
     const photo = await png(1024, 1024);
     const prompt = 'add a small red boat'; // 20 characters: 5 text tokens
 
     const { data: result, response } = await sut
       .openai(key)
       .images.edit({
-        model: GPT_IMAGE_1,
+        model: GPT_IMAGE_15,
         image: await pngFile(photo),
         prompt,
         size: '1024x1024',
@@ -74,7 +73,7 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
 
     expect(azure.editRequests).toHaveLength(1);
     const [edit] = azure.editRequests;
-    expect(edit!.request.path).toBe('/openai/deployments/gpt-image-1/images/edits');
+    expect(edit!.request.path).toBe('/openai/deployments/gpt-image-1.5/images/edits');
     expect(edit!.request.query.get('api-version')).toBe('2025-04-01-preview');
     expect(edit!.request.headers['api-key']).toBe(AZURE_KEY);
     expect(edit!.fields).toEqual({ prompt, n: '1', size: '1024x1024', quality: 'low', output_format: 'png' });
@@ -82,9 +81,9 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
     const imageTokens = EDIT_INPUT_IMAGE_TOKENS.low;
     expect(result.usage?.input_tokens_details).toEqual({ text_tokens: 5, image_tokens: imageTokens });
     expect(await sharp(Buffer.from(result.data![0]!.b64_json!, 'base64')).metadata()).toMatchObject({ width: 1024 });
-    // text 5 × $5, input image 323 × $10, output 272 × $40, per million
+    // text 5 × $5, input image 323 × $8, output 272 × $32, per million
     expect(response.headers.get('x-easel-cost-usd')).toBe(
-      usdOf(5 * 5 + imageTokens * 10 + OUTPUT_TOKENS.low!['1024x1024']! * 40),
+      usdOf(5 * 5 + imageTokens * 8 + OUTPUT_TOKENS.low!['1024x1024']! * 32),
     );
   });
 
@@ -130,6 +129,7 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
     expect(record).toMatchObject({
       endpoint: 'images.edits',
       model: GPT_IMAGE_15,
+      served_model: GPT_IMAGE_15,
       provider: 'azure-openai',
       status: 'success',
       input_images: 4,
@@ -146,7 +146,7 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
 
   it("streams Azure's image_edit events through, with stream and partial_images in the form", async () => {
     const stream = await sut.openai(key).images.edit({
-      model: GPT_IMAGE_1,
+      model: GPT_IMAGE_15,
       image: await pngFile(await png(1024, 1024)),
       prompt: 'a sunrise',
       stream: true,
@@ -162,7 +162,7 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
   it('refuses, before any upstream call and naming the part: 17 images, a 0-byte file, a text file named x.png, a mask of another size', async () => {
     const photo = await pngFile(await png(64, 64));
     const edit = (image: Awaited<ReturnType<typeof pngFile>>[], mask?: Awaited<ReturnType<typeof pngFile>>) =>
-      failure(sut.openai(key).images.edit({ model: GPT_IMAGE_1, image, prompt: 'x', ...(mask ? { mask } : {}) }));
+      failure(sut.openai(key).images.edit({ model: GPT_IMAGE_15, image, prompt: 'x', ...(mask ? { mask } : {}) }));
 
     const refusals = [
       await edit(Array.from({ length: 17 }, () => photo)),
@@ -184,7 +184,7 @@ describe('POST /v1/images/edits on Azure OpenAI (strict fake)', () => {
     azure.enqueue({ status: 400, body: UNSUPPORTED_MULTIPART_BODY });
 
     const result = await sut.openai(key).images.edit({
-      model: GPT_IMAGE_1,
+      model: GPT_IMAGE_15,
       image: await pngFile(await png(1024, 1024)),
       prompt: 'again',
       response_format: 'b64_json',
@@ -201,7 +201,7 @@ describe('POST /v1/images/edits over the upload limit (Azure)', () => {
   let key: string;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     sut = await createTestApp({
       env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY, UPLOAD_MAX_FILE_BYTES: '65536' },
     });
@@ -218,7 +218,7 @@ describe('POST /v1/images/edits over the upload limit (Azure)', () => {
 
     const error = await failure(
       sut.openai(key).images.edit({
-        model: GPT_IMAGE_1,
+        model: GPT_IMAGE_15,
         image: [await pngFile(await png(8, 8)), await pngFile(large)],
         prompt: 'x',
       }),

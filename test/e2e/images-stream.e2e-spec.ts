@@ -29,7 +29,7 @@ describe('Streaming image generation (stream: true)', () => {
 
   it('passes Azure partial and completed events through the SDK streaming helper, and bills the usage', async () => {
     const stream = await sut.openai(key).images.generate({
-      model: 'azure/openai/gpt-image-1',
+      model: 'azure/openai/gpt-image-1.5',
       prompt: 'x'.repeat(40),
       size: '1024x1024',
       quality: 'low',
@@ -65,11 +65,11 @@ describe('Streaming image generation (stream: true)', () => {
     const rows = await waitFor<Array<{ cost_usd: string; output_image_tokens: number }>>(
       () =>
         dataSource.query(
-          `SELECT cost_usd, output_image_tokens FROM usage_records WHERE model = 'azure/openai/gpt-image-1'`,
+          `SELECT cost_usd, output_image_tokens FROM usage_records WHERE model = 'azure/openai/gpt-image-1.5'`,
         ),
       (found) => found.length === 1,
     );
-    expect(rows[0]).toEqual({ cost_usd: '0.010930000000', output_image_tokens: 272 }); // (10 × 5 + 272 × 40) / 1e6
+    expect(rows[0]).toEqual({ cost_usd: '0.008754000000', output_image_tokens: 272 }); // (10 × 5 + 272 × 32) / 1e6
   });
 
   it('streams real partial images from the local model, sharper each time', async () => {
@@ -98,7 +98,7 @@ describe('Streaming image generation (stream: true)', () => {
     const { request } = await import('node:http');
     const url = new URL('/v1/images/generations', sut.baseUrl);
     const body = JSON.stringify({
-      model: 'azure/openai/gpt-image-1',
+      model: 'azure/openai/gpt-image-1.5',
       prompt: 'x'.repeat(40),
       size: '1024x1024',
       quality: 'low',
@@ -120,7 +120,7 @@ describe('Streaming image generation (stream: true)', () => {
       req.end(body);
     });
     expect(headers.trailer).toBe('x-easel-cost-usd');
-    expect(trailers['x-easel-cost-usd']).toBe('0.01093'); // (10 × 5 + 272 × 40) / 1e6
+    expect(trailers['x-easel-cost-usd']).toBe('0.008754'); // (10 × 5 + 272 × 32) / 1e6
   });
 
   it('sends only the completed event with partial_images 0', async () => {
@@ -148,7 +148,7 @@ describe('Streaming image generation (stream: true)', () => {
     });
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'no', stream: true },
+      body: { model: 'azure/openai/gpt-image-1.5', prompt: 'no', stream: true },
     });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
@@ -167,7 +167,7 @@ describe('Streaming image generation (stream: true)', () => {
     });
     const stream = await sut
       .openai(key)
-      .images.generate({ model: 'azure/openai/gpt-image-1', prompt: 'cut', stream: true, partial_images: 1 });
+      .images.generate({ model: 'azure/openai/gpt-image-1.5', prompt: 'cut', stream: true, partial_images: 1 });
     await expect(collect(stream)).rejects.toThrow(/Azure OpenAI/);
   });
 });

@@ -2,7 +2,7 @@ import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithAzure, useUpstreamApp } from '../utils/upstream-apps.js';
 
-const MODEL = 'azure/openai/gpt-image-1';
+const MODEL = 'azure/openai/gpt-image-1.5';
 const valid = { model: MODEL, prompt: 'a valid prompt' };
 
 /** Every invalid case of SPEC §3.1: [name, body, the param the 400 must name]. */

@@ -8,9 +8,9 @@ import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upst
 import { waitFor } from '../utils/wait-for.js';
 
 const LOCAL = imageRequest({ prompt: 'limits' });
-/** gpt-image-1, low quality 1024x1024: estimated (1 × 5 + 272 × 40) / 1e6 = 0.010885 USD. */
+/** gpt-image-1.5, low quality 1024x1024: estimated (1 × 5 + 272 × 32) / 1e6 = 0.008709 USD. */
 const CHEAP_AZURE = imageRequest({
-  model: 'azure/openai/gpt-image-1',
+  model: 'azure/openai/gpt-image-1.5',
   prompt: 'abcd',
   size: '1024x1024',
   quality: 'low',
@@ -72,15 +72,15 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
     expect(record).toEqual({ status: 'error', http_status: 429, error_code: 'rate_limit_exceeded' });
   });
 
-  it('refuses a request whose estimate exceeds a monthly_budget_usd of 0.01 before any upstream call', async () => {
-    const { key } = await createApiKey(sut, { monthly_budget_usd: '0.01' });
+  it('refuses a request whose estimate exceeds a monthly_budget_usd of 0.008 before any upstream call', async () => {
+    const { key } = await createApiKey(sut, { monthly_budget_usd: '0.008' });
 
     const response = await sut.http('/v1/images/generations', { key, body: CHEAP_AZURE });
 
     expect(response.status).toBe(429);
     expect(await response.json()).toEqual({
       error: {
-        message: expect.stringContaining('0.01 USD'),
+        message: expect.stringContaining('0.008 USD'),
         type: 'insufficient_quota',
         param: null,
         code: 'insufficient_quota',
@@ -92,7 +92,7 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
   });
 
   it('lets concurrent requests overrun a budget by no more than one estimate (reserve, then settle)', async () => {
-    const { key, id } = await createApiKey(sut, { monthly_budget_usd: '0.033' }); // three estimates of 0.010885
+    const { key, id } = await createApiKey(sut, { monthly_budget_usd: '0.027' }); // three estimates of 0.008709
     const responses = await Promise.all(
       Array.from({ length: 6 }, () => sut.http('/v1/images/generations', { key, body: CHEAP_AZURE })),
     );
@@ -101,13 +101,13 @@ describe('Rate limits, budgets and key changes (one instance)', () => {
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
     expect(azure.generationRequests).toHaveLength(3);
 
-    // Settled with the actual cost: (1 × 5 + 272 × 40) / 1e6 each, reservations released.
+    // Settled with the actual cost: (1 × 5 + 272 × 32) / 1e6 each, reservations released.
     const dataSource = sut.app.get(DataSource);
     const [spend] = await waitFor<Array<{ spent: string; reserved: string }>>(
       () => dataSource.query(`SELECT spent, reserved FROM budget_spend WHERE scope = $1`, [`key:${id}`]),
       (rows) => rows[0]?.reserved === '0.000000000000',
     );
-    expect(spend).toEqual({ spent: '0.032655000000', reserved: '0.000000000000' });
+    expect(spend).toEqual({ spent: '0.026127000000', reserved: '0.000000000000' });
     expect((await sut.http('/v1/images/generations', { key, body: CHEAP_AZURE })).status).toBe(429);
   });
 

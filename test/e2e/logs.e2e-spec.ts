@@ -14,7 +14,7 @@ describe('Logs', () => {
   let sut: TestApp;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     sut = await createTestApp({
       env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY, LOG_LEVEL: 'trace' },
       logs: lines,
@@ -38,7 +38,7 @@ describe('Logs', () => {
     const viaAzure = (await (
       await sut.http('/v1/images/generations', {
         key,
-        body: { model: 'azure/openai/gpt-image-1', prompt: prompts[1], response_format: 'b64_json' },
+        body: { model: 'azure/openai/gpt-image-1.5', prompt: prompts[1], response_format: 'b64_json' },
       })
     ).json()) as { data: Array<{ b64_json: string }> };
     images.push(viaAzure.data[0]!.b64_json);
@@ -47,7 +47,10 @@ describe('Logs', () => {
     ).json()) as { choices: Array<{ message: { images: Array<{ image_url: { url: string } }> } }> };
     images.push(chat.choices[0]!.message.images[0]!.image_url.url.split(',')[1]!);
     azure.enqueue(...Array(3).fill({ status: 500, body: { error: { code: 'x', message: 'upstream failed' } } }));
-    await sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: prompts[1] } });
+    await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'azure/openai/gpt-image-1.5', prompt: prompts[1] },
+    });
     await sut.http('/v1/images/generations', {
       key: 'sk-easel-WrongKeyThatShouldNeverBeLogged00000000000',
       body: { model: 'local/easel/sketch', prompt: prompts[0] },

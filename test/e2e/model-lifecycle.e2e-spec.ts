@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiKey } from '../factories/api-key.factory.js';
 import { createTeam } from '../factories/team.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
+import { startServerProcess } from '../utils/server-process.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
+import { createTestDatabase, type TestDatabase } from '../utils/test-database.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -372,4 +375,55 @@ describe('Model lifecycle from the catalogue', () => {
     );
     return page.data.find((record) => record.request_id === requestId)!;
   }
+});
+
+describe('A catalogue whose lifecycle is wrong', () => {
+  let dir: string;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'easel-lifecycle-bad-'));
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const model = (id: string, endpoints: string, lifecycle = '') => `
+  - id: ${id}
+    provider: local
+    endpoints: [${endpoints}]
+    routes: [{ name: local }]${CAPABILITIES}
+    pricing: { per_image: "0" }${lifecycle}`;
+
+  it.each([
+    [
+      'an unknown successor',
+      model(
+        'local/easel/old',
+        'images',
+        '\n    lifecycle: { shutdown_on: 2026-10-23, successor: local/easel/nowhere }',
+      ),
+      "local/easel/old: lifecycle.successor 'local/easel/nowhere' is not a model of this catalogue",
+    ],
+    [
+      'a successor that serves another endpoint',
+      model(
+        'local/easel/old',
+        'images, chat',
+        '\n    lifecycle: { shutdown_on: 2026-10-23, successor: local/easel/new }',
+      ) + model('local/easel/new', 'images'),
+      "local/easel/old: lifecycle.successor 'local/easel/new' does not serve chat, which local/easel/old serves",
+    ],
+  ])('stops the start on %s, naming the model and the successor', async (_what, models, message) => {
+    const file = join(dir, `${randomUUID()}.yaml`);
+    await writeFile(file, `models:${models}\n`);
+
+    // The real server, as `npm start` runs it: it exits during its start, saying why.
+    await expect(
+      startServerProcess({ EASEL_MODELS_FILE: file, DATABASE_URL: database.url, EASEL_DATA_DIR: dir }),
+    ).rejects.toThrow(message);
+  });
 });

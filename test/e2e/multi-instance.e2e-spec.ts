@@ -13,7 +13,7 @@ const describeWithRedis = process.env.REDIS_URL ? describe : describe.skip;
 
 const LOCAL = imageRequest({ prompt: 'two instances' });
 const CHEAP_AZURE = imageRequest({
-  model: 'azure/openai/gpt-image-1',
+  model: 'azure/openai/gpt-image-1.5',
   prompt: 'abcd',
   size: '1024x1024',
   quality: 'low',
@@ -25,7 +25,7 @@ describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     const env = {
       REDIS_URL: process.env.REDIS_URL!,
       AZURE_OPENAI_ENDPOINT: azure.baseUrl,
@@ -94,7 +94,7 @@ describeWithRedis('Two instances sharing PostgreSQL and Redis', () => {
 
   it('holds a budget under concurrent requests spread over both instances', async () => {
     azure.reset();
-    const { key } = await createApiKey(a, { monthly_budget_usd: '0.033' }); // three estimates of 0.010885
+    const { key } = await createApiKey(a, { monthly_budget_usd: '0.027' }); // three estimates of 0.008709
     const responses = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         (i % 2 === 0 ? a : b).http('/v1/images/generations', { key, body: CHEAP_AZURE }),

@@ -8,7 +8,9 @@ import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const BODY = { model: 'azure/openai/gpt-image-1', prompt: 'resilience', response_format: 'b64_json' };
+const BODY = { model: 'azure/openai/gpt-image-1.5', prompt: 'resilience', response_format: 'b64_json' };
+/** An Azure model with no second route: its failures have nowhere to fall back to. */
+const SINGLE_ROUTE_MODEL = 'azure/openai/gpt-image-2';
 const FAILING = { status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } } };
 
 /**
@@ -25,21 +27,21 @@ describe('Upstream faults', () => {
   beforeAll(async () => {
     primary = await new FakeAzureOpenAiServer({
       apiKey: AZURE_KEY,
-      deployments: ['gpt-image-1', 'gpt-image-1.5'],
+      deployments: ['gpt-image-1.5', 'gpt-image-2'],
     }).start();
     secondary = await new FakeAzureOpenAiServer({
       apiKey: 'secondary-key-0123456789',
-      deployments: ['gpt-image-1-eu'],
+      deployments: ['gpt-image-1.5-eu'],
     }).start();
-    // The shipped catalogue, with a second route for gpt-image-1 on another resource.
+    // The shipped catalogue, with a second route for gpt-image-1.5 on another resource.
     const catalogue = parse(await readFile('config/models.yaml', 'utf8')) as {
       models: Array<{ id: string; routes: object[] }>;
     };
     catalogue.models
-      .find((model) => model.id === 'azure/openai/gpt-image-1')!
+      .find((model) => model.id === BODY.model)!
       .routes.push({
         name: 'secondary',
-        deployment: 'gpt-image-1-eu',
+        deployment: 'gpt-image-1.5-eu',
         endpoint_env: 'AZURE_SECONDARY_ENDPOINT',
         api_key_env: 'AZURE_SECONDARY_API_KEY',
         fallback: true,
@@ -88,7 +90,7 @@ describe('Upstream faults', () => {
     expect(response.status).toBe(200);
     expect(primary.generationRequests).toHaveLength(3);
     expect(secondary.generationRequests).toHaveLength(1);
-    expect(secondary.generationRequests[0]!.path).toBe('/openai/deployments/gpt-image-1-eu/images/generations');
+    expect(secondary.generationRequests[0]!.path).toBe('/openai/deployments/gpt-image-1.5-eu/images/generations');
   });
 
   it('gives up with 502 when every route keeps failing', async () => {
@@ -112,7 +114,7 @@ describe('Upstream faults', () => {
     const slow = { status: 200, delayMs: 1_500, body: {} };
     primary.enqueue(slow, slow, slow);
     secondary.enqueue(slow, slow, slow);
-    const response = await generate({ ...BODY, model: 'azure/openai/gpt-image-1.5' });
+    const response = await generate({ ...BODY, model: SINGLE_ROUTE_MODEL });
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_timeout' } });
     expect(primary.generationRequests).toHaveLength(3);
@@ -120,7 +122,7 @@ describe('Upstream faults', () => {
 
   it('refuses a response larger than MAX_RESPONSE_BYTES with a clear 502, without retrying it', async () => {
     primary.enqueue({ status: 200, body: { created: 1, data: [{ b64_json: 'A'.repeat(1_100_000) }] } });
-    const response = await generate({ ...BODY, model: 'azure/openai/gpt-image-1.5' });
+    const response = await generate({ ...BODY, model: SINGLE_ROUTE_MODEL });
     expect(response.status).toBe(502);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('MAX_RESPONSE_BYTES');
     expect(primary.generationRequests).toHaveLength(1);
@@ -155,7 +157,7 @@ describe('The circuit breaker', () => {
   let sut: TestApp;
 
   beforeAll(async () => {
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
   });
 

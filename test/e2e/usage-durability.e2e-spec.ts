@@ -268,7 +268,7 @@ describe('A budget reservation whose request ends while PostgreSQL is away', () 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'easel-settle-'));
     server = await startEmbeddedPostgres({ dataDir: dir, database: 'easel' });
-    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     sut = await createTestApp({
       database: { url: server.url, drop: async () => undefined },
       env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY },
@@ -295,7 +295,7 @@ describe('A budget reservation whose request ends while PostgreSQL is away', () 
     const answer = sut.http('/v1/images/generations', {
       key,
       body: {
-        model: 'azure/openai/gpt-image-1',
+        model: 'azure/openai/gpt-image-1.5',
         prompt: 'settle later',
         size: '1024x1024',
         quality: 'low',

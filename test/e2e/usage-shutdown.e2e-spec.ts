@@ -35,14 +35,14 @@ describe('Graceful shutdown', () => {
   it('finishes a request in flight before closing, and records it', async () => {
     const { FakeAzureOpenAiServer } = await import('../fakes/fake-azure-openai.server.js');
     const { AZURE_KEY } = await import('../utils/upstream-apps.js');
-    const azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1'] }).start();
+    const azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     const sut = await createTestApp({ env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY } });
     try {
       const { key } = await createApiKey(sut);
       azure.responseDelayMs = 700;
       const inFlight = sut.http('/v1/images/generations', {
         key,
-        body: { model: 'azure/openai/gpt-image-1', prompt: 'slow', response_format: 'b64_json' },
+        body: { model: 'azure/openai/gpt-image-1.5', prompt: 'slow', response_format: 'b64_json' },
         headers: { 'x-request-id': 'in-flight-at-shutdown' },
       });
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -7,6 +7,9 @@ import type { TestApp } from '../utils/test-app.js';
 import { startWithAzure, stopUpstreamApp, type UpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
+const GPT_IMAGE_15 = 'azure/openai/gpt-image-1.5';
+/** A second Azure model with prices of its own (image out $30 per 1M, not 32). */
+const GPT_IMAGE_2 = 'azure/openai/gpt-image-2';
 const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
 /** An Azure answer with exactly this usage. */
@@ -71,26 +74,27 @@ describe('Usage records, prices and spend reports', () => {
 
   afterAll(() => stopUpstreamApp(app));
 
-  it('charges a gpt-image-1 request exactly (T × 5 + 544 × 40) / 1e6 USD and records it with its price version', async () => {
+  it('charges a gpt-image-1.5 request exactly (T × 5 + 544 × 32) / 1e6 USD and records it with its price version', async () => {
     azure.enqueue(azureAnswer(37, 544));
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'exact money', response_format: 'b64_json', user: 'u-1' },
-      headers: { 'x-request-id': 'exact-gpt-image-1' },
+      body: { model: GPT_IMAGE_15, prompt: 'exact money', response_format: 'b64_json', user: 'u-1' },
+      headers: { 'x-request-id': 'exact-gpt-image-1.5' },
     });
     expect(response.status).toBe(200);
-    // (37 × 5 + 544 × 40) / 1e6 = 0.021945
-    expect(response.headers.get('x-easel-cost-usd')).toBe('0.021945');
+    // (37 × 5 + 544 × 32) / 1e6 = 0.017593
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.017593');
 
     const [record] = await waitFor<Array<Record<string, unknown>>>(
-      () => dataSource.query(`SELECT * FROM usage_records WHERE request_id = 'exact-gpt-image-1'`),
+      () => dataSource.query(`SELECT * FROM usage_records WHERE request_id = 'exact-gpt-image-1.5'`),
       (rows) => rows.length === 1,
     );
     expect(record).toMatchObject({
       api_key_id: keyId,
       team: 'design',
       endpoint: 'images',
-      model: 'azure/openai/gpt-image-1',
+      model: GPT_IMAGE_15,
+      served_model: GPT_IMAGE_15,
       provider: 'azure-openai',
       route: 'default',
       status: 'success',
@@ -101,7 +105,7 @@ describe('Usage records, prices and spend reports', () => {
       output_image_tokens: 544,
       input_tokens: 37,
       output_tokens: 544,
-      cost_usd: '0.021945000000',
+      cost_usd: '0.017593000000',
       price_version: 1,
       user: 'u-1',
       prompt_length: 'exact money'.length,
@@ -112,42 +116,42 @@ describe('Usage records, prices and spend reports', () => {
     expect(JSON.stringify(record)).not.toContain(TINY_PNG);
   });
 
-  it('charges gpt-image-1.5 at its own prices (text 5, image out 32)', async () => {
+  it('charges gpt-image-2 at its own prices (text 5, image out 30)', async () => {
     azure.enqueue(azureAnswer(100, 1056));
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1.5', prompt: 'p', response_format: 'b64_json' },
+      body: { model: GPT_IMAGE_2, prompt: 'p', response_format: 'b64_json' },
     });
-    // (100 × 5 + 1056 × 32) / 1e6 = 0.034292
-    expect(response.headers.get('x-easel-cost-usd')).toBe('0.034292');
+    // (100 × 5 + 1056 × 30) / 1e6 = 0.03218
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.03218');
   });
 
   it('applies a price change to later requests only; earlier records keep their cost', async () => {
     azure.enqueue(azureAnswer(10, 1000));
     const before = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'before', response_format: 'b64_json' },
+      body: { model: GPT_IMAGE_15, prompt: 'before', response_format: 'b64_json' },
       headers: { 'x-request-id': 'before-price-change' },
     });
-    expect(before.headers.get('x-easel-cost-usd')).toBe('0.04005');
+    expect(before.headers.get('x-easel-cost-usd')).toBe('0.03205');
 
-    const put = await sut.http(`/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`, {
+    const put = await sut.http(`/admin/pricing/${encodeURIComponent(GPT_IMAGE_15)}`, {
       key: sut.adminKey,
       method: 'PUT',
       body: { per_million_tokens: { output_image: '20' } },
     });
     expect(put.status).toBe(200);
     expect(await put.json()).toMatchObject({
-      model: 'azure/openai/gpt-image-1',
+      model: GPT_IMAGE_15,
       version: 2,
       source: 'admin',
-      per_million_tokens: { input_text: '5', output_image: '20', input_image: '10' },
+      per_million_tokens: { input_text: '5', output_image: '20', input_image: '8' },
     });
 
     azure.enqueue(azureAnswer(10, 1000));
     const after = await sut.http('/v1/images/generations', {
       key,
-      body: { model: 'azure/openai/gpt-image-1', prompt: 'after', response_format: 'b64_json' },
+      body: { model: GPT_IMAGE_15, prompt: 'after', response_format: 'b64_json' },
       headers: { 'x-request-id': 'after-price-change' },
     });
     expect(after.headers.get('x-easel-cost-usd')).toBe('0.02005');
@@ -160,19 +164,19 @@ describe('Usage records, prices and spend reports', () => {
       (found: unknown[]) => found.length === 2,
     );
     expect(rows).toEqual([
-      { request_id: 'before-price-change', cost_usd: '0.040050000000', price_version: 1 },
+      { request_id: 'before-price-change', cost_usd: '0.032050000000', price_version: 1 },
       { request_id: 'after-price-change', cost_usd: '0.020050000000', price_version: 2 },
     ]);
     const pricing = await admin<{ data: Array<{ model: string; version: number }> }>('/admin/pricing');
-    expect(pricing.data.find((p) => p.model === 'azure/openai/gpt-image-1')?.version).toBe(2);
+    expect(pricing.data.find((p) => p.model === GPT_IMAGE_15)?.version).toBe(2);
     const history = await admin<{ data: Array<{ version: number }> }>(
-      `/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`,
+      `/admin/pricing/${encodeURIComponent(GPT_IMAGE_15)}`,
     );
     expect(history.data.map((v) => v.version)).toEqual([2, 1]);
   });
 
   it('validates price changes', async () => {
-    const path = `/admin/pricing/${encodeURIComponent('azure/openai/gpt-image-1')}`;
+    const path = `/admin/pricing/${encodeURIComponent(GPT_IMAGE_15)}`;
     const bad = await sut.http(path, {
       key: sut.adminKey,
       method: 'PUT',
@@ -201,18 +205,18 @@ describe('Usage records, prices and spend reports', () => {
           azure.enqueue(azureAnswer(20, 272));
           return sut.http('/v1/images/generations', {
             key,
-            body: { model: 'azure/openai/gpt-image-1', prompt: 'b', response_format: 'b64_json' },
+            body: { model: GPT_IMAGE_15, prompt: 'b', response_format: 'b64_json' },
           });
         },
         200,
       ],
       [
-        'azure 1.5 ok',
+        'azure gpt-image-2 ok',
         () => {
           azure.enqueue(azureAnswer(8, 400));
           return sut.http('/v1/images/generations', {
             key: other.key,
-            body: { model: 'azure/openai/gpt-image-1.5', prompt: 'c', response_format: 'b64_json' },
+            body: { model: GPT_IMAGE_2, prompt: 'c', response_format: 'b64_json' },
           });
         },
         200,
@@ -240,7 +244,7 @@ describe('Usage records, prices and spend reports', () => {
         'refusal',
         () => {
           azure.enqueue({ status: 400, body: { error: { code: 'contentFilter', message: 'blocked' } } });
-          return sut.http('/v1/images/generations', { key, body: { model: 'azure/openai/gpt-image-1', prompt: 'g' } });
+          return sut.http('/v1/images/generations', { key, body: { model: GPT_IMAGE_15, prompt: 'g' } });
         },
         400,
       ],
@@ -250,7 +254,7 @@ describe('Usage records, prices and spend reports', () => {
           azure.enqueue(...Array(3).fill({ status: 500, body: { error: { code: 'x', message: 'y' } } }));
           return sut.http('/v1/images/generations', {
             key: other.key,
-            body: { model: 'azure/openai/gpt-image-1', prompt: 'h' },
+            body: { model: GPT_IMAGE_15, prompt: 'h' },
           });
         },
         502,
@@ -288,7 +292,7 @@ describe('Usage records, prices and spend reports', () => {
     expect(errors.find((r) => r.error_code === 'upstream_error')).toMatchObject({
       provider: 'azure-openai',
       route: 'default',
-      model: 'azure/openai/gpt-image-1',
+      model: GPT_IMAGE_15,
     });
 
     const all = await admin<Report>('/admin/usage?group_by=model');
@@ -299,9 +303,9 @@ describe('Usage records, prices and spend reports', () => {
       images: records.reduce((s, r) => s + Number(r.images), 0),
       input_tokens: records.reduce((s, r) => s + Number(r.input_tokens), 0),
       output_tokens: records.reduce((s, r) => s + Number(r.output_tokens), 0),
-      cost_usd: '0.01838', // (20×5 + 272×20 [the price set above] + 8×5 + 400×32) / 1e6
+      cost_usd: '0.01758', // (20×5 + 272×20 [the price set above] + 8×5 + 400×30) / 1e6
     });
-    expect(sumCost).toBe(18_380_000_000n);
+    expect(sumCost).toBe(17_580_000_000n);
     for (const field of ['requests', 'errors', 'images', 'input_tokens', 'output_tokens'] as const) {
       expect(all.rows.reduce((s, row) => s + row[field], 0)).toBe(all.totals[field]);
     }
@@ -316,7 +320,7 @@ describe('Usage records, prices and spend reports', () => {
       expect({ groupBy, totals: report.totals }).toEqual({ groupBy, totals: all.totals });
     }
     const byKey = await admin<Report>(`/admin/usage?group_by=api_key&api_key=${other.id}`);
-    expect(byKey.totals).toMatchObject({ requests: 2, errors: 1, cost_usd: '0.01284' });
+    expect(byKey.totals).toMatchObject({ requests: 2, errors: 1, cost_usd: '0.01204' });
     const byEndpoint = await admin<Report>('/admin/usage?group_by=endpoint');
     expect(byEndpoint.rows.map((row) => row.group).sort()).toEqual(['images', 'models']);
 

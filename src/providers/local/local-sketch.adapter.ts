@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
+import type { ImageSizeTier, ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
 import { GEMINI_ASPECT_RATIOS } from '../aspect-ratios.js';
 import type {
@@ -79,8 +79,11 @@ export class LocalSketchAdapter
     signal: AbortSignal,
     render: (spec: SketchSpec) => Promise<Buffer>,
   ): Promise<GeneratedImages> {
-    const size = request.size === 'auto' ? DEFAULT_SIZE : request.size;
-    const [width, height] = size.split('x').map(Number) as [number, number];
+    const [width, height] = atTier(
+      (request.size === 'auto' ? DEFAULT_SIZE : request.size).split('x').map(Number) as [number, number],
+      request.imageSize,
+    );
+    const size = `${width}x${height}`;
     const transparent = request.background === 'transparent';
     const images: ImagePayload[] = [];
     for (let seed = 0; seed < request.n; seed++) {
@@ -163,7 +166,8 @@ export class LocalSketchAdapter
   }
 
   private async chatImage(request: ChatRequest, seed: number): Promise<InlineImage> {
-    const { width, height } = GEMINI_ASPECT_RATIOS[request.aspectRatio ?? '1:1']!;
+    const ratio = GEMINI_ASPECT_RATIOS[request.aspectRatio ?? '1:1']!;
+    const [width, height] = atTier([ratio.width, ratio.height], request.imageSize);
     const bytes = await renderSketch({
       prompt: lastUserText(request),
       seed,
@@ -192,4 +196,14 @@ function sketchCaption(request: ChatRequest): string {
   const subject = lastUserText(request);
   // Never half an emoji: an unpaired surrogate, which no JSON store (jsonb, for Idempotency-Key) takes.
   return `Here is a sketch of "${subject.length > 80 ? `${subject.slice(0, 79).replace(/[\ud800-\udbff]$/, '')}…` : subject}".`;
+}
+
+/** Long edges of the resolution tiers, as Gemini's square images have them. */
+const TIER_EDGE: Record<ImageSizeTier, number> = { '512': 512, '1K': 1024, '2K': 2048, '4K': 4096 };
+
+/** The size scaled so that its long edge is the tier's (even pixel counts); as it is without a tier. */
+function atTier([width, height]: [number, number], tier: ImageSizeTier | undefined): [number, number] {
+  if (tier === undefined) return [width, height];
+  const scale = TIER_EDGE[tier] / Math.max(width, height);
+  return [2 * Math.round((width * scale) / 2), 2 * Math.round((height * scale) / 2)];
 }
