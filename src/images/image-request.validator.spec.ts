@@ -114,6 +114,47 @@ describe(ImageRequestValidator.name, () => {
     expect(rejectionOf(dto({ moderation: 'low' }), narrow).param).toBe('moderation');
   });
 
+  describe('custom sizes (gpt-image-2: multiples of 16, 655,360–8,294,400 pixels, edges ≤ 3824, at most 3:1)', () => {
+    const GPT_IMAGE_2 = capabilitiesOf('azure/openai/gpt-image-2');
+    const sizeRefusal = (size: string) => rejectionOf(dto({ size }), GPT_IMAGE_2);
+
+    it.each(['2048x1152', '3824x1280', '1024x1024', '816x816'])('accepts %s', (size) => {
+      expect(() => sut.validate(dto({ size }), MODEL_ID, GPT_IMAGE_2)).not.toThrow();
+    });
+
+    it.each([
+      ['1000x1000', 'multiples of 16'],
+      ['3840x2160', 'no edge may exceed 3824'],
+      ['800x800', 'between 655360 and 8294400 pixels'],
+      ['3824x3824', 'between 655360 and 8294400 pixels'],
+      ['3216x1056', 'at most 3 times'],
+    ])('refuses %s, naming the rule it breaks (%s)', (size, rule) => {
+      const error = sizeRefusal(size);
+
+      expect(error.param).toBe('size');
+      expect(error.message).toContain(rule);
+    });
+
+    it('takes no custom size on a model without the rules', () => {
+      expect(rejectionOf(dto({ size: '2048x1152' })).param).toBe('size');
+    });
+  });
+
+  it('takes image_size only where the model lists the tier, and says when a model has none', () => {
+    const tiered = capabilitiesOf('vertex/google/gemini-3.1-flash-lite-image');
+
+    expect(() => sut.validate(dto({ image_size: '1K' }), MODEL_ID, tiered)).not.toThrow();
+    expect(rejectionOf(dto({ image_size: '2K' }), tiered)).toMatchObject({
+      code: ErrorCode.InvalidRequest,
+      param: 'image_size',
+      message: expect.stringContaining('use one of: 1K'),
+    });
+    expect(rejectionOf(dto({ image_size: '2K' }))).toMatchObject({
+      code: ErrorCode.UnsupportedParameter,
+      param: 'image_size',
+    });
+  });
+
   it('accepts stream with partial_images for a model that streams', () => {
     const streaming = { ...CAPABILITIES, streaming: true };
 
