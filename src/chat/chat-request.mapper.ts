@@ -84,6 +84,14 @@ export function toChatDraft(
   if (!messages.some((message) => message.role === 'user')) {
     throw new InvalidRequestError('messages needs at least one user message.', 'messages');
   }
+  const maxOutputTokens = dto.max_completion_tokens ?? dto.max_tokens;
+  const outputLimit = capabilities.max_output_tokens;
+  if (maxOutputTokens !== undefined && outputLimit !== undefined && maxOutputTokens > outputLimit) {
+    throw new InvalidRequestError(
+      `${modelId} answers at most ${outputLimit} output tokens.`,
+      dto.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
+    );
+  }
   const imageSize = dto.image_config?.image_size;
   if (imageSize !== undefined && !capabilities.image_sizes.includes(imageSize)) {
     throw unsupportedImageSize(imageSize, modelId, capabilities.image_sizes, 'image_config.image_size');
@@ -105,7 +113,7 @@ export function toChatDraft(
     n,
     temperature: dto.temperature,
     topP: dto.top_p,
-    maxOutputTokens: dto.max_completion_tokens ?? dto.max_tokens,
+    maxOutputTokens,
     user: dto.user,
   };
 }

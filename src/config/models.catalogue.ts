@@ -122,6 +122,8 @@ const modelSchema = z
         /** Output resolution tiers a request may ask for (`image_size`); unset: the upstream's default (1K). */
         image_sizes: z.array(z.enum(IMAGE_SIZE_TIERS)).default([]),
         max_prompt_chars: z.number().int().min(1).max(32000),
+        /** The most output tokens a chat request may ask for (`max_tokens`); unset: the API's 32,768. */
+        max_output_tokens: z.number().int().min(1).max(32768).optional(),
         /** Input images a request may send: a chat request's data URLs, an edit's images. */
         max_input_images: z.number().int().min(0).max(16).default(3),
         /** The largest input image the upstream takes (Vertex: 7 MB inline); unset = UPLOAD_MAX_FILE_BYTES. */

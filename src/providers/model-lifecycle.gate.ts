@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { assertMayUseModel } from '../auth/model-access.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { RequestContext } from '../common/http/request-context.js';
@@ -76,8 +75,9 @@ export function lifecycleOf(
  * Until its shutdown a model serves itself and its responses (whatever they turn out to be) carry
  * the headers above. From `shutdown_on`, `after_shutdown: reject` refuses with 410 `model_retired`
  * naming the successor, before any upstream call; `after_shutdown: successor` serves the request
- * with the successor (following it on while that is retired too), which the key must be allowed
- * to use: its validation and prices apply, `x-easel-served-model` and the response's `model` name
+ * with the successor (following it on while that is retired too): the operator's stand-in for the
+ * model, so a key allowed the retired model is served by it, and teams keep working on the day of
+ * the shutdown. Its validation and prices apply, `x-easel-served-model` and the response's `model` name
  * it, and the usage record keeps both ids. The request's usage notes a deprecated or retired model
  * for the metric counting such calls by key.
  */
@@ -94,10 +94,7 @@ export class ModelLifecycleGate {
     if ('refusedBy' in route) throw retiredError(requested, route.refusedBy, route.successor);
     const { served } = route;
     context.usage.servedModel = served.definition.id;
-    if (served !== requested) {
-      assertMayUseModel(context.principal, served.definition.id);
-      void context.reply.header(SERVED_MODEL_HEADER, served.definition.id);
-    }
+    if (served !== requested) void context.reply.header(SERVED_MODEL_HEADER, served.definition.id);
     return served;
   }
 }

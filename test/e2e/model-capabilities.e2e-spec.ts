@@ -36,6 +36,7 @@ interface ListedModel {
     moderation: boolean;
     max_n: number;
     max_prompt_chars: number;
+    max_output_tokens?: number;
     image_sizes: string[];
     streaming: boolean;
     max_input_images: number;
@@ -117,6 +118,7 @@ function allowedRequests(model: ListedModel): DerivedRequest[] {
       body: { model: model.id, messages: [{ role: 'user', content: 'a lighthouse at dusk' }], ...fields },
     });
     requests.push(chat('defaults', {}));
+    requests.push(chat(`max_tokens ${c.max_output_tokens ?? 32768}`, { max_tokens: c.max_output_tokens ?? 32768 }));
     for (const tier of c.image_sizes) {
       requests.push(chat(`image_config.image_size ${tier}`, { image_config: { image_size: tier } }));
     }
@@ -147,6 +149,18 @@ function refusedRequests(model: ListedModel): Array<DerivedRequest & { param: st
     image('prompt', { prompt: 'p'.repeat(c.max_prompt_chars + 1) });
     if (!c.backgrounds.includes('transparent')) image('background', { background: 'transparent' });
     if (!c.streaming) image('stream', { stream: true });
+  }
+  if (model.endpoints.includes('chat')) {
+    requests.push({
+      what: `chat max_tokens ${(c.max_output_tokens ?? 32768) + 1}`,
+      param: 'max_tokens',
+      path: '/v1/chat/completions',
+      body: {
+        model: model.id,
+        messages: [{ role: 'user', content: 'a lighthouse' }],
+        max_tokens: (c.max_output_tokens ?? 32768) + 1,
+      },
+    });
   }
   if (c.edits) {
     requests.push({

@@ -270,16 +270,21 @@ describe('Model lifecycle from the catalogue', () => {
     }
   });
 
-  it("refuses a key that may use the retired model but not its successor (403): the successor's access is checked", async () => {
-    const limited = await createApiKey(sut, { allowed_models: ['azure/openai/old-deployment'] });
-    const response = await sut.http('/v1/images/generations', {
+  it('serves a key allowed only the retired model with its successor: the operator chose it, so the team keeps working', async () => {
+    const limited = await createApiKey(sut, { allowed_models: ['local/easel/retired-sketch'] });
+    const served = await sut.http('/v1/images/generations', {
       key: limited.key,
-      body: { model: 'azure/openai/old-deployment', prompt: 'a fox' },
+      body: { model: 'local/easel/retired-sketch', prompt: 'a fox', response_format: 'b64_json' },
+    });
+    const direct = await sut.http('/v1/images/generations', {
+      key: limited.key,
+      body: { model: 'local/easel/edit-sketch', prompt: 'a fox', response_format: 'b64_json' },
     });
 
-    expect(response.status).toBe(403);
-    expect(await response.json()).toMatchObject({ error: { type: 'permission_error' } });
-    expect(azure.requests).toEqual([]);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-easel-served-model')).toBe('local/easel/edit-sketch');
+    // The successor by its own id stays outside the key's allowed models.
+    expect(direct.status).toBe(403);
   });
 
   it('counts calls to deprecated and retired models by key in /metrics, and GET /admin/usage?deprecated=true names who made them', async () => {

@@ -54,6 +54,9 @@ class ModelCapabilitiesDto {
   @ApiProperty({ example: 32000 })
   max_prompt_chars!: number;
 
+  @ApiPropertyOptional({ example: 4096, description: 'The largest max_tokens on chat, when below 32,768' })
+  max_output_tokens?: number;
+
   @ApiProperty({
     example: ['1K', '2K', '4K'],
     description: 'Resolution tiers for image_size (images) and image_config.image_size (chat); empty: none',
