@@ -5,8 +5,8 @@
  *   EASEL_API_KEY=sk-easel-… npx tsx examples/chat.ts ["a prompt"]
  *
  * Optional: EASEL_BASE_URL (default http://localhost:3000/v1), EASEL_MODEL (default
- * local/easel/sketch; try vertex/google/gemini-2.5-flash-image-preview), OUT_DIR (default the
- * current directory).
+ * local/easel/sketch; try vertex/google/gemini-2.5-flash-image), OUT_DIR (default the current
+ * directory).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

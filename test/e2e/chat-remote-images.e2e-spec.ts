@@ -11,7 +11,7 @@ import { waitFor } from '../utils/wait-for.js';
  * 127.0.0.1 and the fake Vertex AI. Off by default: chat-validation.e2e-spec.ts covers that 400.
  */
 
-const MODEL = 'vertex/google/gemini-2.5-flash-image-preview';
+const MODEL = 'vertex/google/gemini-2.5-flash-image';
 const CHAT = '/v1/chat/completions';
 const TIMEOUT_MS = 2000;
 

@@ -4,7 +4,7 @@ import { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 
-const MODEL = 'vertex/google/gemini-2.5-flash-image-preview';
+const MODEL = 'vertex/google/gemini-2.5-flash-image';
 const valid = chatRequest({ model: MODEL, content: 'A lighthouse at dusk' });
 
 /** A real 1x1 PNG. */
@@ -151,7 +151,7 @@ describe('POST /v1/chat/completions validation', () => {
   it('refuses an images-only model on chat with 400 on model', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: { ...valid, model: 'azure/openai/gpt-image-1' },
+      body: { ...valid, model: 'azure/openai/gpt-image-1.5' },
     });
 
     expect(response.status).toBe(400);
@@ -178,7 +178,7 @@ describe('POST /v1/chat/completions validation', () => {
   it('answers malformed JSON with 400 invalid_json', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: '{"model":"vertex/google/gemini-2.5-flash-image-preview","messages":[',
+      body: '{"model":"vertex/google/gemini-2.5-flash-image","messages":[',
     });
 
     expect(response.status).toBe(400);

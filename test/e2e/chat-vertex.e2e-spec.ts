@@ -6,8 +6,26 @@ import type { TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp, VERTEX_TOKEN } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
+const GA = 'vertex/google/gemini-2.5-flash-image';
 const UPSTREAM_PATH = '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image';
+/** Retired on 2025-10-31; the catalogue serves it with its successor, on location `global`. */
+const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
+const SUCCESSOR = 'vertex/google/gemini-3.1-flash-lite-image';
+const SUCCESSOR_PATH = '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3.1-flash-lite-image';
+/** What a response for the preview id says of its lifecycle: no Deprecation (the catalogue gives no deprecated_on). */
+const PREVIEW_SERVED_HEADERS = {
+  served: SUCCESSOR,
+  deprecation: null,
+  sunset: 'Fri, 31 Oct 2025 00:00:00 GMT',
+  link: '</v1/models/vertex%2Fgoogle%2Fgemini-3.1-flash-lite-image>; rel="successor-version"',
+};
+
+const lifecycleHeadersOf = (response: Response) => ({
+  served: response.headers.get('x-easel-served-model'),
+  deprecation: response.headers.get('deprecation'),
+  sunset: response.headers.get('sunset'),
+  link: response.headers.get('link'),
+});
 
 interface ChatImage {
   type: 'image_url';
@@ -29,7 +47,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
 
   it('answers text and a PNG in message.images, with usage and finish_reason, from exactly the request Vertex expects', async () => {
     const completion = await sut.openai(key).chat.completions.create({
-      model: PREVIEW,
+      model: GA,
       messages: [{ role: 'user', content: 'A lighthouse at dusk, watercolour' }],
     });
 
@@ -46,6 +64,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
       images: ChatImage[];
     };
     expect(completion.object).toBe('chat.completion');
+    expect(completion.model).toBe(GA);
     expect(completion.choices[0]!.finish_reason).toBe('stop');
     expect(message.content).toEqual(expect.stringContaining('Here is your image'));
     expect(message.images).toHaveLength(1);
@@ -69,7 +88,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     ).toString('base64');
 
     const completion = await sut.openai(key).chat.completions.create({
-      model: 'vertex/google/gemini-2.5-flash-image',
+      model: GA,
       messages: [
         { role: 'system', content: 'You draw posters.' },
         {
@@ -118,7 +137,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
 
   it('streams text and the image through the SDK iterator, with a usage chunk, and ends', async () => {
     const stream = await sut.openai(key).chat.completions.create({
-      model: PREVIEW,
+      model: GA,
       messages: [{ role: 'user', content: 'A fox in the snow' }],
       stream: true,
       stream_options: { include_usage: true },
@@ -150,6 +169,30 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     });
   });
 
+  it('streams a Gemini 3 model from its route location global, with image_config.image_size', async () => {
+    const stream = await sut.openai(key).chat.completions.create({
+      model: 'vertex/google/gemini-3-pro-image',
+      messages: [{ role: 'user', content: 'A kite over dunes' }],
+      stream: true,
+      // Easel's extension of the chat request (spread: the SDK's streaming overload has no room for it)
+      ...({ image_config: { aspect_ratio: '4:3', image_size: '2K' } } as object),
+    });
+    const images: ChatImage[] = [];
+    for await (const chunk of stream)
+      for (const choice of chunk.choices) images.push(...((choice.delta as { images?: ChatImage[] }).images ?? []));
+
+    const [call] = vertex.generationRequests;
+    expect(call!.path).toBe(
+      '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3-pro-image:streamGenerateContent',
+    );
+    expect(call!.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'A kite over dunes' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'], imageConfig: { aspectRatio: '4:3', imageSize: '2K' } },
+    });
+    expect(images).toHaveLength(1);
+    expect(await pngOf(images[0]!.image_url.url)).toMatchObject({ width: 2400, height: 1792 });
+  });
+
   it.each([
     ['a blocked prompt (promptFeedback)', PROMPT_BLOCKED],
     ['an image stopped by IMAGE_SAFETY', IMAGE_SAFETY_REFUSAL],
@@ -158,7 +201,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
 
     const completion = await sut
       .openai(key)
-      .chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }] });
+      .chat.completions.create({ model: GA, messages: [{ role: 'user', content: 'refused' }] });
 
     expect(completion.choices).toHaveLength(1);
     expect(completion.choices[0]).toMatchObject({
@@ -172,7 +215,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     vertex.enqueue({ status: 200, body: PROMPT_BLOCKED });
     const stream = await sut
       .openai(key)
-      .chat.completions.create({ model: PREVIEW, messages: [{ role: 'user', content: 'refused' }], stream: true });
+      .chat.completions.create({ model: GA, messages: [{ role: 'user', content: 'refused' }], stream: true });
     const reasons: string[] = [];
     for await (const chunk of stream)
       for (const choice of chunk.choices) if (choice.finish_reason) reasons.push(choice.finish_reason);
@@ -182,7 +225,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   it('records chat usage and cost at the Gemini prices', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: chatRequest({ model: PREVIEW, content: 'abcdefgh' }),
+      body: chatRequest({ model: GA, content: 'abcdefgh' }),
       headers: { 'x-request-id': 'chat-cost' },
     });
     const completion = (await response.json()) as { usage: Record<string, unknown> };
@@ -202,7 +245,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     );
     expect(record).toMatchObject({
       endpoint: 'chat',
-      model: PREVIEW,
+      model: GA,
       provider: 'vertex',
       status: 'success',
       images: 1,
@@ -211,7 +254,100 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
       output_text_tokens: 7,
       cost_usd: '0.038718100000',
       price_version: 1,
+      served_model: GA,
     });
+  });
+
+  it('serves the preview id, retired on 2025-10-31, with its successor on location global: its model id, prices and headers; the record keeps both ids', async () => {
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: chatRequest({ model: PREVIEW, content: 'abcdefgh' }),
+      headers: { 'x-request-id': 'chat-preview-served' },
+    });
+
+    expect(response.status).toBe(200);
+    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(vertex.generationRequests).toHaveLength(1);
+    const [call] = vertex.generationRequests;
+    expect(call!.path).toBe(`${SUCCESSOR_PATH}:generateContent`);
+    expect(call!.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'abcdefgh' }] }],
+      generationConfig: { responseModalities: ['IMAGE', 'TEXT'] },
+    });
+    const completion = (await response.json()) as {
+      model: string;
+      choices: Array<{ message: { images: ChatImage[] } }>;
+      usage: Record<string, unknown>;
+    };
+    expect(completion.model).toBe(SUCCESSOR);
+    expect(await pngOf(completion.choices[0]!.message.images[0]!.image_url.url)).toMatchObject({
+      width: 1024,
+      height: 1024,
+    });
+    // 'abcdefgh' is 2 tokens, the 28-character answer 7, and the successor's image 1120.
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: 2,
+      completion_tokens: 1127,
+      completion_tokens_details: { image_tokens: 1120 },
+    });
+    // At the successor's prices: (2 × 0.25 + 7 × 1.50 + 1120 × 30) / 1e6 = 33611 / 1e6
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.033611');
+
+    const dataSource = sut.app.get(DataSource);
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () => dataSource.query(`SELECT * FROM usage_records WHERE request_id = 'chat-preview-served'`),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toMatchObject({
+      endpoint: 'chat',
+      model: PREVIEW,
+      served_model: SUCCESSOR,
+      provider: 'vertex',
+      status: 'success',
+      images: 1,
+      input_text_tokens: 2,
+      output_image_tokens: 1120,
+      output_text_tokens: 7,
+      cost_usd: '0.033611000000',
+    });
+  });
+
+  it('streams the preview id from its successor, every chunk naming the successor', async () => {
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: chatRequest({ model: PREVIEW, stream: true, content: 'A fox in the snow' }),
+    });
+
+    expect(response.status).toBe(200);
+    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(vertex.generationRequests.map((request) => request.path)).toEqual([
+      `${SUCCESSOR_PATH}:streamGenerateContent`,
+    ]);
+    const chunks = (await response.text())
+      .split('\n\n')
+      .filter((frame) => frame.startsWith('data: {'))
+      .map((frame) => JSON.parse(frame.slice('data: '.length)) as { model: string; choices: unknown[] });
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(chunk.model).toBe(SUCCESSOR);
+  });
+
+  it('refuses n = 2 for the preview id with 400 on n, as its successor makes one candidate per chat call', async () => {
+    const response = await sut.http('/v1/chat/completions', {
+      key,
+      body: chatRequest({ model: PREVIEW, n: 2, content: 'two kites' }),
+    });
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: {
+        message: expect.stringContaining(`${SUCCESSOR} answers at most 1 choice per chat request`),
+        type: 'invalid_request_error',
+        param: 'n',
+        code: 'invalid_value',
+      },
+    });
+    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(vertex.requests).toHaveLength(0);
   });
 });
 
@@ -232,7 +368,7 @@ describe('POST /v1/chat/completions through a failing Vertex AI', () => {
     vertex.enqueueStream(events, { failAfter: 1 });
 
     const stream = await sut.openai(key).chat.completions.create({
-      model: PREVIEW,
+      model: GA,
       messages: [{ role: 'user', content: 'a broken stream' }],
       stream: true,
     });
@@ -252,7 +388,7 @@ describe('POST /v1/chat/completions through a failing Vertex AI', () => {
     vertex.enqueue(exhausted, exhausted, exhausted);
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: chatRequest({ model: PREVIEW, content: 'busy' }),
+      body: chatRequest({ model: GA, content: 'busy' }),
     });
     expect(response.status).toBe(502);
     expect(response.headers.get('retry-after')).toBe('1');
@@ -274,7 +410,7 @@ describe('POST /v1/chat/completions through a failing Vertex AI', () => {
         'content-type': 'application/json',
         'x-request-id': 'disconnecting-client',
       },
-      body: JSON.stringify(chatRequest({ model: PREVIEW, stream: true, content: 'slow' })),
+      body: JSON.stringify(chatRequest({ model: GA, stream: true, content: 'slow' })),
       signal: controller.signal,
     });
     const reader = response.body!.getReader();

@@ -155,7 +155,7 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
     expect(run.stdout.split('\n')).toEqual(
       expect.arrayContaining([
         'local/easel/sketch [images, chat] available',
-        'vertex/google/gemini-2.5-flash-image-preview [chat, images] unavailable: set VERTEX_PROJECT',
+        'vertex/google/gemini-2.5-flash-image [chat, images] unavailable: set VERTEX_PROJECT',
       ]),
     );
   }, 60_000);
@@ -188,7 +188,7 @@ describe('examples/*.ts (the TypeScript examples in the README) against local/ea
   it('chat-stream.ts exits 1 naming the model when it is not configured here', async () => {
     const run = await runExample('chat-stream.ts', {
       ...env,
-      EASEL_MODEL: 'vertex/google/gemini-2.5-flash-image-preview',
+      EASEL_MODEL: 'vertex/google/gemini-2.5-flash-image',
     });
 
     expect(run.code).toBe(1);

@@ -16,6 +16,24 @@ const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
 const GA = 'vertex/google/gemini-2.5-flash-image';
 const UPSTREAM_PATH =
   '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image:generateContent';
+/** The preview id's successor since its shutdown (2025-10-31), served on location `global`. */
+const SUCCESSOR = 'vertex/google/gemini-3.1-flash-lite-image';
+const SUCCESSOR_PATH =
+  '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3.1-flash-lite-image:generateContent';
+/** What a response for the preview id says of its lifecycle: no Deprecation (the catalogue gives no deprecated_on). */
+const PREVIEW_SERVED_HEADERS = {
+  served: SUCCESSOR,
+  deprecation: null,
+  sunset: 'Fri, 31 Oct 2025 00:00:00 GMT',
+  link: '</v1/models/vertex%2Fgoogle%2Fgemini-3.1-flash-lite-image>; rel="successor-version"',
+};
+
+const lifecycleHeadersOf = (response: Response) => ({
+  served: response.headers.get('x-easel-served-model'),
+  deprecation: response.headers.get('deprecation'),
+  sunset: response.headers.get('sunset'),
+  link: response.headers.get('link'),
+});
 
 /** The body Easel must send for an images request: image output only, the ratio, candidates when n > 1. */
 function upstreamBody(prompt: string, aspectRatio: GeminiAspectRatio, candidateCount?: number) {
@@ -51,7 +69,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   ])('maps size %s to aspect ratio %s and answers the real pixel size', async (size, aspectRatio) => {
     const prompt = `a paper crane, ${size}`;
 
-    const result = await sut.openai(key).images.generate({ model: PREVIEW, prompt, size, response_format: 'b64_json' });
+    const result = await sut.openai(key).images.generate({ model: GA, prompt, size, response_format: 'b64_json' });
 
     expect(vertex.generationRequests).toHaveLength(1);
     const [call] = vertex.generationRequests;
@@ -71,9 +89,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   });
 
   it('reports 1248x832 for 1536x1024 and stores that PNG behind the default url response', async () => {
-    const result = await sut
-      .openai(key)
-      .images.generate({ model: PREVIEW, prompt: 'a wide harbour', size: '1536x1024' });
+    const result = await sut.openai(key).images.generate({ model: GA, prompt: 'a wide harbour', size: '1536x1024' });
 
     expect(result.size).toBe('1248x832');
     const url = result.data![0]!.url!;
@@ -107,7 +123,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     const prompt = 'abcdefghij'; // the fake counts 3 text tokens per call
     const result = await sut
       .openai(key)
-      .images.generate({ model: PREVIEW, prompt, n: 10, size: '1024x1792', response_format: 'b64_json' });
+      .images.generate({ model: GA, prompt, n: 10, size: '1024x1792', response_format: 'b64_json' });
 
     expect(vertex.generationRequests).toHaveLength(2);
     const bodies = vertex.generationRequests.map(
@@ -132,7 +148,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   it('charges the usage at the Gemini prices, in the x-easel-cost-usd header and the usage record', async () => {
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: PREVIEW, prompt: 'abcdefghij', size: '1536x1024', response_format: 'b64_json' },
+      body: { model: GA, prompt: 'abcdefghij', size: '1536x1024', response_format: 'b64_json' },
       headers: { 'x-request-id': 'gemini-images-cost' },
     });
 
@@ -156,7 +172,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     );
     expect(record).toMatchObject({
       endpoint: 'images',
-      model: PREVIEW,
+      model: GA,
       provider: 'vertex',
       status: 'success',
       http_status: 200,
@@ -166,13 +182,14 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
       output_image_tokens: 1290,
       output_text_tokens: 0,
       cost_usd: '0.038700900000',
+      served_model: GA,
     });
   });
 
   it('charges every call of a split request: n = 10 costs both prompts and all ten images', async () => {
     const { response } = await sut
       .openai(key)
-      .images.generate({ model: PREVIEW, prompt: 'abcdefghij', n: 10, response_format: 'b64_json' })
+      .images.generate({ model: GA, prompt: 'abcdefghij', n: 10, response_format: 'b64_json' })
       .withResponse();
 
     // (2 × 3 × 0.30 + 10 × 1290 × 30) / 1e6 = 387001.8 / 1e6
@@ -187,7 +204,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
 
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: PREVIEW, prompt: 'something refused' },
+      body: { model: GA, prompt: 'something refused' },
     });
 
     expect(response.status).toBe(400);
@@ -210,7 +227,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   ])('refuses %s, which Gemini cannot make, with 400 and no upstream call', async (_name, fields, param) => {
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: PREVIEW, prompt: 'a lantern', ...fields },
+      body: { model: GA, prompt: 'a lantern', ...fields },
     });
 
     expect(response.status).toBe(400);
@@ -220,11 +237,151 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     expect(vertex.requests).toHaveLength(0);
   });
 
-  it.each([PREVIEW, GA])('routes %s to the upstream model gemini-2.5-flash-image', async (model) => {
-    const result = await sut.openai(key).images.generate({ model, prompt: 'a teapot', response_format: 'b64_json' });
+  it('routes vertex/google/gemini-2.5-flash-image to gemini-2.5-flash-image in VERTEX_LOCATION, as itself', async () => {
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: GA, prompt: 'a teapot', response_format: 'b64_json' },
+    });
 
+    expect(response.status).toBe(200);
     expect(vertex.generationRequests.map((request) => request.path)).toEqual([UPSTREAM_PATH]);
-    expect(result.data).toHaveLength(1);
+    const body = (await response.json()) as { model: string; data: unknown[] };
+    expect(body.model).toBe(GA);
+    expect(body.data).toHaveLength(1);
+    expect(lifecycleHeadersOf(response)).toEqual({ served: null, deprecation: null, sunset: null, link: null });
+  });
+
+  it('serves the preview id, retired on 2025-10-31, with its successor on location global: one call per image, its prices, both ids recorded', async () => {
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: PREVIEW, prompt: 'abcdefghij', n: 2, size: '1536x1024', response_format: 'b64_json' },
+      headers: { 'x-request-id': 'gemini-preview-served' },
+    });
+
+    expect(response.status).toBe(200);
+    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    // The successor takes one candidate per call: n = 2 is two calls, neither with candidateCount.
+    expect(vertex.generationRequests.map((request) => request.path)).toEqual([SUCCESSOR_PATH, SUCCESSOR_PATH]);
+    for (const request of vertex.generationRequests) {
+      expect(request.headers.authorization).toBe(`Bearer ${VERTEX_TOKEN}`);
+      expect(request.body).toEqual(upstreamBody('abcdefghij', '3:2'));
+    }
+    const body = (await response.json()) as { model: string; size: string; data: Array<{ b64_json: string }> };
+    expect(body).toMatchObject({
+      model: SUCCESSOR,
+      size: '1264x848',
+      usage: {
+        input_tokens: 6,
+        input_tokens_details: { text_tokens: 6, image_tokens: 0 },
+        output_tokens: 2240,
+        output_tokens_details: { text_tokens: 0, image_tokens: 2240 },
+        total_tokens: 2246,
+      },
+    });
+    expect(body.data).toHaveLength(2);
+    for (const datum of body.data)
+      expect(await pngMetadata(datum.b64_json)).toMatchObject({ format: 'png', width: 1264, height: 848 });
+    // At the successor's prices: (2 × 3 × 0.25 + 2 × 1120 × 30) / 1e6 = 67201.5 / 1e6
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.0672015');
+
+    const dataSource = sut.app.get(DataSource);
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () => dataSource.query(`SELECT * FROM usage_records WHERE request_id = 'gemini-preview-served'`),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toMatchObject({
+      endpoint: 'images',
+      model: PREVIEW,
+      served_model: SUCCESSOR,
+      provider: 'vertex',
+      status: 'success',
+      http_status: 200,
+      images: 2,
+      size: '1264x848',
+      input_text_tokens: 6,
+      output_image_tokens: 2240,
+      output_text_tokens: 0,
+      cost_usd: '0.067201500000',
+    });
+  });
+
+  it('validates a request for the preview id as its successor: image_size 1K is taken (2.5 Flash Image has no tiers), 2K refused', async () => {
+    const taken = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: PREVIEW, prompt: 'a lantern', image_size: '1K', response_format: 'b64_json' },
+    });
+    expect(taken.status).toBe(200);
+    expect(vertex.generationRequests.map((request) => request.body)).toEqual([
+      {
+        contents: [{ role: 'user', parts: [{ text: 'a lantern' }] }],
+        generationConfig: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '1:1', imageSize: '1K' } },
+      },
+    ]);
+
+    for (const [model, imageSize] of [
+      [GA, '1K'],
+      [PREVIEW, '2K'],
+    ]) {
+      const refused = await sut.http('/v1/images/generations', {
+        key,
+        body: { model, prompt: 'a lantern', image_size: imageSize },
+      });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { param: string } }).error.param).toBe('image_size');
+    }
+    expect(vertex.generationRequests).toHaveLength(1);
+  });
+});
+
+describe('Gemini 3 image models on Vertex AI, on their route location global', () => {
+  const PRO = 'vertex/google/gemini-3-pro-image';
+  let vertex: FakeVertexServer;
+  let sut: TestApp;
+  let key: string;
+
+  useUpstreamApp(startWithVertex, (app) => ({ fake: vertex, sut, key } = app));
+
+  it('calls …/locations/global/… (VERTEX_LOCATION is us-central1), once per image, with the size tier', async () => {
+    const { data: result, response } = await sut
+      .openai(key)
+      .images.generate({
+        model: PRO,
+        prompt: 'abcdefghij',
+        n: 2,
+        size: '1024x1024',
+        response_format: 'b64_json',
+        // @ts-expect-error Easel's extension of the images request
+        image_size: '2K',
+      })
+      .withResponse();
+
+    expect(vertex.generationRequests.map((request) => request.path)).toEqual([
+      '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3-pro-image:generateContent',
+      '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3-pro-image:generateContent',
+    ]);
+    for (const request of vertex.generationRequests) {
+      expect(request.headers.authorization).toBe(`Bearer ${VERTEX_TOKEN}`);
+      expect(request.body).toEqual({
+        contents: [{ role: 'user', parts: [{ text: 'abcdefghij' }] }],
+        generationConfig: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '1:1', imageSize: '2K' } },
+      });
+    }
+    expect(result.size).toBe('2048x2048');
+    expect(result.data).toHaveLength(2);
+    for (const datum of result.data!) expect(await pngMetadata(datum.b64_json!)).toMatchObject({ width: 2048 });
+    // 2 × 3 text tokens at $2 and 2 × 1,120 image tokens at $120, per 1M: (12 + 268,800) / 1e6
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.268812');
+  });
+
+  it('refuses a tier 3.1 Flash Lite Image does not make (image_size 4K), with no upstream call', async () => {
+    const response = await sut.http('/v1/images/generations', {
+      key,
+      body: { model: 'vertex/google/gemini-3.1-flash-lite-image', prompt: 'a lantern', image_size: '4K' },
+    });
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { param: string } }).error.param).toBe('image_size');
+    expect(vertex.requests).toHaveLength(0);
   });
 });
 

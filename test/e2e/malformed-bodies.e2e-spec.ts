@@ -24,8 +24,8 @@ import { AZURE_KEY, VERTEX_LOCATION, VERTEX_PROJECT, VERTEX_TOKEN } from '../uti
 
 const IMAGES = '/v1/images/generations';
 const CHAT = '/v1/chat/completions';
-const IMAGE_MODEL = 'azure/openai/gpt-image-1';
-const CHAT_MODEL = 'vertex/google/gemini-2.5-flash-image-preview';
+const IMAGE_MODEL = 'azure/openai/gpt-image-1.5';
+const CHAT_MODEL = 'vertex/google/gemini-2.5-flash-image';
 const NUM_RUNS = 200;
 const SEED = process.env.FC_SEED === undefined ? 20_250_601 : Number(process.env.FC_SEED);
 

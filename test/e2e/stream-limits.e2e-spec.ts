@@ -5,7 +5,7 @@ import type { TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
+const GA = 'vertex/google/gemini-2.5-flash-image';
 const MAX_RESPONSE_BYTES = 65_536;
 /** 200 chunks of about 4 KB, one every 5 ms: about 800 KB over a second, far past the cap. */
 const CHUNKS = 200;
@@ -25,7 +25,7 @@ describe('MAX_RESPONSE_BYTES on upstream event streams (Vertex streamGenerateCon
     fetch(`${sut.baseUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': requestId },
-      body: JSON.stringify(chatRequest({ model: PREVIEW, stream: true, content: 'draw' })),
+      body: JSON.stringify(chatRequest({ model: GA, stream: true, content: 'draw' })),
     });
 
   const usageOf = (requestId: string) =>

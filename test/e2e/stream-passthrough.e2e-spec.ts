@@ -6,7 +6,7 @@ import type { FakeVertexServer } from '../fakes/fake-vertex.server.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithAzure, startWithVertex, useUpstreamApp } from '../utils/upstream-apps.js';
 
-const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
+const GA = 'vertex/google/gemini-2.5-flash-image';
 
 /** Base64 of `bytes` random bytes: every character of the alphabet, `+` and `/` included. */
 const base64Of = (bytes: number) => randomBytes(bytes).toString('base64');
@@ -69,7 +69,7 @@ describe('Streamed images pass through byte for byte', () => {
     async function streamChat(n = 1): Promise<{ status: number; events: ReceivedEvent[] }> {
       const response = await sut.http('/v1/chat/completions', {
         key,
-        body: chatRequest({ model: PREVIEW, stream: true, n, content: 'draw an otter' }),
+        body: chatRequest({ model: GA, stream: true, n, content: 'draw an otter' }),
       });
       return { status: response.status, events: framesOf(await response.text()) };
     }
@@ -199,7 +199,7 @@ describe('Streamed images pass through byte for byte', () => {
     async function streamImages(body: object): Promise<ReceivedEvent[]> {
       const response = await sut.http('/v1/images/generations', {
         key,
-        body: { model: 'azure/openai/gpt-image-1', prompt: 'an otter', size: '1024x1024', stream: true, ...body },
+        body: { model: 'azure/openai/gpt-image-1.5', prompt: 'an otter', size: '1024x1024', stream: true, ...body },
       });
       expect(response.status).toBe(200);
       return framesOf(await response.text());

@@ -68,7 +68,12 @@ export class ChatCompletionDto {
   @ApiProperty({ example: 'chatcmpl-req_5c1d…' }) id!: string;
   @ApiProperty({ example: 'chat.completion' }) object!: 'chat.completion';
   @ApiProperty({ example: 1795000000 }) created!: number;
-  @ApiProperty({ example: 'vertex/google/gemini-2.5-flash-image-preview' }) model!: string;
+  @ApiProperty({
+    description:
+      'The model that answered: the one asked for, or its successor when that one is retired and the catalogue says after_shutdown: successor (also in the x-easel-served-model header)',
+    example: 'vertex/google/gemini-2.5-flash-image',
+  })
+  model!: string;
   @ApiProperty({ type: [ChatChoiceDto] }) choices!: ChatChoiceDto[];
   @ApiProperty({ type: ChatUsageDto }) usage!: ChatUsageDto;
 }
