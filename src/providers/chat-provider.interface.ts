@@ -1,5 +1,5 @@
-import type { ImageSizeTier } from '../config/models.catalogue.js';
 import type { JsonText } from '../common/json/raw-json.js';
+import type { ImageSizeTier } from '../config/models.catalogue.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { RoutedProvider } from './provider.interface.js';
 

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { lifecycleOf, today } from '../providers/model-lifecycle.gate.js';
-import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import { InvalidRequestError } from '../common/errors/gateway.error.js';
 import { formatUsd, parseUsd } from '../common/money/usd.js';
 import { dateTimeProblem, parseIsoDateTime } from '../common/validation/date-time.js';
+import { lifecycleOf, today } from '../providers/model-lifecycle.gate.js';
+import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import type { UsageFilterDto, UsageRecordsQueryDto, UsageReportQueryDto } from './dto/usage-query.dto.js';
 import type { UsageRecordDto, UsageRecordPageDto, UsageReportDto } from './dto/usage-report.response.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';

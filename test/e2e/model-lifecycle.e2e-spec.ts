@@ -95,7 +95,6 @@ describe('Model lifecycle from the catalogue', () => {
   let azure: FakeAzureOpenAiServer;
   let sut: TestApp;
   let key: string;
-  let keyId: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'easel-lifecycle-'));
@@ -108,7 +107,7 @@ describe('Model lifecycle from the catalogue', () => {
     sut = await createTestApp({
       env: { EASEL_MODELS_FILE: file, AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY },
     });
-    ({ key, id: keyId } = await createApiKey(sut));
+    ({ key } = await createApiKey(sut));
   });
 
   beforeEach(() => azure.reset());

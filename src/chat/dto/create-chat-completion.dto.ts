@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IMAGE_SIZE_TIERS, type ImageSizeTier } from '../../config/models.catalogue.js';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -24,6 +23,7 @@ import {
   Satisfies,
   StringField,
 } from '../../common/validation/field.decorators.js';
+import { IMAGE_SIZE_TIERS, type ImageSizeTier } from '../../config/models.catalogue.js';
 
 export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
 export const ROLES = ['system', 'developer', 'user', 'assistant'] as const;
