@@ -80,6 +80,7 @@ export function configureApp(app: NestFastifyApplication): void {
         'deprecation',
         'sunset',
         'link',
+        'x-easel-served-model',
       ],
       maxAge: 600,
     });

@@ -2,30 +2,20 @@ import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { chatRequest } from '../factories/request-body.factory.js';
 import { FakeVertexServer, googleError, IMAGE_SAFETY_REFUSAL, PROMPT_BLOCKED } from '../fakes/fake-vertex.server.js';
+import {
+  GEMINI_PREVIEW,
+  GEMINI_PREVIEW_HEADERS,
+  GEMINI_PREVIEW_SUCCESSOR,
+  lifecycleHeadersOf,
+} from '../utils/lifecycle-headers.js';
 import type { TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp, VERTEX_TOKEN } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const GA = 'vertex/google/gemini-2.5-flash-image';
 const UPSTREAM_PATH = '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image';
-/** Retired on 2025-10-31; the catalogue serves it with its successor, on location `global`. */
-const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
-const SUCCESSOR = 'vertex/google/gemini-3.1-flash-lite-image';
+/** Where the preview id's requests go since its shutdown. */
 const SUCCESSOR_PATH = '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3.1-flash-lite-image';
-/** What a response for the preview id says of its lifecycle: no Deprecation (the catalogue gives no deprecated_on). */
-const PREVIEW_SERVED_HEADERS = {
-  served: SUCCESSOR,
-  deprecation: null,
-  sunset: 'Fri, 31 Oct 2025 00:00:00 GMT',
-  link: '</v1/models/vertex%2Fgoogle%2Fgemini-3.1-flash-lite-image>; rel="successor-version"',
-};
-
-const lifecycleHeadersOf = (response: Response) => ({
-  served: response.headers.get('x-easel-served-model'),
-  deprecation: response.headers.get('deprecation'),
-  sunset: response.headers.get('sunset'),
-  link: response.headers.get('link'),
-});
 
 interface ChatImage {
   type: 'image_url';
@@ -261,12 +251,12 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   it('serves the preview id, retired on 2025-10-31, with its successor on location global: its model id, prices and headers; the record keeps both ids', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: chatRequest({ model: PREVIEW, content: 'abcdefgh' }),
+      body: chatRequest({ model: GEMINI_PREVIEW, content: 'abcdefgh' }),
       headers: { 'x-request-id': 'chat-preview-served' },
     });
 
     expect(response.status).toBe(200);
-    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(lifecycleHeadersOf(response)).toEqual(GEMINI_PREVIEW_HEADERS);
     expect(vertex.generationRequests).toHaveLength(1);
     const [call] = vertex.generationRequests;
     expect(call!.path).toBe(`${SUCCESSOR_PATH}:generateContent`);
@@ -279,7 +269,7 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
       choices: Array<{ message: { images: ChatImage[] } }>;
       usage: Record<string, unknown>;
     };
-    expect(completion.model).toBe(SUCCESSOR);
+    expect(completion.model).toBe(GEMINI_PREVIEW_SUCCESSOR);
     expect(await pngOf(completion.choices[0]!.message.images[0]!.image_url.url)).toMatchObject({
       width: 1024,
       height: 1024,
@@ -300,8 +290,8 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
     );
     expect(record).toMatchObject({
       endpoint: 'chat',
-      model: PREVIEW,
-      served_model: SUCCESSOR,
+      model: GEMINI_PREVIEW,
+      served_model: GEMINI_PREVIEW_SUCCESSOR,
       provider: 'vertex',
       status: 'success',
       images: 1,
@@ -315,11 +305,11 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
   it('streams the preview id from its successor, every chunk naming the successor', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: chatRequest({ model: PREVIEW, stream: true, content: 'A fox in the snow' }),
+      body: chatRequest({ model: GEMINI_PREVIEW, stream: true, content: 'A fox in the snow' }),
     });
 
     expect(response.status).toBe(200);
-    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(lifecycleHeadersOf(response)).toEqual(GEMINI_PREVIEW_HEADERS);
     expect(vertex.generationRequests.map((request) => request.path)).toEqual([
       `${SUCCESSOR_PATH}:streamGenerateContent`,
     ]);
@@ -328,25 +318,25 @@ describe('POST /v1/chat/completions through Vertex AI (Gemini)', () => {
       .filter((frame) => frame.startsWith('data: {'))
       .map((frame) => JSON.parse(frame.slice('data: '.length)) as { model: string; choices: unknown[] });
     expect(chunks.length).toBeGreaterThan(1);
-    for (const chunk of chunks) expect(chunk.model).toBe(SUCCESSOR);
+    for (const chunk of chunks) expect(chunk.model).toBe(GEMINI_PREVIEW_SUCCESSOR);
   });
 
   it('refuses n = 2 for the preview id with 400 on n, as its successor makes one candidate per chat call', async () => {
     const response = await sut.http('/v1/chat/completions', {
       key,
-      body: chatRequest({ model: PREVIEW, n: 2, content: 'two kites' }),
+      body: chatRequest({ model: GEMINI_PREVIEW, n: 2, content: 'two kites' }),
     });
 
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
       error: {
-        message: expect.stringContaining(`${SUCCESSOR} answers at most 1 choice per chat request`),
+        message: expect.stringContaining(`${GEMINI_PREVIEW_SUCCESSOR} answers at most 1 choice per chat request`),
         type: 'invalid_request_error',
         param: 'n',
         code: 'invalid_value',
       },
     });
-    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(lifecycleHeadersOf(response)).toEqual(GEMINI_PREVIEW_HEADERS);
     expect(vertex.requests).toHaveLength(0);
   });
 });

@@ -8,32 +8,22 @@ import {
   IMAGE_SAFETY_REFUSAL,
   PROMPT_BLOCKED,
 } from '../fakes/fake-vertex.server.js';
+import {
+  GEMINI_PREVIEW,
+  GEMINI_PREVIEW_HEADERS,
+  GEMINI_PREVIEW_SUCCESSOR,
+  lifecycleHeadersOf,
+} from '../utils/lifecycle-headers.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { startWithVertex, useUpstreamApp, VERTEX_TOKEN } from '../utils/upstream-apps.js';
 import { waitFor } from '../utils/wait-for.js';
 
-const PREVIEW = 'vertex/google/gemini-2.5-flash-image-preview';
 const GA = 'vertex/google/gemini-2.5-flash-image';
 const UPSTREAM_PATH =
   '/v1/projects/easel-test/locations/us-central1/publishers/google/models/gemini-2.5-flash-image:generateContent';
-/** The preview id's successor since its shutdown (2025-10-31), served on location `global`. */
-const SUCCESSOR = 'vertex/google/gemini-3.1-flash-lite-image';
+/** Where the preview id's requests go since its shutdown. */
 const SUCCESSOR_PATH =
   '/v1/projects/easel-test/locations/global/publishers/google/models/gemini-3.1-flash-lite-image:generateContent';
-/** What a response for the preview id says of its lifecycle: no Deprecation (the catalogue gives no deprecated_on). */
-const PREVIEW_SERVED_HEADERS = {
-  served: SUCCESSOR,
-  deprecation: null,
-  sunset: 'Fri, 31 Oct 2025 00:00:00 GMT',
-  link: '</v1/models/vertex%2Fgoogle%2Fgemini-3.1-flash-lite-image>; rel="successor-version"',
-};
-
-const lifecycleHeadersOf = (response: Response) => ({
-  served: response.headers.get('x-easel-served-model'),
-  deprecation: response.headers.get('deprecation'),
-  sunset: response.headers.get('sunset'),
-  link: response.headers.get('link'),
-});
 
 /** The body Easel must send for an images request: image output only, the ratio, candidates when n > 1. */
 function upstreamBody(prompt: string, aspectRatio: GeminiAspectRatio, candidateCount?: number) {
@@ -254,12 +244,12 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   it('serves the preview id, retired on 2025-10-31, with its successor on location global: one call per image, its prices, both ids recorded', async () => {
     const response = await sut.http('/v1/images/generations', {
       key,
-      body: { model: PREVIEW, prompt: 'abcdefghij', n: 2, size: '1536x1024', response_format: 'b64_json' },
+      body: { model: GEMINI_PREVIEW, prompt: 'abcdefghij', n: 2, size: '1536x1024', response_format: 'b64_json' },
       headers: { 'x-request-id': 'gemini-preview-served' },
     });
 
     expect(response.status).toBe(200);
-    expect(lifecycleHeadersOf(response)).toEqual(PREVIEW_SERVED_HEADERS);
+    expect(lifecycleHeadersOf(response)).toEqual(GEMINI_PREVIEW_HEADERS);
     // The successor takes one candidate per call: n = 2 is two calls, neither with candidateCount.
     expect(vertex.generationRequests.map((request) => request.path)).toEqual([SUCCESSOR_PATH, SUCCESSOR_PATH]);
     for (const request of vertex.generationRequests) {
@@ -268,7 +258,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     }
     const body = (await response.json()) as { model: string; size: string; data: Array<{ b64_json: string }> };
     expect(body).toMatchObject({
-      model: SUCCESSOR,
+      model: GEMINI_PREVIEW_SUCCESSOR,
       size: '1264x848',
       usage: {
         input_tokens: 6,
@@ -291,8 +281,8 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
     );
     expect(record).toMatchObject({
       endpoint: 'images',
-      model: PREVIEW,
-      served_model: SUCCESSOR,
+      model: GEMINI_PREVIEW,
+      served_model: GEMINI_PREVIEW_SUCCESSOR,
       provider: 'vertex',
       status: 'success',
       http_status: 200,
@@ -308,7 +298,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
   it('validates a request for the preview id as its successor: image_size 1K is taken (2.5 Flash Image has no tiers), 2K refused', async () => {
     const taken = await sut.http('/v1/images/generations', {
       key,
-      body: { model: PREVIEW, prompt: 'a lantern', image_size: '1K', response_format: 'b64_json' },
+      body: { model: GEMINI_PREVIEW, prompt: 'a lantern', image_size: '1K', response_format: 'b64_json' },
     });
     expect(taken.status).toBe(200);
     expect(vertex.generationRequests.map((request) => request.body)).toEqual([
@@ -320,7 +310,7 @@ describe('POST /v1/images/generations with the Gemini models (Vertex AI)', () =>
 
     for (const [model, imageSize] of [
       [GA, '1K'],
-      [PREVIEW, '2K'],
+      [GEMINI_PREVIEW, '2K'],
     ]) {
       const refused = await sut.http('/v1/images/generations', {
         key,
@@ -401,13 +391,13 @@ describe('Gemini models on the images endpoint without VERTEX_PROJECT', () => {
   it('lists them as unavailable, naming VERTEX_PROJECT', async () => {
     const models = await sut.openai(key).models.list();
 
-    for (const id of [PREVIEW, GA]) {
+    for (const id of [GEMINI_PREVIEW, GA]) {
       const model = models.data.find((candidate) => candidate.id === id) as unknown as Record<string, unknown>;
       expect(model).toMatchObject({ available: false, unavailable_reason: expect.stringContaining('VERTEX_PROJECT') });
     }
   });
 
-  it.each([PREVIEW, GA])('answers %s with 503 model_unavailable naming VERTEX_PROJECT', async (model) => {
+  it.each([GEMINI_PREVIEW, GA])('answers %s with 503 model_unavailable naming VERTEX_PROJECT', async (model) => {
     const response = await sut.http('/v1/images/generations', { key, body: { model, prompt: 'a teapot' } });
 
     expect(response.status).toBe(503);

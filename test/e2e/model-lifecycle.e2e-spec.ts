@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createApiKey } from '../factories/api-key.factory.js';
 import { createTeam } from '../factories/team.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
+import { lifecycleHeadersOf } from '../utils/lifecycle-headers.js';
 import { startServerProcess } from '../utils/server-process.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../utils/test-database.js';
@@ -118,17 +119,13 @@ describe('Model lifecycle from the catalogue', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** A deprecated model serves itself: no x-easel-served-model. */
   const LIFECYCLE_HEADERS = {
+    served: null,
     deprecation: '@1767225600',
     sunset: 'Thu, 01 Jan 2099 00:00:00 GMT',
     link: '</v1/models/local%2Feasel%2Fnew-sketch>; rel="successor-version"',
   };
-  const lifecycleHeaders = (response: Response) => ({
-    deprecation: response.headers.get('deprecation'),
-    sunset: response.headers.get('sunset'),
-    link: response.headers.get('link'),
-  });
-
   it('announces a deprecated model on every response (streams and refusals too): Deprecation, Sunset, the successor Link', async () => {
     const image = await sut.http('/v1/images/generations', {
       key,
@@ -150,7 +147,7 @@ describe('Model lifecycle from the catalogue', () => {
 
     expect([image.status, chat.status, stream.status, refused.status]).toEqual([200, 200, 200, 400]);
     for (const response of [image, chat, stream, refused])
-      expect(lifecycleHeaders(response)).toEqual(LIFECYCLE_HEADERS);
+      expect(lifecycleHeadersOf(response)).toEqual(LIFECYCLE_HEADERS);
   });
 
   it('leaves the responses of a model without a lifecycle alone', async () => {
@@ -160,7 +157,7 @@ describe('Model lifecycle from the catalogue', () => {
     });
 
     expect(response.status).toBe(200);
-    expect(lifecycleHeaders(response)).toEqual({ deprecation: null, sunset: null, link: null });
+    expect(lifecycleHeadersOf(response)).toEqual({ served: null, deprecation: null, sunset: null, link: null });
   });
 
   it('refuses a retired model whose catalogue says reject with 410 model_retired naming the successor, and no upstream call', async () => {
@@ -207,8 +204,8 @@ describe('Model lifecycle from the catalogue', () => {
     });
 
     expect(response.status).toBe(200);
-    expect(response.headers.get('x-easel-served-model')).toBe('azure/openai/new-deployment');
-    expect(lifecycleHeaders(response)).toEqual({
+    expect(lifecycleHeadersOf(response)).toEqual({
+      served: 'azure/openai/new-deployment',
       deprecation: '@1780358400',
       sunset: 'Fri, 23 Oct 2026 00:00:00 GMT',
       link: '</v1/models/azure%2Fopenai%2Fnew-deployment>; rel="successor-version"',

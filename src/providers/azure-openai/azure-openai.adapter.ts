@@ -3,37 +3,27 @@ import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
-import type {
-  GeneratedImages,
-  ImageEditRequest,
-  ImageEditStreamProvider,
-  ImageGenerationRequest,
-  ImageStreamEvent,
-  ImageStreamProvider,
-} from '../image-provider.interface.js';
-import { OpenAiImagesClient, type OpenAiImagesTarget } from '../openai-images/openai-images.client.js';
+import { OpenAiImagesAdapter, type OpenAiImagesTarget } from '../openai-images/openai-images.adapter.js';
 import type { ResolvedTarget } from '../provider.interface.js';
-import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp, UpstreamHttpError } from '../upstream-http.js';
 
 /**
  * Azure OpenAI GPT image models: `POST {endpoint}/openai/deployments/{deployment}/images/generations
  * ?api-version={v}` (JSON) and `…/images/edits?api-version={v}` (multipart), with the `api-key`
  * header; the deployment in the URL names the model, so the body has no `model`. OpenAI's images
- * protocol otherwise (`OpenAiImagesClient`), plus Azure's own intermittent edit refusal.
+ * protocol otherwise (`OpenAiImagesAdapter`), streams included (Azure streams OpenAI's own
+ * `image_generation.partial_image` / `.completed` events), plus Azure's own intermittent edit refusal.
  */
 @Injectable()
-export class AzureOpenAiAdapter
-  implements ImageStreamProvider<OpenAiImagesTarget>, ImageEditStreamProvider<OpenAiImagesTarget>
-{
+export class AzureOpenAiAdapter extends OpenAiImagesAdapter {
   readonly kind = 'azure-openai' as const;
-  private readonly images: OpenAiImagesClient;
+  protected readonly upstreamName = 'Azure OpenAI';
 
   constructor(
     private readonly config: AppConfig,
     http: UpstreamHttp,
   ) {
-    this.images = new OpenAiImagesClient(http, toGatewayError);
+    super(http);
   }
 
   resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<OpenAiImagesTarget> {
@@ -61,55 +51,24 @@ export class AzureOpenAiAdapter
     };
   }
 
-  generateImages(
-    target: OpenAiImagesTarget,
-    request: ImageGenerationRequest,
-    signal: AbortSignal,
-  ): Promise<GeneratedImages> {
-    return this.images.generate(target, request, signal);
+  /**
+   * Azure's failures as the client sees them (`mapUpstreamError`), but for one: Azure intermittently
+   * refuses a multipart edit with 400 "Unsupported content type: 'multipart/form-data'. This API
+   * method only accepts 'application/json'" (openai-python #2749, dify-official-plugins #2881), a
+   * fault of its own that another attempt gets past: transient, so it is retried.
+   */
+  protected override toGatewayError(error: unknown): GatewayError {
+    if (
+      error instanceof UpstreamHttpError &&
+      error.status === 400 &&
+      /Unsupported content type: 'multipart\/form-data'/i.test(JSON.stringify(error.body))
+    ) {
+      return new GatewayError(
+        ErrorCode.UpstreamError,
+        'Azure OpenAI refused the edit\'s multipart body ("Unsupported content type"), a known intermittent fault of its own.',
+        { cause: error, transient: true },
+      );
+    }
+    return super.toGatewayError(error);
   }
-
-  /** Azure streams OpenAI's own `image_generation.partial_image` / `.completed` events. */
-  generateImagesStream(
-    target: OpenAiImagesTarget,
-    request: ImageGenerationRequest,
-    partialImages: number,
-    signal: AbortSignal,
-  ): AsyncIterable<ImageStreamEvent> {
-    return this.images.generateStream(target, request, partialImages, signal);
-  }
-
-  editImages(target: OpenAiImagesTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
-    return this.images.edit(target, request, signal);
-  }
-
-  editImagesStream(
-    target: OpenAiImagesTarget,
-    request: ImageEditRequest,
-    partialImages: number,
-    signal: AbortSignal,
-  ): AsyncIterable<ImageStreamEvent> {
-    return this.images.editStream(target, request, partialImages, signal);
-  }
-}
-
-/**
- * Azure's failures as the client sees them (`mapUpstreamError`), but for one: Azure intermittently
- * refuses a multipart edit with 400 "Unsupported content type: 'multipart/form-data'. This API
- * method only accepts 'application/json'" (openai-python #2749, dify-official-plugins #2881), a
- * fault of its own that another attempt gets past: transient, so it is retried.
- */
-function toGatewayError(error: unknown): GatewayError {
-  if (
-    error instanceof UpstreamHttpError &&
-    error.status === 400 &&
-    /Unsupported content type: 'multipart\/form-data'/i.test(JSON.stringify(error.body))
-  ) {
-    return new GatewayError(
-      ErrorCode.UpstreamError,
-      'Azure OpenAI refused the edit\'s multipart body ("Unsupported content type"), a known intermittent fault of its own.',
-      { cause: error, transient: true },
-    );
-  }
-  return mapUpstreamError(error, 'Azure OpenAI');
 }

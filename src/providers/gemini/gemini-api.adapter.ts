@@ -1,19 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
-import type { ChatProvider, ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
 import {
-  GeminiContentProtocol,
+  GeminiContentAdapter,
   type GeminiContentTarget,
   geminiContentTarget,
-} from '../gemini-content/gemini-content.protocol.js';
-import type {
-  GeneratedImages,
-  ImageEditProvider,
-  ImageEditRequest,
-  ImageGenerationRequest,
-  ImageProvider,
-} from '../image-provider.interface.js';
+} from '../gemini-content/gemini-content.adapter.js';
 import type { ResolvedTarget } from '../provider.interface.js';
 import { UpstreamHttp } from '../upstream-http.js';
 
@@ -25,25 +17,20 @@ const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
 
 /**
  * Gemini image models on the Gemini API (`generativelanguage.googleapis.com`), for chat and the
- * images endpoints: the same `generateContent` protocol as Vertex AI (`GeminiContentProtocol`) at
+ * images endpoints: the same `generateContent` protocol as Vertex AI (`GeminiContentAdapter`) at
  * `{base}/models/{model}`, authenticated by an API key in `x-goog-api-key` (never in the URL,
  * where it would reach logs; upstreams.md §3.2, models-and-edits-2026.md §3.1).
  */
 @Injectable()
-export class GeminiApiAdapter
-  implements ChatProvider<GeminiApiTarget>, ImageProvider<GeminiApiTarget>, ImageEditProvider<GeminiApiTarget>
-{
+export class GeminiApiAdapter extends GeminiContentAdapter<GeminiApiTarget> {
   readonly kind = 'gemini' as const;
-  private readonly protocol: GeminiContentProtocol<GeminiApiTarget>;
+  protected readonly upstreamName = 'Gemini API';
 
   constructor(
     private readonly config: AppConfig,
     http: UpstreamHttp,
   ) {
-    this.protocol = new GeminiContentProtocol(http, {
-      name: 'Gemini API',
-      headers: (target) => ({ 'x-goog-api-key': target.apiKey }),
-    });
+    super(http);
   }
 
   /** The key from `api_key_env` (default GEMINI_API_KEY); the base from `endpoint_env` (default GEMINI_BASE_URL), else Google's. */
@@ -64,23 +51,7 @@ export class GeminiApiAdapter
     };
   }
 
-  chat(target: GeminiApiTarget, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
-    return this.protocol.chat(target, request, signal);
-  }
-
-  chatStream(target: GeminiApiTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
-    return this.protocol.chatStream(target, request, signal);
-  }
-
-  generateImages(
-    target: GeminiApiTarget,
-    request: ImageGenerationRequest,
-    signal: AbortSignal,
-  ): Promise<GeneratedImages> {
-    return this.protocol.generateImages(target, request, signal);
-  }
-
-  editImages(target: GeminiApiTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
-    return this.protocol.editImages(target, request, signal);
+  protected headers(target: GeminiApiTarget): Record<string, string> {
+    return { 'x-goog-api-key': target.apiKey };
   }
 }

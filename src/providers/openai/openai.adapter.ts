@@ -1,17 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
-import type {
-  GeneratedImages,
-  ImageEditRequest,
-  ImageEditStreamProvider,
-  ImageGenerationRequest,
-  ImageStreamEvent,
-  ImageStreamProvider,
-} from '../image-provider.interface.js';
-import { OpenAiImagesClient, type OpenAiImagesTarget } from '../openai-images/openai-images.client.js';
+import { OpenAiImagesAdapter, type OpenAiImagesTarget } from '../openai-images/openai-images.adapter.js';
 import type { ResolvedTarget } from '../provider.interface.js';
-import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { UpstreamHttp } from '../upstream-http.js';
 
 /** The public API's base URL, for a route whose base variable is unset. */
@@ -20,20 +11,18 @@ const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 /**
  * The public OpenAI API's GPT image models: `POST {base}/images/generations` (JSON) and
  * `{base}/images/edits` (multipart) with `Authorization: Bearer {key}` and the upstream model in
- * the body's `model` field. The protocol itself is `OpenAiImagesClient`'s, shared with Azure.
+ * the body's `model` field. The protocol itself is `OpenAiImagesAdapter`'s, shared with Azure.
  */
 @Injectable()
-export class OpenAiAdapter
-  implements ImageStreamProvider<OpenAiImagesTarget>, ImageEditStreamProvider<OpenAiImagesTarget>
-{
+export class OpenAiAdapter extends OpenAiImagesAdapter {
   readonly kind = 'openai' as const;
-  private readonly images: OpenAiImagesClient;
+  protected readonly upstreamName = 'OpenAI';
 
   constructor(
     private readonly config: AppConfig,
     http: UpstreamHttp,
   ) {
-    this.images = new OpenAiImagesClient(http, (error) => mapUpstreamError(error, 'OpenAI'));
+    super(http);
   }
 
   /**
@@ -60,35 +49,5 @@ export class OpenAiAdapter
       },
       missing: [],
     };
-  }
-
-  generateImages(
-    target: OpenAiImagesTarget,
-    request: ImageGenerationRequest,
-    signal: AbortSignal,
-  ): Promise<GeneratedImages> {
-    return this.images.generate(target, request, signal);
-  }
-
-  generateImagesStream(
-    target: OpenAiImagesTarget,
-    request: ImageGenerationRequest,
-    partialImages: number,
-    signal: AbortSignal,
-  ): AsyncIterable<ImageStreamEvent> {
-    return this.images.generateStream(target, request, partialImages, signal);
-  }
-
-  editImages(target: OpenAiImagesTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
-    return this.images.edit(target, request, signal);
-  }
-
-  editImagesStream(
-    target: OpenAiImagesTarget,
-    request: ImageEditRequest,
-    partialImages: number,
-    signal: AbortSignal,
-  ): AsyncIterable<ImageStreamEvent> {
-    return this.images.editStream(target, request, partialImages, signal);
   }
 }

@@ -1,19 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app.config.js';
 import type { ModelDefinition, RouteDefinition } from '../../config/models.catalogue.js';
-import type { ChatProvider, ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
 import {
-  GeminiContentProtocol,
+  GeminiContentAdapter,
   type GeminiContentTarget,
   geminiContentTarget,
-} from '../gemini-content/gemini-content.protocol.js';
-import type {
-  GeneratedImages,
-  ImageEditProvider,
-  ImageEditRequest,
-  ImageGenerationRequest,
-  ImageProvider,
-} from '../image-provider.interface.js';
+} from '../gemini-content/gemini-content.adapter.js';
 import type { ResolvedTarget } from '../provider.interface.js';
 import { UpstreamHttp } from '../upstream-http.js';
 import { VertexAuth } from './vertex-auth.js';
@@ -22,25 +14,20 @@ export type VertexTarget = GeminiContentTarget;
 
 /**
  * Gemini image models on Vertex AI, for chat and the images endpoints: Gemini's `generateContent`
- * protocol (`GeminiContentProtocol`) at `…/projects/{p}/locations/{l}/publishers/google/models/{m}`,
+ * protocol (`GeminiContentAdapter`) at `…/projects/{p}/locations/{l}/publishers/google/models/{m}`,
  * with an OAuth bearer token (`VertexAuth`).
  */
 @Injectable()
-export class VertexAdapter
-  implements ChatProvider<VertexTarget>, ImageProvider<VertexTarget>, ImageEditProvider<VertexTarget>
-{
+export class VertexAdapter extends GeminiContentAdapter<VertexTarget> {
   readonly kind = 'vertex' as const;
-  private readonly protocol: GeminiContentProtocol<VertexTarget>;
+  protected readonly upstreamName = 'Vertex AI';
 
   constructor(
     private readonly config: AppConfig,
     http: UpstreamHttp,
-    auth: VertexAuth,
+    private readonly auth: VertexAuth,
   ) {
-    this.protocol = new GeminiContentProtocol(http, {
-      name: 'Vertex AI',
-      headers: async () => ({ authorization: await auth.authorization() }),
-    });
+    super(http);
   }
 
   /**
@@ -59,19 +46,7 @@ export class VertexAdapter
     return { target: geminiContentTarget(model, modelUrl), missing: [] };
   }
 
-  chat(target: VertexTarget, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
-    return this.protocol.chat(target, request, signal);
-  }
-
-  chatStream(target: VertexTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
-    return this.protocol.chatStream(target, request, signal);
-  }
-
-  generateImages(target: VertexTarget, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages> {
-    return this.protocol.generateImages(target, request, signal);
-  }
-
-  editImages(target: VertexTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
-    return this.protocol.editImages(target, request, signal);
+  protected async headers(): Promise<Record<string, string>> {
+    return { authorization: await this.auth.authorization() };
   }
 }

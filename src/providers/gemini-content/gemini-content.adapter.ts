@@ -1,16 +1,19 @@
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { parseJsonKeepingRaw } from '../../common/json/raw-json.js';
-import type { ModelDefinition } from '../../config/models.catalogue.js';
+import type { ModelDefinition, ProviderKind, RouteDefinition } from '../../config/models.catalogue.js';
 import { addUsage, EMPTY_USAGE } from '../../usage/usage-measure.js';
 import { closestAspectRatio, geminiImageSize, type GeminiPixelTable, pixelTableOf } from '../aspect-ratios.js';
-import type { ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
+import type { ChatProvider, ChatRequest, ChatResult, ChatStreamEvent } from '../chat-provider.interface.js';
 import {
   type GeneratedImages,
+  type ImageEditProvider,
   type ImageEditRequest,
   type ImageGenerationRequest,
   ImagePayload,
+  type ImageProvider,
 } from '../image-provider.interface.js';
+import type { ResolvedTarget } from '../provider.interface.js';
 import type { ParsedServerSentEvent } from '../sse-parser.js';
 import { mapUpstreamError } from '../upstream-error.mapper.js';
 import { type UpstreamHttp, UpstreamTransportError } from '../upstream-http.js';
@@ -48,27 +51,30 @@ export function geminiContentTarget(model: ModelDefinition, modelUrl: string): G
   };
 }
 
-/** What differs between the upstreams speaking this protocol: their name in errors and their auth. */
-export interface GeminiContentUpstream<T extends GeminiContentTarget> {
-  name: string;
-  /** The headers authenticating one call (made per call: a bearer token may be refreshed). */
-  headers(target: T): Promise<Record<string, string>> | Record<string, string>;
-}
-
 /**
  * Gemini's `generateContent` (and `streamGenerateContent?alt=sse`) for chat and the images
- * endpoints, shared by Vertex AI and the Gemini API, which take the same bodies and answer the
- * same responses. Images come back as `inlineData` parts, possibly several per candidate; all are
- * collected. A 200 whose answer was blocked is a refusal, not a success.
+ * endpoints, the base of the Vertex AI and Gemini API adapters, whose upstreams take the same
+ * bodies and answer the same responses: a subclass resolves the target (`resolveRoute`), names its
+ * upstream in errors (`upstreamName`) and authenticates each call (`headers`). Images come back as
+ * `inlineData` parts, possibly several per candidate; all are collected. A 200 whose answer was
+ * blocked is a refusal, not a success.
  *
  * On the images endpoints, `n` beyond the target's `candidatesPerCall` becomes parallel calls
  * (`fan-out.ts`): all or nothing, each billed, each sending the prompt and every input image.
  */
-export class GeminiContentProtocol<T extends GeminiContentTarget> {
-  constructor(
-    private readonly http: UpstreamHttp,
-    private readonly upstream: GeminiContentUpstream<T>,
-  ) {}
+export abstract class GeminiContentAdapter<T extends GeminiContentTarget>
+  implements ChatProvider<T>, ImageProvider<T>, ImageEditProvider<T>
+{
+  abstract readonly kind: ProviderKind;
+  /** The upstream as a client reads it in an error ("Vertex AI failed with HTTP 500."). */
+  protected abstract readonly upstreamName: string;
+
+  constructor(private readonly http: UpstreamHttp) {}
+
+  abstract resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<T>;
+
+  /** The headers authenticating one call (made per call: a bearer token may be refreshed). */
+  protected abstract headers(target: T): Promise<Record<string, string>> | Record<string, string>;
 
   /**
    * Chat asks for all of its `n` choices in one call (the chat service refuses `n` beyond the
@@ -86,12 +92,12 @@ export class GeminiContentProtocol<T extends GeminiContentTarget> {
     try {
       events = await this.http.postEventStream({
         url: `${target.modelUrl}:streamGenerateContent?alt=sse`,
-        headers: await this.upstream.headers(target),
+        headers: await this.headers(target),
         body: toGeminiRequest(request, request.n),
         signal,
       });
     } catch (error) {
-      throw mapUpstreamError(error, this.upstream.name);
+      throw mapUpstreamError(error, this.upstreamName);
     }
     let usage: GenerateContentResponse['usageMetadata'];
     let images = 0;
@@ -122,7 +128,7 @@ export class GeminiContentProtocol<T extends GeminiContentTarget> {
         }
       }
     } catch (error) {
-      throw mapUpstreamError(error, this.upstream.name);
+      throw mapUpstreamError(error, this.upstreamName);
     }
     for (let index = 0; index < request.n; index++) {
       if (!finished.has(index)) yield { type: 'finish', index, finishReason: 'stop' };
@@ -190,14 +196,14 @@ export class GeminiContentProtocol<T extends GeminiContentTarget> {
     try {
       const response = await this.http.postJson<GenerateContentResponse>({
         url: `${target.modelUrl}:generateContent`,
-        headers: await this.upstream.headers(target),
+        headers: await this.headers(target),
         body,
         signal,
         rawStrings: ['data'],
       });
       return response.body;
     } catch (error) {
-      throw mapUpstreamError(error, this.upstream.name);
+      throw mapUpstreamError(error, this.upstreamName);
     }
   }
 }

@@ -9,11 +9,12 @@ import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
 import type { ChatRequest } from '../chat-provider.interface.js';
+import { GeminiApiAdapter, type GeminiApiTarget } from '../gemini/gemini-api.adapter.js';
 import type { ImageEditRequest, ImageGenerationRequest } from '../image-provider.interface.js';
 import { UpstreamHttp } from '../upstream-http.js';
-import { GeminiContentProtocol, type GeminiContentTarget, geminiContentTarget } from './gemini-content.protocol.js';
+import { GeminiContentAdapter, geminiContentTarget } from './gemini-content.adapter.js';
 
-const KEY = 'AIza-protocol-spec';
+const KEY = 'AIza-content-spec';
 const CATALOGUE = loadModelCatalogue(fileURLToPath(new URL('../../../config/models.yaml', import.meta.url)));
 const model = (id: string) => CATALOGUE.find((candidate) => candidate.id === id)!;
 const PROMPT = 'abcdefghij'; // the fake counts ceil(10 / 4) = 3 text tokens
@@ -31,14 +32,18 @@ function chat(overrides: Partial<ChatRequest> = {}): ChatRequest {
   };
 }
 
-describe(GeminiContentProtocol.name, () => {
+/**
+ * The protocol, through the Gemini API's adapter (its own spec covers what is its own: the route,
+ * the key header), on targets made here so that one upstream model can stand for either per-call limit.
+ */
+describe(GeminiContentAdapter.name, () => {
   let gemini: FakeGeminiApiServer;
   let http: UpstreamHttp;
-  let sut: GeminiContentProtocol<GeminiContentTarget>;
+  let sut: GeminiContentAdapter<GeminiApiTarget>;
   /** gemini-3-pro-image: one candidate per call, size tiers. */
-  let pro: GeminiContentTarget;
+  let pro: GeminiApiTarget;
   /** The same upstream model as if it took 8 candidates per call (as gemini-2.5-flash-image does). */
-  let eightPerCall: GeminiContentTarget;
+  let eightPerCall: GeminiApiTarget;
   const signal = () => new AbortController().signal;
 
   beforeAll(async () => {
@@ -46,16 +51,15 @@ describe(GeminiContentProtocol.name, () => {
       apiKey: KEY,
       models: ['gemini-3-pro-image', 'gemini-2.5-flash-image'],
     }).start();
-    http = new UpstreamHttp(AppConfig.fromEnv({}));
-    sut = new GeminiContentProtocol(http, { name: 'Gemini API', headers: () => ({ 'x-goog-api-key': KEY }) });
-    pro = geminiContentTarget(
-      model('gemini/google/gemini-3-pro-image'),
-      `${gemini.baseUrl}/v1beta/models/gemini-3-pro-image`,
-    );
-    eightPerCall = geminiContentTarget(
-      model('vertex/google/gemini-2.5-flash-image'),
-      `${gemini.baseUrl}/v1beta/models/gemini-2.5-flash-image`,
-    );
+    const config = AppConfig.fromEnv({});
+    http = new UpstreamHttp(config);
+    sut = new GeminiApiAdapter(config, http);
+    const target = (id: string, upstreamModel: string): GeminiApiTarget => ({
+      ...geminiContentTarget(model(id), `${gemini.baseUrl}/v1beta/models/${upstreamModel}`),
+      apiKey: KEY,
+    });
+    pro = target('gemini/google/gemini-3-pro-image', 'gemini-3-pro-image');
+    eightPerCall = target('vertex/google/gemini-2.5-flash-image', 'gemini-2.5-flash-image');
   });
 
   afterAll(async () => {

@@ -1,14 +1,19 @@
 import type { GatewayError } from '../../common/errors/gateway.error.js';
 import { isJsonText, parseJsonKeepingRaw } from '../../common/json/raw-json.js';
+import type { ModelDefinition, ProviderKind, RouteDefinition } from '../../config/models.catalogue.js';
 import {
   type GeneratedImages,
   type ImageEditRequest,
+  type ImageEditStreamProvider,
   type ImageGenerationRequest,
   ImagePayload,
   type ImageStreamEvent,
+  type ImageStreamProvider,
 } from '../image-provider.interface.js';
 import type { MultipartBody } from '../multipart-body.js';
-import { UpstreamHttp, UpstreamHttpError, UpstreamTransportError } from '../upstream-http.js';
+import type { ResolvedTarget } from '../provider.interface.js';
+import { mapUpstreamError } from '../upstream-error.mapper.js';
+import { type UpstreamHttp, UpstreamHttpError, UpstreamTransportError } from '../upstream-http.js';
 import { fromImagesResponse, producedSettings, toEditForm, toImagesBody, toUsage } from './openai-images.mapper.js';
 import type { OpenAiImagesBody, OpenAiImagesResponse, OpenAiImageStreamEvent } from './openai-images.types.js';
 
@@ -26,22 +31,32 @@ export interface OpenAiImagesTarget {
 const DONE = Buffer.from('[DONE]');
 
 /**
- * OpenAI's images protocol over `UpstreamHttp`, for the adapters whose upstreams speak it: JSON
- * generations, multipart edits, and both streamed as `*.partial_image` / `*.completed` events.
- * Each adapter resolves the target and says how its upstream's failures reach the client
- * (`toGatewayError`); everything else about the protocol lives here once.
+ * OpenAI's images protocol over `UpstreamHttp`, the base of the adapters whose upstreams speak it:
+ * JSON generations, multipart edits, and both streamed as `*.partial_image` / `*.completed` events.
+ * A subclass resolves the target (`resolveRoute`) and names its upstream in errors
+ * (`upstreamName`), overriding `toGatewayError` where its upstream fails in ways of its own;
+ * everything else about the protocol lives here once.
  */
-export class OpenAiImagesClient {
-  constructor(
-    private readonly http: UpstreamHttp,
-    private readonly toGatewayError: (error: unknown) => GatewayError,
-  ) {}
+export abstract class OpenAiImagesAdapter
+  implements ImageStreamProvider<OpenAiImagesTarget>, ImageEditStreamProvider<OpenAiImagesTarget>
+{
+  abstract readonly kind: ProviderKind;
+  /** The upstream as a client reads it in an error ("OpenAI failed with HTTP 500."). */
+  protected abstract readonly upstreamName: string;
 
-  generate(target: OpenAiImagesTarget, request: ImageGenerationRequest, signal: AbortSignal): Promise<GeneratedImages> {
+  constructor(private readonly http: UpstreamHttp) {}
+
+  abstract resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<OpenAiImagesTarget>;
+
+  generateImages(
+    target: OpenAiImagesTarget,
+    request: ImageGenerationRequest,
+    signal: AbortSignal,
+  ): Promise<GeneratedImages> {
     return this.post(target, target.generationsUrl, toImagesBody(request, target.model), request, signal);
   }
 
-  generateStream(
+  generateImagesStream(
     target: OpenAiImagesTarget,
     request: ImageGenerationRequest,
     partialImages: number,
@@ -51,12 +66,12 @@ export class OpenAiImagesClient {
     return this.stream(target, target.generationsUrl, body, request, signal);
   }
 
-  edit(target: OpenAiImagesTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
+  editImages(target: OpenAiImagesTarget, request: ImageEditRequest, signal: AbortSignal): Promise<GeneratedImages> {
     return this.post(target, target.editsUrl, toEditForm(request, target.model), request, signal);
   }
 
   /** Edits stream `image_edit.partial_image` / `image_edit.completed` events, shaped as a generation's. */
-  editStream(
+  editImagesStream(
     target: OpenAiImagesTarget,
     request: ImageEditRequest,
     partialImages: number,
@@ -67,6 +82,11 @@ export class OpenAiImagesClient {
       { name: 'partial_images', value: String(partialImages) },
     ]);
     return this.stream(target, target.editsUrl, form, request, signal);
+  }
+
+  /** How the upstream's failures reach the client: `mapUpstreamError`'s mapping, unless overridden. */
+  protected toGatewayError(error: unknown): GatewayError {
+    return mapUpstreamError(error, this.upstreamName);
   }
 
   private async post(
