@@ -229,6 +229,40 @@ describe('The gemini provider (the Gemini API) through the official SDK', () => 
     },
   );
 
+  it('still charges the calls that succeeded when the last one fails: the upstream billed them', async () => {
+    // The third call fails after the other two have answered (a 403 is not retried).
+    gemini.failCall(3, {
+      ...googleError(403, 'PERMISSION_DENIED', 'Permission denied on resource project.'),
+      delayMs: 300,
+    });
+
+    const { response } = await sut
+      .openai(key)
+      .images.generate({ model: PRO, prompt: 'abcdefghij', n: 3, response_format: 'b64_json' })
+      .withResponse()
+      .then(
+        () => ({ response: undefined as never }),
+        (error: { headers: Headers }) => ({ response: { headers: error.headers } }),
+      );
+
+    expectKeyedCalls(3);
+    // Two calls of 3 text tokens and one 1K image each: (6 × 2 + 2,240 × 120) / 1e6 = 0.268812.
+    expect(response.headers.get('x-easel-cost-usd')).toBe('0.268812');
+    const requestId = response.headers.get('x-request-id')!;
+    const [record] = await waitFor<Array<Record<string, unknown>>>(
+      () => sut.app.get(DataSource).query('SELECT * FROM usage_records WHERE request_id = $1', [requestId]),
+      (rows) => rows.length === 1,
+    );
+    expect(record).toMatchObject({
+      status: 'error',
+      http_status: 502,
+      error_code: 'upstream_error',
+      input_text_tokens: 6,
+      output_image_tokens: 2240,
+      cost_usd: '0.268812000000',
+    });
+  });
+
   it('refuses image_size 2K on 3.1 Flash Lite Image (1K only) with 400 and no upstream call', async () => {
     const error = await failure(
       sut.openai(key).images.generate({
