@@ -11,12 +11,23 @@ import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
  * - those the model catalogue names per route (`endpoint_env`, `api_key_env`, and their defaults
  *   `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`) through `variable(name)`, which the adapter
  *   resolving the route calls at boot; a route whose variables are unset is not used.
- * Variables that are validated but not read yet (`S3_*`, for the S3 store to come) have no field.
  */
 /** Limits of an edit's uploads, in bytes (a file is never allowed more than all files together). */
 export interface UploadLimits {
   maxFileBytes: number;
   maxTotalBytes: number;
+}
+
+/** Where `IMAGE_STORE=s3` keeps images (credentials: the AWS variables or the SDK's chain). */
+export interface S3StoreConfig {
+  bucket: string;
+  /** Any S3-compatible store; unset = AWS. */
+  endpoint?: string;
+  /** Unset = the SDK's own resolution (`AWS_REGION`, the shared config file). */
+  region?: string;
+  forcePathStyle: boolean;
+  /** Put before every key, as given ('' = none). */
+  prefix: string;
 }
 
 export class AppConfig {
@@ -26,7 +37,15 @@ export class AppConfig {
   readonly redisUrl?: string;
   readonly adminApiKey?: string;
   readonly modelsFile: string;
-  readonly storage: { driver: Env['IMAGE_STORE']; urlTtlSeconds: number; signingSecret?: string };
+  readonly storage: {
+    driver: Env['IMAGE_STORE'];
+    urlTtlSeconds: number;
+    signingSecret?: string;
+    /** `gateway`: Easel's signed URLs; `presigned`: the bucket's own (only with `s3`). */
+    urlMode: Env['IMAGE_URL_MODE'];
+    /** Set when `driver` is `s3`. */
+    s3?: S3StoreConfig;
+  };
   readonly azure: { apiVersion: string };
   readonly vertex: {
     project?: string;
@@ -66,6 +85,17 @@ export class AppConfig {
       driver: env.IMAGE_STORE,
       urlTtlSeconds: env.IMAGE_URL_TTL_SECONDS,
       signingSecret: env.URL_SIGNING_SECRET,
+      urlMode: env.IMAGE_URL_MODE,
+      s3:
+        env.IMAGE_STORE === 's3'
+          ? {
+              bucket: env.S3_BUCKET!, // required with s3 by the schema
+              endpoint: env.S3_ENDPOINT,
+              region: env.S3_REGION,
+              forcePathStyle: env.S3_FORCE_PATH_STYLE,
+              prefix: env.S3_PREFIX ?? '',
+            }
+          : undefined,
     };
     this.azure = { apiVersion: env.AZURE_OPENAI_API_VERSION };
     this.vertex = {

@@ -74,11 +74,14 @@ export const envSchema = z.object({
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 20, 'must be at least 20 characters'),
   EASEL_MODELS_FILE: optionalString,
   IMAGE_STORE: z.enum(['local', 's3']).default('local'),
-  // Validated now, read by the S3 store when it lands (AppConfig has no field for them yet).
+  // The S3 store's (IMAGE_STORE=s3); credentials come from the AWS variables or the SDK's chain.
   S3_BUCKET: optionalString,
   S3_ENDPOINT: httpUrl.optional(),
   S3_REGION: optionalString,
   S3_FORCE_PATH_STYLE: booleanString.default(false),
+  // Put before every key as it is ("easel/" keeps the images in a folder).
+  S3_PREFIX: optionalString.refine((v) => v === undefined || !v.startsWith('/'), 'must not start with /'),
+  IMAGE_URL_MODE: z.enum(['gateway', 'presigned']).default('gateway'),
   IMAGE_URL_TTL_SECONDS: integer(1, 7 * 24 * 3600, 'seconds (7 days)').default(3600),
   URL_SIGNING_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   // The default Azure route's variables: validated here, read like every route's through AppConfig.variable().
@@ -120,6 +123,20 @@ export const envSchema = z.object({
   ),
 });
 
+/** Combinations no single variable can refuse (each issue names the variable to change). */
+const checkedEnvSchema = envSchema.superRefine((env, context) => {
+  if (env.IMAGE_STORE === 's3' && env.S3_BUCKET === undefined) {
+    context.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'must be set when IMAGE_STORE=s3' });
+  }
+  if (env.IMAGE_URL_MODE === 'presigned' && env.IMAGE_STORE !== 's3') {
+    context.addIssue({
+      code: 'custom',
+      path: ['IMAGE_URL_MODE'],
+      message: 'presigned needs IMAGE_STORE=s3 (only a bucket signs its own URLs); use gateway',
+    });
+  }
+});
+
 export type Env = z.output<typeof envSchema>;
 export type EnvInput = Partial<Record<keyof z.input<typeof envSchema>, string>>;
 
@@ -137,7 +154,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
       .map((name) => [name, raw[name]] as const)
       .filter(([, value]) => value !== undefined && value.trim() !== ''),
   );
-  const result = envSchema.safeParse(known);
+  const result = checkedEnvSchema.safeParse(known);
   if (!result.success) {
     throw new InvalidEnvironmentError(
       result.error.issues.map((issue) => {

@@ -3,10 +3,12 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RedisService } from '../redis/redis.service.js';
+import { ImageStore } from '../storage/image.store.js';
 
 /**
- * Terminus indicators for Easel's two dependencies: PostgreSQL answers `SELECT 1`, Redis answers
- * PING (checked only when REDIS_URL is set). Each gives up after two seconds.
+ * Terminus indicators for Easel's dependencies: PostgreSQL answers `SELECT 1`, Redis answers PING
+ * (checked only when REDIS_URL is set), the S3 bucket answers HeadBucket (only with
+ * IMAGE_STORE=s3). Each gives up after two seconds.
  */
 @Injectable()
 export class DependencyHealthIndicators {
@@ -14,6 +16,7 @@ export class DependencyHealthIndicators {
     private readonly indicators: HealthIndicatorService,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly redis: RedisService,
+    private readonly images: ImageStore,
   ) {}
 
   database(): Promise<HealthIndicatorResult> {
@@ -22,6 +25,10 @@ export class DependencyHealthIndicators {
 
   redisServer(): Promise<HealthIndicatorResult> {
     return this.probe('redis', () => this.redis.client()!.ping());
+  }
+
+  imageStore(): Promise<HealthIndicatorResult> {
+    return this.probe('image_store', () => this.images.ping());
   }
 
   private async probe(key: string, attempt: () => Promise<unknown>): Promise<HealthIndicatorResult> {

@@ -20,7 +20,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'PostgreSQL is reachable (and Redis, when REDIS_URL is set)' })
+  @ApiOperation({
+    summary: 'PostgreSQL is reachable (and Redis when REDIS_URL is set, the S3 bucket with IMAGE_STORE=s3)',
+  })
   @ApiOkResponse({
     schema: {
       example: {

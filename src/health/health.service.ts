@@ -2,6 +2,7 @@ import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { type HealthCheckResult, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
+import { AppConfig } from '../config/app.config.js';
 import { RedisService } from '../redis/redis.service.js';
 import { DependencyHealthIndicators } from './dependency.health.js';
 import { UsageSpoolHealthIndicator } from './usage-spool.health.js';
@@ -10,12 +11,14 @@ import { UsageSpoolHealthIndicator } from './usage-spool.health.js';
 const FAILURES: Record<string, string> = {
   database: 'database unreachable',
   redis: 'redis unreachable',
+  image_store: 'image store unreachable',
   usage_spool: 'usage spool not draining',
 };
 
 /**
- * Readiness with @nestjs/terminus: PostgreSQL, Redis when it is configured, and a usage spool that
- * drains (see UsageSpoolHealthIndicator).
+ * Readiness with @nestjs/terminus: PostgreSQL, Redis when it is configured, the S3 bucket with
+ * IMAGE_STORE=s3 (an instance that cannot store images would answer `url` requests with 503), and
+ * a usage spool that drains (see UsageSpoolHealthIndicator).
  */
 @Injectable()
 export class HealthService {
@@ -24,11 +27,13 @@ export class HealthService {
     private readonly dependencies: DependencyHealthIndicators,
     private readonly redis: RedisService,
     private readonly usageSpool: UsageSpoolHealthIndicator,
+    private readonly config: AppConfig,
   ) {}
 
   async ready(): Promise<HealthCheckResult> {
     const checks: HealthIndicatorFunction[] = [() => this.dependencies.database()];
     if (this.redis.enabled) checks.push(() => this.dependencies.redisServer());
+    if (this.config.storage.driver === 's3') checks.push(() => this.dependencies.imageStore());
     checks.push(() => this.usageSpool.check());
     try {
       return await this.health.check(checks);

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Counter } from 'prom-client';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
+import { AppConfig } from '../config/app.config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { ImageFormat } from '../providers/image-provider.interface.js';
 import type { ByteRangeSpec } from './byte-range.js';
 import { ImageUrlSigner } from './image-url.signer.js';
@@ -17,17 +20,43 @@ export interface OpenedImage extends StoredObject {
   contentType: string;
 }
 
-/** Stores generated images and hands out signed, expiring URLs for them. */
+type StorageOperation = 'put' | 'get' | 'presign' | 'sweep';
+
+/**
+ * Stores generated images and hands out expiring URLs for them: Easel's own signed URLs, or with
+ * `IMAGE_URL_MODE=presigned` the store's. A store that fails is counted and answered with 503
+ * `storage_unavailable`; images older than the URL lifetime are swept periodically.
+ */
 @Injectable()
-export class ImageStore {
+export class ImageStore implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ImageStore.name);
+  private readonly failures: Counter<'operation'>;
+  private sweeper?: NodeJS.Timeout;
+
   constructor(
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     private readonly signer: ImageUrlSigner,
-  ) {}
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.failures = metrics.counter(
+      'easel_storage_failures_total',
+      'Image store operations that failed (after the store client retries), by operation',
+      ['operation'],
+    );
+  }
 
+  /**
+   * Stores the image and answers its URL. Called after the upstream was charged: a failure here
+   * fails the request (503) but never calls the upstream again.
+   */
   async save(bytes: Buffer, format: ImageFormat): Promise<string> {
     const file = `${randomBytes(16).toString('base64url')}.${format}`;
-    await this.storage.put(file, bytes, CONTENT_TYPES[format]);
+    await this.guard('put', () => this.storage.put(file, bytes, CONTENT_TYPES[format]));
+    const { urlMode, urlTtlSeconds } = this.config.storage;
+    if (urlMode === 'presigned' && this.storage.presignedUrl) {
+      return this.guard('presign', () => this.storage.presignedUrl!(file, urlTtlSeconds));
+    }
     return this.signer.urlFor(file);
   }
 
@@ -41,9 +70,54 @@ export class ImageStore {
       case 'valid':
         break;
     }
-    const stored = await this.storage.get(file, range);
+    const stored = await this.guard('get', () => this.storage.get(file, range));
     if (!stored) throw new GatewayError(ErrorCode.ResourceNotFound, 'The image no longer exists.');
     const format = file.slice(file.lastIndexOf('.') + 1) as ImageFormat;
     return { ...stored, contentType: CONTENT_TYPES[format] };
+  }
+
+  /** Throws unless the store answers (readiness); a store that cannot be unreachable always answers. */
+  async ping(): Promise<void> {
+    await this.storage.ping?.();
+  }
+
+  /** Deletes the images no URL can reach any more; how many (0 when the store failed: logged and counted). */
+  async sweep(now = Date.now()): Promise<number> {
+    try {
+      return await this.storage.sweep(now);
+    } catch (error) {
+      this.failures.inc({ operation: 'sweep' });
+      this.logger.warn(`Image sweep failed: ${String(error)}`);
+      return 0;
+    }
+  }
+
+  onModuleInit(): void {
+    this.sweeper = setInterval(
+      () => void this.sweep(),
+      Math.min(this.config.storage.urlTtlSeconds * 1000, 10 * 60_000),
+    );
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Runs one store operation; a failure of the store (not a refusal such as 416) becomes 503, counted. */
+  private async guard<T>(operation: StorageOperation, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      this.failures.inc({ operation });
+      throw new GatewayError(
+        ErrorCode.StorageUnavailable,
+        operation === 'get'
+          ? 'The image store is unavailable; try the URL again later.'
+          : 'The image store is unavailable, so no image URL could be made; try again, or ask for response_format b64_json.',
+        { cause: error },
+      );
+    }
   }
 }

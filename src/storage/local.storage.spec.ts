@@ -14,7 +14,6 @@ describe(LocalObjectStorage.name, () => {
   });
 
   afterEach(async () => {
-    sut.onApplicationShutdown();
     await rm(join(dir, '..'), { recursive: true, force: true });
   });
 
@@ -42,5 +41,9 @@ describe(LocalObjectStorage.name, () => {
     await expect(sut.sweep()).resolves.toBe(1);
 
     expect(await readdir(dir)).toEqual(['new0000000000000000.png']);
+  });
+
+  it('sweeps nothing before the first image created its directory', async () => {
+    await expect(sut.sweep()).resolves.toBe(0);
   });
 });

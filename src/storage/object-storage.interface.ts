@@ -10,7 +10,13 @@ export interface StoredObject {
   range?: ByteRange;
 }
 
-/** Where `response_format: url` images live. One implementation per `IMAGE_STORE`. */
+/** The shape of the keys `ImageStore` makes (`<random>.png`): anything else is not ours to read or delete. */
+export const IMAGE_KEY = /^[A-Za-z0-9_-]+\.[a-z]+$/;
+
+/**
+ * Where `response_format: url` images live. One implementation per `IMAGE_STORE`. A failure other
+ * than "no such object" is thrown as it comes; `ImageStore` turns it into 503 `storage_unavailable`.
+ */
 export interface ObjectStorage {
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
   /**
@@ -18,6 +24,12 @@ export interface ObjectStorage {
    * bytes (resolved with `resolveByteRange`, which throws 416 for a range outside the object).
    */
   get(key: string, range?: ByteRangeSpec): Promise<StoredObject | undefined>;
+  /** Deletes the images older than the URL lifetime, since no URL for them can still be valid; how many. */
+  sweep(now?: number): Promise<number>;
+  /** The store's own presigned GET URL, valid for `expiresInSeconds` (stores that have such URLs). */
+  presignedUrl?(key: string, expiresInSeconds: number): Promise<string>;
+  /** Throws unless the store answers (readiness), for stores that can be unreachable. */
+  ping?(): Promise<void>;
 }
 
 export const OBJECT_STORAGE = Symbol('OBJECT_STORAGE');
