@@ -61,6 +61,8 @@ export class AppConfig {
   /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
   readonly remoteImages: { enabled: boolean; allowedNetworks: Cidr[]; timeoutMs: number };
   readonly logging: { level: Env['LOG_LEVEL']; logPrompts: boolean };
+  /** OpenTelemetry: traces go to `otlpEndpoint` when it is set (`startTracing`, src/tracing/). */
+  readonly tracing: { otlpEndpoint?: string; serviceName: string };
 
   private constructor(
     env: Env,
@@ -117,6 +119,7 @@ export class AppConfig {
       timeoutMs: env.REMOTE_IMAGE_TIMEOUT_MS,
     };
     this.logging = { level: env.LOG_LEVEL, logPrompts: env.LOG_PROMPTS };
+    this.tracing = { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME };
   }
 
   /**

@@ -114,6 +114,10 @@ export const envSchema = z.object({
   UPLOAD_MAX_TOTAL_BYTES: integer(1024, 400 * 1024 * 1024, 'bytes (400 MiB)').default(100 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PROMPTS: booleanString.default(false),
+  // Tracing (OpenTelemetry): off unless an OTLP endpoint is given. The SDK reads the other OTEL_*
+  // variables itself (docs/OPERATIONS.md#tracing); these two are checked here so a typo stops the start.
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('easel'),
   REMOTE_IMAGE_URLS: booleanString.default(false),
   REMOTE_IMAGE_ALLOWED_NETWORKS: cidrList.default([]),
   REMOTE_IMAGE_TIMEOUT_MS: integer(100, 600_000, 'milliseconds (10 minutes)').default(10_000),

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyResolver } from '../auth/api-key.resolver.js';
 import { SECURITY_HEADERS } from '../common/http/client-errors.js';
@@ -11,6 +12,8 @@ import { SplicedJsonStream } from '../common/json/raw-json.js';
 import { AppConfig } from '../config/app.config.js';
 import { RequestLogListener } from '../logging/request-log.listener.js';
 import { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
+import { setRequestOutcome } from '../tracing/request-span.js';
+import { contextWith, endSpan, SPAN, startRequestSpan, startSpan, withSpan } from '../tracing/tracing.js';
 import { UsageRecordListener } from '../usage/usage-record.listener.js';
 import { CLIENT_CLOSED_REQUEST, type RequestListener, type RequestOutcome } from './request-listener.js';
 
@@ -29,7 +32,10 @@ interface Exchange {
   readonly reply: FastifyReply;
   readonly endpoint: string | undefined;
   readonly receivedAt: number;
+  /** The request's root span (non-recording without tracing), ended once it is finished and closed. */
+  readonly span: Span;
   finished: boolean;
+  closed: boolean;
   /** The client went away before the response was complete: finished as 499 whatever follows. */
   clientGone: boolean;
 }
@@ -48,9 +54,12 @@ type Moment = keyof RequestListener;
  *       stream-end callback (step 5);
  *    c. `HttpDrain.admit`: while shutting down, 503 `not_ready` with `connection: close`; else the
  *       request is counted in flight until its connection closes.
- * 3. `preParsing`: `ApiKeyResolver.admit`: 401 / 429 / 415 before the body is read; the principal.
- *    Then Fastify reads and parses the body, and Nest runs the guards, the pipe, the interceptors,
- *    the handler and, for an error, `OpenAiErrorFilter`.
+ *    The exchange holds the request's root trace span (`easel.request`, src/tracing/).
+ * 3. `preParsing`: `ApiKeyResolver.admit`: 401 / 429 / 415 before the body is read; the principal
+ *    (span `easel.auth`). Then Fastify reads and parses the body.
+ * 3'. `preHandler`: the root span becomes the active one (the body's reading loses any), so the
+ *    spans of the handler are its children. Then Nest runs the guards, the pipe, the
+ *    interceptors, the handler and, for an error, `OpenAiErrorFilter`.
  * 4. `onSend` (every reply but an event stream): `x-easel-cost-usd` (`0` without a cost), the
  *    `content-length` of a reply with spliced base64, a lingering close for a reply sent before its
  *    body was read (401, 413, 415, 429); then the request FINISHES with the reply's status.
@@ -71,7 +80,9 @@ type Moment = keyof RequestListener;
  * - FINISHED: `UsageRecordListener` (the usage record, with the budget reservation to settle),
  *   `RequestMetricsListener` (Prometheus);
  * - CLOSED: `RequestLogListener` (the request's log line), `HttpDrain` (requests in flight).
- * A listener that throws is logged; the others are still told.
+ * A listener that throws is logged; the others are still told. The listeners are told FINISHED
+ * with the root span active (the usage record's span is its child); the root span ends when the
+ * request is both FINISHED and CLOSED.
  */
 @Injectable()
 export class RequestLifecycle {
@@ -101,8 +112,24 @@ export class RequestLifecycle {
       this.drain.admit(request, reply);
     });
     fastify.addHook('preParsing', async (request, reply, payload) => {
-      await this.admission.admit(request as EaselRequest, reply);
+      const root = this.exchanges.get(request)?.span;
+      const span = startSpan(SPAN.auth, undefined, root?.isRecording() ? contextWith(root) : undefined);
+      try {
+        // Active while it runs when it records, so the key lookup's query spans are its children.
+        if (span.isRecording()) await withSpan(span, () => this.admission.admit(request as EaselRequest, reply));
+        else await this.admission.admit(request as EaselRequest, reply);
+      } catch (error) {
+        endSpan(span, error);
+        throw error;
+      }
+      span.end();
       return payload;
+    });
+    // Callback style: the handler runs inside `done`, so inside the root span's context.
+    fastify.addHook('preHandler', (request, _reply, done) => {
+      const exchange = this.exchanges.get(request);
+      if (exchange) withSpan(exchange.span, done);
+      else done();
     });
     fastify.addHook('onSend', async (request, reply, payload) => {
       void reply.header('x-easel-cost-usd', existingRequestContext(request)?.costUsd ?? '0');
@@ -121,7 +148,13 @@ export class RequestLifecycle {
       reply,
       endpoint: ENDPOINTS[request.routeOptions.url ?? ''],
       receivedAt: performance.now(),
+      span: startRequestSpan(request.headers, {
+        'http.request.method': request.method,
+        'http.route': request.routeOptions.url ?? '',
+        'easel.request_id': request.id,
+      }),
       finished: false,
+      closed: false,
       clientGone: false,
     };
     this.exchanges.set(request, exchange);
@@ -133,7 +166,12 @@ export class RequestLifecycle {
   private finish(exchange: Exchange, status: number): void {
     if (exchange.finished) return;
     exchange.finished = true;
-    this.tell('requestFinished', this.outcome(exchange, exchange.clientGone ? CLIENT_CLOSED_REQUEST : status));
+    const outcome = this.outcome(exchange, exchange.clientGone ? CLIENT_CLOSED_REQUEST : status);
+    setRequestOutcome(exchange.span, outcome.status, outcome.context);
+    // With the root span active (when it records), so the usage record's span is its child.
+    if (exchange.span.isRecording()) withSpan(exchange.span, () => this.tell('requestFinished', outcome));
+    else this.tell('requestFinished', outcome);
+    if (exchange.closed) exchange.span.end();
   }
 
   private closed(exchange: Exchange): void {
@@ -153,6 +191,8 @@ export class RequestLifecycle {
     }
     this.tell('connectionClosed', this.outcome(exchange, complete ? raw.statusCode : CLIENT_CLOSED_REQUEST));
     context?.connectionClosed();
+    exchange.closed = true;
+    if (exchange.finished) exchange.span.end();
   }
 
   private outcome(exchange: Exchange, status: number): RequestOutcome {

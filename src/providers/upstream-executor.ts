@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { Span } from '@opentelemetry/api';
 import {
   circuitBreaker,
   type CircuitBreakerPolicy,
@@ -11,9 +12,11 @@ import { sleep } from '../common/async/sleep.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { RequestContext } from '../common/http/request-context.js';
+import { endSpan, SPAN, startSpan, withSpan } from '../tracing/tracing.js';
 import { addUsage, EMPTY_USAGE } from '../usage/usage-measure.js';
 import type { RegisteredModel, RegisteredRoute } from './provider-registry.service.js';
 import { ProviderRegistry } from './provider-registry.service.js';
+import { UpstreamHttpError } from './upstream-http.js';
 
 /** On one route: retries after the first attempt, their jittered exponential backoff, and Retry-After. */
 const RETRY = {
@@ -47,6 +50,8 @@ export type UpstreamCallContext = Pick<RequestContext, 'signal' | 'usage'>;
  * Every attempt writes its route on the request's usage (`context.usage.route`), so the usage
  * record names the route that answered, or the last one tried when none did; what a failed
  * attempt was billed for (`GatewayError.billable`) is added to `context.usage.unanswered`.
+ * Each attempt is a trace span (`easel.upstream.attempt`: route, attempt number, retry or
+ * fallback, outcome, the upstream's HTTP status when it failed with one).
  */
 @Injectable()
 export class UpstreamExecutor {
@@ -62,19 +67,32 @@ export class UpstreamExecutor {
   ): Promise<T> {
     const { signal } = context;
     let lastError: GatewayError | undefined;
-    for (const route of this.registry.routeOrder(model)) {
+    let attempt = 0;
+    for (const [position, route] of this.registry.routeOrder(model).entries()) {
       const breaker = this.breakerFor(model, route);
       try {
         return await breaker.execute(async () => {
           for (let retry = 0; ; retry++) {
             context.usage.route = route.name;
+            const span = startSpan(SPAN.upstreamAttempt, {
+              'gen_ai.request.model': model.definition.id,
+              'easel.route': route.name,
+              'easel.attempt': ++attempt,
+              'easel.retry': retry > 0,
+              // The request has moved on from the route drawn first (failing, or its circuit open).
+              'easel.fallback': position > 0,
+            });
             try {
-              return await call(route);
+              const result = await withSpan(span, call, undefined, route);
+              span.setAttribute('easel.outcome', 'success');
+              span.end();
+              return result;
             } catch (error) {
               if (error instanceof GatewayError && error.billable) {
                 context.usage.unanswered = addUsage(context.usage.unanswered ?? EMPTY_USAGE, error.billable);
               }
               const delay = retry < RETRY.maxRetries && !signal.aborted ? retryDelayMs(error, retry) : undefined;
+              endFailedAttempt(span, error, delay === undefined ? 'failed' : 'retry');
               if (delay === undefined) throw error;
               this.logger.warn(
                 `${model.definition.id} via ${route.name}: ${(error as Error).message} Retrying in ${delay} ms.`,
@@ -144,6 +162,14 @@ export class UpstreamExecutor {
     }
     return breaker;
   }
+}
+
+/** Ends an attempt's span: `retry` (another try on this route follows) or `failed`. */
+function endFailedAttempt(span: Span, error: unknown, outcome: 'retry' | 'failed'): void {
+  span.setAttribute('easel.outcome', outcome);
+  const cause = error instanceof GatewayError ? error.cause : error;
+  if (cause instanceof UpstreamHttpError) span.setAttribute('http.response.status_code', cause.status);
+  endSpan(span, error);
 }
 
 /** undefined = do not retry. */

@@ -6,6 +6,7 @@ import { GatewayError } from '../common/errors/gateway.error.js';
 import { AppConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ImageFormat } from '../providers/image-provider.interface.js';
+import { SPAN, traced } from '../tracing/tracing.js';
 import type { ByteRangeSpec } from './byte-range.js';
 import { ImageUrlSigner } from './image-url.signer.js';
 import { OBJECT_STORAGE, type ObjectStorage, type StoredObject } from './object-storage.interface.js';
@@ -48,9 +49,15 @@ export class ImageStore implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Stores the image and answers its URL. Called after the upstream was charged: a failure here
-   * fails the request (503) but never calls the upstream again.
+   * fails the request (503) but never calls the upstream again. Traced as `easel.storage.put` (its
+   * size and format, never its bytes).
    */
-  async save(bytes: Buffer, format: ImageFormat): Promise<string> {
+  save(bytes: Buffer, format: ImageFormat): Promise<string> {
+    const attributes = { 'easel.image.format': format, 'easel.image.bytes': bytes.length };
+    return traced(SPAN.storagePut, attributes, () => this.store(bytes, format));
+  }
+
+  private async store(bytes: Buffer, format: ImageFormat): Promise<string> {
     const file = `${randomBytes(16).toString('base64url')}.${format}`;
     await this.guard('put', () => this.storage.put(file, bytes, CONTENT_TYPES[format]));
     const { urlMode, urlTtlSeconds } = this.config.storage;

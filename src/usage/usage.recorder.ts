@@ -6,9 +6,11 @@ import {
   type OnApplicationBootstrap,
   Optional,
 } from '@nestjs/common';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { ReservationToSettle } from '../budgets/budgets.service.js';
 import { AppConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { SPAN, startSpan, traced } from '../tracing/tracing.js';
 import { type JournalSegment, UsageJournal } from './usage-journal.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
 import { isDataError, isUnreachable, sqlState, UsageRecordWriter } from './usage-record.writer.js';
@@ -115,10 +117,19 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
     void this.replaySpool();
   }
 
-  /** Cleans, journals and queues a record; never waits for the database. */
+  /**
+   * Cleans, journals and queues a record; never waits for the database. Traced as
+   * `easel.usage.record`, a child of the request's span; the INSERT of its batch is traced later,
+   * in a trace of its own (`easel.usage.insert`).
+   */
   record(row: UsageRecordRow): void {
-    const clean = this.writer.storable(row);
-    this.journal.write(clean, `${JSON.stringify(clean)}\n`);
+    const span = startSpan(SPAN.usageRecord);
+    try {
+      const clean = this.writer.storable(row);
+      this.journal.write(clean, `${JSON.stringify(clean)}\n`);
+    } finally {
+      span.end();
+    }
     if (this.journal.openDepth >= BATCH_SIZE) void this.flush();
   }
 
@@ -261,7 +272,8 @@ export class UsageRecorder implements OnApplicationBootstrap, BeforeApplicationS
   /** A batch refused for its data is halved until each bad row is alone: one bad row holds back no other. */
   private async storeBatch(rows: readonly UsageRecordRow[]): Promise<Rejection[]> {
     try {
-      await this.writer.insert(rows);
+      // A trace of its own: one batch holds the records of many requests.
+      await traced(SPAN.usageInsert, { 'easel.usage.rows': rows.length }, () => this.writer.insert(rows), ROOT_CONTEXT);
       return [];
     } catch (error) {
       if (!isDataError(error)) throw error;

@@ -5,6 +5,7 @@ import {
   ValidationPipe,
   type ValidationPipeOptions,
 } from '@nestjs/common';
+import { endSpan, SPAN, startSpan } from '../../tracing/tracing.js';
 import { ErrorCode } from '../errors/error-code.enum.js';
 import { InvalidRequestError } from '../errors/gateway.error.js';
 import { scanInput } from './input-scan.js';
@@ -23,6 +24,7 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
  * The global pipe: whitelist, reject unknown fields, transform. Failures become OpenAI-style 400s
  * whose `param` is the first failing path, as the client spelled it (`messages[2].content`).
  * Every body, query string and path parameter of every route is scanned first (`scanInput`).
+ * Each is traced as `easel.validate` (which part, and the error code when it fails).
  */
 @Injectable()
 export class RequestValidationPipe extends ValidationPipe {
@@ -32,6 +34,18 @@ export class RequestValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'custom') return super.transform(value, metadata);
+    const span = startSpan(SPAN.validate, { 'easel.validate.part': metadata.type });
+    try {
+      const valid = await this.check(value, metadata);
+      span.end();
+      return valid;
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  private async check(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object && !isPlainObject(value)) {
       throw new InvalidRequestError('The request body must be a JSON object.');
     }
