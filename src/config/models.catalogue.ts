@@ -331,7 +331,7 @@ export function tierTable(
   return table as Partial<Record<ImageSizeTier, number>>;
 }
 
-export function isTier(value: string): value is ImageSizeTier {
+function isTier(value: string): value is ImageSizeTier {
   return (IMAGE_SIZE_TIERS as readonly string[]).includes(value);
 }
 

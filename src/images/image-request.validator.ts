@@ -184,7 +184,7 @@ export class ImageRequestValidator {
 }
 
 /** Which rule of `custom_sizes` a `width`x`height` breaks, if any. */
-export function customSizeProblem(width: number, height: number, rules: CustomSizeRules): string | undefined {
+function customSizeProblem(width: number, height: number, rules: CustomSizeRules): string | undefined {
   const { multiple_of, min_pixels, max_pixels, max_edge, max_aspect_ratio } = rules;
   if (width % multiple_of !== 0 || height % multiple_of !== 0) return `both edges must be multiples of ${multiple_of}`;
   if (Math.max(width, height) > max_edge) return `no edge may exceed ${max_edge} pixels`;
