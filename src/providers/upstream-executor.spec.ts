@@ -82,20 +82,22 @@ describe(UpstreamExecutor.name, () => {
     expect(unanswered.usage.route).toBe('backup');
   });
 
-  it('adds what each failed attempt was billed for to the request, across routes', async () => {
+  it('neither retries nor fails over an attempt the upstream billed in part: that would pay for its images twice', async () => {
     const primary: RegisteredRoute = { name: 'primary', weight: 1, fallback: false, target: 'p' };
     const backup: RegisteredRoute = { name: 'backup', weight: 1, fallback: true, target: 'b' };
     const sut = new UpstreamExecutor({ routeOrder: () => [primary, backup] } as unknown as ProviderRegistry);
     const context = requestContext();
-    const billed = { ...EMPTY_USAGE, inputTextTokens: 7, outputImageTokens: 1120, images: 1 };
+    const billed = { ...EMPTY_USAGE, outputImageTokens: 2240, images: 2 };
+    const tried: string[] = [];
 
-    const answer = await sut.run(model, context, async (tried) => {
-      if (tried === primary)
-        throw new GatewayError(ErrorCode.UpstreamError, 'one of three failed', { billable: billed });
-      return 'answered';
-    });
+    await expect(
+      sut.run(model, context, async (route) => {
+        tried.push(route.name);
+        throw new GatewayError(ErrorCode.UpstreamError, 'one of three failed', { transient: true, billable: billed });
+      }),
+    ).rejects.toMatchObject({ message: 'one of three failed' });
 
-    expect(answer).toBe('answered');
+    expect(tried).toEqual(['primary']);
     expect(context.usage.unanswered).toEqual(billed);
   });
 });

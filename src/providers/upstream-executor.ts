@@ -49,7 +49,8 @@ export type UpstreamCallContext = Pick<RequestContext, 'signal' | 'usage'>;
  *
  * Every attempt writes its route on the request's usage (`context.usage.route`), so the usage
  * record names the route that answered, or the last one tried when none did; what a failed
- * attempt was billed for (`GatewayError.billable`) is added to `context.usage.unanswered`.
+ * attempt was billed for (`GatewayError.billable`) is added to `context.usage.unanswered`, and
+ * such an attempt is final: no retry, no other route.
  * Each attempt is a trace span (`easel.upstream.attempt`: route, attempt number, retry or
  * fallback, outcome, the upstream's HTTP status when it failed with one).
  */
@@ -88,10 +89,13 @@ export class UpstreamExecutor {
               span.end();
               return result;
             } catch (error) {
-              if (error instanceof GatewayError && error.billable) {
-                context.usage.unanswered = addUsage(context.usage.unanswered ?? EMPTY_USAGE, error.billable);
+              if (isPartlyBilled(error)) {
+                context.usage.unanswered = addUsage(context.usage.unanswered ?? EMPTY_USAGE, error.billable!);
               }
-              const delay = retry < RETRY.maxRetries && !signal.aborted ? retryDelayMs(error, retry) : undefined;
+              const delay =
+                retry < RETRY.maxRetries && !signal.aborted && !isPartlyBilled(error)
+                  ? retryDelayMs(error, retry)
+                  : undefined;
               endFailedAttempt(span, error, delay === undefined ? 'failed' : 'retry');
               if (delay === undefined) throw error;
               this.logger.warn(
@@ -103,7 +107,7 @@ export class UpstreamExecutor {
         });
       } catch (error) {
         if (isBrokenCircuitError(error)) continue;
-        if (!isUpstreamFault(error) || signal.aborted) throw error;
+        if (!isUpstreamFault(error) || signal.aborted || isPartlyBilled(error)) throw error;
         lastError = error;
       }
     }
@@ -170,6 +174,14 @@ function endFailedAttempt(span: Span, error: unknown, outcome: 'retry' | 'failed
   const cause = error instanceof GatewayError ? error.cause : error;
   if (cause instanceof UpstreamHttpError) span.setAttribute('http.response.status_code', cause.status);
   endSpan(span, error);
+}
+
+/**
+ * An attempt the upstream billed in part (a fan-out whose other calls succeeded): neither retried
+ * nor moved to another route, since trying again would make, and pay for, those images again.
+ */
+function isPartlyBilled(error: unknown): error is GatewayError {
+  return error instanceof GatewayError && error.billable !== undefined;
 }
 
 /** undefined = do not retry. */

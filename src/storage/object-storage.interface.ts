@@ -10,8 +10,14 @@ export interface StoredObject {
   range?: ByteRange;
 }
 
-/** The shape of the keys `ImageStore` makes (`<random>.png`): anything else is not ours to read or delete. */
+/** A key safe to read or write (`<name>.png`: no path, no dots but the extension's). */
 export const IMAGE_KEY = /^[A-Za-z0-9_-]+\.[a-z]+$/;
+
+/**
+ * Exactly the keys `ImageStore` makes (22 base64url characters of randomness and an image
+ * extension): the only objects of a shared bucket a sweep may delete.
+ */
+export const SWEPT_IMAGE_KEY = /^[A-Za-z0-9_-]{22}\.(png|jpeg|webp)$/;
 
 /**
  * Where `response_format: url` images live. One implementation per `IMAGE_STORE`. A failure other

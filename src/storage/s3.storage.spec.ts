@@ -88,16 +88,20 @@ describe(S3ObjectStorage.name, () => {
   });
 
   it('sweeps expired images under its prefix only, leaving other objects of the bucket alone', async () => {
-    const others = ['elsewhere.png', 'img/nested/deep.png', 'img/README'];
+    // Objects of other shapes, even under the prefix and named like images, are not Easel's.
+    const others = ['elsewhere.png', 'img/nested/deep.png', 'img/README', 'img/report.png', 'img/backup.tar'];
     for (const Key of others) await bucket.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: 'x' }));
-    await sut.put('expired.png', BYTES, 'image/png');
+    await sut.put('AAAAAAAAAAAAAAAAAAAAAA.png', BYTES, 'image/png');
 
     await expect(sut.sweep(Date.now())).resolves.toBe(0);
     const removed = await sut.sweep(Date.now() + TTL_MS + 5_000);
 
     const left = await bucket.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
-    expect(removed).toBeGreaterThanOrEqual(1);
-    expect(left.Contents!.map(({ Key }) => Key).sort()).toEqual([...others].sort());
+    const keys = left.Contents!.map(({ Key }) => Key);
+    // Only the object shaped as ImageStore names them went (the other tests' keys are not).
+    expect(removed).toBe(1);
+    expect(keys).not.toContain('img/AAAAAAAAAAAAAAAAAAAAAA.png');
+    expect(keys).toEqual(expect.arrayContaining(others));
   });
 
   it('presigns a GET URL of the bucket that serves the bytes and lives as long as asked', async () => {

@@ -12,7 +12,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { S3StoreConfig } from '../config/app.config.js';
 import { type ByteRange, type ByteRangeSpec, resolveByteRange } from './byte-range.js';
-import { IMAGE_KEY, type ObjectStorage, type StoredObject } from './object-storage.interface.js';
+import { IMAGE_KEY, type ObjectStorage, type StoredObject,SWEPT_IMAGE_KEY } from './object-storage.interface.js';
 
 /** Static keys for the client; without them the SDK's default chain finds its own. */
 export interface S3Credentials {
@@ -116,7 +116,7 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
       const expired = (page.Contents ?? []).filter(
         ({ Key, LastModified }) =>
           Key !== undefined &&
-          IMAGE_KEY.test(Key.slice(prefix.length)) &&
+          SWEPT_IMAGE_KEY.test(Key.slice(prefix.length)) &&
           LastModified !== undefined &&
           now - LastModified.getTime() > this.maxAgeMs,
       );

@@ -1,7 +1,6 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { RequestContext } from '../common/http/request-context.js';
 import { formatUsd } from '../common/money/usd.js';
-import { addUsage } from '../usage/usage-measure.js';
 
 /**
  * What a request's root span says once its outcome is known: its status and error code, and the
@@ -20,8 +19,8 @@ export function setRequestOutcome(span: Span, status: number, context: RequestCo
   if (usage.model) span.setAttribute('gen_ai.request.model', usage.model);
   if (usage.model) span.setAttribute('gen_ai.response.model', usage.servedModel ?? usage.model);
   if (usage.route) span.setAttribute('easel.route', usage.route);
-  const billed =
-    usage.measure && usage.unanswered ? addUsage(usage.measure, usage.unanswered) : (usage.measure ?? usage.unanswered);
+  // The charged measure already holds what failed attempts were billed (`RequestMeter`).
+  const billed = usage.measure ?? usage.unanswered;
   if (billed) {
     span.setAttribute('gen_ai.usage.input_tokens', billed.inputTextTokens + billed.inputImageTokens);
     span.setAttribute('gen_ai.usage.output_tokens', billed.outputTextTokens + billed.outputImageTokens);

@@ -46,7 +46,15 @@ export async function startTracing(config: AppConfig): Promise<(() => Promise<vo
         instrumentHandler: false,
         requestHook: (span, request) => span.setAttribute('url.path', request.url.split('?', 1)[0]!),
       }),
-      new UndiciInstrumentation(),
+      // Outgoing URLs without their query: a client's remote image URL may be presigned, its
+      // signature a credential (upstream URLs lose only their api-version).
+      new UndiciInstrumentation({
+        requestHook: (span, request) => {
+          const path = request.path.split('?', 1)[0]!;
+          span.setAttribute('url.full', `${request.origin}${path}`);
+          if (path !== request.path) span.setAttribute('url.query', '(redacted)');
+        },
+      }),
       // Statement text only, never its values (a usage row holds a prompt's hash, a key's id).
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
       // The command's name only: its arguments are rate-limit keys and key-change messages.

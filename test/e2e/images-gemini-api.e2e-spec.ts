@@ -229,10 +229,10 @@ describe('The gemini provider (the Gemini API) through the official SDK', () => 
     },
   );
 
-  it('still charges the calls that succeeded when the last one fails: the upstream billed them', async () => {
-    // The third call fails after the other two have answered (a 403 is not retried).
+  it('still charges the calls that succeeded when the last one fails, and does not make them again', async () => {
+    // The third call fails after the other two have answered, with a 503 that alone would be retried.
     gemini.failCall(3, {
-      ...googleError(403, 'PERMISSION_DENIED', 'Permission denied on resource project.'),
+      ...googleError(503, 'UNAVAILABLE', 'The service is currently unavailable.'),
       delayMs: 300,
     });
 
@@ -245,6 +245,7 @@ describe('The gemini provider (the Gemini API) through the official SDK', () => 
         (error: { headers: Headers }) => ({ response: { headers: error.headers } }),
       );
 
+    // No retry of the three calls and no other route: the two images already made would be paid twice.
     expectKeyedCalls(3);
     // Two calls of 3 text tokens and one 1K image each: (6 × 2 + 2,240 × 120) / 1e6 = 0.268812.
     expect(response.headers.get('x-easel-cost-usd')).toBe('0.268812');
