@@ -12,7 +12,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { S3StoreConfig } from '../config/app.config.js';
 import { type ByteRange, type ByteRangeSpec, resolveByteRange } from './byte-range.js';
-import { IMAGE_KEY, type ObjectStorage, type StoredObject,SWEPT_IMAGE_KEY } from './object-storage.interface.js';
+import { IMAGE_KEY, type ObjectStorage, type StoredObject, SWEPT_IMAGE_KEY } from './object-storage.interface.js';
 
 /** Static keys for the client; without them the SDK's default chain finds its own. */
 export interface S3Credentials {
