@@ -132,6 +132,19 @@ export class AppConfig {
     return value ? value : undefined;
   }
 
+  /**
+   * A catalogue-named variable holding a base URL (a route's `endpoint_env` or its default), as
+   * `variable` reads it, trailing `/` dropped. A value that is not an http(s) URL stops the start,
+   * naming the variable and `where` it is used (the schema checks only the default names).
+   */
+  urlVariable(name: string, where: string): string | undefined {
+    const value = this.variable(name)?.replace(/\/+$/, '');
+    if (value !== undefined && !(/^https?:\/\//.test(value) && URL.canParse(value))) {
+      throw new Error(`${name} must be an http(s) URL (${where})`);
+    }
+    return value;
+  }
+
   /** Validates the given variables (throws `InvalidEnvironmentError` naming each bad one). */
   static fromEnv(raw: Record<string, string | undefined>): AppConfig {
     return new AppConfig(validateEnv(raw), { ...raw });

@@ -29,15 +29,12 @@ export class AzureOpenAiAdapter extends OpenAiImagesAdapter {
   resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<OpenAiImagesTarget> {
     const endpointVariable = route.endpoint_env ?? 'AZURE_OPENAI_ENDPOINT';
     const keyVariable = route.api_key_env ?? 'AZURE_OPENAI_API_KEY';
-    const endpoint = this.config.variable(endpointVariable)?.replace(/\/+$/, '');
+    const endpoint = this.config.urlVariable(endpointVariable, `model ${model.id}, route ${route.name}`);
     const apiKey = this.config.variable(keyVariable);
     const missing = [endpoint ? undefined : endpointVariable, apiKey ? undefined : keyVariable].filter(
       (name): name is string => name !== undefined,
     );
     if (!endpoint || !apiKey) return { missing };
-    if (!/^https?:\/\//.test(endpoint) || !URL.canParse(endpoint)) {
-      throw new Error(`${endpointVariable} must be an http(s) URL (model ${model.id}, route ${route.name})`);
-    }
     const deployment = encodeURIComponent(route.deployment ?? model.id.split('/').at(-1)!);
     const apiVersion = encodeURIComponent(route.api_version ?? this.config.azure.apiVersion);
     const images = `${endpoint}/openai/deployments/${deployment}/images`;

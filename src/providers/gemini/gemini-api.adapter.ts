@@ -39,11 +39,7 @@ export class GeminiApiAdapter extends GeminiContentAdapter<GeminiApiTarget> {
     const baseVariable = route.endpoint_env ?? 'GEMINI_BASE_URL';
     const apiKey = this.config.variable(keyVariable);
     if (!apiKey) return { missing: [keyVariable] };
-    const base = (this.config.variable(baseVariable) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    // The env schema checks GEMINI_BASE_URL only; a route's own variable is checked here, at boot.
-    if (!/^https?:\/\//.test(base) || !URL.canParse(base)) {
-      throw new Error(`${baseVariable} must be an http(s) URL (model ${model.id}, route ${route.name})`);
-    }
+    const base = this.config.urlVariable(baseVariable, `model ${model.id}, route ${route.name}`) ?? DEFAULT_BASE_URL;
     const upstreamModel = route.upstream_model ?? model.id.split('/').at(-1)!;
     return {
       target: { ...geminiContentTarget(model, `${base}/models/${encodeURIComponent(upstreamModel)}`), apiKey },

@@ -34,10 +34,7 @@ export class OpenAiAdapter extends OpenAiImagesAdapter {
   resolveRoute(model: ModelDefinition, route: RouteDefinition): ResolvedTarget<OpenAiImagesTarget> {
     const baseVariable = route.endpoint_env ?? 'OPENAI_BASE_URL';
     const keyVariable = route.api_key_env ?? 'OPENAI_API_KEY';
-    const base = (this.config.variable(baseVariable) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    if (!/^https?:\/\//.test(base) || !URL.canParse(base)) {
-      throw new Error(`${baseVariable} must be an http(s) URL (model ${model.id}, route ${route.name})`);
-    }
+    const base = this.config.urlVariable(baseVariable, `model ${model.id}, route ${route.name}`) ?? DEFAULT_BASE_URL;
     const apiKey = this.config.variable(keyVariable);
     if (!apiKey) return { missing: [keyVariable] };
     return {
