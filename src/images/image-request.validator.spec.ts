@@ -128,6 +128,8 @@ describe(ImageRequestValidator.name, () => {
       ['800x800', 'between 655360 and 8294400 pixels'],
       ['3824x3824', 'between 655360 and 8294400 pixels'],
       ['3216x1056', 'at most 3 times'],
+      ['01024x01024', 'without leading zeros'],
+      ['0x0', 'between 655360 and 8294400 pixels'],
     ])('refuses %s, naming the rule it breaks (%s)', (size, rule) => {
       const error = sizeRefusal(size);
 

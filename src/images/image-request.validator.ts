@@ -164,7 +164,9 @@ export class ImageRequestValidator {
       return;
     }
     const [width, height] = size.split('x').map(Number) as [number, number];
-    const broken = customSizeProblem(width, height, rules);
+    // Sent upstream as written, so written as the upstream reads sizes: no leading zeros.
+    const broken =
+      `${width}x${height}` === size ? customSizeProblem(width, height, rules) : 'write it without leading zeros';
     if (broken) {
       throw new InvalidRequestError(
         `size '${size}' is not supported by ${modelId}: ${broken} (or use one of: ${capabilities.sizes.join(', ')}).`,

@@ -89,6 +89,22 @@ const INVALID: Array<[string, Record<string, unknown>, Expected]> = [
     { ...valid, image_config: { aspect_ratio: '7:3' } },
     { param: 'image_config.aspect_ratio' },
   ],
+  [
+    'image_config.image_size on a model without tiers',
+    { ...valid, image_config: { image_size: '2K' } },
+    { param: 'image_config.image_size', code: 'unsupported_parameter' },
+  ],
+  [
+    'image_config.image_size as a number',
+    { ...valid, image_config: { image_size: 1 } },
+    { param: 'image_config.image_size' },
+  ],
+  [
+    'image_config.image_size with a NUL',
+    { ...valid, image_config: { image_size: '1K\u0000' } },
+    { param: 'image_config.image_size' },
+  ],
+  ['max_tokens as a string', { ...valid, max_tokens: '4096' }, { param: 'max_tokens' }],
   ["stream 'yes'", { ...valid, stream: 'yes' }, { param: 'stream' }],
   ['an unknown top-level field', { ...valid, style: 'vivid' }, { param: 'style', code: 'unknown_parameter' }],
   ['a message that is an array', { ...valid, messages: [[{ role: 'user', content: 'hi' }]] }, { param: 'messages' }],
