@@ -56,6 +56,8 @@ export class AppConfig {
   };
   readonly upstream: { timeoutMs: number; maxResponseBytes: number };
   readonly rateLimitRpm: number;
+  /** `USAGE_RETENTION_MONTHS`: months of usage kept before the current one; unset keeps all. */
+  readonly usageRetentionMonths?: number;
   /** Edit uploads: the largest file, and all files of one request together. */
   readonly uploads: UploadLimits;
   /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
@@ -109,6 +111,7 @@ export class AppConfig {
     };
     this.upstream = { timeoutMs: env.UPSTREAM_TIMEOUT_MS, maxResponseBytes: env.MAX_RESPONSE_BYTES };
     this.rateLimitRpm = env.RATE_LIMIT_RPM;
+    this.usageRetentionMonths = env.USAGE_RETENTION_MONTHS;
     this.uploads = {
       maxFileBytes: Math.min(env.UPLOAD_MAX_FILE_BYTES, env.UPLOAD_MAX_TOTAL_BYTES),
       maxTotalBytes: env.UPLOAD_MAX_TOTAL_BYTES,

@@ -112,6 +112,9 @@ export const envSchema = z.object({
   // Edit uploads: one file, and all files of one request together (SPEC §2: 25 MB / 100 MB).
   UPLOAD_MAX_FILE_BYTES: integer(1024, 200 * 1024 * 1024, 'bytes (200 MiB)').default(25 * 1024 * 1024),
   UPLOAD_MAX_TOTAL_BYTES: integer(1024, 400 * 1024 * 1024, 'bytes (400 MiB)').default(100 * 1024 * 1024),
+  // Usage records older than this many whole months (beyond the current one) are dropped, a month
+  // at a time (docs/OPERATIONS.md#usage-partitions); unset keeps everything.
+  USAGE_RETENTION_MONTHS: integer(1, 1200, 'months (100 years)').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PROMPTS: booleanString.default(false),
   // Tracing (OpenTelemetry): off unless an OTLP endpoint is given. The SDK reads the other OTEL_*

@@ -1,13 +1,13 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { CountColumn, TimestampColumn, UsdColumn } from '../database/columns.js';
+import { CountColumn, UsdColumn } from '../database/columns.js';
 
 /**
  * One row per request to /v1 after authentication, success or failure (SPEC §7). Never image bytes;
  * the prompt as a hash and a length (its text only with LOG_PROMPTS=true). The id is made by
- * Easel, so a spooled record replays exactly once (ON CONFLICT DO NOTHING).
+ * Easel, so a spooled record replays exactly once (ON CONFLICT DO NOTHING on id and created_at,
+ * both set once when the record is made). Partitioned by month; `usage_daily_rollups` sums it.
  */
 @Entity('usage_records')
-@Index('idx_usage_records_created_at', ['createdAt'])
 @Index('idx_usage_records_api_key_created_at', ['apiKeyId', 'createdAt'])
 @Index('idx_usage_records_team_created_at', ['team', 'createdAt'])
 @Index('idx_usage_records_model_created_at', ['model', 'createdAt'])
@@ -15,7 +15,8 @@ export class UsageRecordEntity {
   @PrimaryColumn('uuid')
   id!: string;
 
-  @TimestampColumn('created_at')
+  /** Part of the key: the table is partitioned by month of it (src/usage/usage-partitions.ts). */
+  @PrimaryColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
   @Index('idx_usage_records_request_id')

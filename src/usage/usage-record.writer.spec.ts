@@ -147,6 +147,54 @@ describe(UsageRecordWriter.name, () => {
     await expect(stored(rows)).resolves.toBe(0);
   });
 
+  it("adds the records it stores to their days' rollups, once, however often a batch is written", async () => {
+    const apiKeyId = randomUUID();
+    const images = (createdAt: string, costUsd: string, status: 'success' | 'error' = 'success') =>
+      failedChat({
+        apiKeyId,
+        createdAt,
+        endpoint: 'images',
+        model: 'm',
+        status,
+        images: 2,
+        outputTokens: 100,
+        costUsd,
+      });
+    const rows = [
+      images('2026-11-30T23:59:59.999Z', '0.100000000001'),
+      images('2026-12-01T00:00:00.000Z', '0.200000000002'),
+      images('2026-12-01T13:00:00.000Z', '0.300000000003'),
+      images('2026-12-01T14:00:00.000Z', '0', 'error'),
+    ];
+
+    await Promise.all([sut.insert(rows), sut.insert(rows.slice(1).reverse())]);
+    await sut.insert(rows);
+
+    const rollups = await database.dataSource.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, status, requests::int, images::int, output_tokens::int, cost_usd::text
+         FROM usage_daily_rollups WHERE api_key_id = $1 ORDER BY day, status`,
+      [apiKeyId],
+    );
+    expect(rollups).toEqual([
+      { day: '2026-11-30', status: 'success', requests: 1, images: 2, output_tokens: 100, cost_usd: '0.100000000001' },
+      { day: '2026-12-01', status: 'error', requests: 1, images: 2, output_tokens: 100, cost_usd: '0.000000000000' },
+      { day: '2026-12-01', status: 'success', requests: 2, images: 4, output_tokens: 200, cost_usd: '0.500000000005' },
+    ]);
+  });
+
+  it('stores a record of a month that has no partition yet, making the partition', async () => {
+    const row = failedChat({ createdAt: '2009-02-28T12:00:00.000Z' });
+
+    await sut.insert([row, failedChat()]);
+
+    await expect(stored([row])).resolves.toBe(1);
+    const [partition] = await database.dataSource.query(
+      `SELECT tableoid::regclass::text AS name FROM usage_records WHERE id = $1`,
+      [row.id],
+    );
+    expect(partition).toEqual({ name: 'usage_records_y2009m02' });
+  });
+
   it('makes text storable in its column: NUL removed, clipped to the column', () => {
     const row = failedChat({ user: `a\u0000b${'x'.repeat(300)}` });
 

@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import { BudgetsService } from '../budgets/budgets.service.js';
 import { storableText } from './storable-text.js';
 import type { UsageRecordRow } from './usage.recorder.js';
+import { ensureUsagePartitionsLocked, isMissingPartition } from './usage-partitions.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 
 /** The SQL type a column's values are read as from the batch's JSON. */
@@ -46,10 +47,27 @@ export class UsageRecordWriter {
    * One statement per batch with one parameter, the rows as a JSON array (`json_to_recordset`):
    * one native `JSON.stringify` instead of a driver-escaped array per column, and no per-row SQL
    * to build. Money stays exact: `costUsd` is a numeric string, read as `numeric`. Rows already
-   * stored (same id) are skipped. Rows that carry a budget reservation settle it in the same
-   * transaction, for the rows inserted now: a record replayed twice settles once.
+   * stored (same id and time) are skipped; the same statement adds the rows inserted now to their days'
+   * rollups, so the reports and the records never disagree. Rows that carry a budget reservation
+   * settle it in the same transaction, for the rows inserted now: a record replayed twice settles
+   * once.
    */
   async insert(rows: readonly UsageRecordRow[]): Promise<void> {
+    try {
+      await this.insertOnce(rows);
+    } catch (error) {
+      if (!isMissingPartition(error)) throw error;
+      // A month without its partition (a record replayed from long ago, maintenance behind):
+      // make it, and write again.
+      await ensureUsagePartitionsLocked(
+        this.records.manager.connection,
+        rows.map((row) => new Date(row.createdAt)),
+      );
+      await this.insertOnce(rows);
+    }
+  }
+
+  private async insertOnce(rows: readonly UsageRecordRow[]): Promise<void> {
     const sql = this.insertStatement;
     const parameters = [JSON.stringify(rows)];
     if (!rows.some((row) => row.reservation)) {
@@ -57,7 +75,7 @@ export class UsageRecordWriter {
       return;
     }
     await this.records.manager.transaction(async (manager) => {
-      const inserted: Array<{ id: string }> = await manager.query(`${sql} RETURNING "id"`, parameters);
+      const inserted: Array<{ id: string }> = await manager.query(sql, parameters);
       const ids = new Set(inserted.map(({ id }) => id.toLowerCase()));
       const settlements = rows
         .filter((row) => row.reservation && ids.has(String(row.id).toLowerCase()))
@@ -79,6 +97,15 @@ export class UsageRecordWriter {
   }
 }
 
+/** The columns of `usage_daily_rollups` that identify a row, and the sums it keeps. */
+const ROLLUP_KEY = ['api_key_id', 'team', 'endpoint', 'model', 'provider', 'status'];
+const ROLLUP_SUMS = ['images', 'input_tokens', 'output_tokens', 'cost_usd'];
+
+/**
+ * INSERT … ON CONFLICT DO NOTHING RETURNING the rows stored, and in the same statement their sums
+ * into `usage_daily_rollups` (rows sorted by key, so concurrent writers lock them in one order and
+ * never deadlock); it returns the ids stored.
+ */
 function buildInsert(records: Repository<UsageRecordEntity>): string {
   const columns = records.metadata.columns.map((column) => {
     const type = SQL_TYPES[String(column.type)];
@@ -88,7 +115,21 @@ function buildInsert(records: Repository<UsageRecordEntity>): string {
   const names = columns.map((column) => `"${column.name}"`).join(', ');
   const values = columns.map((column) => `r."${column.property}"`).join(', ');
   const fields = columns.map((column) => `"${column.property}" ${column.type}`).join(', ');
-  return `INSERT INTO "usage_records" (${names}) SELECT ${values} FROM json_to_recordset($1::json) AS r(${fields}) ON CONFLICT ("id") DO NOTHING`;
+  const key = ROLLUP_KEY.map((name) => `"${name}"`).join(', ');
+  const summed = ROLLUP_SUMS.map((name) => `"${name}"`).join(', ');
+  const sums = ROLLUP_SUMS.map((name) => `sum("${name}")`).join(', ');
+  const added = ['requests', ...ROLLUP_SUMS].map((name) => `"${name}" = u."${name}" + EXCLUDED."${name}"`).join(', ');
+  return `WITH inserted AS (
+    INSERT INTO "usage_records" (${names}) SELECT ${values} FROM json_to_recordset($1::json) AS r(${fields})
+    ON CONFLICT ("created_at", "id") DO NOTHING
+    RETURNING "id", "created_at", ${key}, ${summed}
+  ), rolled AS (
+    INSERT INTO "usage_daily_rollups" AS u ("day", ${key}, "requests", ${summed})
+    SELECT ("created_at" AT TIME ZONE 'UTC')::date, ${key}, count(*), ${sums} FROM inserted
+    GROUP BY 1, ${key} ORDER BY 1, ${key}
+    ON CONFLICT ("day", ${key}) DO UPDATE SET ${added}
+  )
+  SELECT "id" FROM inserted`;
 }
 
 /** The SQLSTATE of a PostgreSQL error (TypeORM copies the driver's fields onto its own error). */

@@ -5,6 +5,7 @@ import { formatUsd, parseUsd } from '../common/money/usd.js';
 import type { GroupBy } from './dto/usage-query.dto.js';
 import type { UsageRowDto, UsageTotalsDto } from './dto/usage-report.response.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
+import { planReport } from './usage-report.plan.js';
 
 export interface UsageFilter {
   from: Date;
@@ -21,14 +22,18 @@ export interface RecordCursor {
   id: string;
 }
 
-/** Only these expressions are ever put into SQL for group_by. */
-const GROUP_EXPRESSIONS: Record<GroupBy, string> = {
-  model: `coalesce(r.model, '(none)')`,
-  api_key: `coalesce(r.api_key_id::text, '(none)')`,
-  team: 'r.team',
-  day: `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
-  provider: `coalesce(r.provider, '(none)')`,
-  endpoint: 'r.endpoint',
+/**
+ * Only these expressions are ever put into SQL for group_by: over the rollups (`u`, a row per day)
+ * and over raw records (`r`), and the group as answered (`grp` is the group; a day is grouped as a
+ * date and written out once per group, not once per row).
+ */
+const GROUP_EXPRESSIONS: Record<GroupBy, { rollup: string; raw: string; answer?: string }> = {
+  model: { rollup: `coalesce(u.model, '(none)')`, raw: `coalesce(r.model, '(none)')` },
+  api_key: { rollup: `coalesce(u.api_key_id::text, '(none)')`, raw: `coalesce(r.api_key_id::text, '(none)')` },
+  team: { rollup: 'u.team', raw: 'r.team' },
+  day: { rollup: 'u.day', raw: `(r.created_at AT TIME ZONE 'UTC')::date`, answer: `to_char(grp, 'YYYY-MM-DD')` },
+  provider: { rollup: `coalesce(u.provider, '(none)')`, raw: `coalesce(r.provider, '(none)')` },
+  endpoint: { rollup: 'u.endpoint', raw: 'r.endpoint' },
 };
 
 interface AggregateRow {
@@ -42,27 +47,52 @@ interface AggregateRow {
   cost_usd: string;
 }
 
-/** Spend reports over `usage_records`: sums in PostgreSQL, exact numeric cost. */
+/**
+ * Spend reports: sums in PostgreSQL, exact numeric cost. Whole UTC days come from
+ * `usage_daily_rollups` (a row per day, key, model, endpoint and status, kept current by the
+ * writer); the days `from`/`to` cut, partly from `usage_records` (`planReport`).
+ */
 @Injectable()
 export class UsageReportRepository {
   constructor(@InjectRepository(UsageRecordEntity) private readonly records: Repository<UsageRecordEntity>) {}
 
-  /** Rows per group and the totals, in one query (GROUPING SETS). */
+  /** Rows per group and the totals, in one query (GROUPING SETS over rollups and records). */
   async aggregate(filter: UsageFilter, groupBy: GroupBy): Promise<{ rows: UsageRowDto[]; totals: UsageTotalsDto }> {
+    const parameters: unknown[] = [];
+    const parameter = (value: unknown): string => `$${parameters.push(value)}`;
     const expression = GROUP_EXPRESSIONS[groupBy];
-    const raw = await this.filtered(filter)
-      .select(`${expression}`, 'grp')
-      .addSelect(`GROUPING(${expression})`, 'is_total')
-      .addSelect('count(*)', 'requests')
-      .addSelect(`count(*) FILTER (WHERE r.status = 'error')`, 'errors')
-      .addSelect('coalesce(sum(r.images), 0)', 'images')
-      .addSelect('coalesce(sum(r.input_tokens), 0)', 'input_tokens')
-      .addSelect('coalesce(sum(r.output_tokens), 0)', 'output_tokens')
-      .addSelect('coalesce(sum(r.cost_usd), 0)::text', 'cost_usd')
-      .groupBy(`GROUPING SETS ((${expression}), ())`)
-      .orderBy('is_total', 'ASC')
-      .addOrderBy('grp', 'ASC')
-      .getRawMany<AggregateRow>();
+    const plan = planReport(filter.from, filter.to, new Date());
+    const parts = plan.rollupDays.map(
+      ({ from, to }) =>
+        `SELECT ${expression.rollup} AS grp, u.status, u.requests, u.images, u.input_tokens, u.output_tokens, u.cost_usd
+           FROM usage_daily_rollups u
+          WHERE u.day >= ${parameter(isoDay(from))}::date AND u.day < ${parameter(isoDay(to))}::date
+                ${filterSql('u', filter, parameter)}`,
+    );
+    for (const { from, to, sign } of plan.records) {
+      const signed = (column: string) => (sign === 1 ? column : `-${column}`);
+      parts.push(
+        `SELECT ${expression.raw} AS grp, r.status, ${sign} AS requests, ${['images', 'input_tokens', 'output_tokens', 'cost_usd'].map((column) => signed(`r.${column}`)).join(', ')}
+           FROM usage_records r
+          WHERE r.created_at >= ${parameter(from)} AND r.created_at < ${parameter(to)}
+                ${filterSql('r', filter, parameter)}`,
+      );
+    }
+    const raw: AggregateRow[] = await this.records.query(
+      `SELECT ${expression.answer ?? 'grp'} AS grp, GROUPING(grp) AS is_total,
+              coalesce(sum(requests), 0) AS requests,
+              coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS errors,
+              coalesce(sum(images), 0) AS images,
+              coalesce(sum(input_tokens), 0) AS input_tokens,
+              coalesce(sum(output_tokens), 0) AS output_tokens,
+              coalesce(sum(cost_usd), 0)::text AS cost_usd
+         FROM (${parts.join(' UNION ALL ')}) s
+        GROUP BY GROUPING SETS ((grp), ())
+       -- a group whose records all fell in a part taken away nets to nothing
+       HAVING GROUPING(grp) = 1 OR sum(requests) <> 0
+        ORDER BY is_total ASC, grp ASC`,
+      parameters,
+    );
     const totalRow = raw.find((row) => Number(row.is_total) === 1);
     return {
       rows: raw
@@ -94,19 +124,36 @@ export class UsageReportRepository {
   }
 
   private filtered(filter: UsageFilter): SelectQueryBuilder<UsageRecordEntity> {
-    const query = this.records
-      .createQueryBuilder('r')
-      .where('r.created_at >= :from AND r.created_at < :to', { from: filter.from, to: filter.to });
-    if (filter.model) query.andWhere('r.model = :model', { model: filter.model });
-    if (filter.team) query.andWhere('r.team = :team', { team: filter.team });
-    if (filter.apiKeyId) query.andWhere('r.api_key_id = :apiKeyId', { apiKeyId: filter.apiKeyId });
-    if (filter.models && 'in' in filter.models) {
-      query.andWhere('r.model = ANY(:models)', { models: filter.models.in });
-    } else if (filter.models) {
-      query.andWhere('(r.model IS NULL OR NOT (r.model = ANY(:models)))', { models: filter.models.notIn });
-    }
-    return query;
+    const parameters: Record<string, unknown> = {};
+    const conditions = filterSql('r', filter, (value) => {
+      const name = `p${Object.keys(parameters).length}`;
+      parameters[name] = value;
+      return `:${name}`;
+    });
+    return this.records.createQueryBuilder('r').where(`r.created_at >= :from AND r.created_at < :to ${conditions}`, {
+      ...parameters,
+      from: filter.from,
+      to: filter.to,
+    });
   }
+}
+
+function isoDay(day: Date): string {
+  return day.toISOString().slice(0, 10);
+}
+
+/** The filter's conditions on a table aliased `alias` (rollups and records name the columns alike). */
+function filterSql(alias: 'u' | 'r', filter: UsageFilter, parameter: (value: unknown) => string): string {
+  const conditions: string[] = [];
+  if (filter.model) conditions.push(`${alias}.model = ${parameter(filter.model)}`);
+  if (filter.team) conditions.push(`${alias}.team = ${parameter(filter.team)}`);
+  if (filter.apiKeyId) conditions.push(`${alias}.api_key_id = ${parameter(filter.apiKeyId)}`);
+  if (filter.models && 'in' in filter.models) {
+    conditions.push(`${alias}.model = ANY(${parameter(filter.models.in)})`);
+  } else if (filter.models) {
+    conditions.push(`(${alias}.model IS NULL OR NOT (${alias}.model = ANY(${parameter(filter.models.notIn)})))`);
+  }
+  return conditions.map((condition) => `AND ${condition}`).join(' ');
 }
 
 function toTotals(row: AggregateRow): UsageTotalsDto {

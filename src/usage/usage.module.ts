@@ -13,6 +13,7 @@ import { RequestMeter } from './request-meter.js';
 import { UsageRecorder } from './usage.recorder.js';
 import { UsageAdminController } from './usage-admin.controller.js';
 import { UsageAdminService } from './usage-admin.service.js';
+import { UsagePartitionMaintenance } from './usage-partition.maintenance.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 import { UsageRecordWriter } from './usage-record.writer.js';
 import { UsageReportRepository } from './usage-report.repository.js';
@@ -35,6 +36,7 @@ import { UsageReportRepository } from './usage-report.repository.js';
     UsageRecordWriter,
     UsageReportRepository,
     UsageAdminService,
+    UsagePartitionMaintenance,
   ],
   exports: [RequestMeter, UsageRecorder],
 })

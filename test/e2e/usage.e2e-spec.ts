@@ -195,7 +195,7 @@ describe('Usage records, prices and spend reports', () => {
   });
 
   it('leaves exactly one record per request for mixed models and outcomes, and reports add up (JSON and CSV)', async () => {
-    await dataSource.query('DELETE FROM usage_records');
+    await dataSource.query('TRUNCATE usage_records, usage_daily_rollups');
     const other = await createApiKey(sut);
     const outcomes: Array<[string, () => Promise<Response>, number]> = [
       ['local ok', () => sut.http('/v1/images/generations', { key, body: imageRequest({ prompt: 'a', n: 2 }) }), 200],

@@ -5,6 +5,7 @@ import { IdempotencyRecords1795490062446 } from './1795490062446-IdempotencyReco
 import { IdempotencyLeases1796223977738 } from './1796223977738-IdempotencyLeases.js';
 import { UsageInputImages1796304679404 } from './1796304679404-UsageInputImages.js';
 import { UsageServedModel1796315561029 } from './1796315561029-UsageServedModel.js';
+import { UsagePartitionsAndRollups1796400000000 } from './1796400000000-UsagePartitionsAndRollups.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   IdempotencyLeases1796223977738,
   UsageInputImages1796304679404,
   UsageServedModel1796315561029,
+  UsagePartitionsAndRollups1796400000000,
 ];
