@@ -32,12 +32,12 @@ export interface UsageRecordingResult {
   recordsPerSecond: number;
 }
 
-function row(i: number): UsageRecordRow {
+function row(run: string, i: number): UsageRecordRow {
   const prompt = `a watercolour otter number ${i}`;
   return {
     id: randomUUID(),
     createdAt: new Date().toISOString(),
-    requestId: `bench-${i}`,
+    requestId: `bench-${run}-${i}`,
     apiKeyId: null,
     team: 'default',
     endpoint: 'images',
@@ -79,7 +79,6 @@ export async function measureUsageRecording(total: number): Promise<UsageRecordi
   ).initialize();
   try {
     await runMigrationsExclusively(dataSource);
-    await dataSource.query("DELETE FROM usage_records WHERE request_id LIKE 'bench-%'");
     const budgets = new BudgetsService(
       new BudgetSpendRepository(dataSource),
       new TeamsService(dataSource.getRepository(TeamEntity)),
@@ -87,12 +86,14 @@ export async function measureUsageRecording(total: number): Promise<UsageRecordi
     const writer = new UsageRecordWriter(dataSource.getRepository(UsageRecordEntity), budgets);
     const recorder = new UsageRecorder(writer, AppConfig.fromEnv({ EASEL_DATA_DIR: dataDir }));
 
+    // Each run's records are its own (left in place: with DATABASE_URL they are usage like any other).
+    const run = randomUUID().slice(0, 8);
     const calls: number[] = [];
     const cpu = process.cpuUsage();
     const wallStart = performance.now();
     for (let i = 0; i < total; i++) {
       const before = performance.now();
-      recorder.record(row(i));
+      recorder.record(row(run, i));
       calls.push((performance.now() - before) * 1000);
       // Let batches go out as they would between requests.
       if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
@@ -102,7 +103,8 @@ export async function measureUsageRecording(total: number): Promise<UsageRecordi
     const wallS = (performance.now() - wallStart) / 1000;
     const used = process.cpuUsage(cpu);
     const [count] = await dataSource.query<Array<{ n: string }>>(
-      "SELECT count(*) AS n FROM usage_records WHERE request_id LIKE 'bench-%'",
+      'SELECT count(*) AS n FROM usage_records WHERE request_id LIKE $1',
+      [`bench-${run}-%`],
     );
     const stored = Number(count!.n);
     calls.sort((a, b) => a - b);
