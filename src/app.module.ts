@@ -8,6 +8,7 @@ import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
 import { RequestValidationPipe } from './common/validation/validation.pipe.js';
 import { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
@@ -30,6 +31,7 @@ import { UsageModule } from './usage/usage.module.js';
     ImagesModule,
     ChatModule,
     ModelsModule,
+    ConsoleModule,
     HealthModule,
     HttpEdgeModule,
   ],

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app.config.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ApiKeyAuthenticator } from './api-key.authenticator.js';
 import type { ApiKeyEntity } from './api-key.entity.js';
-import { generateApiKeySecret, type NewApiKeySecret } from './api-key.secret.js';
+import { generateApiKeySecret, hashApiKey, type NewApiKeySecret } from './api-key.secret.js';
 import { KeyInvalidationBus } from './key-invalidation.bus.js';
 import { KeyLastUsedTracker } from './key-last-used.tracker.js';
 
@@ -169,5 +169,65 @@ describe(`${ApiKeyAuthenticator.name} key cache under a flood of unknown keys`, 
 
     await expect(sut.authenticate(secret.key)).rejects.toMatchObject({ code: 'not_ready' });
     expect(sut.knows(secret.key)).toBe(false);
+  });
+});
+
+/** By hash (what a console session keeps of its key): the same principal, checks and cache as by the key. */
+describe(`${ApiKeyAuthenticator.name}.authenticateHash`, () => {
+  const secret = generateApiKeySecret();
+  const adminKey = generateApiKeySecret().key;
+  let rows: Map<string, ApiKeyEntity>;
+  let reads: number;
+  let sut: ApiKeyAuthenticator;
+
+  beforeEach(() => {
+    rows = new Map([[secret.hash, keyEntity('9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e03', secret)]]);
+    reads = 0;
+    const keys = {
+      findOneBy: ({ keyHash }: { keyHash: string }) => {
+        reads++;
+        return Promise.resolve(rows.get(keyHash) ?? null);
+      },
+      update: () => Promise.resolve(),
+    } as unknown as Repository<ApiKeyEntity>;
+    const config = AppConfig.fromEnv({ ADMIN_API_KEY: adminKey });
+    sut = new ApiKeyAuthenticator(
+      keys,
+      config,
+      new KeyInvalidationBus(new RedisService(config)),
+      new KeyLastUsedTracker(keys),
+    );
+  });
+
+  it('resolves a key by its hash to the principal its secret gets, sharing the cache', async () => {
+    const byKey = await sut.authenticate(secret.key);
+
+    await expect(sut.authenticateHash(secret.hash)).resolves.toEqual(byKey);
+    expect(reads).toBe(1);
+  });
+
+  it('resolves the hash of ADMIN_API_KEY to the admin, without a row', async () => {
+    await expect(sut.authenticateHash(hashApiKey(adminKey))).resolves.toMatchObject({
+      keyId: null,
+      isAdmin: true,
+      prefix: 'ADMIN_API_KEY',
+    });
+    expect(reads).toBe(0);
+  });
+
+  it('refuses the hash of an unknown or expired key with 401 invalid_api_key', async () => {
+    await expect(sut.authenticateHash(hashApiKey('sk-easel-unknown'))).rejects.toMatchObject({
+      code: 'invalid_api_key',
+    });
+    const expired = generateApiKeySecret();
+    rows.set(expired.hash, {
+      ...keyEntity('9f1c1f36-0c5e-4a4e-9a39-5d8a1c1d2e04', expired),
+      expiresAt: new Date(Date.now() - 1000),
+    } as ApiKeyEntity);
+
+    await expect(sut.authenticateHash(expired.hash)).rejects.toMatchObject({
+      code: 'invalid_api_key',
+      message: expect.stringMatching(/expired/),
+    });
   });
 });

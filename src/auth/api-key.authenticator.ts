@@ -68,7 +68,15 @@ export class ApiKeyAuthenticator {
         'Missing API key. Send it as "Authorization: Bearer sk-easel-…".',
       );
     }
-    const hash = hashApiKey(token);
+    return this.authenticateHash(hashApiKey(token));
+  }
+
+  /**
+   * The principal of the key whose hash (`hashApiKey`) is `hash`, with the checks and cache of
+   * `authenticate`: what a console session, which keeps only the hash of its key, resolves on
+   * every request.
+   */
+  async authenticateHash(hash: string): Promise<Principal> {
     const principal = this.isEnvAdmin(hash) ? envAdmin() : await this.lookup(hash);
     if (!principal) {
       throw new GatewayError(ErrorCode.InvalidApiKey, 'Incorrect API key provided.');

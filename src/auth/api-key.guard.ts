@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { ApiKeyAuthenticator } from './api-key.authenticator.js';
+import { ApiKeyResolver, bearerToken } from './api-key.resolver.js';
 import { type Access, ACCESS_KEY, type AuthenticatedRequest } from './auth.decorators.js';
 
 /**
@@ -14,6 +15,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: ApiKeyAuthenticator,
+    private readonly resolver: ApiKeyResolver,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -23,9 +25,12 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (access === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    // Resolved already by ApiKeyResolver before the body was read (/v1, /admin); otherwise this throws the 401.
+    // Resolved already by ApiKeyResolver before the body was read (/v1, /admin); otherwise the
+    // console's session cookie where it counts, else the bearer key (which throws the 401).
     const principal =
-      request.principal ?? (await this.authenticator.authenticate(bearerToken(request.headers.authorization)));
+      request.principal ??
+      (await this.resolver.sessionPrincipal(request)) ??
+      (await this.authenticator.authenticate(bearerToken(request.headers.authorization)));
     if (access === 'admin' && !principal.isAdmin) {
       throw new GatewayError(ErrorCode.PermissionDenied, 'This route needs an admin key.');
     }
@@ -38,10 +43,4 @@ export class ApiKeyGuard implements CanActivate {
     request.principal = principal;
     return true;
   }
-}
-
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
 }

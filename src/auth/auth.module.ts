@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConsoleSessionsModule } from '../console/console-sessions.module.js';
 import { TeamsModule } from '../teams/teams.module.js';
 import { AdminBootstrapService } from './admin-bootstrap.service.js';
 import { AdminKeyBanner } from './admin-key.banner.js';
@@ -17,7 +18,7 @@ import { KeyRateLimiter } from './throttling/key-rate-limiter.js';
 import { RateLimitStorage } from './throttling/rate-limit.storage.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), TeamsModule],
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), TeamsModule, ConsoleSessionsModule],
   controllers: [ApiKeysController],
   providers: [
     AdminBootstrapService,

@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from '../auth/api-key.entity.js';
 import { BudgetSpendEntity } from '../budgets/budget-spend.entity.js';
+import { ConsoleSessionEntity } from '../console/console-session.entity.js';
 import { IdempotencyRecordEntity } from '../idempotency/idempotency-record.entity.js';
 import { TeamEntity } from '../teams/team.entity.js';
 import { PriceVersionEntity } from '../usage/pricing/price-version.entity.js';
@@ -13,4 +14,5 @@ export const entities = [
   UsageRecordEntity,
   BudgetSpendEntity,
   IdempotencyRecordEntity,
+  ConsoleSessionEntity,
 ];

@@ -24,6 +24,8 @@ const ENDPOINTS: Record<string, string> = {
   '/v1/chat/completions': 'chat',
   '/v1/models': 'models',
   '/v1/models/:id': 'models',
+  '/v1/usage': 'usage',
+  '/v1/usage/records': 'usage',
 };
 
 /** One request, from its first hook to the close of its connection. */

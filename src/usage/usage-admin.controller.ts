@@ -1,10 +1,11 @@
-import { Get, Headers, Query, StreamableFile } from '@nestjs/common';
+import { Get, Headers, Query, type StreamableFile } from '@nestjs/common';
 import { ApiProduces } from '@nestjs/swagger';
 import { AdminController } from '../auth/auth.decorators.js';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { UsageRecordsQueryDto, UsageReportQueryDto } from './dto/usage-query.dto.js';
 import { UsageRecordPageDto, UsageReportDto } from './dto/usage-report.response.js';
 import { UsageAdminService } from './usage-admin.service.js';
+import { usageReportReply } from './usage-report.reply.js';
 
 @AdminController('admin/usage')
 export class UsageAdminController {
@@ -20,12 +21,7 @@ export class UsageAdminController {
     @Query() query: UsageReportQueryDto,
     @Headers('accept') accept?: string,
   ): Promise<UsageReportDto | StreamableFile> {
-    const report = await this.usage.report(query);
-    if (query.format !== 'csv' && !(query.format === undefined && accept?.includes('text/csv'))) return report;
-    return new StreamableFile(Buffer.from(this.usage.toCsv(report)), {
-      type: 'text/csv; charset=utf-8',
-      disposition: `attachment; filename="easel-usage-${report.group_by}.csv"`,
-    });
+    return usageReportReply(await this.usage.report(query), query.format, accept);
   }
 
   @Get('records')

@@ -7,7 +7,6 @@ import { ProviderRegistry } from '../providers/provider-registry.service.js';
 import type { UsageFilterDto, UsageRecordsQueryDto, UsageReportQueryDto } from './dto/usage-query.dto.js';
 import type { UsageRecordDto, UsageRecordPageDto, UsageReportDto } from './dto/usage-report.response.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
-import { usageReportCsv } from './usage-report.csv.js';
 import { type RecordCursor, type UsageFilter, UsageReportRepository } from './usage-report.repository.js';
 
 @Injectable()
@@ -22,10 +21,6 @@ export class UsageAdminService {
     const groupBy = query.group_by ?? 'model';
     const { rows, totals } = await this.reports.aggregate(filter, groupBy);
     return { from: filter.from.toISOString(), to: filter.to.toISOString(), group_by: groupBy, rows, totals };
-  }
-
-  toCsv(report: UsageReportDto): string {
-    return usageReportCsv(report);
   }
 
   async records(query: UsageRecordsQueryDto): Promise<UsageRecordPageDto> {

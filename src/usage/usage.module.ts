@@ -17,6 +17,7 @@ import { UsagePartitionMaintenance } from './usage-partition.maintenance.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 import { UsageRecordWriter } from './usage-record.writer.js';
 import { UsageReportRepository } from './usage-report.repository.js';
+import { UsageV1Controller } from './usage-v1.controller.js';
 
 @Module({
   imports: [
@@ -25,7 +26,7 @@ import { UsageReportRepository } from './usage-report.repository.js';
     BudgetsModule,
     MetricsModule,
   ],
-  controllers: [UsageAdminController, PricingAdminController],
+  controllers: [UsageAdminController, UsageV1Controller, PricingAdminController],
   providers: [
     PricingService,
     CostEstimator,

@@ -121,6 +121,9 @@ describe('Swagger docs and health', () => {
         '/v1/images/edits',
         '/v1/models',
         '/v1/models/{id}',
+        '/v1/usage',
+        '/v1/usage/records',
+        '/console/api/session',
       ].sort(),
     );
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

@@ -14,6 +14,8 @@ export enum ErrorCode {
   RouteNotFound = 'not_found',
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
+  /** A change made with the console session cookie without its `x-csrf-token`, or with another one. */
+  CsrfTokenInvalid = 'csrf_token_invalid',
   ModelNotFound = 'model_not_found',
   /** A model past its catalogue `shutdown_on` whose `after_shutdown` is `reject`. */
   ModelRetired = 'model_retired',
@@ -68,6 +70,7 @@ const STATUS_AND_TYPE: Readonly<Record<ErrorCode, Omit<ErrorShape, 'wireCode'>>>
   [ErrorCode.RouteNotFound]: { status: 404, type: 'invalid_request_error' },
   [ErrorCode.InvalidApiKey]: { status: 401, type: 'authentication_error' },
   [ErrorCode.PermissionDenied]: { status: 403, type: 'permission_error' },
+  [ErrorCode.CsrfTokenInvalid]: { status: 403, type: 'permission_error' },
   [ErrorCode.ModelNotFound]: { status: 404, type: 'invalid_request_error' },
   [ErrorCode.ModelRetired]: { status: 410, type: 'invalid_request_error' },
   [ErrorCode.ResourceNotFound]: { status: 404, type: 'invalid_request_error' },

@@ -6,6 +6,7 @@ import { IdempotencyLeases1796223977738 } from './1796223977738-IdempotencyLease
 import { UsageInputImages1796304679404 } from './1796304679404-UsageInputImages.js';
 import { UsageServedModel1796315561029 } from './1796315561029-UsageServedModel.js';
 import { UsagePartitionsAndRollups1796400000000 } from './1796400000000-UsagePartitionsAndRollups.js';
+import { ConsoleSessions1796408267679 } from './1796408267679-ConsoleSessions.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   UsageInputImages1796304679404,
   UsageServedModel1796315561029,
   UsagePartitionsAndRollups1796400000000,
+  ConsoleSessions1796408267679,
 ];

@@ -1,6 +1,11 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, IntersectionType, OmitType } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
-import { DateTimeField, QueryBooleanField, QueryIntField } from '../../common/validation/field.decorators.js';
+import {
+  DateTimeField,
+  EnumField,
+  QueryBooleanField,
+  QueryIntField,
+} from '../../common/validation/field.decorators.js';
 
 export const GROUP_BY = ['model', 'api_key', 'team', 'day', 'provider', 'endpoint'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -69,3 +74,47 @@ export class UsageRecordsQueryDto extends UsageFilterDto {
   @Length(1, 200)
   cursor?: string;
 }
+
+export const USAGE_SCOPES = ['key', 'team'] as const;
+export type UsageScope = (typeof USAGE_SCOPES)[number];
+
+/**
+ * What `/v1/usage` adds to the admin filters: whose usage (`scope`), and `team` and `api_key` as
+ * they apply to a caller that may read only its own team (`scopeToCaller` enforces it).
+ */
+class CallerScopeDto {
+  @EnumField(USAGE_SCOPES, {
+    description: "key: only the calling key's requests; team: every key of its team",
+    default: 'key',
+    example: 'team',
+  })
+  scope?: UsageScope;
+
+  @ApiPropertyOptional({
+    description: "The caller's own team (the default); any other team is 403 permission_error",
+    example: 'growth',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  team?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "scope=key: the caller's own key id only (any other is 403 permission_error); scope=team: one key of the team (an id that is not one of its keys matches nothing)",
+    format: 'uuid',
+  })
+  @IsOptional()
+  @IsUUID()
+  api_key?: string;
+}
+
+export class CallerUsageReportQueryDto extends IntersectionType(
+  OmitType(UsageReportQueryDto, ['team', 'api_key'] as const),
+  CallerScopeDto,
+) {}
+
+export class CallerUsageRecordsQueryDto extends IntersectionType(
+  OmitType(UsageRecordsQueryDto, ['team', 'api_key'] as const),
+  CallerScopeDto,
+) {}

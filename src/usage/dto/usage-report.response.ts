@@ -51,7 +51,7 @@ export class UsageRecordDto {
   @ApiProperty({ type: String, format: 'date-time' }) created_at!: string;
   @ApiProperty({ type: String, nullable: true, format: 'uuid' }) api_key_id!: string | null;
   @ApiProperty({ example: 'growth' }) team!: string;
-  @ApiProperty({ example: 'images', enum: ['images', 'images.edits', 'chat', 'models'] }) endpoint!: string;
+  @ApiProperty({ example: 'images', enum: ['images', 'images.edits', 'chat', 'models', 'usage'] }) endpoint!: string;
   @ApiProperty({ type: String, nullable: true, description: 'The model the client asked for' }) model!: string | null;
   @ApiProperty({
     type: String,
