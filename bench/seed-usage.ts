@@ -3,7 +3,8 @@
  * scale benchmark (docs/BENCHMARKS.md, `npm run bench:usage`), through COPY: spread evenly over the
  * last `--months` UTC months up to now (13 by default), `--keys` API keys (400) in `--teams` teams
  * (120), each key with its own few models, some keys far busier than others, 3 % errors. Then it
- * adds the records to `usage_daily_rollups` and ANALYZEs. Request ids start with `seed-`.
+ * adds the records to `usage_daily_rollups`, in the same transaction, and ANALYZEs. Request ids
+ * are `seed-<run>-<n>`, so a second run adds its own records and sums only those.
  *
  * Into DATABASE_URL, or else the embedded PostgreSQL of EASEL_DATA_DIR (./.easel) as `npm start`
  * uses it (stop Easel first). Migrations run first, as the app runs them.
@@ -166,7 +167,7 @@ function usd(nano: number): string {
 }
 
 /** The records as COPY text, in time order, `rows` at a time. */
-function* recordChunks(options: SeedOptions, from: Date, to: Date, rows = 5_000): Generator<string> {
+function* recordChunks(options: SeedOptions, run: string, from: Date, to: Date, rows = 5_000): Generator<string> {
   const random = prng(options.seed);
   const keys = Array.from({ length: options.keys }, (_, index) => {
     const models = Array.from(
@@ -208,7 +209,7 @@ function* recordChunks(options: SeedOptions, from: Date, to: Date, rows = 5_000)
     chunk += [
       randomUUID(),
       createdAt.toISOString(),
-      `seed-${i}`,
+      `seed-${run}-${i}`,
       key.id,
       key.team,
       endpoint,
@@ -258,9 +259,12 @@ async function seed(url: string, options: SeedOptions): Promise<void> {
   await client.connect();
   try {
     const started = performance.now();
+    // One transaction: the records and their rollups appear together, or not at all.
+    await client.query('BEGIN');
+    const run = randomUUID().slice(0, 8);
     const copy = client.query(copyFrom(`COPY usage_records (${COLUMNS.join(', ')}) FROM STDIN`));
     let written = 0;
-    for (const chunk of recordChunks(options, from, now)) {
+    for (const chunk of recordChunks(options, run, from, now)) {
       if (!copy.write(chunk)) await once(copy, 'drain');
       written += 5_000;
       if (written % 1_000_000 === 0) process.stdout.write(`  ${written.toLocaleString('en')} records\n`);
@@ -275,19 +279,23 @@ async function seed(url: string, options: SeedOptions): Promise<void> {
       `INSERT INTO usage_daily_rollups AS u
        SELECT (created_at AT TIME ZONE 'UTC')::date, api_key_id, team, endpoint, model, provider, status,
               count(*), sum(images), sum(input_tokens), sum(output_tokens), sum(cost_usd)
-         FROM usage_records WHERE created_at >= $1 AND created_at <= $2 AND request_id LIKE 'seed-%'
+         FROM usage_records WHERE created_at >= $1 AND created_at <= $2 AND request_id LIKE $3
         GROUP BY 1, 2, 3, 4, 5, 6, 7
        ON CONFLICT (day, api_key_id, team, endpoint, model, provider, status) DO UPDATE SET
          requests = u.requests + EXCLUDED.requests, images = u.images + EXCLUDED.images,
          input_tokens = u.input_tokens + EXCLUDED.input_tokens, output_tokens = u.output_tokens + EXCLUDED.output_tokens,
          cost_usd = u.cost_usd + EXCLUDED.cost_usd`,
-      [from, now],
+      [from, now, `seed-${run}-%`],
     );
+    await client.query('COMMIT');
     await client.query('ANALYZE usage_records');
     await client.query('ANALYZE usage_daily_rollups');
     console.log(
       `Rollups: ${rolled.rowCount?.toLocaleString('en')} rows; all done in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   } finally {
     await client.end();
   }

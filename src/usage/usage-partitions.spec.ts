@@ -16,6 +16,7 @@ import {
   monthsAround,
   partitionName,
 } from './usage-partitions.js';
+import { sqlState } from './usage-record.writer.js';
 
 async function partitionsOf(dataSource: DataSource): Promise<string[]> {
   const rows: Array<{ name: string }> = await dataSource.query(
@@ -96,7 +97,8 @@ describe('usage_records partitions', () => {
       `ALTER TABLE usage_records ATTACH PARTITION usage_records_archive FOR VALUES FROM ('2010-01-01Z') TO ('2011-01-01Z')`,
     );
     await dataSource.query(
-      `INSERT INTO usage_daily_rollups VALUES ('2030-05-31', NULL, 'default', 'images', 'm', NULL, 'success', 1, 1, 0, 0, 1),
+      `INSERT INTO usage_daily_rollups VALUES ('2010-03-01', NULL, 'default', 'images', 'm', NULL, 'success', 1, 1, 0, 0, 1),
+                                              ('2030-05-31', NULL, 'default', 'images', 'm', NULL, 'success', 1, 1, 0, 0, 1),
                                               ('2030-06-01', NULL, 'default', 'images', 'm', NULL, 'success', 1, 1, 0, 0, 1)`,
     );
     const dropped = await withSchemaLock(dataSource, (runner) => dropExpiredUsagePartitions(runner, 12, now));
@@ -109,11 +111,44 @@ describe('usage_records partitions', () => {
     );
     expect(left.filter((name) => name < 'usage_records_y2030m06' && name.startsWith('usage_records_y'))).toEqual([]);
     const days: Array<{ day: string }> = await dataSource.query(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS day FROM usage_daily_rollups WHERE day >= '2030-01-01' ORDER BY 1`,
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day FROM usage_daily_rollups WHERE day < '2031-01-01' ORDER BY 1`,
     );
-    expect(days.map((row) => row.day)).toEqual(['2030-06-01']);
+    // The archive's month keeps its rollups: only the dropped months lose theirs.
+    expect(days.map((row) => row.day)).toEqual(['2010-03-01', '2030-06-01']);
+    await dataSource.query(`DELETE FROM usage_daily_rollups WHERE day = '2010-03-01'`);
     await dataSource.query(`ALTER TABLE usage_records DETACH PARTITION usage_records_archive`);
     await dataSource.query(`DROP TABLE usage_records_archive`);
+  });
+
+  it('gives up dropping a month a reader holds, instead of holding every writer behind it', async () => {
+    const { dataSource } = database;
+    await withSchemaLock(dataSource, (runner) => ensureUsagePartitions(runner, [new Date('2002-05-01Z')]));
+    const reader = dataSource.createQueryRunner();
+    await reader.connect();
+    try {
+      await reader.startTransaction();
+      await reader.query('SELECT count(*) FROM usage_records_y2002m05');
+      const refusal = await withSchemaLock(dataSource, (runner) =>
+        dropExpiredUsagePartitions(runner, 12, new Date('2004-01-01Z')),
+      ).catch((error: unknown) => error);
+      expect(sqlState(refusal)).toBe('55P03');
+      await reader.commitTransaction();
+    } finally {
+      await reader.release();
+    }
+    expect(await partitionsOf(dataSource)).toContain('usage_records_y2002m05');
+    await withSchemaLock(dataSource, (runner) => dropExpiredUsagePartitions(runner, 12, new Date('2004-01-01Z')));
+    expect(await partitionsOf(dataSource)).not.toContain('usage_records_y2002m05');
+  });
+
+  it('never adopts a table of a month that is not attached (a month detached by hand)', async () => {
+    const { dataSource } = database;
+    await dataSource.query(`CREATE TABLE usage_records_y2003m03 (LIKE usage_records INCLUDING DEFAULTS)`);
+    await expect(
+      withSchemaLock(dataSource, (runner) => ensureUsagePartitions(runner, [new Date('2003-03-09Z')])),
+    ).rejects.toThrow(/usage_records_y2003m03 exists but is not a partition/);
+    expect(await partitionsOf(dataSource)).not.toContain('usage_records_y2003m03');
+    await dataSource.query(`DROP TABLE usage_records_y2003m03`);
   });
 
   it('maintains the partitions at start with the retention the config gives', async () => {
@@ -152,14 +187,12 @@ describe('the migration to partitions', () => {
       const migrated = await new DataSource(buildDataSourceOptions(database.url)).initialize();
       try {
         await runMigrationsExclusively(migrated);
-        expect(await partitionsOf(migrated)).toEqual(
-          expect.arrayContaining([
-            'usage_records_y2025m11',
-            'usage_records_y2025m12',
-            'usage_records_y2026m01',
-            'usage_records_y2026m02',
-          ]),
+        const partitions = await partitionsOf(migrated);
+        expect(partitions).toEqual(
+          expect.arrayContaining(['usage_records_y2025m11', 'usage_records_y2025m12', 'usage_records_y2026m02']),
         );
+        // Only months that hold records: none for the empty month between.
+        expect(partitions).not.toContain('usage_records_y2026m01');
         const [{ count }] = await migrated.query(`SELECT count(*)::int AS count FROM usage_records_y2025m12`);
         expect(count).toBe(2);
         const rollups: Array<{ day: string; requests: string; cost_usd: string }> = await migrated.query(
@@ -176,6 +209,22 @@ describe('the migration to partitions', () => {
         expect(kind).toBe('r');
         const [{ total }] = await migrated.query(`SELECT count(*)::int AS total FROM usage_records`);
         expect(total).toBe(stamps.length);
+        const indexes: Array<{ indexname: string }> = await migrated.query(
+          `SELECT indexname FROM pg_indexes WHERE tablename = 'usage_records' ORDER BY 1`,
+        );
+        expect(indexes.map((index) => index.indexname)).toEqual([
+          'PK_e511cf9f7dc53851569f87467a5',
+          'idx_usage_records_api_key_created_at',
+          'idx_usage_records_created_at',
+          'idx_usage_records_model_created_at',
+          'idx_usage_records_request_id',
+          'idx_usage_records_team_created_at',
+        ]);
+
+        // And up again, from the table down() left.
+        await runMigrationsExclusively(migrated);
+        const [{ again }] = await migrated.query(`SELECT sum(requests)::int AS again FROM usage_daily_rollups`);
+        expect(again).toBe(stamps.length);
       } finally {
         await migrated.destroy();
       }

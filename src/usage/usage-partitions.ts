@@ -46,21 +46,30 @@ async function attachedPartitions(runner: Queryable): Promise<Set<string>> {
 /**
  * Creates and attaches the partitions of the months holding `dates` that are missing; returns the
  * names created. Run it under the schema lock. A new partition is created on its own and then
- * attached: attaching takes a lighter lock on `usage_records` than `CREATE TABLE … PARTITION OF`,
- * so writes and reports go on meanwhile.
+ * attached, in one transaction: attaching takes a lighter lock on `usage_records` than
+ * `CREATE TABLE … PARTITION OF`, so writes and reports go on meanwhile. A table of that name that
+ * is not attached (a month an operator detached) is never adopted: that month is refused, named.
  */
-export async function ensureUsagePartitions(runner: Queryable, dates: readonly Date[]): Promise<string[]> {
+export async function ensureUsagePartitions(runner: QueryRunner, dates: readonly Date[]): Promise<string[]> {
   const attached = await attachedPartitions(runner);
   const months = new Map(dates.map((date) => monthStart(date)).map((month) => [partitionName(month), month]));
   const created: string[] = [];
   for (const [name, month] of [...months].sort(([a], [b]) => a.localeCompare(b))) {
     if (attached.has(name)) continue;
-    await runner.query(
-      `CREATE TABLE IF NOT EXISTS "${name}" (LIKE "usage_records" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
-    );
-    await runner.query(
-      `ALTER TABLE "usage_records" ATTACH PARTITION "${name}" FOR VALUES FROM ('${month.toISOString()}') TO ('${monthStart(month, 1).toISOString()}')`,
-    );
+    await inTransaction(runner, async () => {
+      const [{ taken }] = (await runner.query(`SELECT to_regclass($1) IS NOT NULL AS taken`, [name])) as Array<{
+        taken: boolean;
+      }>;
+      if (taken) {
+        throw new Error(
+          `Table ${name} exists but is not a partition of usage_records (detached by hand?): rename or drop it, or attach it again`,
+        );
+      }
+      await runner.query(`CREATE TABLE "${name}" (LIKE "usage_records" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+      await runner.query(
+        `ALTER TABLE "usage_records" ATTACH PARTITION "${name}" FOR VALUES FROM ('${month.toISOString()}') TO ('${monthStart(month, 1).toISOString()}')`,
+      );
+    });
     created.push(name);
   }
   return created;
@@ -73,28 +82,44 @@ export function ensureUsagePartitionsLocked(dataSource: DataSource, dates: reado
 
 /**
  * With `USAGE_RETENTION_MONTHS` = `months`, keeps this month's partition and the `months` before
- * it; older ones are dropped whole, with their days' rollups, in one transaction (so reports never
- * count a day the records no longer hold). Returns the names dropped. Run it under the schema lock.
+ * it; older ones are dropped whole, with their months' rollups, in one transaction (so reports never
+ * count a day the records no longer hold). Dropping locks `usage_records` exclusively, and waits
+ * for whoever reads the month (a report, a `pg_dump` of it): it gives up after `DROP_LOCK_TIMEOUT`
+ * instead of holding every writer and report behind it (55P03, tried again next round). Returns
+ * the names dropped. Run it under the schema lock.
  */
 export async function dropExpiredUsagePartitions(runner: QueryRunner, months: number, now: Date): Promise<string[]> {
   const keepFrom = monthStart(now, -months);
   const expired = [...(await attachedPartitions(runner))]
-    .filter((name) => {
-      const month = monthOfPartition(name);
-      return month !== undefined && month < keepFrom;
-    })
-    .sort();
+    .map((name) => ({ name, month: monthOfPartition(name) }))
+    .filter((partition): partition is { name: string; month: Date } => partition.month !== undefined)
+    .filter(({ month }) => month < keepFrom)
+    .sort((a, b) => a.name.localeCompare(b.name));
   if (expired.length === 0) return [];
+  await inTransaction(runner, async () => {
+    await runner.query(`SET LOCAL lock_timeout = '${DROP_LOCK_TIMEOUT}'`);
+    for (const { name, month } of expired) {
+      await runner.query(`DROP TABLE "${name}"`);
+      await runner.query(`DELETE FROM "usage_daily_rollups" WHERE "day" >= $1::date AND "day" < $2::date`, [
+        month.toISOString().slice(0, 10),
+        monthStart(month, 1).toISOString().slice(0, 10),
+      ]);
+    }
+  });
+  return expired.map(({ name }) => name);
+}
+
+const DROP_LOCK_TIMEOUT = '2s';
+
+async function inTransaction(runner: QueryRunner, work: () => Promise<void>): Promise<void> {
   await runner.startTransaction();
   try {
-    for (const name of expired) await runner.query(`DROP TABLE "${name}"`);
-    await runner.query(`DELETE FROM "usage_daily_rollups" WHERE "day" < $1::date`, [keepFrom.toISOString()]);
+    await work();
     await runner.commitTransaction();
   } catch (error) {
     await runner.rollbackTransaction();
     throw error;
   }
-  return expired;
 }
 
 /**

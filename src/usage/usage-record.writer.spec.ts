@@ -182,6 +182,23 @@ describe(UsageRecordWriter.name, () => {
     ]);
   });
 
+  it('keeps writing when the database publishes its changes (logical replication, change capture)', async () => {
+    const { dataSource } = database;
+    await dataSource.query('CREATE PUBLICATION writer_spec FOR ALL TABLES');
+    try {
+      const apiKeyId = randomUUID();
+      await sut.insert([failedChat({ apiKeyId })]);
+      await sut.insert([failedChat({ apiKeyId })]);
+      const [{ requests }] = await dataSource.query(
+        'SELECT requests::int FROM usage_daily_rollups WHERE api_key_id = $1',
+        [apiKeyId],
+      );
+      expect(requests).toBe(2);
+    } finally {
+      await dataSource.query('DROP PUBLICATION writer_spec');
+    }
+  });
+
   it('stores a record of a month that has no partition yet, making the partition', async () => {
     const row = failedChat({ createdAt: '2009-02-28T12:00:00.000Z' });
 

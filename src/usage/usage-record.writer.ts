@@ -103,8 +103,9 @@ const ROLLUP_SUMS = ['images', 'input_tokens', 'output_tokens', 'cost_usd'];
 
 /**
  * INSERT … ON CONFLICT DO NOTHING RETURNING the rows stored, and in the same statement their sums
- * into `usage_daily_rollups` (rows sorted by key, so concurrent writers lock them in one order and
- * never deadlock); it returns the ids stored.
+ * into `usage_daily_rollups`; it returns the ids stored. Records and rollups are both written in
+ * key order, so batches that overlap (a replay beside the first write) take their locks in one
+ * order and never deadlock.
  */
 function buildInsert(records: Repository<UsageRecordEntity>): string {
   const columns = records.metadata.columns.map((column) => {
@@ -121,6 +122,7 @@ function buildInsert(records: Repository<UsageRecordEntity>): string {
   const added = ['requests', ...ROLLUP_SUMS].map((name) => `"${name}" = u."${name}" + EXCLUDED."${name}"`).join(', ');
   return `WITH inserted AS (
     INSERT INTO "usage_records" (${names}) SELECT ${values} FROM json_to_recordset($1::json) AS r(${fields})
+    ORDER BY r."createdAt", r."id"
     ON CONFLICT ("created_at", "id") DO NOTHING
     RETURNING "id", "created_at", ${key}, ${summed}
   ), rolled AS (

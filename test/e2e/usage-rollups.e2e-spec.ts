@@ -445,6 +445,11 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
       'last month, last ms': new Date(M(0).getTime() - 1),
       'this month, first ms': M(0),
       'today, midnight': new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS),
+      // After now (another instance's clock ahead): in today's rollup, so a window ending now takes
+      // it away again from the records after now (kept within today).
+      'in five minutes': new Date(
+        Math.min(now.getTime() + 5 * 60_000, (Math.floor(now.getTime() / DAY_MS) + 1) * DAY_MS - 1),
+      ),
     };
     const slots: Array<{ name: string; at: Date; team?: string; anonymous?: boolean }> = [
       // Each edge record alone in a team of its own, so a report filtered by it says whether it was

@@ -18,16 +18,12 @@ export class UsagePartitionsAndRollups1796400000000 implements MigrationInterfac
     await queryRunner.query(`ALTER TABLE "usage_records" RENAME TO "usage_records_unpartitioned"`);
     for (const index of INDEXES) await queryRunner.query(`DROP INDEX "${index.name}"`);
     await queryRunner.query(
-      `CREATE TABLE "usage_records" (LIKE "usage_records_unpartitioned" INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CONSTRAINT "pk_usage_records" PRIMARY KEY ("created_at", "id")) PARTITION BY RANGE ("created_at")`,
+      `CREATE TABLE "usage_records" (LIKE "usage_records_unpartitioned" INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE ("created_at")`,
     );
-    for (const index of PARTITIONED_INDEXES) {
-      await queryRunner.query(`CREATE INDEX "${index.name}" ON "usage_records" (${index.columns})`);
-    }
+    // Only the months that hold records (a stray date must not make a partition per month between).
     const months = (await queryRunner.query(
-      `SELECT to_char(m, 'YYYY-MM-DD') AS month FROM generate_series(
-         (SELECT date_trunc('month', min("created_at") AT TIME ZONE 'UTC') FROM "usage_records_unpartitioned"),
-         (SELECT date_trunc('month', max("created_at") AT TIME ZONE 'UTC') FROM "usage_records_unpartitioned"),
-         interval '1 month') AS m`,
+      `SELECT DISTINCT to_char(date_trunc('month', "created_at" AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS month
+         FROM "usage_records_unpartitioned" ORDER BY 1`,
     )) as Array<{ month: string }>;
     for (const { month } of months) {
       const [year, monthOfYear] = month.split('-');
@@ -35,11 +31,20 @@ export class UsagePartitionsAndRollups1796400000000 implements MigrationInterfac
         `CREATE TABLE "usage_records_y${year}m${monthOfYear}" PARTITION OF "usage_records" FOR VALUES FROM ('${month} 00:00:00+00') TO (('${month}'::date + interval '1 month')::timestamp AT TIME ZONE 'UTC')`,
       );
     }
+    // The rows first, the key and indexes after: built once, not row by row.
     await queryRunner.query(`INSERT INTO "usage_records" SELECT * FROM "usage_records_unpartitioned"`);
     await queryRunner.query(`DROP TABLE "usage_records_unpartitioned"`);
-
     await queryRunner.query(
-      `CREATE TABLE "usage_daily_rollups" ("day" date NOT NULL, "api_key_id" uuid, "team" character varying(100) NOT NULL, "endpoint" character varying(32) NOT NULL, "model" character varying(200), "provider" character varying(32), "status" character varying(16) NOT NULL, "requests" bigint NOT NULL, "images" bigint NOT NULL, "input_tokens" bigint NOT NULL, "output_tokens" bigint NOT NULL, "cost_usd" numeric(24,12) NOT NULL) WITH (fillfactor = 70)`,
+      `ALTER TABLE "usage_records" ADD CONSTRAINT "pk_usage_records" PRIMARY KEY ("created_at", "id")`,
+    );
+    for (const index of PARTITIONED_INDEXES) {
+      await queryRunner.query(`CREATE INDEX "${index.name}" ON "usage_records" (${index.columns})`);
+    }
+
+    // "id" (last, so that positional INSERTs of the other columns leave it to its identity) is the
+    // replica identity logical replication and change capture need for the writer's updates.
+    await queryRunner.query(
+      `CREATE TABLE "usage_daily_rollups" ("day" date NOT NULL, "api_key_id" uuid, "team" character varying(100) NOT NULL, "endpoint" character varying(32) NOT NULL, "model" character varying(200), "provider" character varying(32), "status" character varying(16) NOT NULL, "requests" bigint NOT NULL, "images" bigint NOT NULL, "input_tokens" bigint NOT NULL, "output_tokens" bigint NOT NULL, "cost_usd" numeric(24,12) NOT NULL, "id" bigint GENERATED ALWAYS AS IDENTITY, CONSTRAINT "pk_usage_daily_rollups" PRIMARY KEY ("id")) WITH (fillfactor = 70)`,
     );
     await queryRunner.query(
       `CREATE UNIQUE INDEX "uq_usage_daily_rollups" ON "usage_daily_rollups" ("day", "api_key_id", "team", "endpoint", "model", "provider", "status") NULLS NOT DISTINCT`,
