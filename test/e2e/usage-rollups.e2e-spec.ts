@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { formatUsd, parseUsd, toNumericString } from '../../src/common/money/usd.js';
 import { GROUP_BY, type GroupBy } from '../../src/usage/dto/usage-query.dto.js';
+import type { UsageReportDto, UsageTotalsDto } from '../../src/usage/dto/usage-report.response.js';
 import type { UsageRecordRow } from '../../src/usage/usage.recorder.js';
 import { partitionName } from '../../src/usage/usage-partitions.js';
 import { UsageRecordWriter } from '../../src/usage/usage-record.writer.js';
@@ -51,20 +52,8 @@ function prng(seed: number) {
   return { next, int, pick, words, chance: (p: number) => next() < p };
 }
 
-interface Sums {
-  requests: number;
-  errors: number;
-  images: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: string;
-}
-interface Report {
-  from: string;
-  to: string;
-  rows: Array<Sums & { group: string }>;
-  totals: Sums;
-}
+type Sums = UsageTotalsDto;
+type Report = UsageReportDto;
 interface Filter {
   team?: string;
   api_key?: string;

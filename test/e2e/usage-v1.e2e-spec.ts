@@ -1,27 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import type { UsageReportDto, UsageTotalsDto } from '../../src/usage/dto/usage-report.response.js';
 import { createApiKey, type CreatedApiKey } from '../factories/api-key.factory.js';
 import { imageRequest, LOCAL_MODEL } from '../factories/request-body.factory.js';
 import { type CreatedTeam, createTeam } from '../factories/team.factory.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { waitFor } from '../utils/wait-for.js';
 
-interface Totals {
-  requests: number;
-  errors: number;
-  images: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: string;
-}
-
-interface Report {
-  from: string;
-  to: string;
-  group_by: string;
-  rows: Array<Totals & { group: string }>;
-  totals: Totals;
-}
+type Totals = UsageTotalsDto;
+type Report = UsageReportDto;
 
 interface RecordPage {
   data: Array<{ id: string; team: string; api_key_id: string | null; model: string | null }>;
