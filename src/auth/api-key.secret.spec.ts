@@ -63,4 +63,8 @@ describe('hashesEqual', () => {
     expect(hashesEqual(hash, hash.slice(0, 10))).toBe(false);
     expect(hashesEqual(hash, '')).toBe(false);
   });
+
+  it('is false, without throwing, for strings of one length but not of one byte length', () => {
+    expect(hashesEqual('a'.repeat(64), `${'a'.repeat(63)}é`)).toBe(false);
+  });
 });

@@ -35,5 +35,8 @@ export function displayPrefix(key: string): string {
 }
 
 export function hashesEqual(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  // Bytes, not characters: two strings of one length may differ in UTF-8 length (timingSafeEqual throws then).
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -165,6 +165,7 @@ describe('validateEnv', () => {
       ['MAX_RESPONSE_BYTES', 1024, 524_288_000],
       ['REMOTE_IMAGE_TIMEOUT_MS', 100, 600_000],
       ['REQUEST_TIMEOUT_MS', 1000, 600_000],
+      ['USAGE_RETENTION_MONTHS', 1, 1200],
     ])('%s accepts %d..%d and names that range when a value is outside it or not a number', (name, min, max) => {
       expect(validateEnv({ [name]: String(min) })).toHaveProperty(name, min);
       expect(validateEnv({ [name]: String(max) })).toHaveProperty(name, max);

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { hashesEqual } from '../auth/api-key.secret.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { AppConfig } from '../config/app.config.js';
@@ -88,9 +88,8 @@ export class ConsoleSessionCookie {
  * in constant time.
  */
 export function assertCsrfToken(expected: string, header: string | string[] | undefined): void {
-  const sent = typeof header === 'string' ? Buffer.from(header) : undefined;
-  const wanted = Buffer.from(expected);
-  if (sent && sent.length === wanted.length && timingSafeEqual(sent, wanted)) return;
+  const sent = typeof header === 'string' ? header : undefined;
+  if (sent !== undefined && hashesEqual(sent, expected)) return;
   throw new GatewayError(
     ErrorCode.CsrfTokenInvalid,
     `${sent ? 'The x-csrf-token header does not match this console session' : 'The x-csrf-token header is missing'}: a change made with the session cookie needs the header "${CSRF_HEADER}" with the csrf_token of POST or GET /console/api/session.`,
