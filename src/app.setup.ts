@@ -143,6 +143,15 @@ function setupSwagger(app: INestApplication): void {
         bearerFormat: 'API key (sk-easel-…)',
         description: 'An Easel key: sk-easel-…',
       })
+      .addCookieAuth(
+        'easel_session',
+        {
+          type: 'apiKey',
+          in: 'cookie',
+          description: 'A console session (POST /console/api/session); changes also need x-csrf-token',
+        },
+        'console',
+      )
       .build(),
   );
   documentImageEditBodies(document);

@@ -1,5 +1,5 @@
 import { applyDecorators, Controller, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import type { EaselRequest } from '../common/http/request-context.js';
 import type { Principal } from './principal.js';
@@ -15,6 +15,7 @@ export const AdminOnly = () =>
   applyDecorators(
     SetMetadata(ACCESS_KEY, 'admin' satisfies Access),
     ApiBearerAuth(),
+    ApiCookieAuth('console'),
     ApiUnauthorizedResponse({ description: 'Missing or invalid key', type: ErrorResponseDto }),
     ApiForbiddenResponse({ description: 'Not an admin key', type: ErrorResponseDto }),
   );

@@ -1,4 +1,5 @@
 import { Get, Param } from '@nestjs/common';
+import { ApiCookieAuth } from '@nestjs/swagger';
 import { CurrentPrincipal, V1Controller } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
@@ -6,6 +7,7 @@ import { ModelDto, ModelListDto } from './dto/model.response.js';
 import { ModelsService } from './models.service.js';
 
 @V1Controller('models')
+@ApiCookieAuth('console')
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}
 

@@ -1,5 +1,5 @@
 import { Get, Headers, Query, type StreamableFile } from '@nestjs/common';
-import { ApiProduces } from '@nestjs/swagger';
+import { ApiCookieAuth, ApiProduces } from '@nestjs/swagger';
 import { CurrentPrincipal, V1Controller } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
@@ -11,6 +11,7 @@ import { scopeToCaller } from './usage-scope.js';
 
 /** `/admin/usage` for an API key: the same reports over its own requests or its team's, never another team's. */
 @V1Controller('usage')
+@ApiCookieAuth('console')
 export class UsageV1Controller {
   constructor(private readonly usage: UsageAdminService) {}
 

@@ -136,7 +136,13 @@ describe('Swagger docs and health', () => {
     expect(document.components.schemas).toHaveProperty('CreateImageDto');
     expect(document.components.schemas).toHaveProperty('ImagesResponseDto');
     expect(document.components.schemas).toHaveProperty('ErrorResponseDto');
-    expect(document.paths['/admin/keys']!.post!.security).toEqual([{ bearer: [] }]);
+    // Admin routes take a bearer key or a console session cookie (either); generations only the key.
+    expect(document.paths['/admin/keys']!.post!.security).toEqual([{ bearer: [] }, { console: [] }]);
+    expect(document.components.securitySchemes.console).toMatchObject({
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'easel_session',
+    });
     // Edits take a multipart form (files as binary parts) or JSON, each with its own schema.
     const edit = document.paths['/v1/images/edits']!.post!;
     expect(edit.requestBody!.content).toEqual({
