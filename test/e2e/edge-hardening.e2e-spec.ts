@@ -232,8 +232,11 @@ describe('HTTP edge hardening', () => {
           messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: padded } }] }],
         },
       });
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ error: { message: expect.stringContaining('7 MB') } });
+      // Status and body together, so a failure shows the error (its message and request id) too.
+      expect({ status: response.status, body: await response.json() }).toMatchObject({
+        status: 400,
+        body: { error: { message: expect.stringContaining('7 MB') } },
+      });
     });
   });
 
