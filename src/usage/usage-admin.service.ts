@@ -17,10 +17,24 @@ export class UsageAdminService {
   ) {}
 
   async report(query: UsageReportQueryDto): Promise<UsageReportDto> {
-    const filter = this.toFilter(query);
     const groupBy = query.group_by ?? 'model';
-    const { rows, totals } = await this.reports.aggregate(filter, groupBy);
-    return { from: filter.from.toISOString(), to: filter.to.toISOString(), group_by: groupBy, rows, totals };
+    const splitBy = query.split_by;
+    if (splitBy === groupBy) {
+      throw new InvalidRequestError(
+        `split_by must differ from group_by (${groupBy}${query.group_by === undefined ? ', the default' : ''}).`,
+        'split_by',
+      );
+    }
+    const filter = this.toFilter(query);
+    const { rows, totals } = await this.reports.aggregate(filter, groupBy, splitBy);
+    return {
+      from: filter.from.toISOString(),
+      to: filter.to.toISOString(),
+      group_by: groupBy,
+      ...(splitBy === undefined ? {} : { split_by: splitBy }),
+      rows,
+      totals,
+    };
   }
 
   async records(query: UsageRecordsQueryDto): Promise<UsageRecordPageDto> {
@@ -37,7 +51,15 @@ export class UsageAdminService {
     const from = query.from ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const to = query.to ?? now;
     if (from >= to) throw new InvalidRequestError('from must be before to.', 'from');
-    const filter: UsageFilter = { from, to, model: query.model, team: query.team, apiKeyId: query.api_key };
+    const filter: UsageFilter = {
+      from,
+      to,
+      model: query.model,
+      team: query.team,
+      apiKeyId: query.api_key,
+      endpoint: query.endpoint,
+      status: query.status,
+    };
     if (query.deprecated !== undefined) {
       const day = today();
       const deprecated = this.registry

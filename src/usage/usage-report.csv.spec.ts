@@ -56,4 +56,29 @@ describe('usageReportCsv', () => {
   it('writes only the header for a report without rows', () => {
     expect(usageReportCsv(report([]))).toBe('group,requests,errors,images,input_tokens,output_tokens,cost_usd\n');
   });
+
+  it('with split_by, writes a split column after the group, neutralised as the group is', () => {
+    const split = report([]);
+    split.group_by = 'day';
+    split.split_by = 'team';
+    split.rows = [
+      { ...report(['2026-11-02']).rows[0]!, split: 'growth' },
+      { ...report(['2026-11-02']).rows[0]!, split: '=1+1' },
+      { ...report(['2026-11-03']).rows[0]!, split: 'a,b' },
+    ];
+
+    expect(usageReportCsv(split)).toBe(
+      [
+        'group,split,requests,errors,images,input_tokens,output_tokens,cost_usd',
+        '2026-11-02,growth,2,1,3,40,500,0.0425',
+        `2026-11-02,"'=1+1",2,1,3,40,500,0.0425`,
+        '2026-11-03,"a,b",2,1,3,40,500,0.0425',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('writes no split column without split_by', () => {
+    expect(usageReportCsv(report(['growth'])).split('\n')[0]).not.toContain('split');
+  });
 });

@@ -11,6 +11,6 @@ export function usageReportReply(
   if (format !== 'csv' && !(format === undefined && accept?.includes('text/csv'))) return report;
   return new StreamableFile(Buffer.from(usageReportCsv(report)), {
     type: 'text/csv; charset=utf-8',
-    disposition: `attachment; filename="easel-usage-${report.group_by}.csv"`,
+    disposition: `attachment; filename="easel-usage-${report.group_by}${report.split_by === undefined ? '' : `-${report.split_by}`}.csv"`,
   });
 }

@@ -49,6 +49,16 @@ describe(scopeToCaller.name, () => {
     });
   });
 
+  it('keeps split_by, endpoint and status as they are, the team and key still forced', () => {
+    const query = { group_by: 'day', split_by: 'team', endpoint: 'images.edits', status: 'error' } as const;
+    expect(sut(principal(), query)).toEqual({ ...query, team: 'growth', api_key: KEY_ID });
+    expect(sut(principal(), { ...query, scope: 'team', split_by: 'api_key' })).toEqual({
+      ...query,
+      split_by: 'api_key',
+      team: 'growth',
+    });
+  });
+
   it('scope=team forces the caller’s team and leaves api_key as a filter within it', () => {
     expect(sut(principal(), { scope: 'team' })).toEqual({ team: 'growth' });
     expect(sut(principal(), { scope: 'team', team: 'growth', api_key: OTHER_KEY_ID })).toEqual({

@@ -5,6 +5,7 @@ import { formatUsd, parseUsd, toNumericString } from '../../src/common/money/usd
 import { GROUP_BY, type GroupBy } from '../../src/usage/dto/usage-query.dto.js';
 import type { UsageReportDto, UsageTotalsDto } from '../../src/usage/dto/usage-report.response.js';
 import type { UsageRecordRow } from '../../src/usage/usage.recorder.js';
+import type { UsageEndpoint } from '../../src/usage/usage-endpoint.js';
 import { partitionName } from '../../src/usage/usage-partitions.js';
 import { UsageRecordWriter } from '../../src/usage/usage-record.writer.js';
 import { createApiKey } from '../factories/api-key.factory.js';
@@ -58,6 +59,8 @@ interface Filter {
   team?: string;
   api_key?: string;
   model?: string;
+  endpoint?: UsageEndpoint;
+  status?: 'success' | 'error';
 }
 interface Window {
   name: string;
@@ -573,9 +576,14 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
   });
 
   describe('reports', () => {
-    /** The report's sums by group and its totals, from `/admin/usage`. */
-    const report = async (window: Window, groupBy: GroupBy, filter: Filter & { deprecated?: 'true' | 'false' }) => {
-      const parameters = new URLSearchParams({ group_by: groupBy });
+    /** The report's sums by group (and split) and its totals, from `/admin/usage`. */
+    const report = async (
+      window: Window,
+      groupBy: GroupBy,
+      filter: Filter & { deprecated?: 'true' | 'false' },
+      splitBy?: GroupBy,
+    ) => {
+      const parameters = new URLSearchParams({ group_by: groupBy, ...(splitBy ? { split_by: splitBy } : {}) });
       if (window.from) parameters.set('from', window.from.toISOString());
       if (window.to) parameters.set('to', window.to.toISOString());
       for (const [name, value] of Object.entries(filter)) if (value) parameters.set(name, value);
@@ -585,34 +593,85 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
       return (await response.json()) as Report;
     };
 
-    /** The same sums straight from `usage_records` over [from, to). */
-    const fromRecords = async (from: string, to: string, groupBy: GroupBy, filter: Filter) => {
+    /** A row's place in a report: its group, and its split after a `▸` when there is one. */
+    const place = (group: string, split?: string) => (split === undefined ? group : `${group} ▸ ${split}`);
+
+    /** The same sums straight from `usage_records` over [from, to), in the order a report lists them. */
+    const fromRecords = async (from: string, to: string, groupBy: GroupBy, filter: Filter, splitBy?: GroupBy) => {
       const parameters: unknown[] = [from, to];
       const conditions = ['created_at >= $1::timestamptz', 'created_at < $2::timestamptz'];
-      const columns = { team: 'team', api_key: 'api_key_id', model: 'model' } as const;
+      const columns = {
+        team: 'team',
+        api_key: 'api_key_id',
+        model: 'model',
+        endpoint: 'endpoint',
+        status: 'status',
+      } as const;
       for (const [name, value] of Object.entries(filter) as Array<[keyof Filter, string | undefined]>) {
         if (value) conditions.push(`${columns[name]} = $${parameters.push(value)}`);
       }
       const where = conditions.join(' AND ');
-      const rows = await query(
-        `SELECT ${GROUP_SQL[groupBy]} AS grp, ${SUMS_SQL} FROM usage_records WHERE ${where} GROUP BY 1`,
-        parameters,
-      );
+      const rows = splitBy
+        ? await query(
+            `SELECT ${GROUP_SQL[groupBy]} AS grp, ${GROUP_SQL[splitBy]} AS split, ${SUMS_SQL}
+               FROM usage_records WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`,
+            parameters,
+          )
+        : await query(
+            `SELECT ${GROUP_SQL[groupBy]} AS grp, ${SUMS_SQL} FROM usage_records WHERE ${where} GROUP BY 1 ORDER BY 1`,
+            parameters,
+          );
       const [totals] = await query(`SELECT ${SUMS_SQL} FROM usage_records WHERE ${where}`, parameters);
-      return { rows: new Map(rows.map((row) => [String(row.grp), sums(row)])), totals: sums(totals!) };
+      return {
+        rows: new Map(rows.map((row) => [place(String(row.grp), splitBy ? String(row.split) : undefined), sums(row)])),
+        totals: sums(totals!),
+      };
     };
 
-    /** Every difference between the report and the records' sums, labelled; empty when they agree. */
-    const compare = async (window: Window, groupBy: GroupBy, filter: Filter = {}): Promise<string[]> => {
-      const reported = await report(window, groupBy, filter);
-      const expected = await fromRecords(reported.from, reported.to, groupBy, filter);
-      const label = `[${window.name}, group_by=${groupBy}${Object.entries(filter)
+    /**
+     * Every difference between the report and the records' sums, labelled; empty when they agree.
+     * The rows' order and shape count too: by group then split, with `split` exactly when split_by is given.
+     */
+    const compare = async (
+      window: Window,
+      groupBy: GroupBy,
+      filter: Filter = {},
+      splitBy?: GroupBy,
+    ): Promise<string[]> => {
+      const reported = await report(window, groupBy, filter, splitBy);
+      const expected = await fromRecords(reported.from, reported.to, groupBy, filter, splitBy);
+      const label = `[${window.name}, group_by=${groupBy}${splitBy ? `, split_by=${splitBy}` : ''}${Object.entries(
+        filter,
+      )
         .map(([name, value]) => `, ${name}=${value}`)
         .join('')}]`;
-      return [
-        ...differences(new Map(reported.rows.map(({ group, ...rest }) => [group, sums(rest)])), expected.rows),
+      const actual = new Map(reported.rows.map(({ group, split, ...rest }) => [place(group, split), sums(rest)]));
+      const found = [
+        ...differences(actual, expected.rows),
         ...differences(new Map([['totals', sums(reported.totals)]]), new Map([['totals', expected.totals]])),
-      ].map((difference) => `${label} ${difference}`);
+      ];
+      const order = [...actual.keys()];
+      if (found.length === 0 && order.join('\n') !== [...expected.rows.keys()].join('\n')) {
+        found.push(`rows out of order: ${order.join(', ')}`);
+      }
+      const shapes = new Set(reported.rows.map((row) => 'split' in row));
+      if (shapes.has(splitBy === undefined)) found.push(`a row ${splitBy ? 'without' : 'with'} split`);
+      if (reported.split_by !== splitBy) found.push(`split_by answered as ${reported.split_by}`);
+      return found.map((difference) => `${label} ${difference}`);
+    };
+
+    /** Every comparison's differences, in the order given; four run at a time (a report reads one snapshot). */
+    const allOf = async (comparisons: Array<() => Promise<string[]>>): Promise<string[]> => {
+      const results: string[][] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < comparisons.length) {
+          const index = next++;
+          results[index] = await comparisons[index]!();
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+      return results.flat();
     };
 
     const M = (offset: number) => month(now, offset);
@@ -642,17 +701,15 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
         { api_key: keys[0]!.id },
         { model: GPT_IMAGE_15 },
         { team: teams.a, model: LOCAL_MODEL },
+        { endpoint: 'images.edits' },
+        { status: 'error' },
+        { team: teams.b, endpoint: 'images', status: 'success' },
       ];
-      const found: string[] = [];
-      let compared = 0;
-      for (const window of windows()) {
-        for (const groupBy of GROUP_BY) {
-          for (const filter of filters) {
-            found.push(...(await compare(window, groupBy, filter)));
-            compared++;
-          }
-        }
-      }
+      const comparisons = windows().flatMap((window) =>
+        GROUP_BY.flatMap((groupBy) => filters.map((filter) => () => compare(window, groupBy, filter))),
+      );
+      const found = await allOf(comparisons);
+      const compared = comparisons.length;
       expect({ seed: SEED, compared, differences: found }).toEqual({ seed: SEED, compared, differences: [] });
       // Every window holds records (whole days, cut edges, today's traffic), and all of them are reported.
       for (const window of windows()) {
@@ -662,6 +719,23 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
       const everything = await report(windowNamed('fifteen months to next month'), 'day', {});
       expect(everything.totals.requests).toBe(await countRecords());
       expect(everything.rows.length).toBeGreaterThan(30);
+    });
+
+    it('gives, with split_by, for every pair of dimensions, window and some filters, exactly the sums of the raw records by pair', async () => {
+      const filters: Filter[] = [{}, { team: teams.a, status: 'error' }, { endpoint: 'images.edits' }];
+      const comparisons = windows().flatMap((window) =>
+        GROUP_BY.flatMap((groupBy) =>
+          GROUP_BY.filter((splitBy) => splitBy !== groupBy).flatMap((splitBy) =>
+            filters.map((filter) => () => compare(window, groupBy, filter, splitBy)),
+          ),
+        ),
+      );
+      const found = await allOf(comparisons);
+      const compared = comparisons.length;
+      expect({ seed: SEED, compared, differences: found }).toEqual({ seed: SEED, compared, differences: [] });
+      // Splits hold several rows per group (else the pairs were never really checked).
+      const split = await report(windowNamed('fifteen months to next month'), 'day', {}, 'model');
+      expect(split.rows.length).toBeGreaterThan(new Set(split.rows.map((row) => row.group)).size);
     });
 
     it('splits every window exactly between deprecated=true and deprecated=false', async () => {
@@ -688,31 +762,86 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
       }
     });
 
-    it('lists, page by page, exactly the raw records of a window', async () => {
-      for (const name of ['cut mid-day', 'the last 36 hours to now']) {
+    /** Every record id `/admin/usage/records` lists for `parameters`, page by page from `cursor` on. */
+    const listAll = async (parameters: Record<string, string>, cursor: string | null = null) => {
+      const listed: string[] = [];
+      do {
+        const search = new URLSearchParams({ ...parameters, limit: parameters.limit ?? '50' });
+        if (cursor) search.set('cursor', cursor);
+        const response = await sut.http(`/admin/usage/records?${search.toString()}`, { key: sut.adminKey });
+        if (response.status !== 200)
+          throw new Error(`${search.toString()}: ${response.status} ${await response.text()}`);
+        const page = (await response.json()) as { data: Array<{ id: string }>; next_cursor: string | null };
+        listed.push(...page.data.map((record) => record.id));
+        cursor = page.next_cursor;
+      } while (cursor);
+      return listed;
+    };
+    /** The ids of the records of [from, to) that match `where`, newest first, as the listing orders them. */
+    const storedIds = async (from: Date, to: Date, where = 'true', parameters: unknown[] = []) =>
+      (
+        await query<{ id: string }>(
+          `SELECT id FROM usage_records WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
+              AND ${where} ORDER BY created_at DESC, id DESC`,
+          [from.toISOString(), to.toISOString(), ...parameters],
+        )
+      ).map((record) => record.id);
+
+    it('lists, page by page, exactly the raw records of a window, with or without endpoint and status', async () => {
+      const filters: Array<Pick<Filter, 'endpoint' | 'status'>> = [
+        {},
+        { endpoint: 'images.edits' },
+        { status: 'error' },
+        { endpoint: 'chat', status: 'success' },
+      ];
+      // The cut window holds only records written straight through (a few, of any kind); the
+      // others hold the traffic, which has every kind.
+      for (const [name, windowFilters] of [
+        ['cut mid-day', [{}]],
+        ['the last 36 hours to now', filters],
+        ['fifteen months to next month', filters],
+      ] as const) {
         const window = windowNamed(name);
         const to = window.to ?? new Date();
-        const listed: string[] = [];
-        let cursor: string | null = null;
-        do {
-          const parameters = new URLSearchParams({
-            from: window.from!.toISOString(),
-            to: to.toISOString(),
-            limit: '50',
-          });
-          if (cursor) parameters.set('cursor', cursor);
-          const response = await sut.http(`/admin/usage/records?${parameters.toString()}`, { key: sut.adminKey });
-          const page = (await response.json()) as { data: Array<{ id: string }>; next_cursor: string | null };
-          listed.push(...page.data.map((record) => record.id));
-          cursor = page.next_cursor;
-        } while (cursor);
-        const stored = await query<{ id: string }>(
-          `SELECT id FROM usage_records WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
-            ORDER BY created_at DESC, id DESC`,
-          [window.from!.toISOString(), to.toISOString()],
+        for (const filter of windowFilters) {
+          const listed = await listAll({ from: window.from!.toISOString(), to: to.toISOString(), ...filter });
+          const conditions = Object.keys(filter).map((column, index) => `${column} = $${index + 3}`);
+          const stored = await storedIds(window.from!, to, conditions.join(' AND ') || 'true', Object.values(filter));
+          expect({ name, filter, listed }).toEqual({ name, filter, listed: stored });
+          expect({ name, filter, empty: listed.length === 0 }).toEqual({ name, filter, empty: false });
+        }
+      }
+    });
+
+    it('never widens a filter through a cursor: a cursor from a wider listing moves the position only', async () => {
+      const window = windowNamed('fifteen months to next month');
+      const bounds = { from: window.from!.toISOString(), to: window.to!.toISOString() };
+      // A position in the unfiltered listing, among the traffic (which has every kind).
+      const wide = await sut.http(
+        `/admin/usage/records?${new URLSearchParams({ ...bounds, limit: '10' }).toString()}`,
+        {
+          key: sut.adminKey,
+        },
+      );
+      const widePage = (await wide.json()) as { data: Array<{ id: string; created_at: string }>; next_cursor: string };
+      expect(widePage.next_cursor).toEqual(expect.any(String));
+      const last = widePage.data.at(-1)!;
+      const filters: Array<Record<string, string>> = [
+        { status: 'error' },
+        { endpoint: 'images.edits' },
+        { endpoint: 'chat', status: 'success' },
+      ];
+      for (const filter of filters) {
+        const listed = await listAll({ ...bounds, ...filter }, widePage.next_cursor);
+        const conditions = Object.keys(filter).map((column, index) => `${column} = $${index + 5}`);
+        const stored = await storedIds(
+          window.from!,
+          window.to!,
+          `(created_at, id) < ($3::timestamptz, $4::uuid) AND ${conditions.join(' AND ')}`,
+          [last.created_at, last.id, ...Object.values(filter)],
         );
-        expect({ name, listed }).toEqual({ name, listed: stored.map((record) => record.id) });
-        expect(listed.length).toBeGreaterThan(0);
+        expect({ filter, listed }).toEqual({ filter, listed: stored });
+        expect({ filter, empty: listed.length === 0 }).toEqual({ filter, empty: false });
       }
     });
 
@@ -801,6 +930,10 @@ describe(`Usage reports from rollups equal the raw records' sums (seed ${SEED})`
       expect(costDifferences).toHaveLength(2);
       expect(costDifferences[0]).toContain(`${changed.endpoint}: cost_usd`);
       expect(costDifferences[1]).toContain('totals: cost_usd');
+      // And in its pair, with split_by.
+      const pairDifferences = await compare(wholeDay, 'endpoint', {}, 'team');
+      expect(pairDifferences).toHaveLength(2);
+      expect(pairDifferences[0]).toContain(`${changed.endpoint} ▸ ${changed.team}: cost_usd`);
 
       // A record gone from usage_records while its day's rollup still counts it.
       const deleted = written.get('two months ago, day 3 midnight')!;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { GROUP_BY } from '../../src/usage/dto/usage-query.dto.js';
 import type { UsageReportDto, UsageTotalsDto } from '../../src/usage/dto/usage-report.response.js';
+import { USAGE_ENDPOINTS } from '../../src/usage/usage-endpoint.js';
 import { createApiKey, type CreatedApiKey } from '../factories/api-key.factory.js';
 import { imageRequest, LOCAL_MODEL } from '../factories/request-body.factory.js';
 import { type CreatedTeam, createTeam } from '../factories/team.factory.js';
@@ -150,6 +152,56 @@ describe("GET /v1/usage and /v1/usage/records: a key reads its own spend or its 
     expect(everyone.rows.map((row) => row.group).sort()).toEqual([blue.name, green.name, upperBlue.name].sort());
   });
 
+  it("split_by=team or api_key splits the caller's own data only, in either scope (JSON and CSV)", async () => {
+    // The admin sees every team's pairs: the ones a key must not see are there to leak.
+    const everyone = await adminReport({ ...TRAFFIC, group_by: 'model', split_by: 'team' });
+    expect(everyone.rows.map((row) => row.split).sort()).toEqual([blue.name, green.name, upperBlue.name].sort());
+
+    for (const scope of ['key', 'team']) {
+      const byTeam = await report(blue1.key, { scope, group_by: 'model', split_by: 'team' });
+      expect({ scope, splits: [...new Set(byTeam.rows.map((row) => row.split))] }).toEqual({
+        scope,
+        splits: [blue.name],
+      });
+      const withoutFilter = await report(blue1.key, { scope, group_by: 'day', split_by: 'api_key' });
+      const keys = scope === 'key' ? [blue1.id] : [blue1.id, blue2.id].sort();
+      expect({ scope, splits: [...new Set(withoutFilter.rows.map((row) => row.split))].sort() }).toEqual({
+        scope,
+        splits: keys,
+      });
+      const teamByKey = await report(blue1.key, { ...TRAFFIC, scope, group_by: 'team', split_by: 'api_key' });
+      expect({ scope, rows: teamByKey.rows.map(({ group, split }) => ({ group, split })) }).toEqual({
+        scope,
+        rows: keys.map((split) => ({ group: blue.name, split })),
+      });
+      expect(teamByKey.totals).toEqual((await report(blue1.key, { ...TRAFFIC, scope, group_by: 'team' })).totals);
+      const csv = await (
+        await get('/v1/usage', blue1.key, { ...TRAFFIC, scope, group_by: 'model', split_by: 'api_key', format: 'csv' })
+      ).text();
+      expect(csv.split('\n')[0]).toBe('group,split,requests,errors,images,input_tokens,output_tokens,cost_usd');
+      for (const foreign of [green1.id, upper1.id, green.name, upperBlue.name]) expect(csv).not.toContain(foreign);
+    }
+    // The team's split by key, equal to the admin's split of the team.
+    expect((await report(blue1.key, { ...TRAFFIC, scope: 'team', split_by: 'api_key' })).rows).toEqual(
+      (await adminReport({ ...TRAFFIC, team: blue.name, split_by: 'api_key' })).rows,
+    );
+  });
+
+  it('filters by endpoint and status within the caller’s view', async () => {
+    const failed = await report(blue1.key, { ...TRAFFIC, scope: 'team', status: 'error', group_by: 'api_key' });
+    expect(failed.rows).toEqual([{ group: blue1.id, ...failed.totals }]);
+    expect(failed.totals).toEqual({ ...NO_USAGE, requests: 1, errors: 1 });
+    const succeeded = await report(blue1.key, { ...TRAFFIC, scope: 'team', status: 'success', endpoint: 'images' });
+    expect(succeeded.totals).toEqual({ ...NO_USAGE, requests: 3, images: 6, cost_usd: '0.06' });
+    expect((await report(blue1.key, { ...TRAFFIC, scope: 'team', endpoint: 'images.edits' })).totals).toEqual(NO_USAGE);
+    const failedRows = await allRecords('/v1/usage/records', blue1.key, { ...TRAFFIC, scope: 'team', status: 'error' });
+    expect(failedRows.map((row) => row.api_key_id)).toEqual([blue1.id]);
+    // The endpoint filter does not reach past the team: green's image requests stay out.
+    const images = await allRecords('/v1/usage/records', green1.key, { scope: 'team', endpoint: 'images' });
+    expect(images).toHaveLength(2);
+    expect(new Set(images.map((row) => row.team))).toEqual(new Set([green.name]));
+  });
+
   it("naming the caller's own team is allowed; any other team is 403, one answer whether it exists or not", async () => {
     const own = await report(blue1.key, { ...TRAFFIC, scope: 'team', team: blue.name });
     expect(own).toEqual(await report(blue1.key, { ...TRAFFIC, scope: 'team' }));
@@ -205,6 +257,16 @@ describe("GET /v1/usage and /v1/usage/records: a key reads its own spend or its 
       `api_key=${'a'.repeat(5000)}`,
       `api_key=not-a-uuid`,
       `group_by=team&group_by=api_key`,
+      `split_by=team&split_by=api_key`,
+      `split_by=model`,
+      `group_by=team&split_by=team`,
+      `split_by=teams`,
+      `split_by[]=team`,
+      `endpoint=images&endpoint=chat`,
+      `endpoint=image`,
+      `endpoint=`,
+      `status=error&status=success`,
+      `status=failed`,
     ];
     for (const query of invalid) {
       for (const path of ['/v1/usage', '/v1/usage/records']) {
@@ -349,8 +411,27 @@ describe("GET /v1/usage and /v1/usage/records: a key reads its own spend or its 
       >;
     }>(await sut.http('/docs-json'));
     for (const [path, names] of [
-      ['/v1/usage', ['from', 'to', 'model', 'team', 'api_key', 'deprecated', 'group_by', 'format', 'scope']],
-      ['/v1/usage/records', ['from', 'to', 'model', 'team', 'api_key', 'deprecated', 'limit', 'cursor', 'scope']],
+      [
+        '/v1/usage',
+        [
+          'from',
+          'to',
+          'model',
+          'team',
+          'api_key',
+          'deprecated',
+          'endpoint',
+          'status',
+          'group_by',
+          'split_by',
+          'format',
+          'scope',
+        ],
+      ],
+      [
+        '/v1/usage/records',
+        ['from', 'to', 'model', 'team', 'api_key', 'deprecated', 'endpoint', 'status', 'limit', 'cursor', 'scope'],
+      ],
     ] as const) {
       const operation = document.paths[path]?.get;
       expect(operation).toBeDefined();
@@ -362,6 +443,11 @@ describe("GET /v1/usage and /v1/usage/records: a key reads its own spend or its 
       const query = operation!.parameters.filter((parameter) => parameter.in === 'query');
       expect(query.map((parameter) => parameter.name).sort()).toEqual([...names].sort());
       expect(query.find((parameter) => parameter.name === 'scope')!.schema.enum).toEqual(['key', 'team']);
+      expect(query.find((parameter) => parameter.name === 'endpoint')!.schema.enum).toEqual([...USAGE_ENDPOINTS]);
+      expect(query.find((parameter) => parameter.name === 'status')!.schema.enum).toEqual(['success', 'error']);
+      if (path === '/v1/usage') {
+        expect(query.find((parameter) => parameter.name === 'split_by')!.schema.enum).toEqual([...GROUP_BY]);
+      }
     }
   });
 

@@ -34,8 +34,11 @@ function azureAnswer(textTokens: number, outputTokens: number) {
 }
 
 interface Report {
+  group_by: string;
+  split_by?: string;
   rows: Array<{
     group: string;
+    split?: string;
     requests: number;
     errors: number;
     images: number;
@@ -340,6 +343,130 @@ describe('Usage records, prices and spend reports', () => {
     );
     const csvByParam = await sut.http('/admin/usage?group_by=model&format=csv', { key: sut.adminKey });
     expect(csvByParam.headers.get('content-type')).toMatch(/^text\/csv/);
+
+    // Without split_by, the answer is as it always was: no split_by, no split on any row.
+    expect(Object.keys(all).sort()).toEqual(['from', 'group_by', 'rows', 'to', 'totals']);
+    for (const row of all.rows) expect(Object.keys(row)).not.toContain('split');
+
+    // split_by: a row per (group, split), ordered by group then split; each group's rows add up to
+    // its row without a split, and the totals are the same.
+    const perKey = await admin<Report>('/admin/usage?group_by=api_key');
+    const byKeyAndModel = await admin<Report>('/admin/usage?group_by=api_key&split_by=model');
+    expect(byKeyAndModel).toMatchObject({ group_by: 'api_key', split_by: 'model', totals: all.totals });
+    // (The order, by group then split in the database's collation, is checked in usage-rollups.)
+    const pair = (group: unknown, split: unknown) => JSON.stringify([group, split]);
+    expect(byKeyAndModel.rows.map((row) => pair(row.group, row.split)).sort()).toEqual(
+      [...new Set(records.map((r) => pair(r.api_key_id, r.model ?? '(none)')))].sort(),
+    );
+    for (const row of perKey.rows) {
+      const parts = byKeyAndModel.rows.filter((part) => part.group === row.group);
+      for (const field of ['requests', 'errors', 'images', 'input_tokens', 'output_tokens'] as const) {
+        expect({ group: row.group, field, sum: parts.reduce((s, part) => s + part[field], 0) }).toEqual({
+          group: row.group,
+          field,
+          sum: row[field],
+        });
+      }
+    }
+    expect(byKeyAndModel.rows.find((row) => row.group === keyId && row.split === GPT_IMAGE_15)).toMatchObject({
+      requests: 2,
+      errors: 1,
+      images: 1,
+    });
+    // A request without a model (bad JSON) splits as '(none)'; a day splits as YYYY-MM-DD.
+    const byEndpointAndModel = await admin<Report>('/admin/usage?group_by=endpoint&split_by=model');
+    expect(byEndpointAndModel.rows.filter((row) => row.split === '(none)').map((row) => row.group)).toEqual([
+      'images',
+      'models',
+    ]);
+    const byModelAndDay = await admin<Report>('/admin/usage?group_by=model&split_by=day');
+    expect(new Set(byModelAndDay.rows.map((row) => row.split))).toEqual(
+      new Set(records.map((r) => new Date(String(r.created_at)).toISOString().slice(0, 10))),
+    );
+
+    // CSV with split_by: a split column after group, the same rows.
+    const splitCsv = await sut.http('/admin/usage?group_by=api_key&split_by=model&format=csv', { key: sut.adminKey });
+    expect(splitCsv.headers.get('content-disposition')).toBe('attachment; filename="easel-usage-api_key-model.csv"');
+    const [splitHeader, ...splitLines] = (await splitCsv.text()).trim().split('\n');
+    expect(splitHeader).toBe('group,split,requests,errors,images,input_tokens,output_tokens,cost_usd');
+    expect(splitLines.map((line) => line.split(','))).toEqual(
+      byKeyAndModel.rows.map((row) =>
+        [
+          row.group,
+          row.split,
+          row.requests,
+          row.errors,
+          row.images,
+          row.input_tokens,
+          row.output_tokens,
+          row.cost_usd,
+        ].map(String),
+      ),
+    );
+
+    // endpoint and status filters, on the report and the records alike.
+    const failures = await admin<Report>('/admin/usage?status=error');
+    expect(failures.totals).toMatchObject({ requests: errors.length, errors: errors.length });
+    const successes = await admin<Report>('/admin/usage?status=success&group_by=endpoint');
+    expect(successes.totals).toMatchObject({ requests: records.length - errors.length, errors: 0 });
+    expect(successes.totals.cost_usd).toBe(all.totals.cost_usd);
+    const modelReads = await admin<Report>('/admin/usage?endpoint=models&group_by=endpoint&split_by=api_key');
+    expect(modelReads.rows).toEqual([{ group: 'models', split: keyId, ...modelReads.totals }]);
+    expect(modelReads.totals).toMatchObject({ requests: 1, errors: 0, cost_usd: '0' });
+    const imageFailures = await admin<Report>('/admin/usage?endpoint=images&status=error&group_by=model');
+    expect(imageFailures.totals.requests).toBe(errors.filter((r) => r.endpoint === 'images').length);
+    const failedRecords = await admin<{ data: Array<{ id: string; status: string }> }>(
+      '/admin/usage/records?status=error&limit=1000',
+    );
+    expect(failedRecords.data.map((record) => record.id).sort()).toEqual(errors.map((r) => String(r.id)).sort());
+    const modelRecords = await admin<{ data: Array<{ endpoint: string }> }>('/admin/usage/records?endpoint=models');
+    expect(modelRecords.data.map((record) => record.endpoint)).toEqual(['models']);
+  });
+
+  it('refuses a bad split_by, endpoint or status with a 400 naming it', async () => {
+    const cases: Array<[query: string, param: string, paths?: string[]]> = [
+      ['split_by=model', 'split_by'], // the default group_by
+      ['group_by=team&split_by=team', 'split_by'],
+      ['group_by=day&split_by=day', 'split_by'],
+      ['split_by=color', 'split_by'],
+      ['split_by=', 'split_by'],
+      ['split_by=Team', 'split_by'],
+      ['group_by=day&split_by=team&split_by=model', 'split_by'],
+      ['split_by[]=team', 'split_by[]'],
+      ['endpoint=images.generations', 'endpoint', ['/admin/usage', '/admin/usage/records']],
+      ['endpoint=IMAGES', 'endpoint', ['/admin/usage', '/admin/usage/records']],
+      ['endpoint=', 'endpoint', ['/admin/usage', '/admin/usage/records']],
+      ['endpoint=images&endpoint=chat', 'endpoint', ['/admin/usage', '/admin/usage/records']],
+      ['endpoint[]=images', 'endpoint[]', ['/admin/usage', '/admin/usage/records']],
+      [`endpoint=${'i'.repeat(5000)}`, 'endpoint', ['/admin/usage', '/admin/usage/records']],
+      ['status=failed', 'status', ['/admin/usage', '/admin/usage/records']],
+      ['status=ERROR', 'status', ['/admin/usage', '/admin/usage/records']],
+      ['status=success&status=error', 'status', ['/admin/usage', '/admin/usage/records']],
+      ['split_by=%00', 'split_by'],
+      ['endpoint=images%00', 'endpoint', ['/admin/usage', '/admin/usage/records']],
+      ['status=%00', 'status', ['/admin/usage', '/admin/usage/records']],
+      // The record listing has no split_by.
+      ['split_by=team', 'split_by', ['/admin/usage/records']],
+    ];
+    for (const [query, param, paths = ['/admin/usage']] of cases) {
+      for (const path of paths) {
+        const response = await sut.http(`${path}?${query}`, { key: sut.adminKey });
+        const body = (await response.json()) as { error: { type: string; param: string; message: string } };
+        expect({ path, query, status: response.status, type: body.error?.type, param: body.error?.param }).toEqual({
+          path,
+          query,
+          status: 400,
+          type: 'invalid_request_error',
+          param,
+        });
+      }
+    }
+    const unknownEndpoint = await sut.http('/admin/usage?endpoint=image', { key: sut.adminKey });
+    expect(((await unknownEndpoint.json()) as { error: { message: string } }).error.message).toContain(
+      'must be one of: images, images.edits, chat, models, usage',
+    );
+    const same = await sut.http('/admin/usage?group_by=team&split_by=team', { key: sut.adminKey });
+    expect(((await same.json()) as { error: { message: string } }).error.message).toMatch(/split_by must differ/);
   });
 
   it('pages through records newest first with a cursor', async () => {

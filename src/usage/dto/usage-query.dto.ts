@@ -6,6 +6,7 @@ import {
   QueryBooleanField,
   QueryIntField,
 } from '../../common/validation/field.decorators.js';
+import { USAGE_ENDPOINTS, USAGE_STATUSES, type UsageEndpoint, type UsageStatus } from '../usage-endpoint.js';
 
 export const GROUP_BY = ['model', 'api_key', 'team', 'day', 'provider', 'endpoint'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -50,6 +51,20 @@ export class UsageFilterDto {
     example: true,
   })
   deprecated?: boolean;
+
+  @EnumField(USAGE_ENDPOINTS, {
+    description:
+      'Only requests to this endpoint: images (generations), images.edits, chat (chat completions), models (/v1/models reads), usage (/v1/usage reads)',
+    example: 'images',
+  })
+  endpoint?: UsageEndpoint;
+
+  @EnumField(USAGE_STATUSES, {
+    description:
+      'Only successful requests, or only failed ones (an answer of 400 or more, or a stream that ended in an error)',
+    example: 'error',
+  })
+  status?: UsageStatus;
 }
 
 export class UsageReportQueryDto extends UsageFilterDto {
@@ -57,6 +72,16 @@ export class UsageReportQueryDto extends UsageFilterDto {
   @IsOptional()
   @IsIn(GROUP_BY, { message: `group_by must be one of: ${GROUP_BY.join(', ')}` })
   group_by?: GroupBy;
+
+  @ApiPropertyOptional({
+    enum: GROUP_BY,
+    description:
+      'A second dimension (not the group_by one): each row is then one (group, split) pair, with split its value (formatted as a group is), ordered by group then split; the totals stay the same',
+    example: 'model',
+  })
+  @IsOptional()
+  @IsIn(GROUP_BY, { message: `split_by must be one of: ${GROUP_BY.join(', ')}` })
+  split_by?: GroupBy;
 
   @ApiPropertyOptional({ enum: ['json', 'csv'], description: 'csv = the rows as CSV (also with Accept: text/csv)' })
   @IsOptional()

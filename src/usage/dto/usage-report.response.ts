@@ -1,4 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { USAGE_ENDPOINTS, USAGE_STATUSES } from '../usage-endpoint.js';
 
 export class UsageTotalsDto {
   @ApiProperty({ example: 42 })
@@ -26,6 +27,13 @@ export class UsageRowDto extends UsageTotalsDto {
     example: 'azure/openai/gpt-image-1',
   })
   group!: string;
+
+  @ApiPropertyOptional({
+    description:
+      "Only with split_by: the split_by value of this row's share of the group, formatted as a group is (YYYY-MM-DD for day, '(none)' for no key, model or provider)",
+    example: 'growth',
+  })
+  split?: string;
 }
 
 export class UsageReportDto {
@@ -37,6 +45,9 @@ export class UsageReportDto {
 
   @ApiProperty({ example: 'model' })
   group_by!: string;
+
+  @ApiPropertyOptional({ description: 'Only with split_by: the second dimension, as asked', example: 'team' })
+  split_by?: string;
 
   @ApiProperty({ type: [UsageRowDto] })
   rows!: UsageRowDto[];
@@ -51,7 +62,7 @@ export class UsageRecordDto {
   @ApiProperty({ type: String, format: 'date-time' }) created_at!: string;
   @ApiProperty({ type: String, nullable: true, format: 'uuid' }) api_key_id!: string | null;
   @ApiProperty({ example: 'growth' }) team!: string;
-  @ApiProperty({ example: 'images', enum: ['images', 'images.edits', 'chat', 'models', 'usage'] }) endpoint!: string;
+  @ApiProperty({ example: 'images', enum: USAGE_ENDPOINTS }) endpoint!: string;
   @ApiProperty({ type: String, nullable: true, description: 'The model the client asked for' }) model!: string | null;
   @ApiProperty({
     type: String,
@@ -62,7 +73,7 @@ export class UsageRecordDto {
   served_model!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'azure-openai' }) provider!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'default' }) route!: string | null;
-  @ApiProperty({ enum: ['success', 'error'] }) status!: string;
+  @ApiProperty({ enum: USAGE_STATUSES }) status!: string;
   @ApiProperty({ example: 200 }) http_status!: number;
   @ApiProperty({ type: String, nullable: true, example: null }) error_code!: string | null;
   @ApiProperty({ example: 8123 }) latency_ms!: number;
