@@ -1,6 +1,8 @@
 import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { BudgetStatusService } from '../budgets/budget-status.service.js';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { uuidPipe } from '../common/validation/uuid.pipe.js';
+import type { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AdminController } from './auth.decorators.js';
 import { ApiKeyListResponse, ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.response.js';
@@ -8,7 +10,10 @@ import { CreateApiKeyDto, UpdateApiKeyDto } from './dto/create-api-key.dto.js';
 
 @AdminController('admin/keys')
 export class ApiKeysController {
-  constructor(private readonly apiKeys: ApiKeysService) {}
+  constructor(
+    private readonly apiKeys: ApiKeysService,
+    private readonly budgets: BudgetStatusService,
+  ) {}
 
   @Post()
   @ApiEndpoint('Create an API key (the secret is returned once)', { created: CreatedApiKeyResponse, errors: [400] })
@@ -22,7 +27,7 @@ export class ApiKeysController {
       rpm: body.rpm,
       monthlyBudgetUsd: body.monthly_budget_usd,
     });
-    return { ...ApiKeyResponse.from(entity), key };
+    return { ...(await this.toResponse(entity)), key };
   }
 
   @Patch(':id')
@@ -39,25 +44,33 @@ export class ApiKeysController {
       rpm: body.rpm,
       monthlyBudgetUsd: body.monthly_budget_usd,
     });
-    return ApiKeyResponse.from(entity);
+    return this.toResponse(entity);
   }
 
   @Get()
   @ApiEndpoint('List API keys (never their secrets)', { ok: ApiKeyListResponse })
   async list(): Promise<ApiKeyListResponse> {
-    return { object: 'list', data: (await this.apiKeys.list()).map(ApiKeyResponse.from) };
+    const keys = await this.apiKeys.list();
+    const budgets = await this.budgets.ofKeys(keys);
+    return { object: 'list', data: keys.map((key, index) => ApiKeyResponse.from(key, budgets[index]!)) };
   }
 
   @Get(':id')
   @ApiEndpoint('Get one API key', { ok: ApiKeyResponse, errors: [404] })
   async get(@Param('id', uuidPipe) id: string): Promise<ApiKeyResponse> {
-    return ApiKeyResponse.from(await this.apiKeys.get(id));
+    return this.toResponse(await this.apiKeys.get(id));
   }
 
   @Delete(':id')
   @HttpCode(200)
   @ApiEndpoint('Revoke an API key (idempotent)', { ok: ApiKeyResponse, errors: [404] })
   async revoke(@Param('id', uuidPipe) id: string): Promise<ApiKeyResponse> {
-    return ApiKeyResponse.from(await this.apiKeys.revoke(id));
+    return this.toResponse(await this.apiKeys.revoke(id));
+  }
+
+  /** The key as the admin API shows it, with where its own budget stands this month. */
+  private async toResponse(entity: ApiKeyEntity): Promise<ApiKeyResponse> {
+    const [budget] = await this.budgets.ofKeys([entity]);
+    return ApiKeyResponse.from(entity, budget!);
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { BudgetSpendModule } from '../budgets/budget-spend.module.js';
 import { ConsoleSessionsModule } from '../console/console-sessions.module.js';
 import { TeamsModule } from '../teams/teams.module.js';
 import { AdminBootstrapService } from './admin-bootstrap.service.js';
@@ -18,7 +19,7 @@ import { KeyRateLimiter } from './throttling/key-rate-limiter.js';
 import { RateLimitStorage } from './throttling/rate-limit.storage.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), TeamsModule, ConsoleSessionsModule],
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), TeamsModule, BudgetSpendModule, ConsoleSessionsModule],
   controllers: [ApiKeysController],
   providers: [
     AdminBootstrapService,

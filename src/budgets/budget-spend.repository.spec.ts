@@ -48,6 +48,23 @@ describe(BudgetSpendRepository.name, () => {
     await expect(spendOf(team)).resolves.toEqual({ spent: '0.000000000000', reserved: '0.900000000000' });
   });
 
+  it("reads the given scopes' rows of one month in one query, and no other scope's or month's", async () => {
+    const [key, team, other, absent] = ['key', 'team', 'key', 'team'].map((kind) => `${kind}:${randomUUID()}`);
+    for (const scope of [key, team, other]) await sut.reserve([{ scope: scope!, limit: '10' }], MONTH, '0.25');
+    await sut.reserve([{ scope: key!, limit: '10' }], '2031-06-01', '7');
+    await database.dataSource.transaction((manager) =>
+      sut.settle(manager, [{ scopes: [key!], month: MONTH, reserved: '0.25', actual: '0.2' }]),
+    );
+
+    const rows = await sut.findMonth([key!, team!, absent!], MONTH);
+
+    expect(Object.fromEntries(rows)).toEqual({
+      [key!]: { spent: '0.200000000000', reserved: '0.000000000000' },
+      [team!]: { spent: '0.000000000000', reserved: '0.250000000000' },
+    });
+    await expect(sut.findMonth([], MONTH)).resolves.toEqual(new Map());
+  });
+
   it('swaps reservations for actual costs in the given transaction, summed per scope', async () => {
     const key = `key:${randomUUID()}`;
     const team = `team:${randomUUID()}`;

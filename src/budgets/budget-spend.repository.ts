@@ -10,6 +10,12 @@ export interface BudgetSettlement {
   actual: string;
 }
 
+/** What one scope has committed in one month, as numeric(20,12) strings. */
+export interface ScopeSpend {
+  spent: string;
+  reserved: string;
+}
+
 /** The queries behind monthly budgets (table `budget_spend`). */
 @Injectable()
 export class BudgetSpendRepository {
@@ -46,6 +52,19 @@ export class BudgetSpendRepository {
         if (error instanceof Refused) return error.index;
         throw error;
       });
+  }
+
+  /**
+   * The rows of `scopes` for `month`, by scope, in one query (the primary key's index). A scope
+   * without a row has neither spent nor reserved anything that month.
+   */
+  async findMonth(scopes: readonly string[], month: string): Promise<Map<string, ScopeSpend>> {
+    if (scopes.length === 0) return new Map();
+    const rows: Array<{ scope: string } & ScopeSpend> = await this.dataSource.query(
+      `SELECT scope, spent, reserved FROM budget_spend WHERE month = $1 AND scope = ANY($2::text[])`,
+      [month, scopes],
+    );
+    return new Map(rows.map(({ scope, spent, reserved }) => [scope, { spent, reserved }]));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TeamsModule } from '../teams/teams.module.js';
-import { BudgetSpendRepository } from './budget-spend.repository.js';
+import { BudgetSpendModule } from './budget-spend.module.js';
 import { BudgetsService } from './budgets.service.js';
 
-@Module({ imports: [TeamsModule], providers: [BudgetsService, BudgetSpendRepository], exports: [BudgetsService] })
+@Module({ imports: [BudgetSpendModule, TeamsModule], providers: [BudgetsService], exports: [BudgetsService] })
 export class BudgetsModule {}

@@ -5,7 +5,10 @@ import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { formatUsd, type Pico, toNumericString } from '../common/money/usd.js';
 import { TeamsService } from '../teams/teams.service.js';
+import { keyScope, monthOf, teamScope } from './budget-scope.js';
 import { BudgetSpendRepository } from './budget-spend.repository.js';
+
+export { monthOf } from './budget-scope.js';
 
 export interface BudgetReservation {
   scopes: string[];
@@ -51,11 +54,11 @@ export class BudgetsService {
   ): Promise<BudgetReservation | undefined> {
     const limits: Array<{ scope: string; limit: Pico; label: string }> = [];
     if (principal.monthlyBudget !== null && principal.keyId) {
-      limits.push({ scope: `key:${principal.keyId}`, limit: principal.monthlyBudget, label: 'this API key' });
+      limits.push({ scope: keyScope(principal.keyId), limit: principal.monthlyBudget, label: 'this API key' });
     }
     const teamBudget = await this.teams.monthlyBudgetOf(principal.team);
     if (teamBudget !== null)
-      limits.push({ scope: `team:${principal.team}`, limit: teamBudget, label: `team '${principal.team}'` });
+      limits.push({ scope: teamScope(principal.team), limit: teamBudget, label: `team '${principal.team}'` });
     if (limits.length === 0) return undefined;
 
     const month = monthOf(now);
@@ -105,8 +108,4 @@ export class BudgetsService {
       })),
     );
   }
-}
-
-export function monthOf(date: Date): string {
-  return `${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, '0')}-01`;
 }

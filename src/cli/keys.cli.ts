@@ -14,6 +14,8 @@ import { ApiKeysService } from '../auth/api-keys.service.js';
 import { ApiKeyResponse } from '../auth/dto/api-key.response.js';
 import { CreateApiKeyDto } from '../auth/dto/create-api-key.dto.js';
 import { KeyInvalidationBus } from '../auth/key-invalidation.bus.js';
+import { BudgetSpendModule } from '../budgets/budget-spend.module.js';
+import { BudgetStatusService } from '../budgets/budget-status.service.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { toInvalidRequestError } from '../common/validation/validation.pipe.js';
@@ -111,6 +113,7 @@ class KeysCliModule {
         DatabaseModule,
         RedisModule,
         TeamsModule,
+        BudgetSpendModule,
         TypeOrmModule.forFeature([ApiKeyEntity]),
       ],
       providers: [ApiKeysService, KeyInvalidationBus],
@@ -264,6 +267,7 @@ async function validated<T extends object>(type: new () => T, plain: Record<stri
 async function execute(app: INestApplicationContext, command: string, input: Input): Promise<string[]> {
   const keys = app.get(ApiKeysService);
   const teams = app.get(TeamsService);
+  const budgets = app.get(BudgetStatusService);
   switch (command) {
     case 'create': {
       const dto = input.dto as CreateApiKeyDto;
@@ -285,10 +289,14 @@ async function execute(app: INestApplicationContext, command: string, input: Inp
           }
           throw error;
         });
-      return [JSON.stringify({ ...ApiKeyResponse.from(entity), key })];
+      const [budget] = await budgets.ofKeys([entity]);
+      return [JSON.stringify({ ...ApiKeyResponse.from(entity, budget!), key })];
     }
-    case 'list':
-      return (await keys.list()).map((entity) => JSON.stringify(ApiKeyResponse.from(entity)));
+    case 'list': {
+      const entities = await keys.list();
+      const statuses = await budgets.ofKeys(entities);
+      return entities.map((entity, index) => JSON.stringify(ApiKeyResponse.from(entity, statuses[index]!)));
+    }
     case 'revoke': {
       const entity = await keys.revoke(input.id!).catch((error: unknown) => {
         if (error instanceof GatewayError && error.code === ErrorCode.ResourceNotFound) {
@@ -296,7 +304,8 @@ async function execute(app: INestApplicationContext, command: string, input: Inp
         }
         throw error;
       });
-      return [JSON.stringify(ApiKeyResponse.from(entity))];
+      const [budget] = await budgets.ofKeys([entity]);
+      return [JSON.stringify(ApiKeyResponse.from(entity, budget!))];
     }
     case 'team-create': {
       const dto = input.dto as CreateTeamDto;
@@ -308,10 +317,14 @@ async function execute(app: INestApplicationContext, command: string, input: Inp
         }
         throw error;
       });
-      return [JSON.stringify(TeamResponse.from(team))];
+      const [budget] = await budgets.ofTeams([team]);
+      return [JSON.stringify(TeamResponse.from(team, budget!))];
     }
-    case 'team-list':
-      return (await teams.list()).map((team) => JSON.stringify(TeamResponse.from(team)));
+    case 'team-list': {
+      const entities = await teams.list();
+      const statuses = await budgets.ofTeams(entities);
+      return entities.map((team, index) => JSON.stringify(TeamResponse.from(team, statuses[index]!)));
+    }
     default:
       throw new UsageError(`unknown command '${command}'.`);
   }

@@ -12,6 +12,10 @@ export interface CreatedApiKey {
   rpm: number | null;
   monthly_budget_usd: string | null;
   expires_at: string | null;
+  /** This month (UTC, `YYYY-MM`) and what was counted against the budget in it; null without a budget. */
+  budget_month: string;
+  spent_usd: string | null;
+  reserved_usd: string | null;
 }
 
 /**

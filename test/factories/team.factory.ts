@@ -7,6 +7,10 @@ export interface CreatedTeam {
   name: string;
   monthly_budget_usd: string | null;
   created_at: string;
+  /** This month (UTC, `YYYY-MM`) and what was counted against the budget in it; null without a budget. */
+  budget_month: string;
+  spent_usd: string | null;
+  reserved_usd: string | null;
 }
 
 /**

@@ -1,4 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { BudgetStatus } from '../../budgets/budget-status.service.js';
+import {
+  BudgetMonthProperty,
+  budgetStatusFields,
+  ReservedUsdProperty,
+  SpentUsdProperty,
+} from '../../budgets/dto/budget-status.fields.js';
 import { ListResponse } from '../../common/http/list.response.js';
 import { formatNumeric } from '../../teams/dto/team.dto.js';
 import type { ApiKeyEntity } from '../api-key.entity.js';
@@ -46,7 +53,17 @@ export class ApiKeyResponse {
   @ApiProperty({ type: String, format: 'date-time', example: '2026-11-24T10:00:00.000Z' })
   created_at!: string;
 
-  static from(entity: ApiKeyEntity): ApiKeyResponse {
+  @BudgetMonthProperty()
+  budget_month!: string;
+
+  @SpentUsdProperty('key')
+  spent_usd!: string | null;
+
+  @ReservedUsdProperty('key')
+  reserved_usd!: string | null;
+
+  /** `budget`: where the key's own budget stands this month (`BudgetStatusService.ofKeys`). */
+  static from(entity: ApiKeyEntity, budget: BudgetStatus): ApiKeyResponse {
     const { id, prefix, name, team, rpm } = entity;
     return {
       id,
@@ -61,6 +78,7 @@ export class ApiKeyResponse {
       last_used_at: entity.lastUsedAt?.toISOString() ?? null,
       revoked_at: entity.revokedAt?.toISOString() ?? null,
       created_at: entity.createdAt.toISOString(),
+      ...budgetStatusFields(budget),
     };
   }
 }

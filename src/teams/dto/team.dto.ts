@@ -1,4 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { BudgetStatus } from '../../budgets/budget-status.service.js';
+import {
+  BudgetMonthProperty,
+  budgetStatusFields,
+  ReservedUsdProperty,
+  SpentUsdProperty,
+} from '../../budgets/dto/budget-status.fields.js';
 import { ListResponse } from '../../common/http/list.response.js';
 import { NUMERIC_20_12 } from '../../common/money/usd.js';
 import { StringField, UsdField } from '../../common/validation/field.decorators.js';
@@ -29,12 +36,23 @@ export class TeamResponse {
   @ApiProperty({ type: String, format: 'date-time', example: '2026-11-24T10:00:00.000Z' })
   created_at!: string;
 
-  static from(entity: TeamEntity): TeamResponse {
+  @BudgetMonthProperty()
+  budget_month!: string;
+
+  @SpentUsdProperty('team')
+  spent_usd!: string | null;
+
+  @ReservedUsdProperty('team')
+  reserved_usd!: string | null;
+
+  /** `budget`: where the team's budget stands this month (`BudgetStatusService.ofTeams`). */
+  static from(entity: TeamEntity, budget: BudgetStatus): TeamResponse {
     return {
       id: entity.id,
       name: entity.name,
       monthly_budget_usd: entity.monthlyBudgetUsd === null ? null : formatNumeric(entity.monthlyBudgetUsd),
       created_at: entity.createdAt.toISOString(),
+      ...budgetStatusFields(budget),
     };
   }
 }
