@@ -2,10 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyResolver } from '../auth/api-key.resolver.js';
-import { SECURITY_HEADERS } from '../common/http/client-errors.js';
+import { edgeAnswerOf, SECURITY_HEADERS } from '../common/http/client-errors.js';
 import { HttpDrain } from '../common/http/http-drain.js';
 import { closeWithoutReading } from '../common/http/lingering-close.js';
-import { type EaselRequest, existingRequestContext } from '../common/http/request-context.js';
+import { type EaselRequest, existingRequestContext, requestContextOf } from '../common/http/request-context.js';
 import { IMAGE_EDITS_PATH, routePolicy } from '../common/http/route-policy.js';
 import { beforeStreamEnds } from '../common/http/sse.js';
 import { SplicedJsonStream } from '../common/json/raw-json.js';
@@ -14,11 +14,12 @@ import { RequestLogListener } from '../logging/request-log.listener.js';
 import { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
 import { setRequestOutcome } from '../tracing/request-span.js';
 import { contextWith, endSpan, SPAN, startRequestSpan, startSpan, withSpan } from '../tracing/tracing.js';
+import type { UsageEndpoint } from '../usage/usage-endpoint.js';
 import { UsageRecordListener } from '../usage/usage-record.listener.js';
 import { CLIENT_CLOSED_REQUEST, type RequestListener, type RequestOutcome } from './request-listener.js';
 
 /** The /v1 routes whose requests usage records and metrics count, by endpoint. */
-const ENDPOINTS: Record<string, string> = {
+const ENDPOINTS: Record<string, UsageEndpoint> = {
   '/v1/images/generations': 'images',
   [IMAGE_EDITS_PATH]: 'images.edits',
   '/v1/chat/completions': 'chat',
@@ -26,6 +27,7 @@ const ENDPOINTS: Record<string, string> = {
   '/v1/models/:id': 'models',
   '/v1/usage': 'usage',
   '/v1/usage/records': 'usage',
+  '/v1/usage/records/:request_id/thumbnails/:index': 'usage',
 };
 
 /** One request, from its first hook to the close of its connection. */
@@ -71,6 +73,8 @@ type Moment = keyof RequestListener;
  *       else as 499; when its work outlives its client (`Idempotency-Key`), only once that work
  *       has ended (`RequestContext.settled`), so that it finishes with its cost;
  *    b. the connection is CLOSED;
+ *    A request whose body was still arriving when `answerClientError` cut it (408, REQUEST_TIMEOUT_MS)
+ *    finishes and closes as that 408 (`request_timeout`), under the id the 408 carried.
  *    c. the request's `RequestContext` aborts its signal if the client left first (unless its work
  *       outlives the client).
  *
@@ -168,7 +172,11 @@ export class RequestLifecycle {
   private finish(exchange: Exchange, status: number): void {
     if (exchange.finished) return;
     exchange.finished = true;
-    const outcome = this.outcome(exchange, exchange.clientGone ? CLIENT_CLOSED_REQUEST : status);
+    // Cut by Easel at the edge (a 408 while its body was arriving): that answer is the outcome, not
+    // a client that left, nor what the handling of the broken-off body made of it.
+    const cut = edgeAnswerOf(exchange.request.raw);
+    if (cut) requestContextOf(exchange.request, exchange.reply).errorCode = cut.code;
+    const outcome = this.outcome(exchange, cut?.status ?? (exchange.clientGone ? CLIENT_CLOSED_REQUEST : status));
     setRequestOutcome(exchange.span, outcome.status, outcome.context);
     // With the root span active (when it records), so the usage record's span is its child.
     if (exchange.span.isRecording()) withSpan(exchange.span, () => this.tell('requestFinished', outcome));
@@ -191,7 +199,8 @@ export class RequestLifecycle {
         else this.finish(exchange, CLIENT_CLOSED_REQUEST);
       }
     }
-    this.tell('connectionClosed', this.outcome(exchange, complete ? raw.statusCode : CLIENT_CLOSED_REQUEST));
+    const status = complete ? raw.statusCode : (edgeAnswerOf(exchange.request.raw)?.status ?? CLIENT_CLOSED_REQUEST);
+    this.tell('connectionClosed', this.outcome(exchange, status));
     context?.connectionClosed();
     exchange.closed = true;
     if (exchange.finished) exchange.span.end();

@@ -6,6 +6,7 @@ import { imageRequest } from '../factories/request-body.factory.js';
 import { FakeAzureOpenAiServer } from '../fakes/fake-azure-openai.server.js';
 import { createTestApp, type TestApp } from '../utils/test-app.js';
 import { AZURE_KEY } from '../utils/upstream-apps.js';
+import { waitFor } from '../utils/wait-for.js';
 
 /**
  * The HTTP edge under hostile input (issue 11, items 1, 4, 6, 7, 8): what is refused before a body
@@ -96,6 +97,44 @@ const openAiError = (type: string, code: string | null) => ({
   error: { message: expect.any(String), type, param: null, code },
 });
 
+/** A chat request whose one image is a data URL of a PNG of over 7 MB (refused by the image check, 400). */
+function chatWithLargeImage(): Buffer {
+  const bytes = Buffer.alloc(7 * MB + 1024);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
+  return Buffer.from(
+    JSON.stringify({
+      model: 'local/easel/sketch',
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${bytes.toString('base64')}` } }],
+        },
+      ],
+    }),
+  );
+}
+
+/** The JSON log lines an app wrote about one request (its request log line, an error logged for it). */
+function loggedFor(logs: string[], requestId: string): Array<Record<string, unknown>> {
+  return logs.filter((line) => line.includes(requestId)).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Writes `head` and then `body` in pieces of `pieceBytes`, each once the last has been handed to the kernel. */
+function sendInPieces(port: number, head: string, body: Buffer, pieceBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    const write = (at: number): void => {
+      if (at >= body.length || socket.destroyed) return;
+      socket.write(body.subarray(at, at + pieceBytes), () => setImmediate(write, at + pieceBytes));
+    };
+    socket.write(head, () => write(0));
+  });
+}
+
 /** `{"a":{"a":…{}…}}` of about `bytes` bytes: one object per six bytes, nested (written in place: no 45 MB string to collect). */
 function nestedObjects(bytes: number): Buffer {
   const depth = Math.floor((bytes - 2) / 6);
@@ -109,9 +148,10 @@ function nestedObjects(bytes: number): Buffer {
 describe('HTTP edge hardening', () => {
   let sut: TestApp;
   let port: number;
+  const logs: string[] = [];
 
   beforeAll(async () => {
-    sut = await createTestApp();
+    sut = await createTestApp({ logs });
     port = Number(new URL(sut.baseUrl).port);
   });
 
@@ -222,21 +262,28 @@ describe('HTTP edge hardening', () => {
     });
 
     it('takes a chat body with an image of over 7 MB as a data URL (refused by the image check, not the body limit)', async () => {
-      const bytes = Buffer.alloc(7 * MB + 1024);
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
-      const padded = `data:image/png;base64,${bytes.toString('base64')}`;
-      const response = await sut.http('/v1/chat/completions', {
-        key,
-        body: {
-          model: 'local/easel/sketch',
-          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: padded } }] }],
-        },
-      });
-      // Status and body together, so a failure shows the error (its message and request id) too.
-      expect({ status: response.status, body: await response.json() }).toMatchObject({
+      const response = await sut.http('/v1/chat/completions', { key, body: chatWithLargeImage().toString() });
+      const answer = { status: response.status, body: await response.json() };
+      // Status and body together, and for any other answer what the app logged about the request
+      // (the error behind a 500, with its stack), so that a failure names its cause.
+      const requestId = response.headers.get('x-request-id')!;
+      expect({ ...answer, logged: answer.status === 400 ? [] : loggedFor(logs, requestId) }).toMatchObject({
         status: 400,
         body: { error: { message: expect.stringContaining('7 MB') } },
+        logged: [],
       });
+    });
+
+    it('takes the same body written in 64 KB pieces, one after the other, as it takes it at once', async () => {
+      const body = chatWithLargeImage();
+      const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+      const answer = parseRaw(await sendInPieces(port, head, body, 64 * 1024));
+      const requestId = answer.headers['x-request-id']!;
+      expect({
+        status: answer.status,
+        body: JSON.parse(answer.body) as unknown,
+        logged: answer.status === 400 ? [] : loggedFor(logs, requestId),
+      }).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('7 MB') } }, logged: [] });
     });
   });
 
@@ -443,10 +490,12 @@ describe('Slow clients (REQUEST_TIMEOUT_MS=1000)', () => {
   let sut: TestApp;
   let port: number;
   let key: string;
+  const logs: string[] = [];
 
   beforeAll(async () => {
     azure = await new FakeAzureOpenAiServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
     sut = await createTestApp({
+      logs,
       env: { REQUEST_TIMEOUT_MS: '1000', AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY },
     });
     port = Number(new URL(sut.baseUrl).port);
@@ -494,6 +543,37 @@ describe('Slow clients (REQUEST_TIMEOUT_MS=1000)', () => {
     expect(JSON.parse(answer.body)).toEqual(openAiError('invalid_request_error', 'request_timeout'));
     expect(answer.headers['x-request-id']).toMatch(/^req_/);
     expect(elapsedMs).toBeLessThan(5000);
+  });
+
+  it('cuts a 7 MB chat body that stops short of its end with 408, logged and recorded as that 408 under the id the client got', async () => {
+    const body = chatWithLargeImage();
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // All of it but its last 10 bytes, at once: the request cannot complete, whatever the load.
+    const raw = await rawExchange(port, Buffer.concat([Buffer.from(head), body.subarray(0, body.length - 10)]), 30_000);
+
+    const answer = parseRaw(raw);
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body)).toEqual(openAiError('invalid_request_error', 'request_timeout'));
+    const requestId = answer.headers['x-request-id']!;
+    expect(requestId).toMatch(/^req_/);
+    // The request's log line (written once its connection has closed) is the 408's: same id, not a 499.
+    const [line] = await waitFor(
+      async () => loggedFor(logs, requestId).filter((entry) => entry.msg === 'request'),
+      (lines) => lines.length > 0,
+    );
+    expect(line).toMatchObject({ path: '/v1/chat/completions', status: 408, errorCode: 'request_timeout' });
+    expect(loggedFor(logs, requestId).filter((entry) => Number(entry.level) >= 50)).toEqual([]);
+    // So is its usage record.
+    const records = await waitFor(
+      async () =>
+        (
+          (await (await sut.http('/admin/usage/records?limit=100', { key: sut.adminKey })).json()) as {
+            data: Array<{ request_id: string; http_status: number; error_code: string | null }>;
+          }
+        ).data.filter((record) => record.request_id === requestId),
+      (found) => found.length > 0,
+    );
+    expect(records).toEqual([expect.objectContaining({ http_status: 408, error_code: 'request_timeout' })]);
   });
 
   it('cuts headers that never end', async () => {

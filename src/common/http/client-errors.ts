@@ -16,10 +16,45 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The request id of a request: the client's `x-request-id` if it is a safe token, else a new one. */
+/** The ids made for requests without a usable `x-request-id`: one per request, however often asked. */
+const madeIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The request id of a request: the client's `x-request-id` if it is a safe token, else one made
+ * for it, the same each time (Fastify's `genReqId` asks first; a 408 written by
+ * `answerClientError` for the same request then carries the id its log line and usage record have).
+ */
 export function requestIdOf(request: IncomingMessage | undefined): string {
   const given = request?.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  if (!request) return newRequestId();
+  let id = madeIds.get(request);
+  if (id === undefined) {
+    id = newRequestId();
+    madeIds.set(request, id);
+  }
+  return id;
+}
+
+function newRequestId(): string {
+  return `req_${randomUUID().replaceAll('-', '')}`;
+}
+
+/** What `answerClientError` answered for a request it cut (a 408 while its body was arriving). */
+export interface EdgeAnswer {
+  status: number;
+  code: string;
+}
+
+const edgeAnswers = new WeakMap<IncomingMessage, EdgeAnswer>();
+
+/**
+ * The answer Easel wrote at the edge for a request already handed to Fastify (the request timeout
+ * fired while its body was arriving), if any: that request's outcome is this answer, not a client
+ * that left (499), whatever its handling does after its connection is closed.
+ */
+export function edgeAnswerOf(request: IncomingMessage): EdgeAnswer | undefined {
+  return edgeAnswers.get(request);
 }
 
 /**
@@ -47,6 +82,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${json}`);
+    if (inFlight?.req) edgeAnswers.set(inFlight.req, { status, code: body.error.code ?? gatewayError.code });
   }
   socket.destroy(error);
 }
