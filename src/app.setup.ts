@@ -35,6 +35,9 @@ export function createFastifyAdapter(): FastifyAdapter {
     // No Nest middleware (the edge is Fastify hooks, see RequestLifecycle): no middie on every request.
     skipMiddie: true,
     genReqId: (request: IncomingMessage) => requestIdOf(request),
+    // A path parameter may be a whole request id (128 characters: the usage records' thumbnail
+    // routes); Fastify's default, 100, would leave a longer one unrouted (404).
+    routerOptions: { maxParamLength: 128 },
     return503OnClosing: true,
     // On close: refuse new requests (503) and close every connection left. Requests in flight have
     // finished by then (HttpDrain waits for them first), so what is left is idle or half-closed; a

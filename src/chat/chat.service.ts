@@ -10,6 +10,8 @@ import { ProviderRegistry, type RegisteredModel } from '../providers/provider-re
 import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { RemoteImageFetcher } from '../remote-images/remote-image.fetcher.js';
 import { type MeteredRequest, RequestMeter } from '../usage/request-meter.js';
+import { ThumbnailRecorder } from '../usage/thumbnails/thumbnail.recorder.js';
+import { inlineSources } from '../usage/thumbnails/thumbnail.source.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import {
   MAX_INPUT_IMAGE_BYTES,
@@ -37,6 +39,7 @@ export class ChatService {
     private readonly upstream: UpstreamExecutor,
     private readonly remoteImages: RemoteImageFetcher,
     private readonly lifecycle: ModelLifecycleGate,
+    private readonly thumbnails: ThumbnailRecorder,
   ) {}
 
   async complete(dto: CreateChatCompletionDto, context: RequestContext): Promise<ChatCompletionDto> {
@@ -45,6 +48,8 @@ export class ChatService {
       chat.model.provider.chat(route.target, chat.request, context.signal),
     );
     const usage = toUsageDto(result.usage, chat.metered.charge(result.usage));
+    // The console's previews (CONSOLE_THUMBNAILS): the images of every choice, in order.
+    this.thumbnails.capture(context, inlineSources(result.choices.flatMap((choice) => choice.images)));
     return {
       id: chat.id,
       object: 'chat.completion',
@@ -74,6 +79,8 @@ export class ChatService {
       });
     const opened = new Set<number>();
     const imageCounts = new Map<number, number>();
+    /** The images the stream sent, by choice, for the console's previews (only when they are on). */
+    const images: Array<{ choice: number; image: InlineImage }> = [];
     const open = (index: number) => {
       if (opened.has(index)) return {};
       opened.add(index);
@@ -97,6 +104,7 @@ export class ChatService {
         case 'image': {
           const imageIndex = imageCounts.get(event.index) ?? 0;
           imageCounts.set(event.index, imageIndex + 1);
+          if (this.thumbnails.enabled) images.push({ choice: event.index, image: event.image });
           yield chunk([
             {
               index: event.index,
@@ -119,6 +127,9 @@ export class ChatService {
         }
       }
     }
+    // The stream ended well: the console's previews (CONSOLE_THUMBNAILS), choice by choice as `complete` numbers them.
+    images.sort((a, b) => a.choice - b.choice);
+    this.thumbnails.capture(context, inlineSources(images.map(({ image }) => image)));
     yield '[DONE]';
   }
 

@@ -37,6 +37,8 @@ export class AppConfig {
   readonly redisUrl?: string;
   readonly adminApiKey?: string;
   readonly modelsFile: string;
+  /** `EASEL_CONSOLE_DIR`: the built console served at /console; unset = this checkout's `dist/console`. */
+  readonly consoleDir?: string;
   readonly storage: {
     driver: Env['IMAGE_STORE'];
     urlTtlSeconds: number;
@@ -58,6 +60,8 @@ export class AppConfig {
   readonly rateLimitRpm: number;
   /** `USAGE_RETENTION_MONTHS`: months of usage kept before the current one; unset keeps all. */
   readonly usageRetentionMonths?: number;
+  /** `CONSOLE_THUMBNAILS`: store a 128 px preview of each generated image (src/usage/thumbnails/). */
+  readonly consoleThumbnails: boolean;
   /** Edit uploads: the largest file, and all files of one request together. */
   readonly uploads: UploadLimits;
   /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
@@ -85,6 +89,7 @@ export class AppConfig {
     this.redisUrl = env.REDIS_URL;
     this.adminApiKey = env.ADMIN_API_KEY;
     this.modelsFile = resolve(env.EASEL_MODELS_FILE ?? 'config/models.yaml');
+    this.consoleDir = env.EASEL_CONSOLE_DIR === undefined ? undefined : resolve(env.EASEL_CONSOLE_DIR);
     this.storage = {
       driver: env.IMAGE_STORE,
       urlTtlSeconds: env.IMAGE_URL_TTL_SECONDS,
@@ -112,6 +117,7 @@ export class AppConfig {
     this.upstream = { timeoutMs: env.UPSTREAM_TIMEOUT_MS, maxResponseBytes: env.MAX_RESPONSE_BYTES };
     this.rateLimitRpm = env.RATE_LIMIT_RPM;
     this.usageRetentionMonths = env.USAGE_RETENTION_MONTHS;
+    this.consoleThumbnails = env.CONSOLE_THUMBNAILS;
     this.uploads = {
       maxFileBytes: Math.min(env.UPLOAD_MAX_FILE_BYTES, env.UPLOAD_MAX_TOTAL_BYTES),
       maxTotalBytes: env.UPLOAD_MAX_TOTAL_BYTES,

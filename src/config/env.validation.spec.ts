@@ -24,6 +24,7 @@ describe('validateEnv', () => {
         REMOTE_IMAGE_URLS: false,
         REMOTE_IMAGE_ALLOWED_NETWORKS: [],
         REMOTE_IMAGE_TIMEOUT_MS: 10_000,
+        CONSOLE_THUMBNAILS: false,
       });
       expect(env.DATABASE_URL).toBeUndefined();
       expect(env.ADMIN_API_KEY).toBeUndefined();
@@ -57,6 +58,17 @@ describe('validateEnv', () => {
       ['no', false],
     ])('reads LOG_PROMPTS=%s as %p', (value, expected) => {
       expect(validateEnv({ LOG_PROMPTS: value }).LOG_PROMPTS).toBe(expected);
+    });
+
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['yes', true],
+      ['false', false],
+      ['0', false],
+      ['no', false],
+    ])('reads CONSOLE_THUMBNAILS=%s as %p', (value, expected) => {
+      expect(validateEnv({ CONSOLE_THUMBNAILS: value }).CONSOLE_THUMBNAILS).toBe(expected);
     });
 
     it('strips trailing slashes from URLs', () => {
@@ -104,6 +116,7 @@ describe('validateEnv', () => {
         AZURE_OPENAI_ENDPOINT: '',
         REMOTE_IMAGE_URLS: '',
         REMOTE_IMAGE_ALLOWED_NETWORKS: ' ',
+        CONSOLE_THUMBNAILS: '  ',
       });
 
       expect(env.PORT).toBe(3000);
@@ -116,6 +129,7 @@ describe('validateEnv', () => {
       expect(env.AZURE_OPENAI_ENDPOINT).toBeUndefined();
       expect(env.REMOTE_IMAGE_URLS).toBe(false);
       expect(env.REMOTE_IMAGE_ALLOWED_NETWORKS).toEqual([]);
+      expect(env.CONSOLE_THUMBNAILS).toBe(false);
     });
   });
 
@@ -142,6 +156,7 @@ describe('validateEnv', () => {
       ['REMOTE_IMAGE_TIMEOUT_MS', '50'],
       ['REMOTE_IMAGE_TIMEOUT_MS', '10s'],
       ['REMOTE_IMAGE_TIMEOUT_MS', '600001'],
+      ['CONSOLE_THUMBNAILS', 'on'],
     ])('%s=%s throws InvalidEnvironmentError naming the variable', (name, value) => {
       const error = errorOf({ [name]: value });
 
@@ -179,6 +194,22 @@ describe('validateEnv', () => {
           new RegExp(`^${name}: must be a whole number .*between ${min} and ${max}\\b`),
         );
       }
+    });
+
+    it.each([
+      ['on', 'on'],
+      ['TRUE', 'TRUE'],
+      ['a trailing space', 'true '],
+      ['2', '2'],
+      ['1.0', '1.0'],
+      ['-1', '-1'],
+      ['a list', 'true,false'],
+      ['a NUL', 'tru\u0000e'],
+      ['100,000 characters', 'y'.repeat(100_000)],
+    ])('refuses CONSOLE_THUMBNAILS=%s, saying it must be true or false', (_, value) => {
+      expect(errorOf({ CONSOLE_THUMBNAILS: value }).problems).toEqual([
+        expect.stringMatching(/^CONSOLE_THUMBNAILS: must be true or false \(got "/),
+      ]);
     });
 
     it('shows a non-secret bad value', () => {

@@ -73,6 +73,7 @@ export const envSchema = z.object({
   REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 20, 'must be at least 20 characters'),
   EASEL_MODELS_FILE: optionalString,
+  EASEL_CONSOLE_DIR: optionalString,
   IMAGE_STORE: z.enum(['local', 's3']).default('local'),
   // The S3 store's (IMAGE_STORE=s3); credentials come from the AWS variables or the SDK's chain.
   S3_BUCKET: optionalString,
@@ -115,6 +116,9 @@ export const envSchema = z.object({
   // Usage records older than this many whole months (beyond the current one) are dropped, a month
   // at a time (docs/OPERATIONS.md#usage-partitions); unset keeps everything.
   USAGE_RETENTION_MONTHS: integer(1, 1200, 'months (100 years)').optional(),
+  // A 128 px WebP preview of each generated image, kept with the usage records for the console's
+  // request log (docs/CONSOLE.md#image-previews); off: nothing is made or stored.
+  CONSOLE_THUMBNAILS: booleanString.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PROMPTS: booleanString.default(false),
   // Tracing (OpenTelemetry): off unless an OTLP endpoint is given. The SDK reads the other OTEL_*

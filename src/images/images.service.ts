@@ -18,6 +18,8 @@ import { UpstreamExecutor } from '../providers/upstream-executor.js';
 import { RemoteImageFetcher } from '../remote-images/remote-image.fetcher.js';
 import { ImageStore } from '../storage/image.store.js';
 import { type MeteredRequest, RequestMeter } from '../usage/request-meter.js';
+import { ThumbnailRecorder } from '../usage/thumbnails/thumbnail.recorder.js';
+import { payloadSources } from '../usage/thumbnails/thumbnail.source.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { CreateImageDto } from './dto/create-image.dto.js';
 import type { ImageDataDto, ImagesResponseDto, ImagesUsageDto } from './dto/images.response.js';
@@ -46,6 +48,7 @@ export class ImagesService {
     private readonly remoteImages: RemoteImageFetcher,
     private readonly config: AppConfig,
     private readonly lifecycle: ModelLifecycleGate,
+    private readonly thumbnails: ThumbnailRecorder,
   ) {}
 
   /** Generates, charges the usage to `context` (which the usage record and cost header read), answers. */
@@ -179,10 +182,15 @@ export class ImagesService {
     context: RequestContext,
   ): Promise<ImagesResponseDto> {
     charge(metered, result, context);
+    const created = Math.floor(Date.now() / 1000);
+    const format = dto.response_format ?? 'url';
+    const data = await this.present(result, format);
+    // The console's previews (CONSOLE_THUMBNAILS), of the images in the form `present` left them.
+    this.thumbnails.capture(context, payloadSources(result.images, format === 'url' ? 'bytes' : 'base64'));
     return {
-      created: Math.floor(Date.now() / 1000),
+      created,
       model: model.definition.id,
-      data: await this.present(result, dto.response_format ?? 'url'),
+      data,
       background: result.background,
       output_format: result.outputFormat,
       quality: result.quality,
@@ -229,6 +237,8 @@ export class ImagesService {
         }
       }
     }
+    // The stream ended well: the console's previews (CONSOLE_THUMBNAILS) of the completed images.
+    this.thumbnails.capture(context, payloadSources(completed, 'base64'));
   }
 
   private present(result: GeneratedImages, format: 'url' | 'b64_json'): Promise<ImageDataDto[]> {

@@ -8,6 +8,7 @@ import { UsagePartitionsAndRollups1796400000000 } from '../database/migrations/1
 import { migrations } from '../database/migrations/index.js';
 import { withSchemaLock } from '../database/schema-lock.js';
 import { buildDataSourceOptions } from '../database/typeorm.options.js';
+import { UsageThumbnailRepository } from './thumbnails/usage-thumbnail.repository.js';
 import { UsagePartitionMaintenance } from './usage-partition.maintenance.js';
 import {
   dropExpiredUsagePartitions,
@@ -157,11 +158,62 @@ describe('usage_records partitions', () => {
     const maintenance = new UsagePartitionMaintenance(
       dataSource,
       AppConfig.fromEnv({ EASEL_DATA_DIR: '/tmp/unused', USAGE_RETENTION_MONTHS: '24' }),
+      new UsageThumbnailRepository(dataSource),
     );
     await maintenance.maintain(new Date());
     const left = await partitionsOf(dataSource);
     expect(left).not.toContain('usage_records_y2001m01');
     expect(left).toEqual(expect.arrayContaining(monthsAround(new Date()).map(partitionName)));
+  });
+
+  it('deletes the console previews made before the first kept month, in the same round, and leaves the others', async () => {
+    const { dataSource } = database;
+    const now = new Date('2031-06-15T12:00:00Z');
+    const insertPreview = (requestId: string, createdAt: string) =>
+      dataSource.query(
+        `INSERT INTO usage_thumbnails (request_id, "index", team, created_at, content_type, bytes) VALUES ($1, 0, 'default', $2, 'image/webp', '\\x00')`,
+        [requestId, createdAt],
+      );
+    // 12 months kept before June 2031: June 2030 is the first kept month.
+    await insertPreview('expired-1', '2030-04-30T23:59:59.999Z');
+    await insertPreview('expired-2', '2030-05-31T23:59:59.999Z');
+    await insertPreview('kept-1', '2030-06-01T00:00:00.000Z');
+    await insertPreview('kept-2', '2031-06-15T00:00:00.000Z');
+    const maintenance = new UsagePartitionMaintenance(
+      dataSource,
+      AppConfig.fromEnv({ EASEL_DATA_DIR: '/tmp/unused', USAGE_RETENTION_MONTHS: '12' }),
+      new UsageThumbnailRepository(dataSource),
+    );
+
+    await maintenance.maintain(now);
+    await maintenance.previewsExpired();
+
+    const left: Array<{ request_id: string }> = await dataSource.query(
+      `SELECT request_id FROM usage_thumbnails WHERE request_id LIKE 'expired-%' OR request_id LIKE 'kept-%' ORDER BY 1`,
+    );
+    expect(left.map((row) => row.request_id)).toEqual(['kept-1', 'kept-2']);
+    await dataSource.query(`DELETE FROM usage_thumbnails WHERE request_id LIKE 'kept-%'`);
+  });
+
+  it('keeps every console preview without USAGE_RETENTION_MONTHS', async () => {
+    const { dataSource } = database;
+    await dataSource.query(
+      `INSERT INTO usage_thumbnails (request_id, "index", team, created_at, content_type, bytes) VALUES ('ancient', 0, 'default', '1999-01-01Z', 'image/webp', '\\x00')`,
+    );
+    const maintenance = new UsagePartitionMaintenance(
+      dataSource,
+      AppConfig.fromEnv({ EASEL_DATA_DIR: '/tmp/unused' }),
+      new UsageThumbnailRepository(dataSource),
+    );
+
+    await maintenance.maintain(new Date());
+    await maintenance.previewsExpired();
+
+    const [{ count }] = await dataSource.query(
+      `SELECT count(*)::int AS count FROM usage_thumbnails WHERE request_id = 'ancient'`,
+    );
+    expect(count).toBe(1);
+    await dataSource.query(`DELETE FROM usage_thumbnails WHERE request_id = 'ancient'`);
   });
 });
 

@@ -89,7 +89,7 @@ export function ensureUsagePartitionsLocked(dataSource: DataSource, dates: reado
  * the names dropped. Run it under the schema lock.
  */
 export async function dropExpiredUsagePartitions(runner: QueryRunner, months: number, now: Date): Promise<string[]> {
-  const keepFrom = monthStart(now, -months);
+  const keepFrom = retentionStart(now, months);
   const expired = [...(await attachedPartitions(runner))]
     .map((name) => ({ name, month: monthOfPartition(name) }))
     .filter((partition): partition is { name: string; month: Date } => partition.month !== undefined)
@@ -109,7 +109,17 @@ export async function dropExpiredUsagePartitions(runner: QueryRunner, months: nu
   return expired.map(({ name }) => name);
 }
 
-const DROP_LOCK_TIMEOUT = '2s';
+/**
+ * The first instant `USAGE_RETENTION_MONTHS` = `months` keeps at `now`: the start of the month
+ * `months` before this one. Usage records and console previews (`usage_thumbnails`) made before it
+ * are dropped.
+ */
+export function retentionStart(now: Date, months: number): Date {
+  return monthStart(now, -months);
+}
+
+/** How long retention waits for a lock it needs (dropping a month, deleting previews) before it gives up until next round. */
+export const DROP_LOCK_TIMEOUT = '2s';
 
 async function inTransaction(runner: QueryRunner, work: () => Promise<void>): Promise<void> {
   await runner.startTransaction();

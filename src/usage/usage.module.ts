@@ -10,6 +10,7 @@ import { PriceVersionRepository } from './pricing/price-version.repository.js';
 import { PricingService } from './pricing/pricing.service.js';
 import { PricingAdminController } from './pricing/pricing-admin.controller.js';
 import { RequestMeter } from './request-meter.js';
+import { UsageThumbnailsModule } from './thumbnails/usage-thumbnails.module.js';
 import { UsageRecorder } from './usage.recorder.js';
 import { UsageAdminController } from './usage-admin.controller.js';
 import { UsageAdminService } from './usage-admin.service.js';
@@ -25,6 +26,7 @@ import { UsageV1Controller } from './usage-v1.controller.js';
     ProvidersModule,
     BudgetsModule,
     MetricsModule,
+    UsageThumbnailsModule,
   ],
   controllers: [UsageAdminController, UsageV1Controller, PricingAdminController],
   providers: [
@@ -39,6 +41,6 @@ import { UsageV1Controller } from './usage-v1.controller.js';
     UsageAdminService,
     UsagePartitionMaintenance,
   ],
-  exports: [RequestMeter, UsageRecorder],
+  exports: [RequestMeter, UsageRecorder, UsageThumbnailsModule],
 })
 export class UsageModule {}

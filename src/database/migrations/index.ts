@@ -7,6 +7,7 @@ import { UsageInputImages1796304679404 } from './1796304679404-UsageInputImages.
 import { UsageServedModel1796315561029 } from './1796315561029-UsageServedModel.js';
 import { UsagePartitionsAndRollups1796400000000 } from './1796400000000-UsagePartitionsAndRollups.js';
 import { ConsoleSessions1796408267679 } from './1796408267679-ConsoleSessions.js';
+import { UsageThumbnails1796415764925 } from './1796415764925-UsageThumbnails.js';
 
 /** Every migration, in order, listed explicitly (no globs). */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   UsageServedModel1796315561029,
   UsagePartitionsAndRollups1796400000000,
   ConsoleSessions1796408267679,
+  UsageThumbnails1796415764925,
 ];
