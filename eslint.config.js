@@ -19,7 +19,7 @@ const anyIsExpected = {
 };
 
 export default defineConfig(
-  { ignores: ['dist/', 'dist-bench/', 'coverage/', '.easel/'] },
+  { ignores: ['dist/', 'dist-bench/', 'coverage/', '.easel/', 'test-output/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -85,6 +85,11 @@ export default defineConfig(
     // one would be noise, and an `any` there cannot leak into production code.
     files: ['test/**', '**/*.spec.ts'],
     rules: { ...anyIsExpected, '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // The console's browser code (web/, its own tsconfig.json): browser globals, not Node's.
+    files: ['web/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     // Plain JavaScript has no types: everything is `any` to the checker.

@@ -12,7 +12,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The build's entry point: its time is when the build that wrote it started (see below). */
 const OUTPUT = join(ROOT, 'dist', 'src', 'main.js');
 /** What the build reads: the sources (a directory's own time changes when a file is added or deleted) and its settings. */
-const INPUTS = ['src', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
+const INPUTS = [
+  'src',
+  'web',
+  'ormconfig.ts',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'nest-cli.json',
+  'package-lock.json',
+];
 
 /** The newest modification time of a file, or of a directory and everything in it (0 when it does not exist). */
 function newest(path) {

@@ -34,7 +34,7 @@ async function bootstrap(): Promise<void> {
   for (const signal of EARLY_STOP_SIGNALS) process.off(signal, stopDuringStart);
   const logger = new Logger('Easel');
   logger.log(
-    `Listening on http://${config.http.host}:${config.http.port} (docs at ${config.http.publicBaseUrl}/docs) — ready in ${Date.now() - started} ms${stopTracing ? `; traces to ${new URL(config.tracing.otlpEndpoint!).origin}` : ''}`,
+    `Listening on http://${config.http.host}:${config.http.port} (console at ${config.http.publicBaseUrl}/console, docs at ${config.http.publicBaseUrl}/docs) — ready in ${Date.now() - started} ms${stopTracing ? `; traces to ${new URL(config.tracing.otlpEndpoint!).origin}` : ''}`,
   );
   for (const signal of STOP_SIGNALS) process.once(signal, () => logger.log(`Stopping (${signal})`));
 }

@@ -1,6 +1,6 @@
 import { Get, Param } from '@nestjs/common';
 import { ApiCookieAuth } from '@nestjs/swagger';
-import { CurrentPrincipal, V1Controller } from '../auth/auth.decorators.js';
+import { AdminController, CurrentPrincipal, V1Controller } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { ModelDto, ModelListDto } from './dto/model.response.js';
@@ -24,5 +24,19 @@ export class ModelsController {
   })
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): ModelDto {
     return this.models.get(principal, id);
+  }
+}
+
+/** The whole catalogue for admins (whose keys do not call /v1): what the console's Models page and key form show. */
+@AdminController('admin/models')
+export class ModelsAdminController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Get()
+  @ApiEndpoint('Every model of the catalogue, as /v1/models shows one, whichever keys may use it', {
+    ok: ModelListDto,
+  })
+  list(): ModelListDto {
+    return this.models.list();
   }
 }

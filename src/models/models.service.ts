@@ -17,13 +17,13 @@ export class ModelsService {
     private readonly config: AppConfig,
   ) {}
 
-  /** The models this key may use. */
-  list(principal: Principal): ModelListDto {
+  /** The models this key may use; every model of the catalogue without a key (an admin's view). */
+  list(principal?: Principal): ModelListDto {
     return {
       object: 'list',
       data: this.registry
         .list()
-        .filter((model) => mayUseModel(principal, model.definition.id))
+        .filter((model) => !principal || mayUseModel(principal, model.definition.id))
         .map((model) => this.toDto(model)),
     };
   }

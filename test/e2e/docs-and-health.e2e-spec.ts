@@ -107,11 +107,13 @@ describe('Swagger docs and health', () => {
       [
         '/admin/keys',
         '/admin/keys/{id}',
+        '/admin/models',
         '/admin/pricing',
         '/admin/pricing/{model}',
         '/admin/teams',
         '/admin/usage',
         '/admin/usage/records',
+        '/admin/usage/records/{request_id}/thumbnails/{index}',
         '/health/live',
         '/metrics',
         '/v1/chat/completions',
@@ -123,6 +125,7 @@ describe('Swagger docs and health', () => {
         '/v1/models/{id}',
         '/v1/usage',
         '/v1/usage/records',
+        '/v1/usage/records/{request_id}/thumbnails/{index}',
         '/console/api/session',
       ].sort(),
     );

@@ -1,0 +1,2 @@
+// Stylesheets are imported for their effect: Vite bundles them into the page's CSS.
+declare module '*.css';
