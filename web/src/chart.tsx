@@ -8,6 +8,9 @@ export interface StackSeries {
   values: number[];
 }
 
+const WHOLE_INCREMENTS = [1, 2, 5]
+  .flatMap((step) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7].map((power) => step * power))
+  .sort((a, b) => a - b);
 const COLORS = ['#3b5bdb', '#f08c00', '#2f9e44', '#c2255c', '#7048e8', '#1098ad', '#e8590c', '#868e96'];
 
 /**
@@ -20,11 +23,13 @@ export function StackedBars({
   series,
   format,
   label,
+  wholeNumbers = false,
 }: {
   days: string[];
   series: StackSeries[];
   format: (value: number) => string;
   label: string;
+  wholeNumbers?: boolean;
 }) {
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -51,6 +56,8 @@ export function StackedBars({
           {
             stroke: 'currentColor',
             size: 72,
+            // Counts tick at whole numbers only (never "1, 1, 2, 2").
+            ...(wholeNumbers ? { incrs: WHOLE_INCREMENTS } : {}),
             values: (_u, ticks) => ticks.map(format),
             grid: { stroke: 'rgba(128,128,128,0.18)' },
           },
@@ -83,7 +90,7 @@ export function StackedBars({
       resize.disconnect();
       plot.destroy();
     };
-  }, [days, series, format]);
+  }, [days, series, format, wholeNumbers]);
 
   return (
     <figure class="chart">

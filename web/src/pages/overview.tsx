@@ -165,6 +165,7 @@ export function OverviewPage({ session }: { session: Session }) {
             days={span.days}
             series={chart}
             format={format}
+            wholeNumbers={metric !== 'cost'}
             label={`${METRICS[metric]} per UTC day, ${RANGES[range].toLowerCase()}, stacked by ${stackBy}`}
           />
         )}
