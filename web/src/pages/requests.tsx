@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   type ApiKey,
   listKeys,
@@ -47,11 +47,16 @@ export function RequestsPage({ session }: { session: Session }) {
     setCursor(first.data.next_cursor);
   }, [first.data]);
 
+  /** The filter the rows shown belong to: a page that arrives for an older one is dropped. */
+  const shownFilter = useRef(filter);
+  shownFilter.current = filter;
   const loadMore = () => {
     if (!cursor) return;
+    const asked = filter;
     setMore({ loading: true });
-    usageRecords(session, { ...filter, limit: PAGE_SIZE, cursor }).then(
+    usageRecords(session, { ...asked, limit: PAGE_SIZE, cursor }).then(
       (page) => {
+        if (shownFilter.current !== asked) return;
         setRecords((shown) => [...shown, ...page.data]);
         setCursor(page.next_cursor);
         setMore({ loading: false });
@@ -62,6 +67,10 @@ export function RequestsPage({ session }: { session: Session }) {
   const set = (name: keyof UsageFilter) => (event: Event) => {
     const value = (event.currentTarget as HTMLInputElement | HTMLSelectElement).value;
     const next = { ...filter, [name]: name === 'from' || name === 'to' ? toIso(value) : value || undefined };
+    // The rows of the old filter go at once (no "more" of them, no stale rows under new filters).
+    setRecords([]);
+    setCursor(null);
+    setMore({ loading: false });
     setFilter(next);
   };
 
