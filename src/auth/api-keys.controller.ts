@@ -27,7 +27,7 @@ export class ApiKeysController {
       rpm: body.rpm,
       monthlyBudgetUsd: body.monthly_budget_usd,
     });
-    return { ...(await this.toResponse(entity)), key };
+    return { ...ApiKeyResponse.from(entity, this.budgets.ofNewKey(entity)), key };
   }
 
   @Patch(':id')

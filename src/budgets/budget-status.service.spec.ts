@@ -66,4 +66,11 @@ describe(BudgetStatusService.name, () => {
     ]);
     expect(query).not.toHaveBeenCalled();
   });
+
+  it('gives a new key its status without a query: nothing used yet, or null without a budget', () => {
+    const query = jest.spyOn(database.dataSource, 'query');
+    expect(sut.ofNewKey({ monthlyBudgetUsd: '20' }, NOW)).toEqual({ month: '2031-05', spent: 0n, reserved: 0n });
+    expect(sut.ofNewKey({ monthlyBudgetUsd: null }, NOW)).toEqual({ month: '2031-05', spent: null, reserved: null });
+    expect(query).not.toHaveBeenCalled();
+  });
 });

@@ -48,6 +48,15 @@ export class BudgetStatusService {
     );
   }
 
+  /**
+   * A key made a moment ago has used nothing: its status without a query, so that its creation,
+   * committed already, never fails after the fact and loses the secret shown only in its answer.
+   */
+  ofNewKey(key: { monthlyBudgetUsd: string | null }, now = new Date()): BudgetStatus {
+    const month = monthOf(now).slice(0, 7);
+    return key.monthlyBudgetUsd === null ? { month, spent: null, reserved: null } : { month, spent: 0n, reserved: 0n };
+  }
+
   /** The same clock and month as `BudgetsService.reserve`. */
   private async statusOf(
     budgets: ReadonlyArray<{ scope: string; budget: string | null }>,

@@ -27,7 +27,6 @@ const ENDPOINTS: Record<string, UsageEndpoint> = {
   '/v1/models/:id': 'models',
   '/v1/usage': 'usage',
   '/v1/usage/records': 'usage',
-  '/v1/usage/records/:request_id/thumbnails/:index': 'usage',
 };
 
 /** One request, from its first hook to the close of its connection. */

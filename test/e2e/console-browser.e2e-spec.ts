@@ -101,6 +101,10 @@ describeWithBrowser('console in Chromium', () => {
     const page = await context.newPage();
     page.on('request', (request) => requested.push(request.url()));
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // What the Content-Security-Policy blocked (an inline style or script, another origin) is logged here.
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) pageErrors.push(message.text());
+    });
     return page;
   }
 
@@ -157,7 +161,7 @@ describeWithBrowser('console in Chromium', () => {
       requestIds.push(response.headers.get('x-request-id')!);
     }
     // Records are written in batches: wait until both are stored.
-    await waitFor(
+    const stored = await waitFor(
       async () => (await (await app.http(`/admin/usage/records?limit=10`, { key: app.adminKey })).json()) as any,
       (page) => requestIds.every((id) => page.data.some((record: any) => record.request_id === id)),
     );
@@ -197,7 +201,7 @@ describeWithBrowser('console in Chromium', () => {
     expect(chartAfter.equals(chartBefore)).toBe(false);
     await screenshot(admin, 'overview-1280');
     await admin.getByText('The numbers').click();
-    const today = new Date().toISOString().slice(0, 10);
+    const today = (stored.data as any[]).find((record) => record.request_id === requestIds[1]).created_at.slice(0, 10);
     expect(await admin.getByRole('row', { name: new RegExp(today) }).textContent()).toContain('$0.16');
 
     // The request log filtered: no errors among them; the key's own requests.

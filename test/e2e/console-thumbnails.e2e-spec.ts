@@ -38,9 +38,9 @@ describe('Console thumbnails (CONSOLE_THUMBNAILS=true)', () => {
   let dataSource: DataSource;
   let recorder: ThumbnailRecorder;
   /** Two keys of one team, and a key of another team. */
-  let growth: { id: string; key: string };
+  let growth: { id: string; key: string; team: string };
   let growthOther: { key: string };
-  let research: { key: string };
+  let research: { key: string; team: string };
 
   beforeAll(async () => {
     sut = await createTestApp({
@@ -110,7 +110,7 @@ describe('Console thumbnails (CONSOLE_THUMBNAILS=true)', () => {
         await sut.http(v1Path(requestId, index), { key: growthOther.key }),
       ]) {
         expect(response.headers.get('content-type')).toBe('image/webp');
-        expect(response.headers.get('cache-control')).toBe('private, max-age=86400');
+        expect(response.headers.get('cache-control')).toBe('private, no-store');
         expect(response.headers.get('x-content-type-options')).toBe('nosniff');
         expect(await previewOf(response)).toMatchObject({ format: 'webp', width: 128, height: 85 });
       }
@@ -262,8 +262,13 @@ describe('Console thumbnails (CONSOLE_THUMBNAILS=true)', () => {
     // Without a key or a cookie: 401.
     expect((await sut.http(v1Path(requestId, 0))).status).toBe(401);
     expect((await sut.http(adminPath(requestId, 0))).status).toBe(401);
-    // A read of /v1/usage leaves a usage record like the other /v1/usage reads.
-    expect(await usageRecordOf(readId)).toEqual({ endpoint: 'usage', status: 'success', images: 0 });
+    // A preview is part of reading a record, not a request of its own: no usage record (a missing
+    // one would count as an error in the team's error rate).
+    const [{ count }] = await dataSource.query(
+      `SELECT count(*)::int AS count FROM usage_records WHERE request_id = $1`,
+      [readId],
+    );
+    expect(count).toBe(0);
   });
 
   it.each([
@@ -289,6 +294,38 @@ describe('Console thumbnails (CONSOLE_THUMBNAILS=true)', () => {
           error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) },
         },
       });
+    }
+  });
+
+  it("tells apart two teams' requests sent with one x-request-id: the admin names the team", async () => {
+    const requestId = `thumb-shared-${randomUUID()}`;
+    for (const [key, prompt] of [
+      [growth.key, 'a red fox in the snow'],
+      [research.key, 'a blue whale at night'],
+    ] as const) {
+      const response = await sut.http('/v1/images/generations', {
+        key,
+        body: imageRequest({ prompt }),
+        headers: { 'x-request-id': requestId },
+      });
+      expect(response.status).toBe(200);
+    }
+    await recorder.idle();
+    const bytesOf = async (response: Response) => {
+      expect(response.status).toBe(200);
+      return Buffer.from(await response.arrayBuffer());
+    };
+    const growthOwn = await bytesOf(await sut.http(v1Path(requestId, 0), { key: growth.key }));
+    const researchOwn = await bytesOf(await sut.http(v1Path(requestId, 0), { key: research.key }));
+    expect(growthOwn.equals(researchOwn)).toBe(false);
+    const admin = (team: string) =>
+      sut.http(`${adminPath(requestId, 0)}?team=${team}`, { key: sut.adminKey }).then(bytesOf);
+    expect((await admin(growth.team)).equals(growthOwn)).toBe(true);
+    expect((await admin(research.team)).equals(researchOwn)).toBe(true);
+    const nobody = await sut.http(`${adminPath(requestId, 0)}?team=nobody`, { key: sut.adminKey });
+    expect(nobody.status).toBe(404);
+    for (const query of ['?team=a&team=b', `?team=${'x'.repeat(101)}`, '?other=1']) {
+      expect((await sut.http(`${adminPath(requestId, 0)}${query}`, { key: sut.adminKey })).status).toBe(400);
     }
   });
 

@@ -190,8 +190,10 @@ export function usageRecords(
   return get(`${path}/records`, { ...query, ...scope });
 }
 
-export function thumbnailUrl(session: Session, requestId: string, index: number): string {
-  return `${usageBase(session).path}/records/${encodeURIComponent(requestId)}/thumbnails/${index}`;
+/** A record's image preview; an admin names the record's team (two teams may have sent one request id). */
+export function thumbnailUrl(session: Session, record: UsageRecord, index: number): string {
+  const path = `${usageBase(session).path}/records/${encodeURIComponent(record.request_id)}/thumbnails/${index}`;
+  return session.role === 'admin' ? withQuery(path, { team: record.team }) : path;
 }
 
 export interface Team {

@@ -20,7 +20,9 @@ export interface ThumbnailSource {
  */
 export function payloadSources(images: readonly ImagePayload[], held: 'bytes' | 'base64'): ThumbnailSource[] {
   return images.map((image) => ({
-    size: () => (held === 'bytes' ? image.bytes().length : base64Size(image.base64())),
+    // A payload may keep its base64 and its bytes both: counted as both (bytes × 7/3), so that the
+    // queue's bound is what the queue keeps alive.
+    size: () => (held === 'bytes' ? Math.ceil((image.bytes().length * 7) / 3) : heldSize(image.base64())),
     bytes: () => image.bytes(),
   }));
 }
@@ -28,11 +30,12 @@ export function payloadSources(images: readonly ImagePayload[], held: 'bytes' | 
 /** The images of a chat answer (data URLs' base64, as the upstream sent it), in the order of its choices. */
 export function inlineSources(images: readonly InlineImage[]): ThumbnailSource[] {
   return images.map(({ base64 }) => ({
-    size: () => base64Size(base64),
+    size: () => heldSize(base64),
     bytes: () => (typeof base64 === 'string' ? Buffer.from(base64, 'base64') : base64.decodeBase64()),
   }));
 }
 
-function base64Size(text: JsonText): number {
-  return Math.floor((text.length * 3) / 4);
+/** The base64 text held, plus the bytes it decodes to (made by the worker while it holds the text). */
+function heldSize(text: JsonText): number {
+  return text.length + Math.floor((text.length * 3) / 4);
 }

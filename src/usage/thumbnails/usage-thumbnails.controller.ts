@@ -11,13 +11,16 @@ import type { FastifyReply } from 'fastify';
 import { AdminController, CurrentPrincipal, V1Controller } from '../../auth/auth.decorators.js';
 import type { Principal } from '../../auth/principal.js';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto.js';
-import { ThumbnailParams, ThumbnailQuery } from './dto/thumbnail.params.js';
+import { AdminThumbnailQuery, ThumbnailParams, ThumbnailQuery } from './dto/thumbnail.params.js';
 import { THUMBNAIL_CONTENT_TYPE } from './thumbnail.image.js';
 import type { StoredThumbnail } from './usage-thumbnail.repository.js';
 import { UsageThumbnailsService } from './usage-thumbnails.service.js';
 
-/** A day in the browser's own cache: a preview never changes, and it is the caller's data only. */
-const CACHE_CONTROL = 'private, max-age=86400';
+/**
+ * Not kept by the browser: a preview is read on a session (signed out, or another team signed in
+ * on the same browser, it must not show), and it is a few kB, read when a request is opened.
+ */
+const CACHE_CONTROL = 'private, no-store';
 
 /** The Swagger of both thumbnail routes: `image/webp`, its headers, 400 and 404 in OpenAI's shape. */
 const ThumbnailEndpoint = (summary: string) =>
@@ -58,10 +61,10 @@ export class UsageThumbnailsAdminController {
   @ThumbnailEndpoint("Preview of an image a request generated (any team's)")
   async thumbnail(
     @Param() params: ThumbnailParams,
-    @Query() _query: ThumbnailQuery,
+    @Query() query: AdminThumbnailQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<StreamableFile> {
-    return thumbnailReply(await this.thumbnails.read(params.request_id, params.index), reply);
+    return thumbnailReply(await this.thumbnails.read(params.request_id, params.index, query.team), reply);
   }
 }
 

@@ -256,8 +256,10 @@ function KeyForm({
       rpm: rpm.trim() === '' ? null : Number(rpm),
       monthly_budget_usd: budget.trim() === '' ? null : budget.trim(),
       allowed_models: restricted ? [...allowed] : null,
-      expires_at: expires === '' ? null : `${expires}:00Z`,
     };
+    // Sent only when changed: the field shows minutes, and sending it back would cut the seconds.
+    const shownExpiry = existing?.expires_at ? existing.expires_at.slice(0, 16) : '';
+    if (!existing || expires !== shownExpiry) changes.expires_at = expires === '' ? null : `${expires}:00Z`;
     if (!existing) Object.assign(changes, { name: name.trim(), team, admin });
     setBusy(true);
     setError(undefined);

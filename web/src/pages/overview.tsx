@@ -47,11 +47,13 @@ export function OverviewPage({ session }: { session: Session }) {
     const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
-    const totals = (from: Date, to?: Date) =>
-      usageReport(session, { group_by: 'endpoint', from: from.toISOString(), to: to?.toISOString() }).then(
+    // Up to a minute ahead of this browser's clock (a server's a little ahead still counts it all).
+    const soon = new Date(now.getTime() + 60_000);
+    const totals = (from: Date, to: Date) =>
+      usageReport(session, { group_by: 'endpoint', from: from.toISOString(), to: to.toISOString() }).then(
         (report) => report.totals,
       );
-    return Promise.all([totals(today), totals(month), totals(lastMonth, month)]);
+    return Promise.all([totals(today, soon), totals(month, soon), totals(lastMonth, month)]);
   }, [session, now]);
 
   const span = useMemo(() => window(range, now), [range, now]);

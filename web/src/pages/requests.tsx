@@ -47,16 +47,21 @@ export function RequestsPage({ session }: { session: Session }) {
     setCursor(first.data.next_cursor);
   }, [first.data]);
 
-  /** The filter the rows shown belong to: a page that arrives for an older one is dropped. */
-  const shownFilter = useRef(filter);
-  shownFilter.current = filter;
+  /** Bumped when the rows shown start again (a filter changed, Refresh): a page asked before is dropped. */
+  const listing = useRef(0);
+  const startOver = () => {
+    listing.current++;
+    setRecords([]);
+    setCursor(null);
+    setMore({ loading: false });
+  };
   const loadMore = () => {
     if (!cursor) return;
-    const asked = filter;
+    const asked = listing.current;
     setMore({ loading: true });
-    usageRecords(session, { ...asked, limit: PAGE_SIZE, cursor }).then(
+    usageRecords(session, { ...filter, limit: PAGE_SIZE, cursor }).then(
       (page) => {
-        if (shownFilter.current !== asked) return;
+        if (listing.current !== asked) return;
         setRecords((shown) => [...shown, ...page.data]);
         setCursor(page.next_cursor);
         setMore({ loading: false });
@@ -68,9 +73,7 @@ export function RequestsPage({ session }: { session: Session }) {
     const value = (event.currentTarget as HTMLInputElement | HTMLSelectElement).value;
     const next = { ...filter, [name]: name === 'from' || name === 'to' ? toIso(value) : value || undefined };
     // The rows of the old filter go at once (no "more" of them, no stale rows under new filters).
-    setRecords([]);
-    setCursor(null);
-    setMore({ loading: false });
+    startOver();
     setFilter(next);
   };
 
@@ -139,7 +142,14 @@ export function RequestsPage({ session }: { session: Session }) {
         <Field label="To (UTC)">
           <input type="datetime-local" value={filter.to?.slice(0, 16) ?? ''} onChange={set('to')} />
         </Field>
-        <button type="button" class="secondary" onClick={first.reload}>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => {
+            startOver();
+            first.reload();
+          }}
+        >
           Refresh
         </button>
       </form>
@@ -271,7 +281,7 @@ function RecordDetail({ session, record, keyName }: { session: Session; record: 
           {Array.from({ length: Math.min(record.images, 10) }, (_, index) => (
             <Thumbnail
               key={index}
-              src={thumbnailUrl(session, record.request_id, index)}
+              src={thumbnailUrl(session, record, index)}
               alt={`Image ${index + 1} of request ${record.request_id}`}
             />
           ))}

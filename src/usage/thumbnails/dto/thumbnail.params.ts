@@ -1,6 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { MAX_THUMBNAIL_INDEX } from '../thumbnail.recorder.js';
 
 /** What an `x-request-id` may be (`requestIdOf`, src/common/http/client-errors.ts), so what a usage record's `request_id` is. */
@@ -36,5 +36,17 @@ export class ThumbnailParams {
   index!: number;
 }
 
-/** The thumbnail routes take no query parameter: any is 400, named. */
+/** The team route takes no query parameter: any is 400, named. */
 export class ThumbnailQuery {}
+
+/**
+ * The admin route's one parameter: request ids are the clients' (`x-request-id`), so two teams
+ * may have used one; `team` (the record's) says whose preview. Without it, the newest.
+ */
+export class AdminThumbnailQuery {
+  @ApiPropertyOptional({ description: "The record's team (two teams may have sent one x-request-id)", example: 'growth' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  team?: string;
+}
