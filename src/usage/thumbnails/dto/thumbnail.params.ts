@@ -44,7 +44,10 @@ export class ThumbnailQuery {}
  * may have used one; `team` (the record's) says whose preview. Without it, the newest.
  */
 export class AdminThumbnailQuery {
-  @ApiPropertyOptional({ description: "The record's team (two teams may have sent one x-request-id)", example: 'growth' })
+  @ApiPropertyOptional({
+    description: "The record's team (two teams may have sent one x-request-id)",
+    example: 'growth',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 100)
