@@ -1,40 +1,12 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type GroupBy, listKeys, type Report, type Session, usageReport } from '../api';
-import { StackedBars, type StackSeries } from '../chart';
+import { StackedBars } from '../chart';
 import { Card, ErrorNotice, Field, Loading } from '../components';
 import { count, percent, usd } from '../format';
 import { useLoad } from '../load';
+import { type Metric, type Range, RANGES, rangeWindow, stackSeries } from '../usage-days';
 
-const DAY_MS = 86_400_000;
-const RANGES = {
-  '7d': 'Last 7 days',
-  '30d': 'Last 30 days',
-  '90d': 'Last 90 days',
-  month: 'This month',
-  'last-month': 'Last month',
-} as const;
-type Range = keyof typeof RANGES;
-type Metric = 'cost' | 'requests' | 'images';
 const METRICS: Record<Metric, string> = { cost: 'Spend', requests: 'Requests', images: 'Images' };
-/** Series beyond these many are summed as "Other". */
-const MAX_SERIES = 7;
-
-/** [from, to) of a range, and its UTC days. */
-function window(range: Range, now: Date): { from: string; to: string; days: string[] } {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  const [from, to] =
-    range === 'month'
-      ? [monthStart, today + DAY_MS]
-      : range === 'last-month'
-        ? [Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1), monthStart]
-        : [today - (Number(range.slice(0, -1)) - 1) * DAY_MS, today + DAY_MS];
-  const days: string[] = [];
-  for (let day = from; day < to; day += DAY_MS) days.push(new Date(day).toISOString().slice(0, 10));
-  return { from: iso(from), to: iso(Math.min(to, now.getTime() + 60_000)), days };
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function OverviewPage({ session }: { session: Session }) {
   const admin = session.role === 'admin';
@@ -56,7 +28,7 @@ export function OverviewPage({ session }: { session: Session }) {
     return Promise.all([totals(today, soon), totals(month, soon), totals(lastMonth, month)]);
   }, [session, now]);
 
-  const span = useMemo(() => window(range, now), [range, now]);
+  const span = useMemo(() => rangeWindow(range, now), [range, now]);
   const ranged = useLoad(() => {
     const query = { from: span.from, to: span.to };
     const tops: GroupBy[] = admin ? ['api_key', 'team', 'model'] : ['api_key', 'model'];
@@ -84,7 +56,7 @@ export function OverviewPage({ session }: { session: Session }) {
   const costless = byDay !== undefined && Number(byDay.totals.cost_usd) === 0 && byDay.totals.requests > 0;
   const metric: Metric = chosenMetric ?? (costless ? 'requests' : 'cost');
   const chart = useMemo(
-    () => (byDay ? stackSeries(byDay, span.days, metric, (group) => nameOf(stackBy, group)) : undefined),
+    () => (byDay ? stackSeries(byDay.rows, span.days, metric, (group) => nameOf(stackBy, group)) : undefined),
     [byDay, span.days, metric, stackBy, keyNames],
   );
   const format = useMemo(
@@ -228,25 +200,4 @@ function Top({ title, report, name }: { title: string; report: Report; name: (gr
       )}
     </div>
   );
-}
-
-/** The report's (day, split) rows as one series per split value, the smallest ones summed as "Other". */
-function stackSeries(report: Report, days: string[], metric: Metric, name: (group: string) => string): StackSeries[] {
-  const dayIndex = new Map(days.map((day, index) => [day, index]));
-  const bySplit = new Map<string, number[]>();
-  for (const row of report.rows) {
-    const index = dayIndex.get(row.group);
-    if (index === undefined) continue;
-    const split = row.split ?? '(all)';
-    const values = bySplit.get(split) ?? days.map(() => 0);
-    values[index]! += metric === 'cost' ? Number(row.cost_usd) : metric === 'requests' ? row.requests : row.images;
-    bySplit.set(split, values);
-  }
-  const total = (values: number[]) => values.reduce((sum, value) => sum + value, 0);
-  const sorted = [...bySplit.entries()].sort((a, b) => total(b[1]) - total(a[1]));
-  const series = sorted.slice(0, MAX_SERIES).map(([split, values]) => ({ label: name(split), values }));
-  const rest = sorted.slice(MAX_SERIES);
-  if (rest.length > 0)
-    series.push({ label: 'Other', values: days.map((_, index) => total(rest.map(([, values]) => values[index]!))) });
-  return series;
 }
