@@ -275,6 +275,52 @@ describeWithBrowser('console in Chromium', () => {
     expect(revoked.status).toBe(401);
   });
 
+  it('drops a page of the request log that arrives after the filters changed', async () => {
+    const created = await app.http('/admin/keys', {
+      key: app.adminKey,
+      body: { name: 'pager', team: 'growth', rpm: 1000 },
+    });
+    const pager = (await created.json()) as { id: string; key: string };
+    // 51 requests: the log's first page holds 50, so there is a next one.
+    for (let index = 0; index < 51; index++) {
+      const response = await app.http('/v1/images/generations', {
+        key: pager.key,
+        body: { model: LOCAL, prompt: `tile ${index}`, size: '256x256' },
+      });
+      expect(response.status).toBe(200);
+    }
+    await waitFor(
+      async () =>
+        (
+          (await (
+            await app.http(`/admin/usage/records?api_key=${pager.id}&limit=60`, { key: app.adminKey })
+          ).json()) as any
+        ).data.length,
+      (stored) => stored === 51,
+    );
+    const page = await newPage(1280);
+    await signIn(page, app.adminKey!);
+    await openPage(page, 'requests');
+    await page.locator('table.requests tbody tr').nth(49).waitFor();
+
+    // The next page is held on its way while the filter changes to one nothing matches.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(/\/admin\/usage\/records\?.*cursor=/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Load 50 more' }).click();
+    await page.getByRole('combobox', { name: /^Endpoint/ }).selectOption('chat');
+    await page.getByText('No requests match.').waitFor();
+    const arrived = page.waitForResponse(/cursor=/);
+    release();
+    await arrived;
+    await page.getByRole('button', { name: 'Refresh' }).focus(); // a step of the page after the late answer
+    expect(await page.locator('table.requests tbody tr', { hasText: 'pager' }).count()).toBe(0);
+    expect(await page.getByText('No requests match.').isVisible()).toBe(true);
+  });
+
   it('keeps a team key out of the admin pages', async () => {
     const created = await app.http('/admin/keys', { key: app.adminKey, body: { name: 'reporting', team: 'growth' } });
     const { key } = (await created.json()) as { key: string };
