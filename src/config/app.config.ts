@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { Cidr } from '../common/net/address.policy.js';
 import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
@@ -28,6 +29,21 @@ export interface S3StoreConfig {
   forcePathStyle: boolean;
   /** Put before every key, as given ('' = none). */
   prefix: string;
+}
+
+/** The least `MAX_IN_FLIGHT_BYTES` defaults to, however little memory the process may use. */
+export const MIN_DEFAULT_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * `MAX_IN_FLIGHT_BYTES` when it is unset: half the memory the process may use, at least 256 MiB.
+ * `constrained` is the cgroup's limit as `process.constrainedMemory()` reports it (0, or a number
+ * past the machine's memory, when there is none); `total` the machine's memory. Half, because the
+ * process holds more than the answers' bytes (Node itself, buffers being copied, the rest of the
+ * heap), and the answers of a burst should fit twice over before the limit kills the process.
+ */
+export function defaultInFlightBytes(constrained: number, total: number): number {
+  const memory = constrained > 0 && constrained < total ? constrained : total;
+  return Math.max(MIN_DEFAULT_IN_FLIGHT_BYTES, Math.floor(memory / 2));
 }
 
 export class AppConfig {
@@ -64,6 +80,11 @@ export class AppConfig {
   readonly consoleThumbnails: boolean;
   /** Edit uploads: the largest file, and all files of one request together. */
   readonly uploads: UploadLimits;
+  /**
+   * The estimated bytes of the answers in flight together (`InFlightBytes`): `MAX_IN_FLIGHT_BYTES`,
+   * else `defaultInFlightBytes` of this machine, read once at start.
+   */
+  readonly maxInFlightBytes: number;
   /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
   readonly remoteImages: { enabled: boolean; allowedNetworks: Cidr[]; timeoutMs: number };
   readonly logging: { level: Env['LOG_LEVEL']; logPrompts: boolean };
@@ -122,6 +143,7 @@ export class AppConfig {
       maxFileBytes: Math.min(env.UPLOAD_MAX_FILE_BYTES, env.UPLOAD_MAX_TOTAL_BYTES),
       maxTotalBytes: env.UPLOAD_MAX_TOTAL_BYTES,
     };
+    this.maxInFlightBytes = env.MAX_IN_FLIGHT_BYTES ?? defaultInFlightBytes(process.constrainedMemory(), totalmem());
     this.remoteImages = {
       enabled: env.REMOTE_IMAGE_URLS,
       allowedNetworks: env.REMOTE_IMAGE_ALLOWED_NETWORKS,

@@ -29,6 +29,8 @@ describe('validateEnv', () => {
       expect(env.DATABASE_URL).toBeUndefined();
       expect(env.ADMIN_API_KEY).toBeUndefined();
       expect(env.AZURE_OPENAI_ENDPOINT).toBeUndefined();
+      // Derived from the memory at start (AppConfig), not a fixed default.
+      expect(env.MAX_IN_FLIGHT_BYTES).toBeUndefined();
     });
 
     it('ignores variables it does not know', () => {
@@ -157,6 +159,10 @@ describe('validateEnv', () => {
       ['REMOTE_IMAGE_TIMEOUT_MS', '10s'],
       ['REMOTE_IMAGE_TIMEOUT_MS', '600001'],
       ['CONSOLE_THUMBNAILS', 'on'],
+      ['MAX_IN_FLIGHT_BYTES', '0'],
+      ['MAX_IN_FLIGHT_BYTES', '-1'],
+      ['MAX_IN_FLIGHT_BYTES', '-1073741824'],
+      ['MAX_IN_FLIGHT_BYTES', '1GB'],
     ])('%s=%s throws InvalidEnvironmentError naming the variable', (name, value) => {
       const error = errorOf({ [name]: value });
 
@@ -181,6 +187,7 @@ describe('validateEnv', () => {
       ['REMOTE_IMAGE_TIMEOUT_MS', 100, 600_000],
       ['REQUEST_TIMEOUT_MS', 1000, 600_000],
       ['USAGE_RETENTION_MONTHS', 1, 1200],
+      ['MAX_IN_FLIGHT_BYTES', 1_048_576, 1_099_511_627_776],
     ])('%s accepts %d..%d and names that range when a value is outside it or not a number', (name, min, max) => {
       expect(validateEnv({ [name]: String(min) })).toHaveProperty(name, min);
       expect(validateEnv({ [name]: String(max) })).toHaveProperty(name, max);

@@ -110,6 +110,10 @@ export const envSchema = z.object({
   RATE_LIMIT_RPM: integer(1, 1_000_000, 'requests per minute').default(60),
   // At most 500 MiB: a larger JSON answer could not be held as one string (V8 caps strings near 512 MiB).
   MAX_RESPONSE_BYTES: integer(1024, 500 * 1024 * 1024, 'bytes (500 MiB)').default(104_857_600),
+  // The answers in flight together, by the estimate of their bytes (src/http/in-flight-bytes.ts):
+  // past it, 503 `overloaded` before the upstream is called. Unset: half the memory the process
+  // may use (its cgroup limit, else the machine's), at least 256 MiB (AppConfig).
+  MAX_IN_FLIGHT_BYTES: integer(1024 * 1024, 1024 ** 4, 'bytes (1 MiB to 1 TiB)').optional(),
   // Edit uploads: one file, and all files of one request together (SPEC §2: 25 MB / 100 MB).
   UPLOAD_MAX_FILE_BYTES: integer(1024, 200 * 1024 * 1024, 'bytes (200 MiB)').default(25 * 1024 * 1024),
   UPLOAD_MAX_TOTAL_BYTES: integer(1024, 400 * 1024 * 1024, 'bytes (400 MiB)').default(100 * 1024 * 1024),

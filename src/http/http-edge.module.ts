@@ -8,6 +8,7 @@ import { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { UsageRecordListener } from '../usage/usage-record.listener.js';
+import { InFlightBytesModule } from './in-flight-bytes.module.js';
 import { RequestLifecycle } from './request-lifecycle.js';
 
 /**
@@ -15,7 +16,7 @@ import { RequestLifecycle } from './request-lifecycle.js';
  * tells, each in the feature folder whose data it handles.
  */
 @Module({
-  imports: [AuthModule, BudgetsModule, MetricsModule, ProvidersModule, UsageModule],
+  imports: [AuthModule, BudgetsModule, InFlightBytesModule, MetricsModule, ProvidersModule, UsageModule],
   providers: [RequestLifecycle, HttpDrain, UsageRecordListener, RequestMetricsListener, RequestLogListener],
   exports: [RequestLifecycle],
 })

@@ -14,6 +14,7 @@ import { AppConfig } from '../config/app.config.js';
 import type { RequestLogListener } from '../logging/request-log.listener.js';
 import type { RequestMetricsListener } from '../metrics/request-metrics.listener.js';
 import type { UsageRecordListener } from '../usage/usage-record.listener.js';
+import { InFlightBytes } from './in-flight-bytes.js';
 import { RequestLifecycle } from './request-lifecycle.js';
 import type { RequestListener, RequestOutcome } from './request-listener.js';
 
@@ -58,10 +59,13 @@ describe(RequestLifecycle.name, () => {
   /** Resolves the slow route's answer. */
   let answerSlow: () => void;
   let slowContext: RequestContext | undefined;
+  /** The slow route's answer holds 1000 bytes of it. */
+  let inFlight: InFlightBytes;
 
   const start = async (options: { failingUsage?: boolean } = {}): Promise<void> => {
     seen = [];
     drain = new HttpDrain();
+    inFlight = new InFlightBytes(AppConfig.fromEnv({}));
     const admission = { admit: async (request: EaselRequest) => void (request.principal = PRINCIPAL) };
     const sut = new RequestLifecycle(
       AppConfig.fromEnv({}),
@@ -70,6 +74,7 @@ describe(RequestLifecycle.name, () => {
       new RecordingListener('usage', seen, options.failingUsage) as unknown as UsageRecordListener,
       new RecordingListener('metrics', seen) as unknown as RequestMetricsListener,
       new RecordingListener('log', seen) as unknown as RequestLogListener,
+      inFlight,
     );
     server = Fastify({ requestIdHeader: false, genReqId: (request) => requestIdOf(request) });
     server.setErrorHandler((error, request, reply) => sendError(reply, toErrorResponse(error, request.id)));
@@ -81,9 +86,15 @@ describe(RequestLifecycle.name, () => {
       const context = requestContextOf(request, reply);
       const answered = new Promise<void>((resolve) => (answerSlow = resolve));
       if (id === 'outlives') context.outliveClient(answered);
+      inFlight.admit(context, 1000);
       slowContext = context;
       await Promise.race([answered, once(context.signal, 'abort')]);
       return { id };
+    });
+    // 64 MiB: far more than the sockets between server and client buffer.
+    server.get('/v1/models/large', async (request, reply) => {
+      inFlight.admit(requestContextOf(request, reply), 1000);
+      return Buffer.alloc(64 * 1024 * 1024);
     });
     await server.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
@@ -166,6 +177,47 @@ describe(RequestLifecycle.name, () => {
     answerSlow();
     await until(() => seen.length === 6);
     expect(seen.slice(3)).toEqual(['usage finished 499', 'metrics finished 499', 'log finished 499']);
+  });
+
+  it("holds the bytes of a request's answer until its connection closes", async () => {
+    await start();
+    const slow = open(`${url}/v1/models/slow`);
+    await until(() => slowContext !== undefined);
+    expect(inFlight.bytes).toBe(1000);
+
+    answerSlow();
+    (await slow).resume();
+    await until(() => inFlight.bytes === 0);
+  });
+
+  it('holds the bytes of an answer its client reads slowly past FINISHED, until the last byte is handed over', async () => {
+    await start();
+    const response = await open(`${url}/v1/models/large`);
+    await until(() => seen.includes('usage finished 200'));
+    expect(inFlight.bytes).toBe(1000);
+
+    response.resume();
+    await until(() => inFlight.bytes === 0);
+    expect(seen).toContain('log closed 200');
+  });
+
+  it('gives back the bytes of a client that leaves at once, and those of work that outlives its client once it ends', async () => {
+    await start();
+    await leaveBeforeAnswer('/v1/models/slow');
+    await until(() => inFlight.bytes === 0);
+    slowContext = undefined;
+
+    await leaveBeforeAnswer('/v1/models/outlives');
+    // Its connection closed (the first client's two moments, then this one's CLOSED).
+    await until(() => seen.length === 9);
+    expect(slowContext!.signal.aborted).toBe(false);
+    expect(inFlight.bytes).toBe(1000);
+
+    answerSlow();
+    await until(() => inFlight.bytes === 0);
+    // Its connection has closed: its work cannot hold more once it has ended.
+    inFlight.admit(slowContext!, 1000);
+    expect(inFlight.bytes).toBe(0);
   });
 
   it('while draining, refuses new requests (503, connection: close) and waits for the connections in flight to close', async () => {

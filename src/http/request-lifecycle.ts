@@ -16,6 +16,7 @@ import { setRequestOutcome } from '../tracing/request-span.js';
 import { contextWith, endSpan, SPAN, startRequestSpan, startSpan, withSpan } from '../tracing/tracing.js';
 import type { UsageEndpoint } from '../usage/usage-endpoint.js';
 import { UsageRecordListener } from '../usage/usage-record.listener.js';
+import { InFlightBytes } from './in-flight-bytes.js';
 import { CLIENT_CLOSED_REQUEST, type RequestListener, type RequestOutcome } from './request-listener.js';
 
 /** The /v1 routes whose requests usage records and metrics count, by endpoint. */
@@ -84,7 +85,8 @@ type Moment = keyof RequestListener;
  * drain counts the request until then. Listeners, in this order:
  * - FINISHED: `UsageRecordListener` (the usage record, with the budget reservation to settle),
  *   `RequestMetricsListener` (Prometheus);
- * - CLOSED: `RequestLogListener` (the request's log line), `HttpDrain` (requests in flight).
+ * - CLOSED: `RequestLogListener` (the request's log line), `HttpDrain` (requests in flight),
+ *   `InFlightBytes` (the bytes its answer held against MAX_IN_FLIGHT_BYTES, once its work has ended).
  * A listener that throws is logged; the others are still told. The listeners are told FINISHED
  * with the root span active (the usage record's span is its child); the root span ends when the
  * request is both FINISHED and CLOSED.
@@ -102,8 +104,9 @@ export class RequestLifecycle {
     usageRecords: UsageRecordListener,
     metrics: RequestMetricsListener,
     requestLog: RequestLogListener,
+    inFlightBytes: InFlightBytes,
   ) {
-    this.listeners = [usageRecords, metrics, requestLog, drain];
+    this.listeners = [usageRecords, metrics, requestLog, drain, inFlightBytes];
   }
 
   /** Adds the hooks, before any route is registered (the body limits are set per route). */

@@ -155,7 +155,10 @@ export class ImagesService {
     return body.mask ? [received.slice(0, -1), received.at(-1)] : [received, undefined];
   }
 
-  /** The last checks before the upstream: the model has a route, and the budget takes the estimate. */
+  /**
+   * The last checks before the upstream: the model has a route, the answers in flight take this
+   * one's bytes, and the budget takes the estimate.
+   */
   private admit(
     dto: CreateImageDto,
     context: RequestContext,
@@ -171,6 +174,8 @@ export class ImagesService {
       quality: dto.quality,
       imageSize: dto.image_size,
       inputImages,
+      outputFormat: dto.output_format ?? 'png',
+      partialImages: dto.stream ? (dto.partial_images ?? 0) : 0,
     });
   }
 

@@ -4,7 +4,9 @@ import type { BudgetReservation, BudgetsService } from '../budgets/budgets.servi
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { formatUsd, parseUsd, type Pico } from '../common/money/usd.js';
+import { AppConfig } from '../config/app.config.js';
 import { loadModelCatalogue } from '../config/models.catalogue.js';
+import { InFlightBytes } from '../http/in-flight-bytes.js';
 import type { RegisteredModel } from '../providers/provider-registry.service.js';
 import { CostEstimator } from './pricing/cost-estimator.js';
 import type { CurrentPrice, PriceBook } from './pricing/price-book.service.js';
@@ -62,12 +64,21 @@ describe(RequestMeter.name, () => {
   const estimator = new CostEstimator(pricing);
   let budgets: Budgets;
   let prices: Prices;
+  /** At most 16 MiB of answers in flight: two 1024x1024 PNGs as base64 (5,592,408 bytes each) fit, three do not. */
+  let inFlight: InFlightBytes;
   let sut: RequestMeter;
 
   beforeEach(() => {
     budgets = new Budgets();
     prices = new Prices();
-    sut = new RequestMeter(budgets as unknown as BudgetsService, prices as unknown as PriceBook, estimator, pricing);
+    inFlight = new InFlightBytes(AppConfig.fromEnv({ MAX_IN_FLIGHT_BYTES: String(16 * 1024 * 1024) }));
+    sut = new RequestMeter(
+      budgets as unknown as BudgetsService,
+      prices as unknown as PriceBook,
+      estimator,
+      pricing,
+      inFlight,
+    );
   });
 
   it('records the provider that serves the request', () => {
@@ -88,6 +99,31 @@ describe(RequestMeter.name, () => {
     expect(budgets.estimates).toEqual([expected]);
     expect(formatUsd(expected)).toBe('0.08453');
     expect(context.budget).toEqual({ scopes: ['key:key-1'], month: '2026-11-01', estimate: expected });
+  });
+
+  it('counts the estimated bytes of the answer in flight, whether or not a budget applies', async () => {
+    budgets.applies = false;
+
+    await sut.reserve(principal, requestContext(), model, { prompt: 'a cat', n: 2, size: '1024x1024' });
+
+    expect(inFlight.bytes).toBe(2 * 5_592_408);
+  });
+
+  it('refuses 503 overloaded when the answers in flight would pass the limit, before any budget is estimated', async () => {
+    await sut.reserve(principal, requestContext(), model, { prompt: 'a cat', n: 2, size: '1024x1024' });
+    budgets.estimates = [];
+    const context = requestContext();
+
+    const refusal = await sut.reserve(principal, context, model, { prompt: 'a cat', n: 1, size: '1024x1024' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(refusal).toBeInstanceOf(GatewayError);
+    expect(refusal).toMatchObject({ code: ErrorCode.Overloaded, headers: { 'retry-after': expect.any(String) } });
+    expect(budgets.estimates).toEqual([]);
+    expect(context.budget).toBeUndefined();
+    expect(inFlight.bytes).toBe(2 * 5_592_408);
   });
 
   it('estimates nothing and keeps no reservation when no budget applies', async () => {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BudgetsModule } from '../budgets/budgets.module.js';
+import { InFlightBytesModule } from '../http/in-flight-bytes.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { CostEstimator } from './pricing/cost-estimator.js';
@@ -25,6 +26,7 @@ import { UsageV1Controller } from './usage-v1.controller.js';
     TypeOrmModule.forFeature([UsageRecordEntity, PriceVersionEntity]),
     ProvidersModule,
     BudgetsModule,
+    InFlightBytesModule,
     MetricsModule,
     UsageThumbnailsModule,
   ],

@@ -25,6 +25,7 @@ describe('errorShapeOf', () => {
     [ErrorCode.UpstreamTimeout, 504, 'upstream_error'],
     [ErrorCode.ModelUnavailable, 503, 'server_error'],
     [ErrorCode.NotReady, 503, 'server_error'],
+    [ErrorCode.Overloaded, 503, 'server_error'],
     [ErrorCode.NotImplemented, 501, 'invalid_request_error'],
     [ErrorCode.Conflict, 409, 'invalid_request_error'],
     [ErrorCode.InternalError, 500, 'server_error'],
@@ -55,6 +56,7 @@ describe('errorShapeOf', () => {
     [ErrorCode.UpstreamError, 'upstream_error'],
     [ErrorCode.UpstreamTimeout, 'upstream_timeout'],
     [ErrorCode.ModelUnavailable, 'model_unavailable'],
+    [ErrorCode.Overloaded, 'overloaded'],
   ])('writes %s on the wire as %s', (code, wire) => {
     expect(errorShapeOf(code).wireCode).toBe(wire);
   });

@@ -27,6 +27,8 @@ export enum ErrorCode {
   UpstreamTimeout = 'upstream_timeout',
   ModelUnavailable = 'model_unavailable',
   NotReady = 'not_ready',
+  /** The answers in flight would pass MAX_IN_FLIGHT_BYTES: refused before the upstream, with `Retry-After`. */
+  Overloaded = 'overloaded',
   /** The image store (the S3 bucket, the local disk) failed to store or read an image. */
   StorageUnavailable = 'storage_unavailable',
   NotImplemented = 'not_implemented',
@@ -81,6 +83,7 @@ const STATUS_AND_TYPE: Readonly<Record<ErrorCode, Omit<ErrorShape, 'wireCode'>>>
   [ErrorCode.UpstreamTimeout]: { status: 504, type: 'upstream_error' },
   [ErrorCode.ModelUnavailable]: { status: 503, type: 'server_error' },
   [ErrorCode.NotReady]: { status: 503, type: 'server_error' },
+  [ErrorCode.Overloaded]: { status: 503, type: 'server_error' },
   [ErrorCode.StorageUnavailable]: { status: 503, type: 'server_error' },
   [ErrorCode.NotImplemented]: { status: 501, type: 'invalid_request_error' },
   [ErrorCode.RangeNotSatisfiable]: { status: 416, type: 'invalid_request_error' },
