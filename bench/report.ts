@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { type BurstRun, problems } from './burst.js';
 import type { LoadResult } from './load.js';
 import type { UsageRecordingResult } from './usage-recording.js';
 
@@ -21,6 +22,8 @@ export const SCENARIOS = {
 export const CURRENT = 'easel';
 export const DIRECT = 'direct';
 export const BARE = 'bare proxy';
+/** The bare pass-through's route that streams the upstream's body through (the bursts). */
+export const BARE_STREAMED = 'bare proxy (streams)';
 export const PORTKEY = 'portkey';
 /** The name of a build's row for `response_format: "url"`. */
 export const asUrl = (build: string) => `${build} (url)`;
@@ -45,7 +48,8 @@ export interface IdleRss {
 export interface Run {
   rows: Row[];
   idle: IdleRss[];
-  usage: UsageRecordingResult;
+  /** Absent when `--only` left the usage-recording measurement out. */
+  usage?: UsageRecordingResult;
   /** The previous build's name when `--against` was given. */
   previous?: string;
   portkeyVersion?: string;
@@ -64,6 +68,18 @@ interface Goal {
   met?(value: number): boolean;
 }
 
+/** The first line of a report: when, on what, how. */
+function runLine(details: string[], elapsedSeconds: number): string {
+  return [
+    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
+    `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    `Node.js ${process.version}`,
+    ...details,
+    `the whole run took ${Math.round(elapsedSeconds)} s`,
+  ].join(' · ');
+}
+
 export function render(run: Run): string {
   const { rows, previous } = run;
   const find = (scenario: string, target: string) =>
@@ -74,16 +90,14 @@ export function render(run: Run): string {
   const relative = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '');
 
   const lines = [
-    [
-      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-      `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
-      `${Math.round(totalmem() / 2 ** 30)} GiB`,
-      `Node.js ${process.version}`,
-      ...(previous ? [`against ${previous}`] : []),
-      run.portkeyVersion ? `Portkey ${run.portkeyVersion}` : 'without Portkey',
-      `${run.seconds} s per run after a ${run.warmupSeconds} s warm-up`,
-      `the whole run took ${Math.round(run.elapsedSeconds)} s`,
-    ].join(' · '),
+    runLine(
+      [
+        ...(previous ? [`against ${previous}`] : []),
+        run.portkeyVersion ? `Portkey ${run.portkeyVersion}` : 'without Portkey',
+        `${run.seconds} s per run after a ${run.warmupSeconds} s warm-up`,
+      ],
+      run.elapsedSeconds,
+    ),
     '',
     '| scenario | target | req/s | mean ms | p50 ms | p99 ms | mean − bare ms | p99 − direct ms | × bare req/s | CPU µs/req | × bare CPU | peak RSS MB | failed |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -115,12 +129,17 @@ export function render(run: Run): string {
   }
 
   const idleOf = (target: string) => run.idle.find((idle) => idle.target === target);
+  const { usage } = run;
   lines.push(
     '',
     `RSS when ready / idle ${run.settleSeconds} s later / idle ${run.settleSeconds} s after the run: ${run.idle
       .map((idle) => `${idle.target} ${int(idle.justStarted)} / ${int(idle.idleAtStart)} / ${int(idle.idleAtEnd)} MB`)
       .join('; ')}.`,
-    `Usage recording (${run.usage.records.toLocaleString('en')} records, in process): building and queueing a record p50 ${run.usage.queueP50Us.toFixed(1)} µs, p99 ${run.usage.queueP99Us.toFixed(1)} µs; all of it, batched INSERTs included, costs this process ${run.usage.cpuUsPerRecord.toFixed(1)} µs of CPU per record (${run.usage.recordsPerSecond.toLocaleString('en')} records/s into PostgreSQL, ${run.usage.stored.toLocaleString('en')} stored). It happens after the response is sent.`,
+    ...(usage
+      ? [
+          `Usage recording (${usage.records.toLocaleString('en')} records, in process): building and queueing a record p50 ${usage.queueP50Us.toFixed(1)} µs, p99 ${usage.queueP99Us.toFixed(1)} µs; all of it, batched INSERTs included, costs this process ${usage.cpuUsPerRecord.toFixed(1)} µs of CPU per record (${usage.recordsPerSecond.toLocaleString('en')} records/s into PostgreSQL, ${usage.stored.toLocaleString('en')} stored). It happens after the response is sent.`,
+        ]
+      : []),
   );
 
   const value = (scenario: string, target: string, pick: (row: Row) => number) => {
@@ -201,11 +220,15 @@ export function render(run: Run): string {
     `|---|---:|:---:|${previous ? '---:|' : ''}`,
     ...goals.map((goal) => {
       const measured = goal.measure(CURRENT);
-      const met = goal.met ? (Number.isFinite(measured) && goal.met(measured) ? 'yes' : '**no**') : '—';
+      const met = !goal.met || !Number.isFinite(measured) ? '—' : goal.met(measured) ? 'yes' : '**no**';
       const before = previous ? ` ${goal.format(goal.measure(previous), previous)} |` : '';
       return `| ${goal.what} | ${goal.format(measured, CURRENT)} | ${met} |${before}`;
     }),
-    `| usage recording adds ≤ 0.1 ms p50 | ${(run.usage.cpuUsPerRecord / 1000).toFixed(3)} ms | ${run.usage.cpuUsPerRecord <= 100 ? 'yes' : '**no**'} |${previous ? ' |' : ''}`,
+    ...(usage
+      ? [
+          `| usage recording adds ≤ 0.1 ms p50 | ${(usage.cpuUsPerRecord / 1000).toFixed(3)} ms | ${usage.cpuUsPerRecord <= 100 ? 'yes' : '**no**'} |${previous ? ' |' : ''}`,
+        ]
+      : []),
   );
 
   if (previous) lines.push('', ...beforeAndAfter(run, previous, find));
@@ -268,13 +291,55 @@ function beforeAndAfter(
   return lines;
 }
 
-export function writeResults(file: string, report: string): void {
+/** The burst scenario's report: per target, RSS idle, peak in each round, 5 s after each, 30 s after the last; the checks. */
+export function renderBursts(run: BurstRun, details: string[], elapsedSeconds: number): string {
+  const { settings } = run;
+  const mb = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en') : '—');
+  const perRound = (values: number[]) => (values.length === 0 ? '—' : values.map(mb).join(' / '));
+  const lines = [
+    runLine(
+      [
+        ...details,
+        `${settings.rounds} ${settings.rounds === 1 ? 'round' : 'rounds'} of ${settings.requests} concurrent requests, each answered with ${(settings.imageBase64Bytes / 2 ** 20).toFixed(1)} MiB of base64 (a ${(run.imageBytes / 2 ** 20).toFixed(1)} MiB PNG), all at once`,
+      ],
+      elapsedSeconds,
+    ),
+    '',
+    '| target | RSS idle MB | peak RSS MB, each round | RSS MB 5 s after each round | RSS MB 30 s after the last | s per round | answers ok | images compared / differing | usage records |',
+    '|---|---:|---|---|---:|---|---:|---:|---:|',
+  ];
+  const checks: string[] = [];
+  for (const row of run.rows) {
+    const ok = row.rounds.reduce((sum, round) => sum + round.ok, 0);
+    lines.push(
+      '| ' +
+        [
+          row.target,
+          mb(row.idleRssMb),
+          perRound(row.rounds.map((round) => round.peakRssMb)),
+          perRound(row.rounds.map((round) => round.rssAfterMb)),
+          mb(row.rssAfterLastMb),
+          row.rounds.length === 0 ? '—' : row.rounds.map((round) => round.seconds.toFixed(1)).join(' / '),
+          `${ok} / ${settings.rounds * settings.requests}`,
+          `${row.imagesCompared} / ${row.imagesDiffering}`,
+          row.usage ? `${row.usage.recorded} / ${row.usage.sent}` : '',
+        ].join(' | ') +
+        ' |',
+    );
+    checks.push(...problems(row, settings).map((problem) => `- **${row.target}**: ${problem}`));
+  }
+  lines.push('', ...(checks.length > 0 ? ['Problems found:', '', ...checks] : ['Every check passed.']));
+  return lines.join('\n');
+}
+
+/** Replaces the `<!-- bench:<block>:start -->` … `end` block of `file` with `report`. */
+export function writeResults(file: string, report: string, block = 'results'): void {
   const text = readFileSync(file, 'utf8');
-  const start = '<!-- bench:results:start -->';
-  const end = '<!-- bench:results:end -->';
+  const start = `<!-- bench:${block}:start -->`;
+  const end = `<!-- bench:${block}:end -->`;
   const from = text.indexOf(start);
   const to = text.indexOf(end);
   if (from < 0 || to < from) throw new Error(`${file} has no ${start} … ${end} block`);
   writeFileSync(file, `${text.slice(0, from + start.length)}\n${report}\n${text.slice(to)}`);
-  console.error(`wrote the results into ${file}`);
+  console.error(`wrote the ${block} block of ${file}`);
 }

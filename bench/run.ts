@@ -1,42 +1,57 @@
 /**
  * `npm run bench`: direct calls to a fake upstream, a bare pass-through, Easel, and the Portkey
  * gateway, side by side in one run on this machine (SPEC §10). Each runs in a process of its own
- * on loopback, on the Node.js that runs this script; autocannon drives them.
+ * on loopback, on the Node.js that runs this script; autocannon drives them. Then bursts of large
+ * images (bench/burst.ts), against each target in a fresh process of its own, one at a time.
  *
- *   npm run bench -- [--against <tag or commit>] [--no-portkey] [--write]
+ *   npm run bench -- [--only <scenario,…>] [--against <tag or commit>] [--no-portkey] [--write]
  *
+ * `--only` runs only the scenarios named (SCENARIO_IDS: `--only burst` for the bursts alone);
  * `--against` builds that ref of Easel too and benches it as `easel@<ref>` beside the current code
  * in every scenario Easel runs in; `--no-portkey` (or BENCH_PORTKEY=0) leaves Portkey out;
- * `--write` regenerates the results block of docs/BENCHMARKS.md. BENCH_SECONDS (default 10) sets
- * the length of each measured run; BENCH_CPU_PROF=<dir> writes each Easel's CPU profile
- * (`--cpu-prof`) there when it stops; BENCH_VERBOSE=1 shows the processes' output.
+ * `--write` regenerates the blocks of docs/BENCHMARKS.md whose scenarios ran (the results block
+ * only when all of its scenarios did). BENCH_SECONDS (default 10) sets the length of each measured
+ * run; BENCH_BURST_REQUESTS (200), BENCH_BURST_ROUNDS (3) and BENCH_BURST_BASE64_BYTES (5.6 MiB)
+ * shape the bursts; BENCH_EASEL_ENV="NAME=value …" adds variables to every Easel started;
+ * BENCH_CPU_PROF=<dir> writes each Easel's CPU profile (`--cpu-prof`) there when it stops;
+ * BENCH_VERBOSE=1 shows the processes' output.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { generateApiKeySecret } from '../src/auth/api-key.secret.js';
 import { MultipartBody, type MultipartField } from '../src/providers/multipart-body.js';
-import { freePort } from '../test/utils/free-port.js';
+import { type BurstProcess, type BurstTarget, runBursts } from './burst.js';
 import { BENCH_AZURE_KEY, BENCH_VERTEX_TOKEN } from './fake-upstream.js';
 import { load, type LoadSample, summarize, type Target, timeToFirstByte } from './load.js';
-import { buildPrevious } from './previous-build.js';
-import { type Child, meter, rssMb, sleep, startNode, Teardown } from './processes.js';
+import { buildPrevious, type PreviousBuild } from './previous-build.js';
+import { type Child, meter, rssMb, sleep, Teardown } from './processes.js';
 import {
   asUrl,
   BARE,
+  BARE_STREAMED,
   CURRENT,
   DIRECT,
   type IdleRss,
   PORTKEY,
   render,
+  renderBursts,
   type Row,
   SCENARIOS,
   writeResults,
 } from './report.js';
+import {
+  bareImages,
+  directImages,
+  type Easel,
+  easelImages,
+  portkeyImages,
+  portkeyVersion,
+  PROMPT,
+  startBareProxy,
+  startEasel,
+  startFakeUpstream,
+  startPortkey,
+} from './targets.js';
 import { measureUsageRecording } from './usage-recording.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -47,20 +62,41 @@ const OPEN_SECONDS = 10;
 /** Streamed requests per target, warm-up apart: one after another, in ROUNDS turns. */
 const STREAMED = 300;
 const STREAM_WARMUP = 30;
-const PROMPT = 'A watercolour otter reading a newspaper';
-const require = createRequire(import.meta.url);
+const BURST = {
+  requests: Number(process.env.BENCH_BURST_REQUESTS ?? 200),
+  rounds: Number(process.env.BENCH_BURST_ROUNDS ?? 3),
+  // 5.6 MiB of base64: a 4.2 MiB image, as GPT image models answer at high quality.
+  imageBase64Bytes: Number(process.env.BENCH_BURST_BASE64_BYTES ?? 4 * Math.round((5.6 * 2 ** 20) / 4)),
+};
+/** Added to every Easel's environment: BENCH_EASEL_ENV="NAME=value NAME=value". */
+const EASEL_ENV = Object.fromEntries(
+  (process.env.BENCH_EASEL_ENV ?? '')
+    .split(/\s+/)
+    .filter((pair) => pair.includes('='))
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 
-const USAGE = 'npm run bench -- [--against <tag or commit>] [--no-portkey] [--write]';
+/** What `--only` can name: the scenarios of the results block, the usage-recording measurement, the bursts. */
+const LOAD_SCENARIOS = Object.keys(SCENARIOS) as Array<keyof typeof SCENARIOS>;
+const SCENARIO_IDS = [...LOAD_SCENARIOS, 'usage', 'burst'] as const;
+type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+const USAGE = `npm run bench -- [--only <${SCENARIO_IDS.join('|')}>,…] [--against <tag or commit>] [--no-portkey] [--write]`;
 const options = (() => {
   try {
-    return parseArgs({
+    const { values } = parseArgs({
       options: {
+        only: { type: 'string', multiple: true },
         against: { type: 'string' },
         'no-portkey': { type: 'boolean', default: false },
         write: { type: 'boolean', default: false },
       },
       strict: true,
-    }).values;
+    });
+    const only = values.only?.flatMap((list) => list.split(',')).filter(Boolean);
+    const unknown = only?.filter((id) => !(SCENARIO_IDS as readonly string[]).includes(id));
+    if (unknown?.length) throw new Error(`--only: no scenario ${unknown.join(', ')}`);
+    return { ...values, only: new Set<ScenarioId>((only as ScenarioId[] | undefined) ?? SCENARIO_IDS) };
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : String(error)}\nusage: ${USAGE}`);
     process.exit(2);
@@ -73,14 +109,6 @@ interface Contender {
   name: string;
   child: Child;
   request: Target;
-}
-
-/** A running Easel build: the current code, or the one `--against` names. */
-interface Easel {
-  name: string;
-  url: string;
-  key: string;
-  child: Child;
 }
 
 interface UpstreamSettings {
@@ -120,97 +148,92 @@ async function bench(): Promise<void> {
   console.error(`Node.js ${process.version} (${process.execPath}) runs the bench and every process it starts`);
   const started = Date.now();
   const previous = options.against ? await buildPrevious(options.against, process.cwd(), teardown) : undefined;
+  const version = withPortkey ? portkeyVersion() : undefined;
+  const loadScenarios = LOAD_SCENARIOS.filter((id) => options.only.has(id));
 
+  const loadRun = loadScenarios.length > 0 ? await runLoadScenarios(loadScenarios, previous) : undefined;
+  // In this process, once the gateways are stopped.
+  const usage = options.only.has('usage') ? await measureUsageRecording(50_000) : undefined;
+  if (loadRun || usage) {
+    const report = render({
+      rows: loadRun?.rows ?? [],
+      idle: loadRun?.idle ?? [],
+      usage,
+      previous: previous?.label,
+      portkeyVersion: version,
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      settleSeconds: SETTLE_MS / 1000,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    });
+    console.log(report);
+    if (options.write && loadScenarios.length === LOAD_SCENARIOS.length && usage)
+      writeResults('docs/BENCHMARKS.md', report);
+    else if (options.write) console.error('--only left scenarios of the results block out: it is not written');
+  }
+
+  if (options.only.has('burst')) {
+    const burstStarted = Date.now();
+    const run = await bursts(previous);
+    const report = renderBursts(
+      run,
+      [
+        ...(previous ? [`against ${previous.label}`] : []),
+        version ? `Portkey ${version}` : 'without Portkey',
+        ...Object.keys(EASEL_ENV).map((name) => `Easel with ${name}=${EASEL_ENV[name]}`),
+      ],
+      (Date.now() - burstStarted) / 1000,
+    );
+    console.log(report);
+    if (options.write) writeResults('docs/BENCHMARKS.md', report, 'burst');
+  }
+}
+
+/** The load scenarios named, against processes started for them and stopped when they are done. */
+async function runLoadScenarios(
+  selected: Array<keyof typeof SCENARIOS>,
+  previous: PreviousBuild | undefined,
+): Promise<{ rows: Row[]; idle: IdleRss[] }> {
+  // Stopped as soon as the scenarios are done (the usage measurement and the bursts run alone).
+  const processes = new Teardown();
+  teardown.defer("stopping the load scenarios' processes", () => processes.run());
+  try {
+    return await loadScenarios(selected, previous, processes);
+  } finally {
+    await processes.run();
+  }
+}
+
+async function loadScenarios(
+  selected: Array<keyof typeof SCENARIOS>,
+  previous: PreviousBuild | undefined,
+  processes: Teardown,
+): Promise<{ rows: Row[]; idle: IdleRss[] }> {
+  const runs = (id: keyof typeof SCENARIOS) => selected.includes(id);
   // --- the processes -------------------------------------------------------------------------
-  const fakeUrl = `http://127.0.0.1:${await freePort()}`;
-  const fake = await startNode(
-    'fake upstream',
-    ['dist-bench/bench/fake-upstream.js', new URL(fakeUrl).port],
-    {},
-    async () => (await fetch(`${fakeUrl}/__bench`, { method: 'PUT', body: '{}' })).status === 204,
-  );
-  teardown.defer('stopping the fake upstream', fake.stop);
-
-  const easels = [await startEasel(CURRENT, 'dist-bench/src/main.js', fakeUrl)];
-  if (previous) easels.push(await startEasel(previous.label, previous.main, fakeUrl, previous.dir));
-
-  const bareUrl = `http://127.0.0.1:${await freePort()}`;
-  const bare = await startNode(
-    'bare proxy',
-    ['dist-bench/bench/bare-proxy.js', new URL(bareUrl).port, fakeUrl],
-    { AZURE_OPENAI_API_KEY: BENCH_AZURE_KEY },
-    ok(bareUrl),
-  );
-  teardown.defer('stopping the bare proxy', bare.stop);
-
-  const portkeyVersion = withPortkey
-    ? (require('@portkey-ai/gateway/package.json') as { version: string }).version
-    : undefined;
-  const portkeyUrl = `http://127.0.0.1:${await freePort()}`;
-  const portkey = withPortkey
-    ? await startNode(
-        'Portkey',
-        [
-          require.resolve('@portkey-ai/gateway/build/start-server.js'),
-          `--port=${new URL(portkeyUrl).port}`,
-          '--headless',
-        ],
-        { NODE_ENV: 'production' },
-        ok(portkeyUrl),
-      )
-    : undefined;
-  if (portkey) teardown.defer('stopping Portkey', portkey.stop);
+  const fake = await startFakeUpstream(processes);
+  const fakeUrl = fake.url;
+  const easels = [await startEasel(processes, CURRENT, 'dist-bench/src/main.js', fakeUrl, undefined, EASEL_ENV)];
+  if (previous)
+    easels.push(await startEasel(processes, previous.label, previous.main, fakeUrl, previous.dir, EASEL_ENV));
+  const bare = await startBareProxy(processes, fakeUrl);
+  const portkey = withPortkey ? await startPortkey(processes) : undefined;
+  const portkeyUrl = portkey?.url ?? '';
 
   // --- what each is sent -----------------------------------------------------------------------
   const imageContenders = (withUrl: boolean): Contender[] => [
-    {
-      name: DIRECT,
-      child: fake,
-      request: {
-        url: `${fakeUrl}/openai/deployments/gpt-image-1.5/images/generations?api-version=2025-04-01-preview`,
-        headers: { 'api-key': BENCH_AZURE_KEY },
-        body: JSON.stringify({ model: 'gpt-image-1.5', prompt: PROMPT }),
-      },
-    },
-    {
-      name: BARE,
-      child: bare,
-      request: {
-        url: `${bareUrl}/v1/images/generations`,
-        headers: {},
-        body: JSON.stringify({ model: 'gpt-image-1.5', prompt: PROMPT }),
-      },
-    },
+    { name: DIRECT, child: fake.child, request: directImages(fakeUrl) },
+    { name: BARE, child: bare.child, request: bareImages(bare.url) },
     ...easels.flatMap((easel) => [
       { name: easel.name, child: easel.child, request: easelImages(easel, 'b64_json') },
       ...(withUrl ? [{ name: asUrl(easel.name), child: easel.child, request: easelImages(easel, 'url') }] : []),
     ]),
-    ...(portkey
-      ? [
-          {
-            name: PORTKEY,
-            child: portkey,
-            request: {
-              url: `${portkeyUrl}/v1/images/generations`,
-              headers: {
-                authorization: `Bearer ${BENCH_AZURE_KEY}`,
-                'x-portkey-provider': 'azure-openai',
-                'x-portkey-custom-host': `${fakeUrl}/openai`,
-                'x-portkey-azure-resource-name': 'bench',
-                'x-portkey-azure-deployment-id': 'gpt-image-1.5',
-                'x-portkey-azure-api-version': '2025-04-01-preview',
-              },
-              body: JSON.stringify({ model: 'gpt-image-1.5', prompt: PROMPT }),
-            },
-          },
-        ]
-      : []),
+    ...(portkey ? [{ name: PORTKEY, child: portkey.child, request: portkeyImages(portkeyUrl, fakeUrl) }] : []),
   ];
-
   const streamContenders: Contender[] = [
     {
       name: DIRECT,
-      child: fake,
+      child: fake.child,
       request: {
         url: `${fakeUrl}/v1/projects/bench/locations/global/publishers/google/models/gemini-2.5-flash-image:streamGenerateContent?alt=sse`,
         headers: { authorization: `Bearer ${BENCH_VERTEX_TOKEN}` },
@@ -237,7 +260,7 @@ async function bench(): Promise<void> {
       ? [
           {
             name: PORTKEY,
-            child: portkey,
+            child: portkey.child,
             request: {
               url: `${portkeyUrl}/v1/chat/completions`,
               headers: {
@@ -261,11 +284,11 @@ async function bench(): Promise<void> {
   // An edit of a 4 MB PNG, the same bytes sent straight to the fake Azure deployment and through
   // Easel (which needs the model and response_format: fields Azure's form does not take). The
   // build `--against` names may predate edits: only the current code is benched here.
-  const photo = await noisePng(4 * 1024 * 1024);
+  const photo = runs('edits') ? await noisePng(4 * 1024 * 1024) : Buffer.alloc(0);
   const editContenders: Contender[] = [
     {
       name: DIRECT,
-      child: fake,
+      child: fake.child,
       request: await editRequest(
         `${fakeUrl}/openai/deployments/gpt-image-1.5/images/edits?api-version=2025-04-01-preview`,
         { 'api-key': BENCH_AZURE_KEY },
@@ -295,7 +318,7 @@ async function bench(): Promise<void> {
   // --- the run ---------------------------------------------------------------------------------
   const gateways: Array<{ name: string; child: Child }> = [
     ...easels,
-    ...(portkey ? [{ name: PORTKEY, child: portkey }] : []),
+    ...(portkey ? [{ name: PORTKEY, child: portkey.child }] : []),
   ];
   const rssOfGateways = () => gateways.map(({ child }) => rssMb(child.pid));
   const justStarted = rssOfGateways();
@@ -314,12 +337,14 @@ async function bench(): Promise<void> {
    * than another.
    */
   const scenario = async (
-    name: string,
+    id: keyof typeof SCENARIOS,
     settings: UpstreamSettings,
     contenders: Contender[],
     drive: Drive,
     rounds = ROUNDS,
   ) => {
+    if (!runs(id)) return;
+    const name = SCENARIOS[id];
     await upstream(settings);
     console.error(`${name}: ${contenders.map((contender) => contender.name).join(', ')}`);
     for (const { request } of contenders) await drive.warmUp(request);
@@ -357,29 +382,24 @@ async function bench(): Promise<void> {
   });
 
   const small = { imageBase64Bytes: 128, latencyMs: 0 };
-  await scenario(SCENARIOS.small1, small, imageContenders(false), autocannon(1));
-  await scenario(SCENARIOS.small64, small, imageContenders(false), autocannon(64));
+  await scenario('small1', small, imageContenders(false), autocannon(1));
+  await scenario('small64', small, imageContenders(false), autocannon(64));
   // Before the 4 MB bodies, whose garbage would otherwise be counted as this scenario's memory;
   // one round, since requests still open when a round ends are not counted, and at least
   // OPEN_SECONDS, so that several waves of 2 s requests complete however short the other runs are.
   await scenario(
-    SCENARIOS.open,
+    'open',
     { imageBase64Bytes: 128, latencyMs: 2000 },
     imageContenders(false),
     autocannon(1000, Math.max(SECONDS, OPEN_SECONDS)),
     1,
   );
-  await scenario(
-    SCENARIOS.large,
-    { imageBase64Bytes: 4 * 1024 * 1024, latencyMs: 0 },
-    imageContenders(true),
-    autocannon(16),
-  );
-  await scenario(SCENARIOS.stream, { imageBase64Bytes: 1024 * 1024, latencyMs: 0 }, streamContenders, {
+  await scenario('large', { imageBase64Bytes: 4 * 1024 * 1024, latencyMs: 0 }, imageContenders(true), autocannon(16));
+  await scenario('stream', { imageBase64Bytes: 1024 * 1024, latencyMs: 0 }, streamContenders, {
     warmUp: (request) => timeToFirstByte(request, STREAM_WARMUP),
     measure: (request) => timeToFirstByte(request, STREAMED / ROUNDS),
   });
-  await scenario(SCENARIOS.edits, { imageBase64Bytes: 2 * 1024 * 1024, latencyMs: 0 }, editContenders, autocannon(4));
+  await scenario('edits', { imageBase64Bytes: 2 * 1024 * 1024, latencyMs: 0 }, editContenders, autocannon(4));
   await sleep(SETTLE_MS);
   const idleAtEnd = rssOfGateways();
   const idle: IdleRss[] = gateways.map(({ name }, i) => ({
@@ -388,68 +408,71 @@ async function bench(): Promise<void> {
     idleAtStart: idleAtStart[i]!,
     idleAtEnd: idleAtEnd[i]!,
   }));
-
-  // The usage-recording measurement runs in this process: the gateways are stopped first.
-  await teardown.run();
-  const usage = await measureUsageRecording(50_000);
-  const report = render({
-    rows,
-    idle,
-    usage,
-    previous: previous?.label,
-    portkeyVersion,
-    seconds: SECONDS,
-    warmupSeconds: WARMUP_SECONDS,
-    settleSeconds: SETTLE_MS / 1000,
-    elapsedSeconds: (Date.now() - started) / 1000,
-  });
-  console.log(report);
-  if (options.write) writeResults('docs/BENCHMARKS.md', report);
+  return { rows, idle };
 }
 
-/** Starts an Easel build as in production, with a data dir and embedded PostgreSQL of its own and one API key. */
-async function startEasel(name: string, main: string, fakeUrl: string, cwd?: string): Promise<Easel> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'easel-bench-data-'));
-  teardown.defer(`removing ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
-  const adminKey = generateApiKeySecret().key;
-  const profile = process.env.BENCH_CPU_PROF;
-  const child = await startNode(
+/**
+ * The bursts: each target started fresh when its turn comes (the current Easel with `b64_json`
+ * and with `url`, the `--against` build likewise, Portkey, the bare pass-through reading the
+ * upstream's body whole and streaming it), measured alone, stopped before the next.
+ */
+async function bursts(previous: PreviousBuild | undefined) {
+  const fake = await startFakeUpstream(teardown);
+  const fakeUrl = fake.url;
+  /** A target in a process of its own, whose temp dirs go with it. */
+  const fresh = (name: string, start: (own: Teardown) => Promise<Omit<BurstProcess, 'stop'>>): BurstTarget => ({
     name,
-    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`] : []), resolve(main)],
-    {
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      EASEL_DATA_DIR: dataDir,
-      ADMIN_API_KEY: adminKey,
-      AZURE_OPENAI_ENDPOINT: fakeUrl,
-      AZURE_OPENAI_API_KEY: BENCH_AZURE_KEY,
-      VERTEX_PROJECT: 'bench',
-      VERTEX_BASE_URL: fakeUrl,
-      VERTEX_ACCESS_TOKEN: BENCH_VERTEX_TOKEN,
-      RATE_LIMIT_RPM: '1000000',
+    start: async () => {
+      const own = new Teardown();
+      teardown.defer(`stopping ${name}`, () => own.run());
+      try {
+        return { ...(await start(own)), stop: () => own.run() };
+      } catch (error) {
+        await own.run();
+        throw error;
+      }
     },
-    ok(`${url}/health/ready`),
-    cwd,
-  );
-  teardown.defer(`stopping ${name}`, child.stop);
-  const response = await fetch(`${url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', team: 'default' }),
   });
-  if (response.status !== 201)
-    throw new Error(`${name}: creating the bench key failed: ${response.status} ${await response.text()}`);
-  return { name, url, key: ((await response.json()) as { key: string }).key, child };
+  const easel = (name: string, main: string, format: 'b64_json' | 'url', cwd?: string) =>
+    fresh(format === 'url' ? asUrl(name) : name, async (own) => {
+      const started = await startEasel(own, name, main, fakeUrl, cwd, EASEL_ENV);
+      return {
+        child: started.child,
+        request: easelImages(started, format),
+        format,
+        usageRecords: (since) => imageRequestsRecorded(started, since),
+      };
+    });
+  const builds = [{ name: CURRENT, main: 'dist-bench/src/main.js', cwd: undefined as string | undefined }];
+  if (previous) builds.push({ name: previous.label, main: previous.main, cwd: previous.dir });
+  const targets: BurstTarget[] = [
+    ...builds.flatMap(({ name, main, cwd }) => [easel(name, main, 'b64_json', cwd), easel(name, main, 'url', cwd)]),
+    ...(withPortkey
+      ? [
+          fresh(PORTKEY, async (own) => {
+            const portkey = await startPortkey(own);
+            return { child: portkey.child, request: portkeyImages(portkey.url, fakeUrl), format: 'b64_json' };
+          }),
+        ]
+      : []),
+    ...[false, true].map((streamed) =>
+      fresh(streamed ? BARE_STREAMED : BARE, async (own) => {
+        const bare = await startBareProxy(own, fakeUrl);
+        return { child: bare.child, request: bareImages(bare.url, streamed), format: 'b64_json' };
+      }),
+    ),
+  ];
+  return runBursts(fakeUrl, targets, BURST);
 }
 
-function easelImages(easel: Easel, format: 'b64_json' | 'url'): Target {
-  return {
-    url: `${easel.url}/v1/images/generations`,
-    headers: { authorization: `Bearer ${easel.key}` },
-    body: JSON.stringify({ model: 'azure/openai/gpt-image-1.5', prompt: PROMPT, response_format: format }),
-  };
+/** The `images` requests an Easel's usage records count since `since` (GET /admin/usage). */
+async function imageRequestsRecorded(easel: Easel, since: Date): Promise<number> {
+  const query = new URLSearchParams({ endpoint: 'images', from: since.toISOString() });
+  const response = await fetch(`${easel.url}/admin/usage?${query.toString()}`, {
+    headers: { authorization: `Bearer ${easel.adminKey}` },
+  });
+  if (!response.ok) throw new Error(`${easel.name}: GET /admin/usage answered ${response.status}`);
+  return ((await response.json()) as { totals: { requests: number } }).totals.requests;
 }
 
 /** A PNG of random pixels (so it does not compress) of about `bytes` bytes. */
@@ -475,8 +498,4 @@ async function editRequest(
   const chunks: Buffer[] = [];
   for await (const chunk of form.stream()) chunks.push(chunk as Buffer);
   return { url, headers: { ...headers, 'content-type': form.contentType }, body: Buffer.concat(chunks) };
-}
-
-function ok(url: string) {
-  return async () => (await fetch(url)).ok;
 }
