@@ -87,7 +87,8 @@ export async function startEasel(
   const { url, child } = await started(teardown, name, async (url) =>
     startNode(
       name,
-      [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`] : []), resolve(main)],
+      // As `npm start` and the image run it (--expose-gc: AfterBurstCollector).
+      ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`] : []), resolve(main)],
       {
         HOST: '127.0.0.1',
         PORT: new URL(url).port,

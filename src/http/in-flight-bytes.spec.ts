@@ -4,6 +4,7 @@ import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { RequestContext } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app.config.js';
+import type { AfterBurstCollector } from './after-burst-collector.js';
 import { InFlightBytes } from './in-flight-bytes.js';
 import type { ClosedRequest } from './request-listener.js';
 
@@ -123,5 +124,20 @@ describe(InFlightBytes.name, () => {
     sut.admit(context, 6 * MIB);
 
     expect(sut.bytes).toBe(0);
+  });
+
+  it('tells the after-burst collector the bytes in flight after each admission and each release', async () => {
+    const seen: number[] = [];
+    const told = new InFlightBytes(AppConfig.fromEnv({ MAX_IN_FLIGHT_BYTES: String(10 * MIB) }), undefined, {
+      observe: (bytes: number) => seen.push(bytes),
+    } as unknown as AfterBurstCollector);
+    const [first, second] = [newContext(), newContext()];
+    told.admit(first, 3 * MIB);
+    told.admit(second, 2 * MIB);
+    told.connectionClosed(closed(first));
+    told.connectionClosed(closed(second));
+    await settle();
+
+    expect(seen).toEqual([3 * MIB, 5 * MIB, 2 * MIB, 0]);
   });
 });

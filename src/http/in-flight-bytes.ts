@@ -5,6 +5,7 @@ import { GatewayError } from '../common/errors/gateway.error.js';
 import type { RequestContext } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { AfterBurstCollector } from './after-burst-collector.js';
 import type { ClosedRequest, RequestListener } from './request-listener.js';
 
 /** A request, by its `RequestContext` (which `RequestMeter` sees as less). */
@@ -41,6 +42,7 @@ export class InFlightBytes implements RequestListener {
   constructor(
     private readonly config: AppConfig,
     @Optional() metrics?: MetricsService,
+    @Optional() private readonly collector?: AfterBurstCollector,
   ) {
     metrics?.gauge(
       'easel_in_flight_bytes',
@@ -87,6 +89,7 @@ export class InFlightBytes implements RequestListener {
     }
     this.held.set(context, (this.held.get(context) ?? 0) + bytes);
     this.total = total;
+    this.collector?.observe(this.total);
   }
 
   connectionClosed({ context }: ClosedRequest): void {
@@ -96,6 +99,7 @@ export class InFlightBytes implements RequestListener {
       this.ended.add(context);
       this.total -= this.held.get(context) ?? 0;
       this.held.delete(context);
+      this.collector?.observe(this.total);
     });
   }
 }

@@ -75,7 +75,7 @@ async function waitUntilGone(procs: Proc[], withinMs = GONE_WITHIN_MS): Promise<
   return left;
 }
 
-const isServer = (proc: Proc) => proc.args === 'node dist/src/main.js';
+const isServer = (proc: Proc) => proc.args === 'node --expose-gc dist/src/main.js';
 const isPostgres = (proc: Proc) => /(^|\/)postgres( |:|$)/.test(proc.args);
 
 describe('npm start and its stop (the process tree: npm, the server, the embedded PostgreSQL)', () => {
