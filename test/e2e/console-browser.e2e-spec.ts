@@ -370,7 +370,13 @@ describeWithBrowser('console in Chromium', () => {
     await phone.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
     expect(await phone.evaluate(() => document.activeElement?.textContent)).toBe('Keys');
     // A dialog opened from the keyboard closes with Escape.
-    await phone.getByRole('button', { name: 'New key' }).focus();
+    // (Enabled once the page has read the teams a key can belong to.)
+    const newKey = phone.getByRole('button', { name: 'New key' });
+    await waitFor(
+      () => newKey.isEnabled(),
+      (enabled) => enabled,
+    );
+    await newKey.focus();
     await phone.keyboard.press('Enter');
     await phone.getByRole('dialog', { name: 'New key' }).waitFor();
     await phone.keyboard.press('Escape');
