@@ -86,7 +86,23 @@ const BACKGROUNDS = ['auto', 'transparent', 'opaque'];
 const AZURE_OUTPUT_FORMATS = ['png', 'jpeg'];
 const MODERATIONS = ['auto', 'low'];
 const ROLES = ['system', 'developer', 'user', 'assistant'];
-const GROUP_FORMATS = ['model', 'api_key', 'team', 'day', 'provider', 'endpoint', 'json', 'csv'];
+/** Values the usage queries take (group_by, split_by, format, endpoint, status), for the hostile ones to mix with. */
+const GROUP_FORMATS = [
+  'model',
+  'api_key',
+  'team',
+  'day',
+  'provider',
+  'endpoint',
+  'json',
+  'csv',
+  'images',
+  'images.edits',
+  'chat',
+  'usage',
+  'success',
+  'error',
+];
 const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
 
 /** A real 1x1 PNG. */
@@ -779,8 +795,29 @@ const textSlots = (keyId: () => string): TextSlot[] => [
     ['per_image'],
     ['per_million_tokens', 'input_text'],
   ]),
-  ...querySlots('/admin/usage', ['from', 'to', 'model', 'team', 'api_key', 'group_by', 'format']),
-  ...querySlots('/admin/usage/records', ['from', 'to', 'model', 'team', 'api_key', 'limit', 'cursor']),
+  ...querySlots('/admin/usage', [
+    'from',
+    'to',
+    'model',
+    'team',
+    'api_key',
+    'group_by',
+    'split_by',
+    'endpoint',
+    'status',
+    'format',
+  ]),
+  ...querySlots('/admin/usage/records', [
+    'from',
+    'to',
+    'model',
+    'team',
+    'api_key',
+    'endpoint',
+    'status',
+    'limit',
+    'cursor',
+  ]),
 ];
 
 const printableName = (text: string) =>
@@ -1016,7 +1053,20 @@ const hostileQuery = fc
     fc.tuple(
       fc.oneof(
         {
-          arbitrary: fc.constantFrom('from', 'to', 'model', 'team', 'api_key', 'group_by', 'format', 'limit', 'cursor'),
+          arbitrary: fc.constantFrom(
+            'from',
+            'to',
+            'model',
+            'team',
+            'api_key',
+            'group_by',
+            'split_by',
+            'endpoint',
+            'status',
+            'format',
+            'limit',
+            'cursor',
+          ),
           weight: 8,
         },
         {
