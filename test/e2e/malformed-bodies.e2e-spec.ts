@@ -103,6 +103,10 @@ const GROUP_FORMATS = [
   'success',
   'error',
 ];
+/** The usage routes' query parameters: the filters both take, then the report's and the listing's own. */
+const USAGE_FILTERS = ['from', 'to', 'model', 'team', 'api_key', 'endpoint', 'status'];
+const USAGE_REPORT_PARAMETERS = ['group_by', 'split_by', 'format'];
+const USAGE_PAGE_PARAMETERS = ['limit', 'cursor'];
 const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
 
 /** A real 1x1 PNG. */
@@ -795,29 +799,8 @@ const textSlots = (keyId: () => string): TextSlot[] => [
     ['per_image'],
     ['per_million_tokens', 'input_text'],
   ]),
-  ...querySlots('/admin/usage', [
-    'from',
-    'to',
-    'model',
-    'team',
-    'api_key',
-    'group_by',
-    'split_by',
-    'endpoint',
-    'status',
-    'format',
-  ]),
-  ...querySlots('/admin/usage/records', [
-    'from',
-    'to',
-    'model',
-    'team',
-    'api_key',
-    'endpoint',
-    'status',
-    'limit',
-    'cursor',
-  ]),
+  ...querySlots('/admin/usage', [...USAGE_FILTERS, ...USAGE_REPORT_PARAMETERS]),
+  ...querySlots('/admin/usage/records', [...USAGE_FILTERS, ...USAGE_PAGE_PARAMETERS]),
 ];
 
 const printableName = (text: string) =>
@@ -1053,20 +1036,7 @@ const hostileQuery = fc
     fc.tuple(
       fc.oneof(
         {
-          arbitrary: fc.constantFrom(
-            'from',
-            'to',
-            'model',
-            'team',
-            'api_key',
-            'group_by',
-            'split_by',
-            'endpoint',
-            'status',
-            'format',
-            'limit',
-            'cursor',
-          ),
+          arbitrary: fc.constantFrom(...USAGE_FILTERS, ...USAGE_REPORT_PARAMETERS, ...USAGE_PAGE_PARAMETERS),
           weight: 8,
         },
         {
