@@ -87,7 +87,8 @@ export async function startEasel(
   const { url, child } = await started(teardown, name, async (url) =>
     startNode(
       name,
-      // As `npm start` and the image run it (--expose-gc: AfterBurstCollector).
+      // As `npm start` and the image run it (--expose-gc: AfterBurstCollector; glibc's mmap
+      // threshold below).
       ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`] : []), resolve(main)],
       {
         HOST: '127.0.0.1',
@@ -101,6 +102,7 @@ export async function startEasel(
         VERTEX_BASE_URL: fakeUrl,
         VERTEX_ACCESS_TOKEN: BENCH_VERTEX_TOKEN,
         RATE_LIMIT_RPM: '1000000',
+        MALLOC_MMAP_THRESHOLD_: '65536',
         ...env,
       },
       ok(`${url}/health/ready`),

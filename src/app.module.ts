@@ -17,11 +17,13 @@ import { LoggingModule } from './logging/logging.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { SpoolModule } from './common/spool/spool.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { UsageModule } from './usage/usage.module.js';
 
 @Module({
   imports: [
+    SpoolModule,
     DatabaseModule,
     RedisModule,
     AuthModule,

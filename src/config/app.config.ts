@@ -1,5 +1,5 @@
 import { totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Cidr } from '../common/net/address.policy.js';
 import { type Env, readProcessEnv, validateEnv } from './env.validation.js';
 
@@ -85,6 +85,11 @@ export class AppConfig {
    * else `defaultInFlightBytes` of this machine, read once at start.
    */
   readonly maxInFlightBytes: number;
+  /**
+   * Upstream image data held in memory by all requests together (`SPOOL_THRESHOLD_BYTES`); past
+   * it, in unnamed temporary files in `dir` (`ByteSpool`).
+   */
+  readonly spool: { memoryBytes: number; dir: string };
   /** Fetching `http(s)` image URLs of chat input (off: only data URLs). */
   readonly remoteImages: { enabled: boolean; allowedNetworks: Cidr[]; timeoutMs: number };
   readonly logging: { level: Env['LOG_LEVEL']; logPrompts: boolean };
@@ -144,6 +149,7 @@ export class AppConfig {
       maxTotalBytes: env.UPLOAD_MAX_TOTAL_BYTES,
     };
     this.maxInFlightBytes = env.MAX_IN_FLIGHT_BYTES ?? defaultInFlightBytes(process.constrainedMemory(), totalmem());
+    this.spool = { memoryBytes: env.SPOOL_THRESHOLD_BYTES, dir: join(this.dataDir, 'spool') };
     this.remoteImages = {
       enabled: env.REMOTE_IMAGE_URLS,
       allowedNetworks: env.REMOTE_IMAGE_ALLOWED_NETWORKS,

@@ -163,6 +163,9 @@ describe('validateEnv', () => {
       ['MAX_IN_FLIGHT_BYTES', '-1'],
       ['MAX_IN_FLIGHT_BYTES', '-1073741824'],
       ['MAX_IN_FLIGHT_BYTES', '1GB'],
+      ['SPOOL_THRESHOLD_BYTES', '-1'],
+      ['SPOOL_THRESHOLD_BYTES', '64MiB'],
+      ['SPOOL_THRESHOLD_BYTES', '1e9'],
     ])('%s=%s throws InvalidEnvironmentError naming the variable', (name, value) => {
       const error = errorOf({ [name]: value });
 
@@ -188,6 +191,7 @@ describe('validateEnv', () => {
       ['REQUEST_TIMEOUT_MS', 1000, 600_000],
       ['USAGE_RETENTION_MONTHS', 1, 1200],
       ['MAX_IN_FLIGHT_BYTES', 1_048_576, 1_099_511_627_776],
+      ['SPOOL_THRESHOLD_BYTES', 0, 1_099_511_627_776],
     ])('%s accepts %d..%d and names that range when a value is outside it or not a number', (name, min, max) => {
       expect(validateEnv({ [name]: String(min) })).toHaveProperty(name, min);
       expect(validateEnv({ [name]: String(max) })).toHaveProperty(name, max);

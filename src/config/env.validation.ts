@@ -114,6 +114,9 @@ export const envSchema = z.object({
   // past it, 503 `overloaded` before the upstream is called. Unset: half the memory the process
   // may use (its cgroup limit, else the machine's), at least 256 MiB (AppConfig).
   MAX_IN_FLIGHT_BYTES: integer(1024 * 1024, 1024 ** 4, 'bytes (1 MiB to 1 TiB)').optional(),
+  // Upstream image data held in memory by all requests together; past it, the base64 of further
+  // images is spooled to unnamed temporary files under EASEL_DATA_DIR/spool (src/common/spool/).
+  SPOOL_THRESHOLD_BYTES: integer(0, 1024 ** 4, 'bytes (1 TiB)').default(64 * 1024 * 1024),
   // Edit uploads: one file, and all files of one request together (SPEC §2: 25 MB / 100 MB).
   UPLOAD_MAX_FILE_BYTES: integer(1024, 200 * 1024 * 1024, 'bytes (200 MiB)').default(25 * 1024 * 1024),
   UPLOAD_MAX_TOTAL_BYTES: integer(1024, 400 * 1024 * 1024, 'bytes (400 MiB)').default(100 * 1024 * 1024),

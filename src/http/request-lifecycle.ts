@@ -6,6 +6,7 @@ import { edgeAnswerOf, SECURITY_HEADERS } from '../common/http/client-errors.js'
 import { HttpDrain } from '../common/http/http-drain.js';
 import { closeWithoutReading } from '../common/http/lingering-close.js';
 import { type EaselRequest, existingRequestContext, requestContextOf } from '../common/http/request-context.js';
+import { RequestResources, runWithRequestResources } from '../common/http/request-resources.js';
 import { IMAGE_EDITS_PATH, routePolicy } from '../common/http/route-policy.js';
 import { beforeStreamEnds } from '../common/http/sse.js';
 import { SplicedJsonStream } from '../common/json/raw-json.js';
@@ -42,6 +43,8 @@ interface Exchange {
   closed: boolean;
   /** The client went away before the response was complete: finished as 499 whatever follows. */
   clientGone: boolean;
+  /** What the request's work holds (spooled image data), let go of once it is CLOSED and its work has ended. */
+  readonly resources: RequestResources;
 }
 
 type Moment = keyof RequestListener;
@@ -62,7 +65,7 @@ type Moment = keyof RequestListener;
  * 3. `preParsing`: `ApiKeyResolver.admit`: 401 / 429 / 415 before the body is read; the principal
  *    (span `easel.auth`). Then Fastify reads and parses the body.
  * 3'. `preHandler`: the root span becomes the active one (the body's reading loses any), so the
- *    spans of the handler are its children. Then Nest runs the guards, the pipe, the
+ *    spans of the handler are its children, and the request's `RequestResources` the current ones. Then Nest runs the guards, the pipe, the
  *    interceptors, the handler and, for an error, `OpenAiErrorFilter`.
  * 4. `onSend` (every reply but an event stream): `x-easel-cost-usd` (`0` without a cost), the
  *    `content-length` of a reply with spliced base64, a lingering close for a reply sent before its
@@ -76,7 +79,9 @@ type Moment = keyof RequestListener;
  *    A request whose body was still arriving when `answerClientError` cut it (408, REQUEST_TIMEOUT_MS)
  *    finishes and closes as that 408 (`request_timeout`), under the id the 408 carried.
  *    c. the request's `RequestContext` aborts its signal if the client left first (unless its work
- *       outlives the client).
+ *       outlives the client);
+ *    d. once its work has ended, what it held is let go of (`RequestResources`: the image data it
+ *       spooled, which the handler's code reaches as the resources of the request it runs for).
  *
  * Two moments, because they are two facts. A request FINISHES once, when its outcome is known:
  * before its response completes, so that a crash after a client got its answer cannot lose its
@@ -133,10 +138,11 @@ export class RequestLifecycle {
       span.end();
       return payload;
     });
-    // Callback style: the handler runs inside `done`, so inside the root span's context.
+    // Callback style: the handler runs inside `done`, so inside the root span's context and with
+    // the request's resources.
     fastify.addHook('preHandler', (request, _reply, done) => {
       const exchange = this.exchanges.get(request);
-      if (exchange) withSpan(exchange.span, done);
+      if (exchange) runWithRequestResources(exchange.resources, () => withSpan(exchange.span, done));
       else done();
     });
     fastify.addHook('onSend', async (request, reply, payload) => {
@@ -164,6 +170,7 @@ export class RequestLifecycle {
       finished: false,
       closed: false,
       clientGone: false,
+      resources: new RequestResources(),
     };
     this.exchanges.set(request, exchange);
     const raw = reply.raw;
@@ -204,6 +211,8 @@ export class RequestLifecycle {
     const status = complete ? raw.statusCode : (edgeAnswerOf(exchange.request.raw)?.status ?? CLIENT_CLOSED_REQUEST);
     this.tell('connectionClosed', this.outcome(exchange, status));
     context?.connectionClosed();
+    // settled() never rejects: once the work that may outlive the client has ended.
+    void (context?.settled() ?? Promise.resolve()).then(() => exchange.resources.release());
     exchange.closed = true;
     if (exchange.finished) exchange.span.end();
   }

@@ -190,8 +190,8 @@ export class ImagesService {
     const created = Math.floor(Date.now() / 1000);
     const format = dto.response_format ?? 'url';
     const data = await this.present(result, format);
-    // The console's previews (CONSOLE_THUMBNAILS), of the images in the form `present` left them.
-    this.thumbnails.capture(context, payloadSources(result.images, format === 'url' ? 'bytes' : 'base64'));
+    // The console's previews (CONSOLE_THUMBNAILS).
+    this.thumbnails.capture(context, payloadSources(result.images));
     return {
       created,
       model: model.definition.id,
@@ -243,13 +243,13 @@ export class ImagesService {
       }
     }
     // The stream ended well: the console's previews (CONSOLE_THUMBNAILS) of the completed images.
-    this.thumbnails.capture(context, payloadSources(completed, 'base64'));
+    this.thumbnails.capture(context, payloadSources(completed));
   }
 
   private present(result: GeneratedImages, format: 'url' | 'b64_json'): Promise<ImageDataDto[]> {
     if (format === 'b64_json') return Promise.resolve(result.images.map((image) => ({ b64_json: image.base64() })));
     return Promise.all(
-      result.images.map(async (image) => ({ url: await this.store.save(image.bytes(), result.outputFormat) })),
+      result.images.map(async (image) => ({ url: await this.store.save(image, result.outputFormat) })),
     );
   }
 }

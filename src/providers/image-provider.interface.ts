@@ -1,4 +1,4 @@
-import type { JsonText } from '../common/json/raw-json.js';
+import { type JsonText, RawJsonString } from '../common/json/raw-json.js';
 import type { IMAGE_QUALITIES, ImageSizeTier } from '../config/models.catalogue.js';
 import type { UsageMeasure } from '../usage/usage-measure.js';
 import type { RoutedProvider } from './provider.interface.js';
@@ -46,10 +46,33 @@ export class ImagePayload {
     return this.base64Value;
   }
 
+  /** The image's bytes, whole (decoded and kept on first use). */
   bytes(): Buffer {
     const base64 = this.base64Value!;
     this.bytesValue ??= typeof base64 === 'string' ? Buffer.from(base64, 'base64') : base64.decodeBase64();
     return this.bytesValue;
+  }
+
+  /** How many bytes the image is, known without decoding it (from its base64's length and padding). */
+  get byteLength(): number {
+    if (this.bytesValue) return this.bytesValue.length;
+    const base64 = this.base64Value!;
+    return typeof base64 === 'string' ? Buffer.byteLength(base64, 'base64') : base64.decodedLength;
+  }
+
+  /**
+   * The image's bytes a slice at a time, decoded as they are read: an image that came as base64
+   * (in a spooled file, in a burst) is never whole in memory.
+   */
+  async *byteChunks(): AsyncGenerator<Buffer> {
+    const base64 = this.base64Value;
+    if (this.bytesValue || typeof base64 === 'string') yield this.bytes();
+    else yield* base64!.decodedChunks();
+  }
+
+  /** Keeps the image readable after its request has ended, until the returned function is called. */
+  hold(): () => void {
+    return this.base64Value instanceof RawJsonString ? this.base64Value.hold() : () => undefined;
   }
 }
 

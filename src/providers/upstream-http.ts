@@ -1,6 +1,7 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
-import { parseJsonKeepingRaw } from '../common/json/raw-json.js';
+import { RawJsonScanner } from '../common/json/raw-json.js';
+import { ByteSpool } from '../common/spool/byte-spool.js';
 import { AppConfig } from '../config/app.config.js';
 import { MultipartBody } from './multipart-body.js';
 import { type ParsedServerSentEvent, parseServerSentEvents, SseEventTooLargeError } from './sse-parser.js';
@@ -38,8 +39,9 @@ export interface UpstreamJsonRequest {
   body: unknown;
   signal: AbortSignal;
   /**
-   * Keys whose long string values (image base64) are kept as the bytes of the response body
-   * (`RawJsonString`) instead of being decoded, so they can be passed on without a copy per step.
+   * Keys whose long string values (image base64) are kept as the bytes they arrived in
+   * (`RawJsonString`) instead of being decoded, held by the `ByteSpool` as they stream in (in
+   * memory, or in a temporary file in a burst), so they can be passed on without a copy per step.
    */
   rawStrings?: readonly string[];
 }
@@ -99,15 +101,31 @@ export class UpstreamHttp implements OnApplicationShutdown {
   // requests Easel is serving (a cap would queue slow image requests behind each other).
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 });
 
-  constructor(private readonly config: AppConfig) {}
+  private readonly spool: ByteSpool;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() spool?: ByteSpool,
+  ) {
+    this.spool = spool ?? new ByteSpool(config.spool);
+  }
 
   async postJson<T>(call: UpstreamJsonRequest): Promise<UpstreamJsonResponse<T>> {
     const attempt = new AttemptSignal(call.signal, this.config.upstream.timeoutMs);
     try {
       const response = await this.send(call, 'application/json', attempt);
-      const bytes = await this.readCapped(response.body, call.signal, attempt);
-      if (response.statusCode < 200 || response.statusCode >= 300) throw httpError(response, bytes);
-      const body = parseJsonBody(bytes, call.rawStrings ?? []);
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        throw httpError(response, await this.readCapped(response.body, call.signal, attempt));
+      }
+      const scanner = new RawJsonScanner(call.rawStrings ?? [], this.spool);
+      let body: unknown;
+      try {
+        await this.readCapped(response.body, call.signal, attempt, (chunk) => scanner.write(chunk));
+        body = await scanner.end();
+      } catch (error) {
+        scanner.discard();
+        if (!(error instanceof SyntaxError)) throw error;
+      }
       if (body === undefined) {
         throw new UpstreamTransportError(
           'malformed',
@@ -189,10 +207,15 @@ export class UpstreamHttp implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * The body within `MAX_RESPONSE_BYTES`: whole, or handed to `consume` a chunk at a time (each
+   * consumed before the next is read, so a slow consumer slows the upstream rather than piling up).
+   */
   private async readCapped(
     body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown },
     clientSignal: AbortSignal,
     attempt: AttemptSignal,
+    consume?: (chunk: Buffer) => Promise<void>,
   ): Promise<Buffer> {
     const limit = this.config.upstream.maxResponseBytes;
     const chunks: Buffer[] = [];
@@ -207,9 +230,11 @@ export class UpstreamHttp implements OnApplicationShutdown {
             `the upstream response is larger than MAX_RESPONSE_BYTES (${limit} bytes)`,
           );
         }
-        chunks.push(chunk);
+        if (consume) await consume(chunk);
+        else chunks.push(chunk);
       }
     } catch (error) {
+      body.destroy();
       if (error instanceof UpstreamTransportError) throw error;
       throw this.transportError(error, clientSignal, attempt);
     }
@@ -257,15 +282,6 @@ async function* cappedStream(body: AsyncIterable<Buffer>, limit: number): AsyncG
 function httpError(response: Dispatcher.ResponseData, bytes: Buffer): UpstreamHttpError {
   const text = bytes.toString('utf8');
   return new UpstreamHttpError(response.statusCode, parseJson(text) ?? text.slice(0, 2000), response.headers);
-}
-
-function parseJsonBody(bytes: Buffer, rawStrings: readonly string[]): unknown {
-  if (bytes.length === 0) return undefined;
-  try {
-    return parseJsonKeepingRaw(bytes, rawStrings);
-  } catch {
-    return undefined;
-  }
 }
 
 function parseJson(text: string): unknown {

@@ -5,7 +5,7 @@ import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { AppConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { ImageFormat } from '../providers/image-provider.interface.js';
+import type { ImageFormat, ImagePayload } from '../providers/image-provider.interface.js';
 import { SPAN, traced } from '../tracing/tracing.js';
 import type { ByteRangeSpec } from './byte-range.js';
 import { ImageUrlSigner } from './image-url.signer.js';
@@ -52,14 +52,16 @@ export class ImageStore implements OnModuleInit, OnApplicationShutdown {
    * fails the request (503) but never calls the upstream again. Traced as `easel.storage.put` (its
    * size and format, never its bytes).
    */
-  save(bytes: Buffer, format: ImageFormat): Promise<string> {
-    const attributes = { 'easel.image.format': format, 'easel.image.bytes': bytes.length };
-    return traced(SPAN.storagePut, attributes, () => this.store(bytes, format));
+  save(image: ImagePayload, format: ImageFormat): Promise<string> {
+    const attributes = { 'easel.image.format': format, 'easel.image.bytes': image.byteLength };
+    return traced(SPAN.storagePut, attributes, () => this.store(image, format));
   }
 
-  private async store(bytes: Buffer, format: ImageFormat): Promise<string> {
+  /** The image goes to the store as it is decoded, a slice at a time: never whole in memory when it came as base64. */
+  private async store(image: ImagePayload, format: ImageFormat): Promise<string> {
     const file = `${randomBytes(16).toString('base64url')}.${format}`;
-    await this.guard('put', () => this.storage.put(file, bytes, CONTENT_TYPES[format]));
+    const body = { size: image.byteLength, chunks: image.byteChunks() };
+    await this.guard('put', () => this.storage.put(file, body, CONTENT_TYPES[format]));
     const { urlMode, urlTtlSeconds } = this.config.storage;
     if (urlMode === 'presigned' && this.storage.presignedUrl) {
       return this.guard('presign', () => this.storage.presignedUrl!(file, urlTtlSeconds));

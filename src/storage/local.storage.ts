@@ -1,8 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { type ByteRangeSpec, resolveByteRange } from './byte-range.js';
-import { IMAGE_KEY, type ObjectStorage, type StoredObject } from './object-storage.interface.js';
+import { IMAGE_KEY, type ImageBody, type ObjectStorage, type StoredObject } from './object-storage.interface.js';
 
 /** Images as files under `<dataDir>/images`, written atomically (temp file, then rename). */
 export class LocalObjectStorage implements ObjectStorage {
@@ -13,13 +15,19 @@ export class LocalObjectStorage implements ObjectStorage {
     private readonly maxAgeMs: number,
   ) {}
 
-  async put(key: string, bytes: Buffer): Promise<void> {
+  async put(key: string, body: Buffer | ImageBody): Promise<void> {
     this.assertKey(key);
     this.ready ??= mkdir(this.dir, { recursive: true });
     await this.ready;
     const temp = join(this.dir, `.${key}.tmp`);
-    await writeFile(temp, bytes);
-    await rename(temp, join(this.dir, key));
+    try {
+      if (Buffer.isBuffer(body)) await writeFile(temp, body);
+      else await writeStreamed(temp, body);
+      await rename(temp, join(this.dir, key));
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
   }
 
   async get(key: string, rangeSpec?: ByteRangeSpec): Promise<StoredObject | undefined> {
@@ -52,4 +60,20 @@ export class LocalObjectStorage implements ObjectStorage {
   private assertKey(key: string): void {
     if (!IMAGE_KEY.test(key)) throw new Error(`unsafe storage key ${key}`);
   }
+}
+
+/** Writes `body` to `path` as it is read, refusing a source that is not `size` bytes. */
+async function writeStreamed(path: string, body: ImageBody): Promise<void> {
+  let written = 0;
+  const counted = Readable.from(
+    (async function* () {
+      for await (const chunk of body.chunks) {
+        written += chunk.length;
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+  await pipeline(counted, createWriteStream(path));
+  if (written !== body.size) throw new Error(`the image was ${written} bytes, not the ${body.size} announced`);
 }

@@ -20,11 +20,20 @@ export const IMAGE_KEY = /^[A-Za-z0-9_-]+\.[a-z]+$/;
 export const SWEPT_IMAGE_KEY = /^[A-Za-z0-9_-]{22}\.(png|jpeg|webp)$/;
 
 /**
+ * An image to store, streamed: `size` bytes, a slice at a time (read once). A source that yields
+ * another number of bytes fails the write, and nothing is stored.
+ */
+export interface ImageBody {
+  size: number;
+  chunks: AsyncIterable<Buffer>;
+}
+
+/**
  * Where `response_format: url` images live. One implementation per `IMAGE_STORE`. A failure other
  * than "no such object" is thrown as it comes; `ImageStore` turns it into 503 `storage_unavailable`.
  */
 export interface ObjectStorage {
-  put(key: string, bytes: Buffer, contentType: string): Promise<void>;
+  put(key: string, body: Buffer | ImageBody, contentType: string): Promise<void>;
   /**
    * undefined when there is no such object (or it has been cleaned up). With `range`, only those
    * bytes (resolved with `resolveByteRange`, which throws 416 for a range outside the object).

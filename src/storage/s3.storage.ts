@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -12,7 +12,13 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { S3StoreConfig } from '../config/app.config.js';
 import { type ByteRange, type ByteRangeSpec, resolveByteRange } from './byte-range.js';
-import { IMAGE_KEY, type ObjectStorage, type StoredObject, SWEPT_IMAGE_KEY } from './object-storage.interface.js';
+import {
+  IMAGE_KEY,
+  type ImageBody,
+  type ObjectStorage,
+  type StoredObject,
+  SWEPT_IMAGE_KEY,
+} from './object-storage.interface.js';
 
 /** Static keys for the client; without them the SDK's default chain finds its own. */
 export interface S3Credentials {
@@ -58,13 +64,20 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
     });
   }
 
-  async put(key: string, bytes: Buffer, contentType: string): Promise<void> {
+  /**
+   * One PUT. A streamed body goes up as it is read, with its length declared (so a source that
+   * yields another number of bytes fails the upload); it cannot be sent twice, so the SDK's retries
+   * apply to a `Buffer` only.
+   */
+  async put(key: string, body: Buffer | ImageBody, contentType: string): Promise<void> {
     if (!IMAGE_KEY.test(key)) throw new Error(`unsafe storage key ${key}`);
+    const streamed = !Buffer.isBuffer(body);
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.config.bucket,
         Key: this.objectKey(key),
-        Body: bytes,
+        Body: streamed ? Readable.from(body.chunks, { objectMode: false }) : body,
+        ContentLength: streamed ? body.size : body.length,
         ContentType: contentType,
         Expires: new Date(Date.now() + this.maxAgeMs),
       }),

@@ -99,7 +99,7 @@ function frameOf(event: ServerSentEvent): string | Buffer[] {
   if (typeof data === 'string') return `${head}${data}\n\n`;
   const frame: Buffer[] = [];
   let small: Buffer[] = [Buffer.from(head, 'utf8')];
-  for (const piece of [...data.pieces, Buffer.from('\n\n')]) {
+  for (const piece of [...data.inMemory(), Buffer.from('\n\n')]) {
     if (piece.length < COALESCE_BYTES) small.push(piece);
     else {
       frame.push(Buffer.concat(small), piece);

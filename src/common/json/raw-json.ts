@@ -1,12 +1,15 @@
 import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { ByteSpool, HeldPart, SpoolWriter } from '../spool/byte-spool.js';
+import { SpooledFile } from '../spool/spooled-file.js';
 
 /** Strings shorter than this are parsed as usual: only image data is worth keeping as bytes. */
 const MIN_RAW_BYTES = 4096;
 /** Base64 decoded per step (a multiple of 4). */
 const DECODE_SLICE = 64 * 1024;
 const QUOTE = 0x22;
+const EQUALS = 0x3d;
 const BACKSLASH = 0x5c;
 /** Marks where a raw string goes, in text no upstream or client can forge (a NUL and a per-process nonce). */
 const MARKER = `\u0000raw:${randomBytes(8).toString('hex')}:`;
@@ -16,24 +19,71 @@ const MARKER_IN_JSON = JSON.stringify(MARKER).slice(1, -1);
  * The content of a JSON string kept as the bytes it arrived in. Base64 image data needs no JSON
  * escaping, so the megabytes an upstream sends can go out to the client as they came: never
  * decoded into a JavaScript string, scanned by `JSON.parse`, escaped by `JSON.stringify` or
- * re-encoded to UTF-8.
+ * re-encoded to UTF-8. The bytes are `Buffer`s (off the V8 heap) or, for the large values of a
+ * burst, a spooled temporary file (`ByteSpool`), read back as the reply streams.
  */
 export class RawJsonString {
   private text?: string;
 
   /**
    * `parts`: ASCII without quotes or backslashes, as the caller has checked. (Control characters,
-   * which JSON forbids in strings, are not looked for: no JSON serializer writes them.)
+   * which JSON forbids in strings, are not looked for: no JSON serializer writes them.) `lease`:
+   * what keeps the spooled bytes held while this value lives (see `HeldBytes.lease`).
    */
-  constructor(readonly parts: readonly Buffer[]) {}
+  constructor(
+    readonly parts: readonly HeldPart[],
+    private readonly lease?: object,
+  ) {}
 
   get length(): number {
     return this.parts.reduce((sum, part) => sum + part.length, 0);
   }
 
+  /**
+   * The bytes this base64 decodes to, from its length and padding (`Buffer.byteLength`'s rule;
+   * whitespace, which no upstream sends, would make the decoded bytes fewer).
+   */
+  get decodedLength(): number {
+    const last = this.parts.at(-1);
+    const end = last instanceof SpooledFile ? last.lastBytes(2) : last?.subarray(-2);
+    const padding = end ? (end.at(-1) === EQUALS ? (end.at(-2) === EQUALS ? 2 : 1) : 0) : 0;
+    return Math.floor(((this.length - padding) * 3) / 4);
+  }
+
+  /** True when some of the bytes are in a file rather than in memory. */
+  get spooled(): boolean {
+    return this.parts.some((part) => part instanceof SpooledFile);
+  }
+
   toString(): string {
-    this.text ??= this.parts.map((part) => part.toString('latin1')).join('');
+    this.text ??= this.memoryParts()
+      .map((part) => part.toString('latin1'))
+      .join('');
     return this.text;
+  }
+
+  /** The bytes, a chunk at a time, read from their file where spooled. */
+  async *chunks(): AsyncGenerator<Buffer> {
+    for (const part of this.parts) {
+      if (part instanceof SpooledFile) yield* part.chunks();
+      else yield part;
+    }
+  }
+
+  /**
+   * The bytes this base64 encodes, a slice at a time: never the whole image in memory. Whitespace
+   * in the text is skipped, as `Buffer.from(text, 'base64')` does.
+   */
+  async *decodedChunks(): AsyncGenerator<Buffer> {
+    let carry = '';
+    for await (const chunk of this.chunks()) {
+      for (let at = 0; at < chunk.length; at += DECODE_SLICE) {
+        const decoded = decodeSlice(carry + chunk.toString('latin1', at, Math.min(chunk.length, at + DECODE_SLICE)));
+        carry = decoded.carry;
+        if (decoded.bytes.length > 0) yield decoded.bytes;
+      }
+    }
+    if (carry.length > 0) yield Buffer.from(carry, 'base64');
   }
 
   /**
@@ -44,16 +94,28 @@ export class RawJsonString {
     return this.decodeInSlices() ?? Buffer.from(this.toString(), 'base64');
   }
 
+  /** Keeps the spooled bytes readable until the returned function is called (a reader after the request). */
+  hold(): () => void {
+    const releases = this.parts.flatMap((part) => (part instanceof SpooledFile ? [part.hold()] : []));
+    return () => releases.forEach((release) => release());
+  }
+
+  /** The parts in memory: a spooled file read whole (for the rare consumer that needs one buffer). */
+  private memoryParts(): Buffer[] {
+    return this.parts.map((part) => (part instanceof SpooledFile ? part.readAll() : part));
+  }
+
   /** `undefined` when the slices do not line up (spaces, or padding before the end, in the text). */
   private decodeInSlices(): Buffer | undefined {
+    const parts = this.memoryParts();
     const out = Buffer.allocUnsafe(Math.ceil(this.length / 4) * 3);
     let written = 0;
     let carry = '';
-    for (let index = 0; index < this.parts.length; index++) {
-      const part = this.parts[index]!;
+    for (let index = 0; index < parts.length; index++) {
+      const part = parts[index]!;
       for (let at = 0; at < part.length; at += DECODE_SLICE) {
         const end = Math.min(part.length, at + DECODE_SLICE);
-        const last = index === this.parts.length - 1 && end === part.length;
+        const last = index === parts.length - 1 && end === part.length;
         const text = carry + part.toString('latin1', at, end);
         const whole = last ? text.length : text.length - (text.length % 4);
         const bytes = out.write(text.slice(0, whole), written, 'base64');
@@ -71,6 +133,21 @@ export class RawJsonString {
     splicing.push(this);
     return `${MARKER}${splicing.length - 1}`;
   }
+}
+
+/** Not base64: dropped from a slice whose decoding did not line up (whitespace in the text). */
+const NOT_BASE64 = /[^A-Za-z0-9+/=_-]/g;
+
+/** A slice's whole groups of 4 characters decoded, and the characters left for the next slice. */
+function decodeSlice(text: string): { bytes: Buffer; carry: string } {
+  const whole = text.length - (text.length % 4);
+  const bytes = Buffer.from(text.slice(0, whole), 'base64');
+  // Padding ends the data; anything else that did not decode to 3 bytes a group was whitespace
+  // (or stray characters, which Buffer skips too): dropped, and the groups counted again.
+  if (bytes.length === (whole / 4) * 3 || text[whole - 1] === '=') return { bytes, carry: text.slice(whole) };
+  const clean = text.replace(NOT_BASE64, '');
+  const cleanWhole = clean.length - (clean.length % 4);
+  return { bytes: Buffer.from(clean.slice(0, cleanWhole), 'base64'), carry: clean.slice(cleanWhole) };
 }
 
 /** A JSON string value as the response will hold it: a plain string, or bytes passed through. */
@@ -99,32 +176,70 @@ export function concatJsonText(...texts: JsonText[]): JsonText {
 
 let splicing: RawJsonString[] | undefined;
 
-/** JSON text in pieces: the serialized parts, and between them the raw strings' own buffers. */
+/** JSON text in pieces: the serialized parts, and between them the raw strings' own bytes. */
 export class SplicedJson {
   readonly byteLength: number;
 
-  constructor(readonly pieces: readonly Buffer[]) {
+  constructor(readonly pieces: readonly HeldPart[]) {
     this.byteLength = pieces.reduce((sum, piece) => sum + piece.length, 0);
   }
 
-  /** The pieces one after another, for a reply: the image data is written, never copied. */
+  /** The pieces one after another, for a reply: the image data is written (or read from its file), never copied. */
   toStream(): SplicedJsonStream {
     return new SplicedJsonStream(this.pieces, this.byteLength);
+  }
+
+  /** The pieces as buffers (a spooled one read whole): for a frame that must be written at once. */
+  inMemory(): Buffer[] {
+    return this.pieces.map((piece) => (piece instanceof SpooledFile ? piece.readAll() : piece));
   }
 }
 
 export class SplicedJsonStream extends Readable {
+  private readonly source: AsyncGenerator<Buffer>;
+  private reading = false;
+
   constructor(
-    private pieces: readonly Buffer[],
+    pieces: readonly HeldPart[],
     readonly byteLength: number,
   ) {
     super();
+    this.source = chunksOf(pieces);
   }
 
   override _read(): void {
-    for (const piece of this.pieces) this.push(piece);
-    this.pieces = [];
-    this.push(null);
+    if (this.reading) return;
+    this.reading = true;
+    void this.pump();
+  }
+
+  /** Pushes until the socket wants no more: a slow client leaves the rest of a spooled image on disk. */
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        const next = await this.source.next();
+        if (next.done) {
+          this.push(null);
+          return;
+        }
+        if (!this.push(next.value)) return;
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    void this.source.return(undefined).finally(() => callback(error));
+  }
+}
+
+async function* chunksOf(pieces: readonly HeldPart[]): AsyncGenerator<Buffer> {
+  for (const piece of pieces) {
+    if (piece instanceof SpooledFile) yield* piece.chunks();
+    else yield piece;
   }
 }
 
@@ -142,7 +257,7 @@ export function stringifyJson(value: unknown): string | SplicedJson {
     splicing = undefined;
   }
   if (raws.length === 0) return text;
-  const pieces: Buffer[] = [];
+  const pieces: HeldPart[] = [];
   let from = 0;
   for (let index = 0; index < raws.length; index++) {
     const marker = `${MARKER_IN_JSON}${index}"`;
@@ -183,9 +298,168 @@ export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[], optio
     from = end;
   }
   pieces.push(body.subarray(from));
-  return JSON.parse(Buffer.concat(pieces).toString('utf8'), (_key, value: unknown) =>
+  return parseWithRaws(Buffer.concat(pieces), raws);
+}
+
+/** `JSON.parse` of text in which markers stand for `raws`, each replaced by its value. */
+function parseWithRaws(text: Buffer, raws: readonly RawJsonString[]): unknown {
+  return JSON.parse(text.toString('utf8'), (_key, value: unknown) =>
     typeof value === 'string' && value.startsWith(MARKER) ? raws[Number(value.slice(MARKER.length))] : value,
   );
+}
+
+/** The longest run of whitespace looked through between a key, its colon and its value's quote. */
+const MAX_GAP = 64;
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * `parseJsonKeepingRaw` for a body that arrives in chunks (`write` each, then `end`): the long
+ * string values of the named keys go to `spool` as they arrive (memory, or a temporary file past
+ * its budget) and never exist whole in the process; the rest of the document, small, is parsed by
+ * `JSON.parse` at the end, which validates it. A value that turns out short or to hold escapes or
+ * non-ASCII is put back in the document and parsed as usual. `discard` lets go of what was
+ * spooled when the body is not used.
+ */
+export class RawJsonScanner {
+  private readonly patterns: Buffer[];
+  private readonly longest: number;
+  /** The document outside the kept values, with markers in their place. */
+  private readonly rest: Buffer[] = [];
+  /** Bytes at the end of what arrived that could still begin `"key": "`. */
+  private tail = NOTHING;
+  private value?: SpoolWriter;
+  private readonly writers: SpoolWriter[] = [];
+  private readonly raws: RawJsonString[] = [];
+
+  constructor(
+    keys: readonly string[],
+    private readonly spool: ByteSpool,
+  ) {
+    this.patterns = keys.map((key) => Buffer.from(JSON.stringify(key), 'utf8'));
+    this.longest = Math.max(0, ...this.patterns.map((pattern) => pattern.length));
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    let rest = chunk;
+    while (rest.length > 0) {
+      if (!this.value) {
+        rest = this.scan(rest);
+        continue;
+      }
+      const quote = rest.indexOf(QUOTE);
+      const content = quote < 0 ? rest : rest.subarray(0, quote);
+      if (content.indexOf(BACKSLASH) >= 0 || !isAscii(content)) {
+        // Escapes (or text): not image data. From here the document is scanned as usual.
+        this.rest.push(await this.value.takeBack());
+        this.value = undefined;
+        continue;
+      }
+      await this.value.write(content);
+      if (quote < 0) return;
+      await this.endValue();
+      // The closing quote stays in the document, after the marker.
+      rest = rest.subarray(quote);
+    }
+  }
+
+  /** The document, parsed; throws what `JSON.parse` throws for a malformed one. */
+  async end(): Promise<unknown> {
+    if (this.value) {
+      // Unterminated: the document is malformed, as JSON.parse will say.
+      this.rest.push(await this.value.takeBack());
+      this.value = undefined;
+    }
+    this.rest.push(this.tail);
+    this.tail = NOTHING;
+    return parseWithRaws(Buffer.concat(this.rest), this.raws);
+  }
+
+  /** Lets go of every value spooled so far (the body failed, or is not wanted). */
+  discard(): void {
+    for (const writer of this.writers) writer.release();
+  }
+
+  /**
+   * Looks for the start of a kept value in what is not decided yet; returns what follows its
+   * opening quote (and starts the value), or nothing once all of it is decided or held as the tail.
+   */
+  private scan(chunk: Buffer): Buffer {
+    const text = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    this.tail = NOTHING;
+    for (let from = 0; ; ) {
+      const at = this.nextKey(text, from);
+      if (at < 0) {
+        const keep = Math.max(from, text.length - this.longest + 1);
+        this.decide(text, keep);
+        return NOTHING;
+      }
+      const start = valueStart(text, at + this.patternAt(text, at).length);
+      if (start === undefined) {
+        // `"key"`, its colon or its quote is still to come.
+        this.decide(text, at);
+        return NOTHING;
+      }
+      if (start < 0) {
+        from = at + 1;
+        continue;
+      }
+      this.rest.push(text.subarray(0, start));
+      this.value = this.spool.writer();
+      this.writers.push(this.value);
+      return text.subarray(start);
+    }
+  }
+
+  /** `text` up to `at` is part of the document; from there it is the tail. */
+  private decide(text: Buffer, at: number): void {
+    if (at > 0) this.rest.push(text.subarray(0, at));
+    this.tail = at < text.length ? Buffer.from(text.subarray(at)) : NOTHING;
+  }
+
+  private nextKey(text: Buffer, from: number): number {
+    let first = -1;
+    for (const pattern of this.patterns) {
+      const at = text.indexOf(pattern, from);
+      if (at >= 0 && (first < 0 || at < first)) first = at;
+    }
+    return first;
+  }
+
+  private patternAt(text: Buffer, at: number): Buffer {
+    return this.patterns.find((pattern) => text.subarray(at, at + pattern.length).equals(pattern))!;
+  }
+
+  private async endValue(): Promise<void> {
+    const writer = this.value!;
+    this.value = undefined;
+    if (writer.size < MIN_RAW_BYTES) {
+      this.rest.push(await writer.takeBack());
+      return;
+    }
+    const held = await writer.finish();
+    this.rest.push(Buffer.from(`${MARKER_IN_JSON}${this.raws.length}`, 'latin1'));
+    this.raws.push(new RawJsonString(held.parts, held.lease));
+  }
+}
+
+/**
+ * Where the string value after a key ending at `from` starts (after its quote): -1 when what follows
+ * is not `: "` (whitespace allowed, up to MAX_GAP of it), undefined when `text` ends before that is known.
+ */
+function valueStart(text: Buffer, from: number): number | undefined {
+  let cursor = from;
+  const limit = Math.min(text.length, from + 2 * MAX_GAP + 2);
+  while (cursor < limit && isWhitespace(text[cursor]!)) cursor++;
+  if (cursor === text.length) return undefined;
+  if (text[cursor] !== 0x3a) return -1;
+  cursor++;
+  while (cursor < limit && isWhitespace(text[cursor]!)) cursor++;
+  if (cursor === text.length) return undefined;
+  return text[cursor] === QUOTE ? cursor + 1 : -1;
+}
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
 /** Where the long, escape-free string values of `keys` start and end (between their quotes), in order. */

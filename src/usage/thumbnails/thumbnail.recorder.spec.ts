@@ -83,7 +83,7 @@ describe(ThumbnailRecorder.name, () => {
     const images = [ImagePayload.fromBytes(await png(1536, 1024)), ImagePayload.fromBytes(await png(512, 1024))];
     const before = Date.now();
 
-    sut.capture(contextOf(requestId), payloadSources(images, 'bytes'));
+    sut.capture(contextOf(requestId), payloadSources(images));
     await sut.idle();
 
     const rows = await rowsOf(requestId);

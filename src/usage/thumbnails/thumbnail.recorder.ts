@@ -42,6 +42,8 @@ interface ThumbnailJob {
   createdAt: Date;
   source: ThumbnailSource;
   size: number;
+  /** Lets go of the source (see `ThumbnailSource.hold`), once the worker has read it or the job is dropped. */
+  release?: () => void;
 }
 
 /**
@@ -147,11 +149,12 @@ export class ThumbnailRecorder implements BeforeApplicationShutdown {
     }
     this.closed = true;
     const left = this.queue.splice(0);
+    for (const job of left) job.release?.();
     this.queuedBytes = 0;
     if (left.length > 0) this.drop('shutdown', undefined, left.length);
   }
 
-  private enqueue(job: Omit<ThumbnailJob, 'size'>): void {
+  private enqueue(job: Omit<ThumbnailJob, 'size' | 'release'>): void {
     if (this.closed) {
       this.drop('shutdown', undefined, 1);
       return;
@@ -161,7 +164,7 @@ export class ThumbnailRecorder implements BeforeApplicationShutdown {
       this.drop('queue_full', undefined, 1);
       return;
     }
-    this.queue.push({ ...job, size });
+    this.queue.push({ ...job, size, release: job.source.hold?.() });
     this.queuedBytes += size;
   }
 
@@ -191,8 +194,11 @@ export class ThumbnailRecorder implements BeforeApplicationShutdown {
   private async store(job: ThumbnailJob): Promise<void> {
     let bytes: Buffer;
     try {
-      bytes = (await makeThumbnail(job.source.bytes())).bytes;
+      const source = job.source.bytes();
+      job.release?.();
+      bytes = (await makeThumbnail(source)).bytes;
     } catch (error) {
+      job.release?.();
       this.drop('image', error, 1);
       return;
     }

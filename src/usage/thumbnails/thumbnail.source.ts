@@ -11,19 +11,21 @@ export interface ThumbnailSource {
   size(): number;
   /** The image's bytes (decoded from base64 when that is the form held): read off the request path. */
   bytes(): Buffer;
+  /**
+   * Keeps the image readable until the returned function is called: an image spooled to a file
+   * (`ByteSpool`) is otherwise let go of when its request ends, which may be before a worker reads it.
+   */
+  hold?(): () => void;
 }
 
-/**
- * The images of an images answer. `held` is the form the answer already made of them, so `size()`
- * costs nothing: `bytes` for a `url` answer (they went to the image store), `base64` for a
- * `b64_json` answer and for the completed events of a stream.
- */
-export function payloadSources(images: readonly ImagePayload[], held: 'bytes' | 'base64'): ThumbnailSource[] {
+/** The images of an images answer (base64 as the upstream sent it, or bytes), decoded by the worker. */
+export function payloadSources(images: readonly ImagePayload[]): ThumbnailSource[] {
   return images.map((image) => ({
-    // A payload may keep its base64 and its bytes both: counted as both (bytes × 7/3), so that the
-    // queue's bound is what the queue keeps alive.
-    size: () => (held === 'bytes' ? Math.ceil((image.bytes().length * 7) / 3) : heldSize(image.base64())),
+    // Counted as the base64 and the bytes it decodes to (bytes × 7/3), so that the queue's bound is
+    // what the queue keeps alive (a spooled image's base64 is in a file: counted all the same).
+    size: () => Math.ceil((image.byteLength * 7) / 3),
     bytes: () => image.bytes(),
+    hold: () => image.hold(),
   }));
 }
 
