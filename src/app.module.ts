@@ -5,6 +5,7 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { OpenAiErrorFilter } from './common/errors/openai-error.filter.js';
+import { SpoolModule } from './common/spool/spool.module.js';
 import { RequestValidationPipe } from './common/validation/validation.pipe.js';
 import { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -17,7 +18,6 @@ import { LoggingModule } from './logging/logging.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RedisModule } from './redis/redis.module.js';
-import { SpoolModule } from './common/spool/spool.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { UsageModule } from './usage/usage.module.js';
 

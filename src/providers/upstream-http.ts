@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { RawJsonScanner } from '../common/json/raw-json.js';
 import { ByteSpool } from '../common/spool/byte-spool.js';
@@ -101,14 +101,10 @@ export class UpstreamHttp implements OnApplicationShutdown {
   // requests Easel is serving (a cap would queue slow image requests behind each other).
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 });
 
-  private readonly spool: ByteSpool;
-
   constructor(
     private readonly config: AppConfig,
-    @Optional() spool?: ByteSpool,
-  ) {
-    this.spool = spool ?? new ByteSpool(config.spool);
-  }
+    private readonly spool: ByteSpool,
+  ) {}
 
   async postJson<T>(call: UpstreamJsonRequest): Promise<UpstreamJsonResponse<T>> {
     const attempt = new AttemptSignal(call.signal, this.config.upstream.timeoutMs);

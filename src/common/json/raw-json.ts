@@ -8,6 +8,8 @@ import { SpooledFile } from '../spool/spooled-file.js';
 const MIN_RAW_BYTES = 4096;
 /** Base64 decoded per step (a multiple of 4). */
 const DECODE_SLICE = 64 * 1024;
+/** The bytes `decodedChunks` hands out at a time (at least one slice's). */
+const DECODED_PIECE = 192 * 1024;
 const QUOTE = 0x22;
 const EQUALS = 0x3d;
 const BACKSLASH = 0x5c;
@@ -28,11 +30,11 @@ export class RawJsonString {
   /**
    * `parts`: ASCII without quotes or backslashes, as the caller has checked. (Control characters,
    * which JSON forbids in strings, are not looked for: no JSON serializer writes them.) `lease`:
-   * what keeps the spooled bytes held while this value lives (see `HeldBytes.lease`).
+   * kept so that what is spooled stays held while this value lives (see `HeldBytes.lease`).
    */
   constructor(
     readonly parts: readonly HeldPart[],
-    private readonly lease?: object,
+    readonly lease?: object,
   ) {}
 
   get length(): number {
@@ -44,10 +46,22 @@ export class RawJsonString {
    * whitespace, which no upstream sends, would make the decoded bytes fewer).
    */
   get decodedLength(): number {
-    const last = this.parts.at(-1);
-    const end = last instanceof SpooledFile ? last.lastBytes(2) : last?.subarray(-2);
-    const padding = end ? (end.at(-1) === EQUALS ? (end.at(-2) === EQUALS ? 2 : 1) : 0) : 0;
+    const end = this.lastBytes(2);
+    const padding = end.at(-1) === EQUALS ? (end.at(-2) === EQUALS ? 2 : 1) : 0;
     return Math.floor(((this.length - padding) * 3) / 4);
+  }
+
+  /** The last `count` bytes, across parts (a chunk boundary may fall anywhere, even before the last `=`). */
+  private lastBytes(count: number): Buffer {
+    const tail: Buffer[] = [];
+    let held = 0;
+    for (let index = this.parts.length - 1; index >= 0 && held < count; index--) {
+      const part = this.parts[index]!;
+      const bytes = part instanceof SpooledFile ? part.lastBytes(count - held) : part.subarray(-(count - held));
+      tail.unshift(bytes);
+      held += bytes.length;
+    }
+    return Buffer.concat(tail);
   }
 
   /** True when some of the bytes are in a file rather than in memory. */
@@ -71,19 +85,37 @@ export class RawJsonString {
   }
 
   /**
-   * The bytes this base64 encodes, a slice at a time: never the whole image in memory. Whitespace
-   * in the text is skipped, as `Buffer.from(text, 'base64')` does.
+   * The bytes this base64 encodes, about 192 KB at a time: never the whole image in memory.
+   * Whitespace in the text is skipped, as `Buffer.from(text, 'base64')` does. (Large pieces: each
+   * is its own mapping that goes back to the system when freed, where small ones would fragment
+   * malloc's heap in a burst.)
    */
   async *decodedChunks(): AsyncGenerator<Buffer> {
+    let out = Buffer.allocUnsafe(DECODED_PIECE);
+    let written = 0;
     let carry = '';
     for await (const chunk of this.chunks()) {
       for (let at = 0; at < chunk.length; at += DECODE_SLICE) {
-        const decoded = decodeSlice(carry + chunk.toString('latin1', at, Math.min(chunk.length, at + DECODE_SLICE)));
+        const text = carry + chunk.toString('latin1', at, Math.min(chunk.length, at + DECODE_SLICE));
+        if (written + Math.ceil(text.length / 4) * 3 > out.length) {
+          yield out.subarray(0, written);
+          out = Buffer.allocUnsafe(DECODED_PIECE);
+          written = 0;
+        }
+        const decoded = decodeInto(out, written, text);
+        written += decoded.bytes;
         carry = decoded.carry;
-        if (decoded.bytes.length > 0) yield decoded.bytes;
       }
     }
-    if (carry.length > 0) yield Buffer.from(carry, 'base64');
+    if (carry.length > 0) {
+      if (written + 3 > out.length) {
+        yield out.subarray(0, written);
+        out = Buffer.allocUnsafe(3);
+        written = 0;
+      }
+      written += out.write(carry, written, 'base64');
+    }
+    if (written > 0) yield out.subarray(0, written);
   }
 
   /**
@@ -138,16 +170,16 @@ export class RawJsonString {
 /** Not base64: dropped from a slice whose decoding did not line up (whitespace in the text). */
 const NOT_BASE64 = /[^A-Za-z0-9+/=_-]/g;
 
-/** A slice's whole groups of 4 characters decoded, and the characters left for the next slice. */
-function decodeSlice(text: string): { bytes: Buffer; carry: string } {
+/** A slice's whole groups of 4 characters decoded into `out` at `at`, and the characters left for the next slice. */
+function decodeInto(out: Buffer, at: number, text: string): { bytes: number; carry: string } {
   const whole = text.length - (text.length % 4);
-  const bytes = Buffer.from(text.slice(0, whole), 'base64');
+  const bytes = out.write(text.slice(0, whole), at, 'base64');
   // Padding ends the data; anything else that did not decode to 3 bytes a group was whitespace
-  // (or stray characters, which Buffer skips too): dropped, and the groups counted again.
-  if (bytes.length === (whole / 4) * 3 || text[whole - 1] === '=') return { bytes, carry: text.slice(whole) };
+  // (or stray characters, which Buffer skips too): dropped, and the groups decoded again.
+  if (bytes === (whole / 4) * 3 || text[whole - 1] === '=') return { bytes, carry: text.slice(whole) };
   const clean = text.replace(NOT_BASE64, '');
   const cleanWhole = clean.length - (clean.length % 4);
-  return { bytes: Buffer.from(clean.slice(0, cleanWhole), 'base64'), carry: clean.slice(cleanWhole) };
+  return { bytes: out.write(clean.slice(0, cleanWhole), at, 'base64'), carry: clean.slice(cleanWhole) };
 }
 
 /** A JSON string value as the response will hold it: a plain string, or bytes passed through. */
@@ -386,7 +418,7 @@ export class RawJsonScanner {
   private scan(chunk: Buffer): Buffer {
     const text = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     this.tail = NOTHING;
-    for (let from = 0; ; ) {
+    for (let from = 0; ;) {
       const at = this.nextKey(text, from);
       if (at < 0) {
         const keep = Math.max(from, text.length - this.longest + 1);

@@ -16,8 +16,6 @@ export interface ByteSpoolOptions {
   memoryBytes: number;
   /** Where the (unnamed) temporary files are made. */
   dir: string;
-  /** Told each time a value goes to a file (a metric). */
-  onFileCreated?: () => void;
 }
 
 /**
@@ -30,6 +28,8 @@ export interface ByteSpoolOptions {
 export class ByteSpool {
   private held = 0;
   private ready?: Promise<unknown>;
+  /** Told each time a value goes to a file (a metric). */
+  onFileCreated?: () => void;
 
   constructor(private readonly options: ByteSpoolOptions) {}
 
@@ -63,7 +63,7 @@ export class ByteSpool {
     });
     await this.ready;
     const file = await SpooledFile.create(this.options.dir);
-    this.options.onFileCreated?.();
+    this.onFileCreated?.();
     return file;
   }
 }
@@ -128,11 +128,13 @@ export class SpoolWriter {
   }
 
   write(part: Buffer): Promise<void> | undefined {
+    // Its request has ended (the client left while the upstream was still answering): nothing more is held.
+    if (this.holding.released) return Promise.reject(new Error('the request this value was for has ended'));
     if (part.length === 0) return undefined;
     this.length += part.length;
     const { holding } = this;
     if (holding.file) return this.toFile(part);
-    if (!holding.released && holding.spool.take(part.length)) {
+    if (holding.spool.take(part.length)) {
       holding.taken += part.length;
       this.parts.push(part);
       return undefined;

@@ -11,6 +11,7 @@ import { errorRejectedBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { RawJsonString } from '../../common/json/raw-json.js';
+import { ByteSpool } from '../../common/spool/byte-spool.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
@@ -158,7 +159,7 @@ describe(`${AzureOpenAiAdapter.name} against its fake`, () => {
   beforeAll(async () => {
     azure = await new FakeAzureOpenAiServer({ apiKey: API_KEY, deployments: ['gpt-image-1'] }).start();
     const config = AppConfig.fromEnv({ AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: API_KEY });
-    http = new UpstreamHttp(config);
+    http = new UpstreamHttp(config, new ByteSpool(config.spool));
     sut = new AzureOpenAiAdapter(config, http);
   });
 

@@ -5,6 +5,7 @@ import { errorRejectedBy } from '../../../test/utils/thrown-error.js';
 import { waitFor } from '../../../test/utils/wait-for.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
+import { ByteSpool } from '../../common/spool/byte-spool.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
@@ -52,7 +53,7 @@ describe(GeminiContentAdapter.name, () => {
       models: ['gemini-3-pro-image', 'gemini-2.5-flash-image'],
     }).start();
     const config = AppConfig.fromEnv({});
-    http = new UpstreamHttp(config);
+    http = new UpstreamHttp(config, new ByteSpool(config.spool));
     sut = new GeminiApiAdapter(config, http);
     const target = (id: string, upstreamModel: string): GeminiApiTarget => ({
       ...geminiContentTarget(model(id), `${gemini.baseUrl}/v1beta/models/${upstreamModel}`),

@@ -4,6 +4,7 @@ import { FakeGeminiApiServer, inputImagesOf } from '../../../test/fakes/fake-ver
 import { errorRejectedBy, errorThrownBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
+import { ByteSpool } from '../../common/spool/byte-spool.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue, type RouteDefinition } from '../../config/models.catalogue.js';
 import type { ChatRequest, ChatStreamEvent } from '../chat-provider.interface.js';
@@ -25,7 +26,7 @@ function route(overrides: Partial<RouteDefinition> = {}): RouteDefinition {
 
 function adapter(env: Record<string, string>): GeminiApiAdapter {
   const config = AppConfig.fromEnv(env);
-  return new GeminiApiAdapter(config, new UpstreamHttp(config));
+  return new GeminiApiAdapter(config, new UpstreamHttp(config, new ByteSpool(config.spool)));
 }
 
 describe(`${GeminiApiAdapter.name}.resolveRoute`, () => {
@@ -93,7 +94,7 @@ describe(GeminiApiAdapter.name, () => {
   beforeAll(async () => {
     gemini = await new FakeGeminiApiServer({ apiKey: KEY, models: ['gemini-3.1-flash-lite-image'] }).start();
     const config = AppConfig.fromEnv({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: `${gemini.baseUrl}/v1beta` });
-    http = new UpstreamHttp(config);
+    http = new UpstreamHttp(config, new ByteSpool(config.spool));
     sut = new GeminiApiAdapter(config, http);
     target = sut.resolveRoute(LITE, route()).target!;
   });

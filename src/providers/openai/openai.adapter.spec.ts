@@ -9,6 +9,7 @@ import {
 import { errorRejectedBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
+import { ByteSpool } from '../../common/spool/byte-spool.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue, type RouteDefinition } from '../../config/models.catalogue.js';
 import { EMPTY_USAGE } from '../../usage/usage-measure.js';
@@ -105,7 +106,7 @@ describe(`${OpenAiAdapter.name} against its fake`, () => {
   beforeAll(async () => {
     openai = await new FakeOpenAiServer({ apiKey: API_KEY, models: ['gpt-image-2.6-sunburst'] }).start();
     const config = AppConfig.fromEnv({ OPENAI_BASE_URL: `${openai.baseUrl}/v1`, OPENAI_API_KEY: API_KEY });
-    http = new UpstreamHttp(config);
+    http = new UpstreamHttp(config, new ByteSpool(config.spool));
     sut = new OpenAiAdapter(config, http);
     photo = await sharp({ create: { width: 64, height: 64, channels: 4, background: '#08c' } })
       .png()

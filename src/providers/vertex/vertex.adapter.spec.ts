@@ -6,6 +6,7 @@ import { errorRejectedBy } from '../../../test/utils/thrown-error.js';
 import { ErrorCode } from '../../common/errors/error-code.enum.js';
 import { GatewayError } from '../../common/errors/gateway.error.js';
 import { RawJsonString } from '../../common/json/raw-json.js';
+import { ByteSpool } from '../../common/spool/byte-spool.js';
 import { AppConfig } from '../../config/app.config.js';
 import { loadModelCatalogue, type RouteDefinition } from '../../config/models.catalogue.js';
 import type { ChatRequest, ChatStreamEvent } from '../chat-provider.interface.js';
@@ -30,7 +31,7 @@ function route(overrides: Partial<RouteDefinition> = {}): RouteDefinition {
 
 function adapter(env: Record<string, string>): VertexAdapter {
   const config = AppConfig.fromEnv(env);
-  return new VertexAdapter(config, new UpstreamHttp(config), new VertexAuth(config));
+  return new VertexAdapter(config, new UpstreamHttp(config, new ByteSpool(config.spool)), new VertexAuth(config));
 }
 
 describe(`${VertexAdapter.name}.resolveRoute`, () => {
@@ -103,7 +104,7 @@ describe(VertexAdapter.name, () => {
       VERTEX_ACCESS_TOKEN: TOKEN,
       VERTEX_BASE_URL: vertex.baseUrl,
     });
-    http = new UpstreamHttp(config);
+    http = new UpstreamHttp(config, new ByteSpool(config.spool));
     sut = new VertexAdapter(config, http, new VertexAuth(config));
     flash = sut.resolveRoute(FLASH, FLASH.routes[0]!).target!;
     pro = sut.resolveRoute(PRO, PRO.routes[0]!).target!;
