@@ -60,7 +60,7 @@ export class ImageStore implements OnModuleInit, OnApplicationShutdown {
   /** The image goes to the store as it is decoded, a slice at a time: never whole in memory when it came as base64. */
   private async store(image: ImagePayload, format: ImageFormat): Promise<string> {
     const file = `${randomBytes(16).toString('base64url')}.${format}`;
-    const body = { size: image.byteLength, chunks: image.byteChunks() };
+    const body = { size: image.byteLength, chunks: () => image.byteChunks() };
     await this.guard('put', () => this.storage.put(file, body, CONTENT_TYPES[format]));
     const { urlMode, urlTtlSeconds } = this.config.storage;
     if (urlMode === 'presigned' && this.storage.presignedUrl) {

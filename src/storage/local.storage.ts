@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,18 +63,28 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 }
 
-/** Writes `body` to `path` as it is read, refusing a source that is not `size` bytes. */
+/**
+ * Writes `body` to `path` as it is read, refusing a source that is not `size` bytes. Settles only
+ * once the file is closed, so that a failed write's file exists by then and can be removed.
+ */
 async function writeStreamed(path: string, body: ImageBody): Promise<void> {
   let written = 0;
   const counted = Readable.from(
     (async function* () {
-      for await (const chunk of body.chunks) {
+      for await (const chunk of body.chunks()) {
         written += chunk.length;
         yield chunk;
       }
     })(),
     { objectMode: false },
   );
-  await pipeline(counted, createWriteStream(path));
+  const file = createWriteStream(path);
+  try {
+    await pipeline(counted, file);
+  } catch (error) {
+    // A source that fails early can fail the pipeline before the file is even open.
+    if (!file.closed) await once(file, 'close');
+    throw error;
+  }
   if (written !== body.size) throw new Error(`the image was ${written} bytes, not the ${body.size} announced`);
 }

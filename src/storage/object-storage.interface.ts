@@ -20,12 +20,13 @@ export const IMAGE_KEY = /^[A-Za-z0-9_-]+\.[a-z]+$/;
 export const SWEPT_IMAGE_KEY = /^[A-Za-z0-9_-]{22}\.(png|jpeg|webp)$/;
 
 /**
- * An image to store, streamed: `size` bytes, a slice at a time (read once). A source that yields
- * another number of bytes fails the write, and nothing is stored.
+ * An image to store, streamed: `size` bytes, a slice at a time, read afresh by each call of
+ * `chunks` (an upload tried again). A source that yields another number of bytes fails the
+ * write, and nothing is stored.
  */
 export interface ImageBody {
   size: number;
-  chunks: AsyncIterable<Buffer>;
+  chunks(): AsyncIterable<Buffer>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
@@ -7,10 +8,29 @@ import { errorRejectedBy } from '../../test/utils/thrown-error.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import type { S3StoreConfig } from '../config/app.config.js';
+import type { ImageBody } from './object-storage.interface.js';
 import { S3ObjectStorage } from './s3.storage.js';
 
 const TTL_MS = 60_000;
 const BYTES = Buffer.from('0123456789abcdefghij'); // 20 bytes
+// An image streamed in slices, one larger than a socket write, so the PUT's body goes out a slice at a time.
+const SLICES = [randomBytes(1), randomBytes(70_000), randomBytes(7), randomBytes(20_000)];
+const STREAMED_BYTES = Buffer.concat(SLICES);
+
+/** A streamed body of `SLICES`, counting the reads of it (each try of an upload reads it afresh). */
+function streamed(): ImageBody & { reads: number } {
+  return {
+    size: STREAMED_BYTES.length,
+    reads: 0,
+    async *chunks() {
+      this.reads++;
+      for (const slice of SLICES) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yield slice;
+      }
+    },
+  };
+}
 
 describe(S3ObjectStorage.name, () => {
   let s3: S3rverHandle;
@@ -52,6 +72,20 @@ describe(S3ObjectStorage.name, () => {
     expect(stored?.size).toBe(20);
     expect(stored?.range).toBeUndefined();
     expect(await buffer(stored!.body)).toEqual(BYTES);
+  });
+
+  it('stores a streamed image byte for byte, in one PUT of its announced length', async () => {
+    const body = streamed();
+
+    await sut.put('streamed.png', body, 'image/png');
+
+    const head = await bucket.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'img/streamed.png' }));
+    expect(head.ContentType).toBe('image/png');
+    expect(head.ContentLength).toBe(STREAMED_BYTES.length);
+    expect(body.reads).toBe(1);
+    const stored = await sut.get('streamed.png');
+    expect(stored?.size).toBe(STREAMED_BYTES.length);
+    expect(await buffer(stored!.body)).toEqual(STREAMED_BYTES);
   });
 
   it.each([
@@ -153,29 +187,96 @@ describe(S3ObjectStorage.name, () => {
       expect(proxy.puts).toBe(3);
       await expect(sut.get('lost.png')).resolves.toBeUndefined();
     });
+
+    it.each([
+      [503, 'SlowDown'],
+      [500, 'InternalError'],
+      [429, 'TooManyRequests'],
+    ])(
+      'sends a streamed image again, read afresh, after a %i %s, and stores it byte for byte',
+      async (status, code) => {
+        proxy.failNextPuts = 1;
+        proxy.failWith = { status, code };
+        const body = streamed();
+
+        await sut.put('streamed-retried.png', body, 'image/png');
+
+        expect(proxy.puts).toBe(2);
+        expect(body.reads).toBe(2);
+        // Both tries sent the whole image: the retry read it afresh rather than sending a drained stream.
+        expect(proxy.putBytes).toEqual([STREAMED_BYTES.length, STREAMED_BYTES.length]);
+        const stored = await sut.get('streamed-retried.png');
+        expect(stored?.size).toBe(STREAMED_BYTES.length);
+        expect(await buffer(stored!.body)).toEqual(STREAMED_BYTES);
+      },
+    );
+
+    it('gives a streamed image up after three tries when the bucket keeps failing', async () => {
+      proxy.failNextPuts = 10;
+      const body = streamed();
+
+      const error = await errorRejectedBy(() => sut.put('streamed-lost.png', body, 'image/png'), Error);
+
+      expect(error.name).toBe('SlowDown');
+      expect(proxy.puts).toBe(3);
+      expect(body.reads).toBe(3);
+      await expect(sut.get('streamed-lost.png')).resolves.toBeUndefined();
+    });
+
+    it.each([
+      [403, 'AccessDenied'],
+      [400, 'InvalidArgument'],
+    ])('does not send a streamed image again after a %i %s', async (status, code) => {
+      proxy.failNextPuts = 10;
+      proxy.failWith = { status, code };
+      const body = streamed();
+
+      const error = await errorRejectedBy(() => sut.put('streamed-refused.png', body, 'image/png'), Error);
+
+      expect(error.name).toBe(code);
+      expect(proxy.puts).toBe(1);
+      expect(body.reads).toBe(1);
+      await expect(sut.get('streamed-refused.png')).resolves.toBeUndefined();
+    });
   });
 });
 
 interface FlakyProxy {
   server: Server;
   endpoint: string;
-  /** PUTs to answer with 503 before forwarding again. */
+  /** PUTs to answer with `failWith` (503 SlowDown unless told) before forwarding again. */
   failNextPuts: number;
+  failWith: { status: number; code: string };
   /** PUTs received. */
   puts: number;
+  /** The body length of each PUT received, failed or forwarded. */
+  putBytes: number[];
 }
 
-/** Forwards to s3rver (Host kept, so SigV4 still checks), answering the next `failNextPuts` PUTs with 503 SlowDown. */
+/**
+ * Forwards to s3rver (Host kept, so SigV4 still checks), answering the next `failNextPuts` PUTs, once
+ * their body is read, with an S3 error (`failWith`).
+ */
 async function startFlakyProxy(target: URL): Promise<FlakyProxy> {
-  const proxy = { failNextPuts: 0, puts: 0 } as FlakyProxy;
+  const proxy = {
+    failNextPuts: 0,
+    failWith: { status: 503, code: 'SlowDown' },
+    puts: 0,
+    putBytes: [],
+  } as unknown as FlakyProxy;
   proxy.server = createServer((incoming, outgoing) => {
     if (incoming.method === 'PUT') {
       proxy.puts++;
+      const put = proxy.putBytes.push(0) - 1;
+      incoming.on('data', (chunk: Buffer) => (proxy.putBytes[put] += chunk.length));
       if (proxy.failNextPuts > 0) {
         proxy.failNextPuts--;
+        const { status, code } = proxy.failWith;
         incoming.resume();
-        outgoing.writeHead(503, { 'content-type': 'application/xml' });
-        outgoing.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Slow down</Message></Error>');
+        incoming.on('end', () => {
+          outgoing.writeHead(status, { 'content-type': 'application/xml' });
+          outgoing.end(`<?xml version="1.0"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+        });
         return;
       }
     }

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { inspect } from 'node:util';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -9,7 +10,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { S3StoreConfig } from '../config/app.config.js';
 import { type ByteRange, type ByteRangeSpec, resolveByteRange } from './byte-range.js';
 import {
@@ -29,6 +30,8 @@ export interface S3Credentials {
 
 /** `Content-Range: bytes 2-4/11` of a 206. */
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
+/** Tries of a streamed upload, as the client's `maxAttempts` for the others. */
+const STREAMED_PUT_ATTEMPTS = 3;
 
 /**
  * Images as objects of an S3-compatible bucket (`IMAGE_STORE=s3`), under `S3_PREFIX`. Loaded with
@@ -56,28 +59,44 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
       // retried here never calls the image's upstream again.
       maxAttempts: 3,
       // A bucket that stops answering must not hold a request for minutes.
-      requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
+      // (`throwOnRequestTimeout`: without it the SDK only logs a warning when the timeout passes.)
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
       // Checksums only where S3 requires them: many S3-compatible stores refuse the CRC headers the
       // SDK otherwise adds to every upload, and presigned URLs stay plain GETs.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK warns on the console when a streamed upload fails ("non-retryable streaming
+      // request"), which `put` then retries itself: Easel's log, at debug level.
+      logger: sdkLogger(new Logger(S3ObjectStorage.name)),
     });
   }
 
   /**
-   * One PUT. A streamed body goes up as it is read, with its length declared (so a source that
-   * yields another number of bytes fails the upload); it cannot be sent twice, so the SDK's retries
-   * apply to a `Buffer` only.
+   * One PUT, with its length declared (a streamed source that yields another number of bytes fails
+   * it). The SDK cannot send a stream twice, so a streamed upload that fails in a transient way
+   * (no answer, 5xx, throttling) is tried again here with the image read afresh, as the SDK's own
+   * retries do for a `Buffer`: at most three tries, 100 ms then 200 ms apart (jittered).
    */
   async put(key: string, body: Buffer | ImageBody, contentType: string): Promise<void> {
     if (!IMAGE_KEY.test(key)) throw new Error(`unsafe storage key ${key}`);
-    const streamed = !Buffer.isBuffer(body);
+    if (Buffer.isBuffer(body)) return this.send(key, body, body.length, contentType);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send(key, Readable.from(body.chunks(), { objectMode: false }), body.size, contentType);
+      } catch (error) {
+        if (attempt >= STREAMED_PUT_ATTEMPTS || !isTransient(error)) throw error;
+        await sleep(100 * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  private async send(key: string, body: Buffer | Readable, length: number, contentType: string): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.config.bucket,
         Key: this.objectKey(key),
-        Body: streamed ? Readable.from(body.chunks, { objectMode: false }) : body,
-        ContentLength: streamed ? body.size : body.length,
+        Body: body,
+        ContentLength: length,
         ContentType: contentType,
         Expires: new Date(Date.now() + this.maxAgeMs),
       }),
@@ -205,4 +224,21 @@ function rangeHeader(spec: ByteRangeSpec): string {
 
 function nameOf(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
+}
+
+/** A failure worth another try: no answer (a network error, a timeout), a 5xx, or throttling. */
+function isTransient(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === undefined || status >= 500 || status === 429;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The SDK's log lines, to Easel's log at debug level. */
+function sdkLogger(logger: Logger) {
+  const log = (...content: unknown[]) =>
+    logger.debug(content.map((item) => (typeof item === 'string' ? item : inspect(item))).join(' '));
+  return { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: log, error: log };
 }

@@ -362,6 +362,9 @@ export class RawJsonScanner {
   private value?: SpoolWriter;
   private readonly writers: SpoolWriter[] = [];
   private readonly raws: RawJsonString[] = [];
+  /** The chunks while they add up to less than a value worth keeping (then they are scanned). */
+  private small?: Buffer[] = [];
+  private smallBytes = 0;
 
   constructor(
     keys: readonly string[],
@@ -372,6 +375,14 @@ export class RawJsonScanner {
   }
 
   async write(chunk: Buffer): Promise<void> {
+    // The usual small answer: nothing in it can be long enough to keep, so no scan until there is.
+    if (this.small) {
+      this.small.push(chunk);
+      this.smallBytes += chunk.length;
+      if (this.smallBytes < MIN_RAW_BYTES) return;
+      chunk = this.small.length === 1 ? chunk : Buffer.concat(this.small, this.smallBytes);
+      this.small = undefined;
+    }
     let rest = chunk;
     while (rest.length > 0) {
       if (!this.value) {
@@ -396,6 +407,7 @@ export class RawJsonScanner {
 
   /** The document, parsed; throws what `JSON.parse` throws for a malformed one. */
   async end(): Promise<unknown> {
+    if (this.small) return JSON.parse(Buffer.concat(this.small, this.smallBytes).toString('utf8'));
     if (this.value) {
       // Unterminated: the document is malformed, as JSON.parse will say.
       this.rest.push(await this.value.takeBack());
