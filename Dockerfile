@@ -23,12 +23,13 @@ FROM base AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
-# MALLOC_MMAP_THRESHOLD_: glibc maps every allocation of 64 KiB or more (an image's buffers) on
-# its own and unmaps it when freed, so memory goes back to the system after a burst of large
-# answers (docs/OPERATIONS.md#answers-in-flight: 30 s after a burst, 269 / 316 MB instead of 917 / 1,100).
+# MALLOC_MMAP_THRESHOLD_: glibc maps every allocation of 16 KiB or more (socket reads, an image's
+# buffers) on its own and unmaps it when freed, so memory goes back to the system after a burst of
+# large answers instead of staying in a fragmented heap (docs/OPERATIONS.md#answers-in-flight);
+# `npm start` sets the same.
 ENV NODE_ENV=production \
     EASEL_DATA_DIR=/data \
-    MALLOC_MMAP_THRESHOLD_=65536
+    MALLOC_MMAP_THRESHOLD_=16384
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist

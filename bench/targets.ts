@@ -102,7 +102,7 @@ export async function startEasel(
         VERTEX_BASE_URL: fakeUrl,
         VERTEX_ACCESS_TOKEN: BENCH_VERTEX_TOKEN,
         RATE_LIMIT_RPM: '1000000',
-        MALLOC_MMAP_THRESHOLD_: '65536',
+        MALLOC_MMAP_THRESHOLD_: '16384',
         ...env,
       },
       ok(`${url}/health/ready`),
