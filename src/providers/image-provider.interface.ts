@@ -53,7 +53,14 @@ export class ImagePayload {
     return this.bytesValue;
   }
 
-  /** How many bytes the image is, known without decoding it (from its base64's length and padding). */
+  /** Exactly how many bytes `byteChunks` yields (`byteLength` unless the base64 holds whitespace). */
+  exactByteLength(): Promise<number> {
+    const base64 = this.base64Value;
+    if (this.bytesValue || typeof base64 === 'string') return Promise.resolve(this.bytes().length);
+    return base64!.exactDecodedLength();
+  }
+
+  /** About how many bytes the image is, known without decoding it (from its base64's length and padding). */
   get byteLength(): number {
     if (this.bytesValue) return this.bytesValue.length;
     const base64 = this.base64Value!;

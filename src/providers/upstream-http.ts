@@ -1,5 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
+import { ErrorCode } from '../common/errors/error-code.enum.js';
+import { GatewayError } from '../common/errors/gateway.error.js';
 import { RawJsonScanner } from '../common/json/raw-json.js';
 import { ByteSpool } from '../common/spool/byte-spool.js';
 import { AppConfig } from '../config/app.config.js';
@@ -114,21 +116,13 @@ export class UpstreamHttp implements OnApplicationShutdown {
         throw httpError(response, await this.readCapped(response.body, call.signal, attempt));
       }
       const scanner = new RawJsonScanner(call.rawStrings ?? [], this.spool);
-      let body: unknown;
       try {
-        await this.readCapped(response.body, call.signal, attempt, (chunk) => scanner.write(chunk));
-        body = await scanner.end();
+        await this.readCapped(response.body, call.signal, attempt, (chunk) => holding(scanner.write(chunk)));
+        return { status: response.statusCode, headers: response.headers, body: (await parsed(scanner, response)) as T };
       } catch (error) {
         scanner.discard();
-        if (!(error instanceof SyntaxError)) throw error;
+        throw error;
       }
-      if (body === undefined) {
-        throw new UpstreamTransportError(
-          'malformed',
-          `upstream answered HTTP ${response.statusCode} with a body that is not JSON`,
-        );
-      }
-      return { status: response.statusCode, headers: response.headers, body: body as T };
     } finally {
       attempt.dispose();
     }
@@ -232,6 +226,7 @@ export class UpstreamHttp implements OnApplicationShutdown {
     } catch (error) {
       body.destroy();
       if (error instanceof UpstreamTransportError) throw error;
+      if (error instanceof SpoolError && !clientSignal.aborted) throw spoolFailure(error);
       throw this.transportError(error, clientSignal, attempt);
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
@@ -271,6 +266,46 @@ async function* cappedStream(body: AsyncIterable<Buffer>, limit: number): AsyncG
         `the upstream stream is larger than MAX_RESPONSE_BYTES (${limit} bytes)`,
       );
     yield chunk;
+  }
+}
+
+/** Easel could not hold what the upstream sent (its spool's disk): not the upstream's fault. */
+class SpoolError extends Error {
+  constructor(cause: unknown) {
+    super(`the upstream's answer could not be held: ${String(cause)}`, { cause });
+  }
+}
+
+async function holding(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    throw new SpoolError(error);
+  }
+}
+
+/**
+ * 503 `overloaded`: the answer arrived but Easel has no room to hold it (a full or broken
+ * `EASEL_DATA_DIR/spool`). Not an upstream fault, so no route is tried again and no circuit counts it.
+ */
+function spoolFailure(error: SpoolError): GatewayError {
+  return new GatewayError(
+    ErrorCode.Overloaded,
+    'Easel could not hold the upstream\'s answer (its spool directory failed); retry later.',
+    { cause: error, headers: { 'retry-after': '5' } },
+  );
+}
+
+/** The scanned document; a body that is not JSON (or that JSON.parse cannot take) is `malformed`. */
+async function parsed(scanner: RawJsonScanner, response: Dispatcher.ResponseData): Promise<unknown> {
+  try {
+    return await scanner.end();
+  } catch (error) {
+    throw new UpstreamTransportError(
+      'malformed',
+      `upstream answered HTTP ${response.statusCode} with a body that is not JSON`,
+      { cause: error },
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Counter } from 'prom-client';
+import { ConcurrencyLimit } from '../common/async/concurrency-limit.js';
 import { ErrorCode } from '../common/errors/error-code.enum.js';
 import { GatewayError } from '../common/errors/gateway.error.js';
 import { AppConfig } from '../config/app.config.js';
@@ -21,6 +22,9 @@ export interface OpenedImage extends StoredObject {
   contentType: string;
 }
 
+/** See `ImageStore.uploads`. */
+const MAX_CONCURRENT_UPLOADS = 16;
+
 type StorageOperation = 'put' | 'get' | 'presign' | 'sweep';
 
 /**
@@ -33,6 +37,11 @@ export class ImageStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ImageStore.name);
   private readonly failures: Counter<'operation'>;
   private sweeper?: NodeJS.Timeout;
+  /**
+   * Uploads decoding at once: in a burst the others wait their turn with their image on disk
+   * (spooled) rather than each holding its decoding buffers; the CPU decodes no faster for more.
+   */
+  private readonly uploads = new ConcurrencyLimit(MAX_CONCURRENT_UPLOADS);
 
   constructor(
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
@@ -57,11 +66,24 @@ export class ImageStore implements OnModuleInit, OnApplicationShutdown {
     return traced(SPAN.storagePut, attributes, () => this.store(image, format));
   }
 
-  /** The image goes to the store as it is decoded, a slice at a time: never whole in memory when it came as base64. */
+  /**
+   * The image goes to the store as it is decoded, a slice at a time: never whole in memory when it
+   * came as base64. Held meanwhile, so that the request's end (its client gone) does not close a
+   * spooled image under the upload.
+   */
   private async store(image: ImagePayload, format: ImageFormat): Promise<string> {
     const file = `${randomBytes(16).toString('base64url')}.${format}`;
-    const body = { size: image.byteLength, chunks: () => image.byteChunks() };
-    await this.guard('put', () => this.storage.put(file, body, CONTENT_TYPES[format]));
+    const release = image.hold();
+    try {
+      await this.uploads.run(() =>
+        this.guard('put', async () => {
+          const body = { size: await image.exactByteLength(), chunks: () => image.byteChunks() };
+          await this.storage.put(file, body, CONTENT_TYPES[format]);
+        }),
+      );
+    } finally {
+      release();
+    }
     const { urlMode, urlTtlSeconds } = this.config.storage;
     if (urlMode === 'presigned' && this.storage.presignedUrl) {
       return this.guard('presign', () => this.storage.presignedUrl!(file, urlTtlSeconds));

@@ -82,7 +82,7 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
     if (Buffer.isBuffer(body)) return this.send(key, body, body.length, contentType);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.send(key, Readable.from(body.chunks(), { objectMode: false }), body.size, contentType);
+        return await this.send(key, Readable.from(exactly(body), { objectMode: false }), body.size, contentType);
       } catch (error) {
         if (attempt >= STREAMED_PUT_ATTEMPTS || !isTransient(error)) throw error;
         await sleep(100 * 2 ** (attempt - 1) * (0.5 + Math.random()));
@@ -224,6 +224,20 @@ function rangeHeader(spec: ByteRangeSpec): string {
 
 function nameOf(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
+}
+
+/**
+ * The body's chunks, failing at once when they come to other than `size` bytes: S3 would wait for
+ * the bytes declared (a request timeout), or refuse the extra ones.
+ */
+async function* exactly(body: ImageBody): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  for await (const chunk of body.chunks()) {
+    bytes += chunk.length;
+    if (bytes > body.size) throw new Error(`the image is more than the ${body.size} bytes announced`);
+    yield chunk;
+  }
+  if (bytes !== body.size) throw new Error(`the image was ${bytes} bytes, not the ${body.size} announced`);
 }
 
 /** A failure worth another try: no answer (a network error, a timeout), a 5xx, or throttling. */

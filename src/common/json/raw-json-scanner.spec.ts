@@ -467,6 +467,140 @@ describe(RawJsonScanner.name, () => {
         scanner.discard();
       }
     });
+
+    /** `text` as a raw string in parts cut at `cuts`: in memory, or written to a spooled file. */
+    async function rawOf(
+      text: string,
+      cuts: number[],
+      how: 'in memory' | 'spooled',
+    ): Promise<{ raw: RawJsonString; release: () => void }> {
+      const parts = cutAt(Buffer.from(text, 'latin1'), cuts);
+      if (how === 'in memory') return { raw: new RawJsonString(parts), release: () => undefined };
+      const writer = spoolingAll().writer();
+      for (const part of parts) await writer.write(part);
+      const held = await writer.finish();
+      return { raw: new RawJsonString(held.parts, held.lease), release: () => writer.release() };
+    }
+
+    const lines = (value: string, separator: string) => value.replace(/.{76}/g, `$&${separator}`);
+
+    describe.each(['in memory', 'spooled'] as const)('%s', (how) => {
+      it.each([
+        ['spaces every 76 characters', lines(LARGE, ' '), []],
+        ['a newline every 76 characters', lines(LARGE, '\n'), []],
+        ['CRLF every 76 characters', lines(LARGE, '\r\n'), []],
+        ['a tab every 76 characters', lines(IMAGE2, '\t'), []],
+        ['whitespace only in a later part', `${IMAGE}\n ${IMAGE2}`, [IMAGE.length - 100]],
+        ['whitespace between the parts', `${IMAGE}\r\n${IMAGE3}`, [IMAGE.length + 1]],
+        ['whitespace before the padding', `${IMAGE2.slice(0, -2)}\n==`, [4000]],
+        ['whitespace after the padding', `${IMAGE3}\r\n\t `, []],
+        ['whitespace first', ` \n${IMAGE}`, [1]],
+        ['whitespace only past the first 256 KB file read', `${base64(225_000)}\n${IMAGE}`, [300_000]],
+      ])('counts the bytes a value with %s decodes to exactly, and decodes it to them', async (_what, text, cuts) => {
+        const decoded = Buffer.from(text, 'base64');
+        const { raw, release } = await rawOf(text, cuts, how);
+
+        expect(raw.spooled).toBe(how === 'spooled');
+        expect(await raw.exactDecodedLength()).toBe(decoded.length);
+        expect((await collect(raw.decodedChunks())).equals(decoded)).toBe(true);
+        release();
+      });
+
+      it.each([
+        ['no padding', IMAGE],
+        ['padding ==', IMAGE2],
+        ['padding =', IMAGE3],
+        ['padding == past a file read', LARGE],
+        ['the padding left out', IMAGE2.replace(/=+$/, '')],
+      ])('counts the bytes of a value with %s and no whitespace as decodedLength does', async (_what, text) => {
+        const { raw, release } = await rawOf(text, [text.length - 1], how);
+
+        expect(await raw.exactDecodedLength()).toBe(raw.decodedLength);
+        expect(raw.decodedLength).toBe(Buffer.from(text, 'base64').length);
+        release();
+      });
+    });
+
+    it('counts a value the scanner kept, with spaces, as the bytes it decodes to', async () => {
+      const spaced = lines(LARGE, ' ');
+      const doc = Buffer.from(JSON.stringify({ b64_json: spaced }));
+      for (const spool of [roomy(), spoolingAll()]) {
+        const { scanner, result } = await scan(bySize(doc, 5000).chunks, ['b64_json'], spool);
+        const raw = (result as { b64_json: RawJsonString }).b64_json;
+
+        expect(raw).toBeInstanceOf(RawJsonString);
+        expect(await raw.exactDecodedLength()).toBe(Buffer.from(LARGE, 'base64').length);
+        scanner.discard();
+      }
+    });
+  });
+
+  describe('a document of many long values', () => {
+    // 40 values of 4136 characters: more than the 32 one document keeps raw.
+    const values = Array.from({ length: 40 }, () => base64(3102));
+    const doc = Buffer.from(JSON.stringify({ created: 1, data: values.map((b64_json) => ({ b64_json })) }));
+    const expected = JSON.parse(doc.toString()) as unknown;
+    const first32 = [...Array<boolean>(32).fill(true), ...Array<boolean>(8).fill(false)];
+
+    it('keeps the first 32 values raw and parses the others as strings, all as JSON.parse gives them', async () => {
+      for (const { name, chunks } of [{ name: 'whole', chunks: [doc] }, bySize(doc, 1000), randomly(doc, 13, 5000)]) {
+        const spool = roomy();
+        const { scanner, result } = await scan(chunks, ['b64_json'], spool);
+        const { data } = result as { data: Array<{ b64_json: unknown }> };
+
+        expect({ chunking: name, raw: data.map(({ b64_json }) => b64_json instanceof RawJsonString) }).toEqual({
+          chunking: name,
+          raw: first32,
+        });
+        expect(data.slice(32).every(({ b64_json }) => typeof b64_json === 'string')).toBe(true);
+        expect(plain(result)).toEqual(expected);
+        expect(spool.memoryBytes).toBe(32 * values[0]!.length);
+        scanner.discard();
+        expect(spool.memoryBytes).toBe(0);
+      }
+    });
+
+    it('makes a file for 32 values at most when every kept value is spooled', async () => {
+      let files = 0;
+      const spool = Object.assign(spoolingAll(), { onFileCreated: () => files++ });
+
+      const { scanner, result } = await scan(bySize(doc, 4096).chunks, ['b64_json'], spool);
+
+      expect(files).toBe(32);
+      expect(raws(result)).toHaveLength(32);
+      expect(raws(result).every((value) => value.spooled)).toBe(true);
+      expect(plain(result)).toEqual(expected);
+      scanner.discard();
+    });
+  });
+
+  describe('a deeply nested document', () => {
+    // Deeper than a JSON.parse reviver recurses without overflowing the stack; JSON.parse alone parses it.
+    const depth = 20_000;
+    const doc = Buffer.from(`{"b64_json":"c2hvcnQ=","deep":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+
+    /** How deep the arrays go, counted without recursion. */
+    function depthOf(value: unknown): number {
+      let levels = 0;
+      for (let at = value; Array.isArray(at); at = (at as unknown[])[0]) levels++;
+      return levels;
+    }
+
+    it('parses as JSON.parse does when no value is kept raw', async () => {
+      for (const spool of [roomy(), spoolingAll()]) {
+        for (const { name, chunks } of [{ name: 'whole', chunks: [doc] }, bySize(doc, 4096)]) {
+          const { scanner, result } = await scan(chunks, ['b64_json'], spool);
+          const { b64_json, deep } = result as { b64_json: unknown; deep: unknown };
+
+          expect({ chunking: name, b64_json, depth: depthOf(deep) }).toEqual({
+            chunking: name,
+            b64_json: 'c2hvcnQ=',
+            depth,
+          });
+          scanner.discard();
+        }
+      }
+    });
   });
 
   describe(`with ${stringifyJson.name}`, () => {

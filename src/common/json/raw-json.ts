@@ -10,6 +10,8 @@ const MIN_RAW_BYTES = 4096;
 const DECODE_SLICE = 64 * 1024;
 /** The bytes `decodedChunks` hands out at a time (at least one slice's). */
 const DECODED_PIECE = 192 * 1024;
+/** What JSON allows between tokens, and MIME-style base64 between its lines. */
+const WHITESPACE = [0x20, 0x0a, 0x0d, 0x09];
 const QUOTE = 0x22;
 const EQUALS = 0x3d;
 const BACKSLASH = 0x5c;
@@ -51,6 +53,21 @@ export class RawJsonString {
     return Math.floor(((this.length - padding) * 3) / 4);
   }
 
+  /**
+   * `decodedLength`, exact even when the text holds whitespace (which no upstream sends, and which
+   * decoding skips): a scan of the text, and only then a count of what it decodes to.
+   */
+  async exactDecodedLength(): Promise<number> {
+    for await (const chunk of this.chunks()) {
+      if (WHITESPACE.some((byte) => chunk.indexOf(byte) >= 0)) {
+        let length = 0;
+        for await (const piece of this.decodedChunks()) length += piece.length;
+        return length;
+      }
+    }
+    return this.decodedLength;
+  }
+
   /** The last `count` bytes, across parts (a chunk boundary may fall anywhere, even before the last `=`). */
   private lastBytes(count: number): Buffer {
     const tail: Buffer[] = [];
@@ -85,7 +102,7 @@ export class RawJsonString {
   }
 
   /**
-   * The bytes this base64 encodes, about 192 KB at a time: never the whole image in memory.
+   * The bytes this base64 encodes, a chunk (192 KB or less) at a time: never the whole image in memory.
    * Whitespace in the text is skipped, as `Buffer.from(text, 'base64')` does. (Large pieces: each
    * is its own mapping that goes back to the system when freed, where small ones would fragment
    * malloc's heap in a burst.)
@@ -95,17 +112,19 @@ export class RawJsonString {
     let written = 0;
     let carry = '';
     for await (const chunk of this.chunks()) {
-      for (let at = 0; at < chunk.length; at += DECODE_SLICE) {
-        const text = carry + chunk.toString('latin1', at, Math.min(chunk.length, at + DECODE_SLICE));
-        if (written + Math.ceil(text.length / 4) * 3 > out.length) {
-          yield out.subarray(0, written);
-          out = Buffer.allocUnsafe(DECODED_PIECE);
-          written = 0;
-        }
-        const decoded = decodeInto(out, written, text);
-        written += decoded.bytes;
-        carry = decoded.carry;
+      // A chunk as one string: a spooled file's 256 KB chunks make strings that V8 keeps apart from
+      // its young generation (large objects, unmapped when collected), where 64 KB slices grew
+      // that generation in a burst and left it grown afterwards.
+      const text = carry + chunk.toString('latin1');
+      const needed = Math.ceil(text.length / 4) * 3;
+      if (written + needed > out.length) {
+        if (written > 0) yield out.subarray(0, written);
+        out = Buffer.allocUnsafe(Math.max(DECODED_PIECE, needed));
+        written = 0;
       }
+      const decoded = decodeInto(out, written, text);
+      written += decoded.bytes;
+      carry = decoded.carry;
     }
     if (carry.length > 0) {
       if (written + 3 > out.length) {
@@ -333,13 +352,16 @@ export function parseJsonKeepingRaw(body: Buffer, keys: readonly string[], optio
   return parseWithRaws(Buffer.concat(pieces), raws);
 }
 
-/** `JSON.parse` of text in which markers stand for `raws`, each replaced by its value. */
+/** `JSON.parse` of text in which markers stand for `raws`, each replaced by its value (no reviver without any). */
 function parseWithRaws(text: Buffer, raws: readonly RawJsonString[]): unknown {
+  if (raws.length === 0) return JSON.parse(text.toString('utf8'));
   return JSON.parse(text.toString('utf8'), (_key, value: unknown) =>
     typeof value === 'string' && value.startsWith(MARKER) ? raws[Number(value.slice(MARKER.length))] : value,
   );
 }
 
+/** The most values one document keeps raw (an answer holds at most 10 images); the rest are parsed as usual. */
+const MAX_KEPT_VALUES = 32;
 /** The longest run of whitespace looked through between a key, its colon and its value's quote. */
 const MAX_GAP = 64;
 const NOTHING = Buffer.alloc(0);
@@ -431,7 +453,9 @@ export class RawJsonScanner {
     const text = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     this.tail = NOTHING;
     for (let from = 0; ;) {
-      const at = this.nextKey(text, from);
+      // Past MAX_KEPT_VALUES, the rest of the document is parsed as usual: a hostile body of many
+      // long values must not hold a file (a descriptor) each.
+      const at = this.raws.length < MAX_KEPT_VALUES ? this.nextKey(text, from) : -1;
       if (at < 0) {
         const keep = Math.max(from, text.length - this.longest + 1);
         this.decide(text, keep);

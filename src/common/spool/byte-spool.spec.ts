@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { close, closeSync, constants, open as openFifo, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RequestResources, runWithRequestResources } from '../http/request-resources.js';
@@ -38,6 +40,46 @@ async function descriptorsUnder(folder: string): Promise<string[]> {
     if (target.startsWith(`${folder}/`)) found.push(fd);
   }
   return found;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Keeps every thread of libuv's pool (`UV_THREADPOOL_SIZE`, 4 unless set) busy opening a FIFO
+ * under `folder`, an open that blocks until `free` opens its other end: the file operations asked
+ * for meanwhile wait in the pool's queue, in order. (Node runs file operations there: libuv hands
+ * them to io_uring only on Node 20 with `UV_USE_IO_URING=1`.)
+ */
+function occupyThreadPool(folder: string): { free: () => Promise<void> } {
+  const threads = Math.min(1024, Math.max(1, Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4));
+  const fifos = Array.from({ length: threads }, (_, index) => join(folder, `fifo-${index}`));
+  for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+  const opened = fifos.map(
+    (fifo) =>
+      new Promise<void>((resolve) =>
+        openFifo(fifo, 'r', (error, fd) => {
+          if (!error) close(fd, () => resolve());
+          else resolve();
+        }),
+      ),
+  );
+  return {
+    async free() {
+      for (const fifo of fifos) {
+        // Refused (ENXIO) until its reader's thread has started its open.
+        for (;;) {
+          try {
+            closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+            break;
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+            await nextTurn();
+          }
+        }
+      }
+      await Promise.all(opened);
+    },
+  };
 }
 
 function onlyFile(parts: readonly HeldPart[]): SpooledFile {
@@ -146,6 +188,60 @@ describe(SpooledFile.name, () => {
     letGoSecond();
     expect(file.isClosed).toBe(true);
     expect(() => file.readAll()).toThrow('the spooled file is closed');
+  });
+
+  it('still makes its file when the name was swept away between its creation and its unlink', async () => {
+    const spoolDir = join(dir, 'spool');
+    const fifos = join(dir, 'fifos');
+    await mkdir(spoolDir);
+    await mkdir(fifos);
+    let settled = false;
+
+    // Its open goes first in the pool's queue; its unlink, asked for once the open is done, waits
+    // behind the blocked FIFO opens, while the name is swept (as another instance starting would).
+    const creating = SpooledFile.create(spoolDir).finally(() => (settled = true));
+    const pool = occupyThreadPool(fifos);
+    let swept: string[] = [];
+    try {
+      while (!settled && swept.length === 0) {
+        swept = readdirSync(spoolDir);
+        if (swept.length === 0) await nextTurn();
+      }
+      for (const name of swept) unlinkSync(join(spoolDir, name));
+    } finally {
+      await pool.free();
+    }
+    const file = await creating;
+
+    expect(swept).toEqual([expect.stringMatching(/^\.spool-/)]);
+    await file.append([Buffer.from('still a file')]);
+    expect(file.readAll().toString()).toBe('still a file');
+    expect(await readdir(spoolDir)).toEqual([]);
+    file.release();
+  });
+
+  it('sweeps the files named .spool-* left in dir, and nothing else', async () => {
+    const kept = ['image.png', '.spoolish', 'x.spool-1', 'spool-1', 'sub'];
+    await writeFile(join(dir, '.spool-AAAAAAAAAAAAAAAA'), 'left by a crash');
+    await writeFile(join(dir, '.spool-BBBBBBBBBBBBBBBB'), '');
+    for (const name of kept.slice(0, -1)) await writeFile(join(dir, name), 'kept');
+    await mkdir(join(dir, 'sub'));
+    await writeFile(join(dir, 'sub', '.spool-CCCCCCCCCCCCCCCC'), 'not in dir itself');
+    // A file made now has no name in dir: the sweep does not reach it.
+    const inUse = await SpooledFile.create(dir);
+    await inUse.append([Buffer.from('in use')]);
+
+    expect(await SpooledFile.sweep(dir)).toBe(2);
+
+    expect((await readdir(dir)).sort()).toEqual([...kept].sort());
+    expect(await readdir(join(dir, 'sub'))).toEqual(['.spool-CCCCCCCCCCCCCCCC']);
+    expect(inUse.readAll().toString()).toBe('in use');
+    expect(await SpooledFile.sweep(dir)).toBe(0);
+    inUse.release();
+  });
+
+  it('sweeps nothing from a dir that does not exist', async () => {
+    expect(await SpooledFile.sweep(join(dir, 'missing'))).toBe(0);
   });
 
   it('finishes a read under way when released, and refuses the next one', async () => {
@@ -322,6 +418,27 @@ describe(ByteSpool.name, () => {
     const writer = spool.writer();
     await writer.write(Buffer.from('y'));
     expect((await writer.takeBack()).toString()).toBe('y');
+  });
+
+  it('makes its dir again when it was removed while running', async () => {
+    const spoolDir = join(dir, 'data', 'spool');
+    const spool = new ByteSpool({ memoryBytes: 0, dir: spoolDir });
+    const first = spool.writer();
+    await first.write(Buffer.from('first'));
+    const firstFile = onlyFile((await first.finish()).parts);
+
+    await rm(join(dir, 'data'), { recursive: true, force: true });
+
+    const second = spool.writer();
+    await second.write(Buffer.from('second'));
+    const secondFile = onlyFile((await second.finish()).parts);
+    expect(secondFile.readAll().toString()).toBe('second');
+    expect((await stat(spoolDir)).mode & 0o777).toBe(0o700);
+    expect(await readdir(spoolDir)).toEqual([]);
+    // The file made before is still read from its descriptor.
+    expect(firstFile.readAll().toString()).toBe('first');
+    first.release();
+    second.release();
   });
 
   it('takes back every byte of a value, in memory or spooled, and lets go of it', async () => {

@@ -27,7 +27,6 @@ export interface ByteSpoolOptions {
  */
 export class ByteSpool {
   private held = 0;
-  private ready?: Promise<unknown>;
   /** Told each time a value goes to a file (a metric). */
   onFileCreated?: () => void;
 
@@ -55,13 +54,9 @@ export class ByteSpool {
     this.held -= bytes;
   }
 
-  /** @internal */
+  /** @internal Made each time (one syscall): a directory removed while Easel runs is made again. */
   async createFile(): Promise<SpooledFile> {
-    this.ready ??= mkdir(this.options.dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    await this.ready;
+    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
     const file = await SpooledFile.create(this.options.dir);
     this.onFileCreated?.();
     return file;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { close, closeSync, open, read, readSync, unlink, writev } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -8,6 +9,8 @@ const unlinkFile = promisify(unlink);
 const writeVector = promisify(writev);
 const readInto = promisify(read);
 
+/** How the files are named, for the moment they have a name. */
+const PREFIX = '.spool-';
 /** Bytes read per step when the file is streamed out. */
 const READ_CHUNK = 256 * 1024;
 
@@ -34,15 +37,37 @@ export class SpooledFile {
   }
 
   static async create(dir: string): Promise<SpooledFile> {
-    const path = join(dir, `.spool-${randomBytes(12).toString('base64url')}`);
+    const path = join(dir, `${PREFIX}${randomBytes(12).toString('base64url')}`);
     const fd = await openFile(path, 'wx+', 0o600);
     try {
       await unlinkFile(path);
     } catch (error) {
-      closeSync(fd);
-      throw error;
+      // Already gone: another instance sharing the directory swept it at its start (see `sweep`).
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        closeSync(fd);
+        throw error;
+      }
     }
     return new SpooledFile(fd);
+  }
+
+  /**
+   * Removes what a crash left in `dir` (a file is named only between its creation and its unlink,
+   * microseconds apart); at start, before any file is made.
+   */
+  static async sweep(dir: string): Promise<number> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const removed = await Promise.all(
+      names
+        .filter((name) => name.startsWith(PREFIX))
+        .map((name) =>
+          unlinkFile(join(dir, name)).then(
+            () => true,
+            () => false,
+          ),
+        ),
+    );
+    return removed.filter(Boolean).length;
   }
 
   /** The bytes written so far. */

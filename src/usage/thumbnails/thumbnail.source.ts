@@ -34,6 +34,7 @@ export function inlineSources(images: readonly InlineImage[]): ThumbnailSource[]
   return images.map(({ base64 }) => ({
     size: () => heldSize(base64),
     bytes: () => (typeof base64 === 'string' ? Buffer.from(base64, 'base64') : base64.decodeBase64()),
+    hold: () => (typeof base64 === 'string' ? () => undefined : base64.hold()),
   }));
 }
 
