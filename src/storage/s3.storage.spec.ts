@@ -19,18 +19,29 @@ const STREAMED_BYTES = Buffer.concat(SLICES);
 
 /** A streamed body of `SLICES`, counting the reads of it (each try of an upload reads it afresh). */
 function streamed(): ImageBody & { reads: number } {
+  return announcing(STREAMED_BYTES.length, SLICES);
+}
+
+/** A streamed body of `slices` that announces `size` bytes (another number: a broken source), counting its reads. */
+function announcing(size: number, slices: readonly Buffer[]): ImageBody & { reads: number } {
   return {
-    size: STREAMED_BYTES.length,
+    size,
     reads: 0,
     async *chunks() {
       this.reads++;
-      for (const slice of SLICES) {
+      for (const slice of slices) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         yield slice;
       }
     },
   };
 }
+
+/**
+ * The timeout of a test whose upload must fail at once: well under the client's 30 s request
+ * timeout, which a PUT whose body falls short of its declared length would otherwise wait for.
+ */
+const FAILS_FAST_MS = 10_000;
 
 describe(S3ObjectStorage.name, () => {
   let s3: S3rverHandle;
@@ -239,6 +250,59 @@ describe(S3ObjectStorage.name, () => {
       await expect(sut.get('streamed-refused.png')).resolves.toBeUndefined();
     });
   });
+
+  describe('behind a bucket that, as S3 does, stores no upload cut short', () => {
+    let proxy: FlakyProxy;
+
+    beforeEach(async () => {
+      proxy = await startFlakyProxy(new URL(s3.endpoint));
+      sut.onApplicationShutdown();
+      sut = new S3ObjectStorage({ ...config, endpoint: proxy.endpoint }, TTL_MS, S3RVER_CREDENTIALS);
+    });
+
+    afterEach(() => {
+      // A PUT left waiting for the rest of its body would hold the close until the client's timeout.
+      proxy.server.closeAllConnections();
+      return new Promise((resolve) => proxy.server.close(resolve));
+    });
+
+    it(
+      'fails a streamed image whose source yields fewer bytes than announced at once, storing nothing',
+      async () => {
+        const body = announcing(STREAMED_BYTES.length + 1_000, SLICES);
+
+        await expect(sut.put('short.png', body, 'image/png')).rejects.toThrow();
+
+        expect(proxy.puts).toBeGreaterThan(0);
+        await expect(sut.get('short.png')).resolves.toBeUndefined();
+        expect(await storedKeys()).not.toContain('img/short.png');
+      },
+      FAILS_FAST_MS,
+    );
+
+    it.each([
+      ['in a chunk after all the announced bytes', STREAMED_BYTES.length, [...SLICES, randomBytes(10)]],
+      ['in its last chunk', STREAMED_BYTES.length - 5, SLICES],
+    ])(
+      'fails a streamed image whose source yields more bytes than announced (%s) at once, storing nothing',
+      async (_where, size, slices) => {
+        const body = announcing(size, slices);
+
+        await expect(sut.put('long.png', body, 'image/png')).rejects.toThrow();
+
+        expect(proxy.puts).toBeGreaterThan(0);
+        await expect(sut.get('long.png')).resolves.toBeUndefined();
+        expect(await storedKeys()).not.toContain('img/long.png');
+      },
+      FAILS_FAST_MS,
+    );
+  });
+
+  /** Every key in the bucket (read from s3rver itself, not through a proxy). */
+  async function storedKeys(): Promise<string[]> {
+    const listed = await bucket.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    return (listed.Contents ?? []).map(({ Key }) => Key!);
+  }
 });
 
 interface FlakyProxy {
@@ -255,7 +319,9 @@ interface FlakyProxy {
 
 /**
  * Forwards to s3rver (Host kept, so SigV4 still checks), answering the next `failNextPuts` PUTs, once
- * their body is read, with an S3 error (`failWith`).
+ * their body is read, with an S3 error (`failWith`). A PUT goes on only once its whole body (its
+ * Content-Length) has arrived: S3 stores nothing of an upload cut short, where s3rver keeps what it
+ * received.
  */
 async function startFlakyProxy(target: URL): Promise<FlakyProxy> {
   const proxy = {
@@ -280,20 +346,29 @@ async function startFlakyProxy(target: URL): Promise<FlakyProxy> {
         return;
       }
     }
-    const forwarded = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
-    incoming.pipe(forwarded);
+    const forward = () =>
+      request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: incoming.headers,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+    if (incoming.method !== 'PUT') {
+      incoming.pipe(forward());
+      return;
+    }
+    const body: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => body.push(chunk));
+    incoming.on('error', () => undefined);
+    // Only once whole: an upload cut short (the client gave up on it) never reaches the bucket.
+    incoming.on('end', () => forward().end(Buffer.concat(body)));
   });
   await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
   proxy.endpoint = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;

@@ -82,7 +82,7 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
     if (Buffer.isBuffer(body)) return this.send(key, body, body.length, contentType);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.send(key, Readable.from(exactly(body), { objectMode: false }), body.size, contentType);
+        return await this.sendStreamed(key, body, contentType);
       } catch (error) {
         if (attempt >= STREAMED_PUT_ATTEMPTS || !isTransient(error)) throw error;
         await sleep(100 * 2 ** (attempt - 1) * (0.5 + Math.random()));
@@ -90,7 +90,13 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
     }
   }
 
-  private async send(key: string, body: Buffer | Readable, length: number, contentType: string): Promise<void> {
+  private async send(
+    key: string,
+    body: Buffer | Readable,
+    length: number,
+    contentType: string,
+    abortSignal?: AbortSignal,
+  ): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.config.bucket,
@@ -100,7 +106,30 @@ export class S3ObjectStorage implements ObjectStorage, OnApplicationShutdown {
         ContentType: contentType,
         Expires: new Date(Date.now() + this.maxAgeMs),
       }),
+      { abortSignal },
     );
+  }
+
+  /**
+   * One try of a streamed upload. The SDK pipes the body without listening for its errors: a
+   * source that fails (a read error, another size than announced) aborts the request here, and
+   * its error is the one thrown.
+   */
+  private async sendStreamed(key: string, body: ImageBody, contentType: string): Promise<void> {
+    const abort = new AbortController();
+    let failure: unknown;
+    const stream = Readable.from(exactly(body), { objectMode: false });
+    stream.on('error', (error) => {
+      failure = error;
+      abort.abort(error);
+    });
+    try {
+      await this.send(key, stream, body.size, contentType, abort.signal);
+    } catch (error) {
+      throw failure ?? error;
+    } finally {
+      stream.destroy();
+    }
   }
 
   async get(key: string, rangeSpec?: ByteRangeSpec): Promise<StoredObject | undefined> {
@@ -232,16 +261,25 @@ function nameOf(error: unknown): string | undefined {
  */
 async function* exactly(body: ImageBody): AsyncGenerator<Buffer> {
   let bytes = 0;
+  // The last chunk is held back until the source has ended: S3 must not have every byte it was
+  // told of (and store the object) before extra ones are found.
+  let last: Buffer | undefined;
   for await (const chunk of body.chunks()) {
     bytes += chunk.length;
-    if (bytes > body.size) throw new Error(`the image is more than the ${body.size} bytes announced`);
-    yield chunk;
+    if (bytes > body.size) throw new BodySizeError(`the image is more than the ${body.size} bytes announced`);
+    if (last) yield last;
+    last = chunk;
   }
-  if (bytes !== body.size) throw new Error(`the image was ${bytes} bytes, not the ${body.size} announced`);
+  if (bytes !== body.size) throw new BodySizeError(`the image was ${bytes} bytes, not the ${body.size} announced`);
+  if (last) yield last;
 }
+
+/** A streamed image that was not the size announced: trying again would not change it. */
+class BodySizeError extends Error {}
 
 /** A failure worth another try: no answer (a network error, a timeout), a 5xx, or throttling. */
 function isTransient(error: unknown): boolean {
+  if (error instanceof BodySizeError) return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === undefined || status >= 500 || status === 429;
 }

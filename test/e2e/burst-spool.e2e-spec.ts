@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
@@ -39,6 +40,20 @@ const IMAGE_BYTES = 1_000_000;
  */
 const LARGE_IMAGE_BYTES = 12_000_000;
 const S3_PREFIX = 'images/';
+/**
+ * Consecutive failed calls that open a route's circuit for 30 s (`UpstreamExecutor`'s BREAKER): as
+ * many failures, and one more, leave the route open only if none of them counted.
+ */
+const BREAKER_FAILURES = 5;
+/**
+ * Whitespace an upstream's base64 might carry between MIME-style lines: spaces, which the JSON
+ * string holds as they are (its bytes kept raw), and line breaks, which it holds as escapes.
+ */
+const LINE_BREAKS: Array<[string, string]> = [
+  ['spaces', ' '],
+  ['escaped \\n line breaks', '\n'],
+  ['escaped \\r\\n line breaks', '\r\n'],
+];
 
 /**
  * Fake Azure OpenAI, as strict as the shared one, that answers a generation whose prompt was
@@ -46,14 +61,20 @@ const S3_PREFIX = 'images/';
  * is waiting, then send them at the same moment.
  */
 class BurstAzureServer extends FakeAzureOpenAiServer {
-  private readonly images = new Map<string, Buffer>();
+  /** The `b64_json` each registered prompt is answered with. */
+  private readonly images = new Map<string, string>();
   private burst?: { size: number; waiting: number; open: () => void; opened: Promise<void> };
 
-  /** A new prompt answered with a new PNG of `bytes` bytes (random pixels, so distinct). */
-  register(bytes = IMAGE_BYTES): { prompt: string; image: Buffer } {
+  /**
+   * A new prompt answered with a new PNG of `bytes` bytes (random pixels, so distinct); with
+   * `lineBreak`, its base64 in MIME-style lines of 76 characters, each followed by `lineBreak`
+   * (JSON-escaped in the answer where it is a control character: `\n`, `\r\n`).
+   */
+  register(bytes = IMAGE_BYTES, lineBreak?: string): { prompt: string; image: Buffer } {
     const prompt = `burst ${randomUUID()}`;
     const image = pngOfSize(bytes);
-    this.images.set(prompt, image);
+    const base64 = image.toString('base64');
+    this.images.set(prompt, lineBreak === undefined ? base64 : base64.replace(/.{76}/g, (line) => line + lineBreak));
     return { prompt, image };
   }
 
@@ -67,8 +88,8 @@ class BurstAzureServer extends FakeAzureOpenAiServer {
   protected override async respond(request: RecordedRequest): Promise<ScriptedResponse | undefined> {
     const answer = await super.respond(request);
     const prompt = (request.body as { prompt?: unknown } | undefined)?.prompt;
-    const image = typeof prompt === 'string' ? this.images.get(prompt) : undefined;
-    if (!answer || answer.status !== 200 || !image) return answer;
+    const b64Json = typeof prompt === 'string' ? this.images.get(prompt) : undefined;
+    if (!answer || answer.status !== 200 || b64Json === undefined) return answer;
     const burst = this.burst;
     if (burst) {
       if (++burst.waiting === burst.size) {
@@ -80,7 +101,7 @@ class BurstAzureServer extends FakeAzureOpenAiServer {
     const body = answer.body as { data: Array<Record<string, unknown>> };
     return {
       ...answer,
-      body: { ...body, data: body.data.map((item) => ({ ...item, b64_json: image.toString('base64') })) },
+      body: { ...body, data: body.data.map((item) => ({ ...item, b64_json: b64Json })) },
     };
   }
 }
@@ -91,13 +112,28 @@ interface Upstream {
   key: string;
 }
 
-/** A fake Azure with the gpt-image-1.5 deployment, and an app pointed at it with `env` besides. */
-async function startUpstream(env: Record<string, string | undefined>, logs?: string[]): Promise<Upstream> {
+/**
+ * A fake Azure with the gpt-image-1.5 deployment, and an app pointed at it with `env` besides (and
+ * `dataDir` as its EASEL_DATA_DIR, else a fresh one).
+ */
+async function startUpstream(
+  env: Record<string, string | undefined>,
+  logs?: string[],
+  dataDir?: string,
+): Promise<Upstream> {
   const azure = await new BurstAzureServer({ apiKey: AZURE_KEY, deployments: ['gpt-image-1.5'] }).start();
-  const sut = await createTestApp({
-    env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY, ...env },
-    logs,
-  });
+  let sut: TestApp;
+  try {
+    sut = await createTestApp({
+      env: { AZURE_OPENAI_ENDPOINT: azure.baseUrl, AZURE_OPENAI_API_KEY: AZURE_KEY, ...env },
+      logs,
+      dataDir,
+    });
+  } catch (error) {
+    // An app that does not boot: its fake goes too, so that the failure ends the run.
+    await azure.stop();
+    throw error;
+  }
   const { key } = await createApiKey(sut, { rpm: 100_000 });
   return { azure, sut, key };
 }
@@ -128,14 +164,19 @@ async function metric(sut: TestApp, name: string): Promise<number> {
   return Number(value);
 }
 
-async function usageRecordOf(sut: TestApp, requestId: string): Promise<Record<string, unknown>> {
+/** The usage record of a request (`columns` of it), once written. */
+async function usageRecordOf(
+  sut: TestApp,
+  requestId: string,
+  columns = 'status, http_status, endpoint, model, images',
+): Promise<Record<string, unknown>> {
   const rows = await waitFor(
     () =>
       sut.app
         .get(DataSource)
-        .query(`SELECT status, http_status, endpoint, model, images FROM usage_records WHERE request_id = $1`, [
-          requestId,
-        ]) as Promise<Array<Record<string, unknown>>>,
+        .query(`SELECT ${columns} FROM usage_records WHERE request_id = $1`, [requestId]) as Promise<
+        Array<Record<string, unknown>>
+      >,
     (found) => found.length > 0,
   );
   return rows[0]!;
@@ -285,6 +326,42 @@ describe(ByteSpool.name, () => {
       expect(await metric(sut, 'easel_spool_files_total')).toBe(filesBefore + BURST);
     });
 
+    it.each(LINE_BREAKS)(
+      'stores a url generation whose upstream base64 is in 76-character lines with %s as exactly its image',
+      async (_lineBreaks, lineBreak) => {
+        const { azure, sut } = upstream;
+        const { prompt, image } = azure.register(IMAGE_BYTES, lineBreak);
+        const requestId = `spool-lines-url-${randomUUID()}`;
+
+        const answer = await generateUrl(upstream, prompt, requestId);
+
+        expect(answer).toEqual({ status: 200, contentType: 'image/png', image: sha256(image) });
+        expect(await usageRecordOf(sut, requestId)).toEqual(SUCCESS);
+        expect((await readdir(join(sut.dataDir, 'images'))).filter((name) => name.startsWith('.'))).toEqual([]);
+        await expectNothingLeftBehind(sut);
+      },
+    );
+
+    it.each(LINE_BREAKS)(
+      'answers a b64_json generation whose upstream base64 is in 76-character lines with %s with base64 of exactly its image',
+      async (_lineBreaks, lineBreak) => {
+        const { azure, sut } = upstream;
+        const { prompt, image } = azure.register(IMAGE_BYTES, lineBreak);
+        const requestId = `spool-lines-b64-${randomUUID()}`;
+
+        const answer = await generateB64(upstream, prompt, requestId);
+
+        expect(answer).toEqual({
+          status: 200,
+          contentLength: String(answer.length),
+          length: expect.any(Number) as number,
+          images: [sha256(image)],
+        });
+        expect(await usageRecordOf(sut, requestId)).toEqual(SUCCESS);
+        await expectNothingLeftBehind(sut);
+      },
+    );
+
     it('holds spooled files only while the requests are in flight: none, no memory and no file in the spool dir after a mixed burst', async () => {
       const { azure, sut } = upstream;
       const filesBefore = await metric(sut, 'easel_spool_files_total');
@@ -352,6 +429,75 @@ describe(ByteSpool.name, () => {
       expect(answer).toMatchObject({ status: 200, contentLength: String(answer.length), images: [sha256(next.image)] });
       expect(await usageRecordOf(sut, nextId)).toEqual(SUCCESS);
       await expectNothingLeftBehind(sut);
+    });
+  });
+
+  describe('with SPOOL_THRESHOLD_BYTES=0 and a spool dir that cannot be made (a regular file at <EASEL_DATA_DIR>/spool)', () => {
+    let upstream: Upstream;
+    let spoolPath: string;
+
+    beforeAll(async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'easel-test-data-'));
+      spoolPath = join(dataDir, 'spool');
+      await writeFile(spoolPath, 'not a directory');
+      upstream = await startUpstream({ SPOOL_THRESHOLD_BYTES: '0' }, undefined, dataDir);
+    });
+
+    afterAll(async () => {
+      await upstream?.sut.close();
+      await upstream?.azure.stop();
+    });
+
+    it('boots, its start-up sweep of the spool dir leaving the file in its place alone', async () => {
+      const { sut } = upstream;
+
+      expect((await sut.http('/health/live')).status).toBe(200);
+      expect((await stat(spoolPath)).isFile()).toBe(true);
+      expect(await readFile(spoolPath, 'utf8')).toBe('not a directory');
+    });
+
+    it('answers 503 overloaded with a Retry-After, calling the upstream once and counting no upstream failure, then serves the route again once the dir can be made', async () => {
+      const { azure, sut, key } = upstream;
+      azure.reset();
+
+      // One more than opens a circuit, were they counted as upstream failures.
+      for (let index = 0; index <= BREAKER_FAILURES; index++) {
+        const { prompt } = azure.register();
+        const requestId = `spool-unusable-${randomUUID()}`;
+        const response = await sut.http(GENERATIONS, {
+          key,
+          body: generation(prompt, index % 2 === 0 ? 'b64_json' : 'url'),
+          headers: { 'x-request-id': requestId },
+        });
+
+        expect(response.status).toBe(503);
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('overloaded');
+        // Not the upstream's fault: neither tried again nor sent to another route.
+        expect(azure.generationRequests).toHaveLength(index + 1);
+        expect(await usageRecordOf(sut, requestId, 'status, http_status, error_code, endpoint, model')).toEqual({
+          status: 'error',
+          http_status: 503,
+          error_code: 'overloaded',
+          endpoint: 'images',
+          model: MODEL,
+        });
+      }
+      expect(spoolDescriptors()).toEqual([]);
+      expect(await metric(sut, 'easel_spool_memory_bytes')).toBe(0);
+
+      // The dir can be made again: the route's circuit is still closed.
+      await rm(spoolPath);
+      const { prompt, image } = azure.register();
+      const requestId = `spool-usable-${randomUUID()}`;
+      const answer = await generateB64(upstream, prompt, requestId);
+
+      expect(answer).toMatchObject({ status: 200, contentLength: String(answer.length), images: [sha256(image)] });
+      expect(azure.generationRequests).toHaveLength(BREAKER_FAILURES + 2);
+      expect(await usageRecordOf(sut, requestId)).toEqual(SUCCESS);
+      expect((await stat(spoolPath)).isDirectory()).toBe(true);
+      await expectNothingLeftBehind(sut);
+      expect(azure.unexpected).toEqual([]);
     });
   });
 
@@ -430,6 +576,27 @@ describe(ByteSpool.name, () => {
       expect(await metric(sut, 'easel_spool_files_total')).toBe(0);
       expect(azure.unexpected).toEqual([]);
     });
+
+    it.each(LINE_BREAKS)(
+      'stores a url generation whose upstream base64 is in 76-character lines with %s as exactly its image',
+      async (_lineBreaks, lineBreak) => {
+        const { azure, sut } = upstream;
+        const { prompt, image } = azure.register(IMAGE_BYTES, lineBreak);
+        const requestId = `memory-lines-url-${randomUUID()}`;
+
+        const answer = await generateUrl(upstream, prompt, requestId);
+
+        expect(answer).toEqual({ status: 200, contentType: 'image/png', image: sha256(image) });
+        expect(await usageRecordOf(sut, requestId)).toEqual(SUCCESS);
+        await waitFor(
+          () => metric(sut, 'easel_spool_memory_bytes'),
+          (bytes) => bytes === 0,
+          5_000,
+        );
+        expect(await metric(sut, 'easel_spool_files_total')).toBe(0);
+        expect(azure.unexpected).toEqual([]);
+      },
+    );
   });
 
   describe('with SPOOL_THRESHOLD_BYTES=0 and CONSOLE_THUMBNAILS=true', () => {
