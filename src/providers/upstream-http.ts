@@ -291,7 +291,7 @@ async function holding(write: Promise<void>): Promise<void> {
 function spoolFailure(error: SpoolError): GatewayError {
   return new GatewayError(
     ErrorCode.Overloaded,
-    'Easel could not hold the upstream\'s answer (its spool directory failed); retry later.',
+    "Easel could not hold the upstream's answer (its spool directory failed); retry later.",
     { cause: error, headers: { 'retry-after': '5' } },
   );
 }
