@@ -227,6 +227,24 @@ async function generateUrl(upstream: Upstream, prompt: string, requestId: string
   return { status: download.status, contentType: download.headers.get('content-type'), image: sha256(bytes) };
 }
 
+/**
+ * A burst of url generations (every image spooled), each downloaded and compared with its
+ * upstream's image; a usage record each, one temporary file each, nothing left behind.
+ */
+async function expectUrlBurst(upstream: Upstream, idPrefix: string): Promise<void> {
+  const { azure, sut } = upstream;
+  const filesBefore = await metric(sut, 'easel_spool_files_total');
+  const burst = Array.from({ length: BURST }, () => ({ ...azure.register(), id: `${idPrefix}-${randomUUID()}` }));
+  azure.holdForBurst(BURST);
+
+  const answers = await Promise.all(burst.map(({ prompt, id }) => generateUrl(upstream, prompt, id)));
+
+  expect(answers).toEqual(burst.map(({ image }) => ({ status: 200, contentType: 'image/png', image: sha256(image) })));
+  for (const { id } of burst) expect(await usageRecordOf(sut, id)).toEqual(SUCCESS);
+  await expectNothingLeftBehind(sut);
+  expect(await metric(sut, 'easel_spool_files_total')).toBe(filesBefore + BURST);
+}
+
 /** The connections `firstChunkOf` opened: each test's are cut after it, whatever happened. */
 const clients = new Set<ClientRequest>();
 
@@ -309,21 +327,9 @@ describe(ByteSpool.name, () => {
     });
 
     it('stores a burst of url generations byte for byte from their spooled base64', async () => {
-      const { azure, sut } = upstream;
-      const filesBefore = await metric(sut, 'easel_spool_files_total');
-      const burst = Array.from({ length: BURST }, () => ({ ...azure.register(), id: `spool-url-${randomUUID()}` }));
-      azure.holdForBurst(BURST);
-
-      const answers = await Promise.all(burst.map(({ prompt, id }) => generateUrl(upstream, prompt, id)));
-
-      expect(answers).toEqual(
-        burst.map(({ image }) => ({ status: 200, contentType: 'image/png', image: sha256(image) })),
-      );
-      for (const { id } of burst) expect(await usageRecordOf(sut, id)).toEqual(SUCCESS);
+      await expectUrlBurst(upstream, 'spool-url');
       // The stored images, and nothing half-written beside them.
-      expect((await readdir(join(sut.dataDir, 'images'))).filter((name) => name.startsWith('.'))).toEqual([]);
-      await expectNothingLeftBehind(sut);
-      expect(await metric(sut, 'easel_spool_files_total')).toBe(filesBefore + BURST);
+      expect((await readdir(join(upstream.sut.dataDir, 'images'))).filter((name) => name.startsWith('.'))).toEqual([]);
     });
 
     it.each(LINE_BREAKS)(
@@ -517,20 +523,8 @@ describe(ByteSpool.name, () => {
     });
 
     it('uploads a burst of url generations byte for byte from their spooled base64, leaving nothing behind', async () => {
-      const { azure, sut } = upstream;
-      const filesBefore = await metric(sut, 'easel_spool_files_total');
-      const burst = Array.from({ length: BURST }, () => ({ ...azure.register(), id: `spool-s3-${randomUUID()}` }));
-      azure.holdForBurst(BURST);
-
-      const answers = await Promise.all(burst.map(({ prompt, id }) => generateUrl(upstream, prompt, id)));
-
-      expect(answers).toEqual(
-        burst.map(({ image }) => ({ status: 200, contentType: 'image/png', image: sha256(image) })),
-      );
-      for (const { id } of burst) expect(await usageRecordOf(sut, id)).toEqual(SUCCESS);
-      expect(azure.unexpected).toEqual([]);
-      await expectNothingLeftBehind(sut);
-      expect(await metric(sut, 'easel_spool_files_total')).toBe(filesBefore + BURST);
+      await expectUrlBurst(upstream, 'spool-s3');
+      expect(upstream.azure.unexpected).toEqual([]);
     });
   });
 
