@@ -572,6 +572,20 @@ describe(RawJsonScanner.name, () => {
       expect(plain(result)).toEqual(expected);
       scanner.discard();
     });
+
+    it('stops looking after 256 values of its keys, kept or not, and parses the rest as JSON.parse does', async () => {
+      // 300 short values (never kept), then a long one: looked at no more, so a plain string.
+      const shorts = Array.from({ length: 300 }, (_, index) => ({ b64_json: `c2hvcnQ${index}` }));
+      const many = Buffer.from(JSON.stringify({ data: [...shorts, { b64_json: IMAGE }] }));
+      const spool = roomy();
+
+      const { scanner, result } = await scan([many], ['b64_json'], spool);
+
+      expect(raws(result)).toHaveLength(0);
+      expect(plain(result)).toEqual(JSON.parse(many.toString()));
+      expect(spool.memoryBytes).toBe(0);
+      scanner.discard();
+    });
   });
 
   describe('a deeply nested document', () => {

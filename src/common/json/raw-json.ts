@@ -362,6 +362,8 @@ function parseWithRaws(text: Buffer, raws: readonly RawJsonString[]): unknown {
 
 /** The most values one document keeps raw (an answer holds at most 10 images); the rest are parsed as usual. */
 const MAX_KEPT_VALUES = 32;
+/** The most values of the named keys looked at in one document, kept or (short, escaped) not. */
+const MAX_TRIED_VALUES = 256;
 /** The longest run of whitespace looked through between a key, its colon and its value's quote. */
 const MAX_GAP = 64;
 const NOTHING = Buffer.alloc(0);
@@ -453,9 +455,10 @@ export class RawJsonScanner {
     const text = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     this.tail = NOTHING;
     for (let from = 0; ;) {
-      // Past MAX_KEPT_VALUES, the rest of the document is parsed as usual: a hostile body of many
-      // long values must not hold a file (a descriptor) each.
-      const at = this.raws.length < MAX_KEPT_VALUES ? this.nextKey(text, from) : -1;
+      // Past MAX_KEPT_VALUES (or MAX_TRIED_VALUES), the rest of the document is parsed as usual: a
+      // hostile body of many values must not hold a file (a descriptor), or a writer, each.
+      const tried = this.writers.length;
+      const at = this.raws.length < MAX_KEPT_VALUES && tried < MAX_TRIED_VALUES ? this.nextKey(text, from) : -1;
       if (at < 0) {
         const keep = Math.max(from, text.length - this.longest + 1);
         this.decide(text, keep);
