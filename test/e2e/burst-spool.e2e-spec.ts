@@ -245,6 +245,17 @@ async function expectUrlBurst(upstream: Upstream, idPrefix: string): Promise<voi
   expect(await metric(sut, 'easel_spool_files_total')).toBe(filesBefore + BURST);
 }
 
+/** A url generation whose upstream base64 comes in lines broken by `lineBreak`: stored as exactly its image. */
+async function expectLinesStored(upstream: Upstream, lineBreak: string, idPrefix: string): Promise<void> {
+  const { prompt, image } = upstream.azure.register(IMAGE_BYTES, lineBreak);
+  const requestId = `${idPrefix}-${randomUUID()}`;
+
+  const answer = await generateUrl(upstream, prompt, requestId);
+
+  expect(answer).toEqual({ status: 200, contentType: 'image/png', image: sha256(image) });
+  expect(await usageRecordOf(upstream.sut, requestId)).toEqual(SUCCESS);
+}
+
 /** The connections `firstChunkOf` opened: each test's are cut after it, whatever happened. */
 const clients = new Set<ClientRequest>();
 
@@ -335,14 +346,8 @@ describe(ByteSpool.name, () => {
     it.each(LINE_BREAKS)(
       'stores a url generation whose upstream base64 is in 76-character lines with %s as exactly its image',
       async (_lineBreaks, lineBreak) => {
-        const { azure, sut } = upstream;
-        const { prompt, image } = azure.register(IMAGE_BYTES, lineBreak);
-        const requestId = `spool-lines-url-${randomUUID()}`;
-
-        const answer = await generateUrl(upstream, prompt, requestId);
-
-        expect(answer).toEqual({ status: 200, contentType: 'image/png', image: sha256(image) });
-        expect(await usageRecordOf(sut, requestId)).toEqual(SUCCESS);
+        const { sut } = upstream;
+        await expectLinesStored(upstream, lineBreak, 'spool-lines-url');
         expect((await readdir(join(sut.dataDir, 'images'))).filter((name) => name.startsWith('.'))).toEqual([]);
         await expectNothingLeftBehind(sut);
       },
@@ -575,13 +580,7 @@ describe(ByteSpool.name, () => {
       'stores a url generation whose upstream base64 is in 76-character lines with %s as exactly its image',
       async (_lineBreaks, lineBreak) => {
         const { azure, sut } = upstream;
-        const { prompt, image } = azure.register(IMAGE_BYTES, lineBreak);
-        const requestId = `memory-lines-url-${randomUUID()}`;
-
-        const answer = await generateUrl(upstream, prompt, requestId);
-
-        expect(answer).toEqual({ status: 200, contentType: 'image/png', image: sha256(image) });
-        expect(await usageRecordOf(sut, requestId)).toEqual(SUCCESS);
+        await expectLinesStored(upstream, lineBreak, 'memory-lines-url');
         await waitFor(
           () => metric(sut, 'easel_spool_memory_bytes'),
           (bytes) => bytes === 0,
